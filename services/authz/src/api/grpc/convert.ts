@@ -1,0 +1,85 @@
+/** Protobuf ⇄ domain conversion for the authz gRPC API. The only place that sees generated types. */
+import {
+  Decision as PbDecision,
+  Effect as PbEffect,
+  ReasonCode as PbReasonCode,
+  type BindingRef,
+  type CheckRequest,
+  type CheckResponse,
+  type Consistency as PbConsistency,
+} from '@warden/proto/authz/v1';
+import { InvalidArgumentError } from '../../domain/errors.js';
+import type { Binding, CheckInput, CheckResult, Consistency, DecisionKind, ReasonCode } from '../../domain/model.js';
+
+export function consistencyFromProto(value: PbConsistency | undefined, field = 'consistency'): Consistency | undefined {
+  const requirement = value?.requirement;
+  if (requirement === undefined) return undefined;
+  switch (requirement.$case) {
+    case 'minimizeLatency':
+      return { kind: 'minimize_latency' };
+    case 'fullyConsistent':
+      return { kind: 'fully_consistent' };
+    case 'atLeastRevision':
+      if (!Number.isSafeInteger(requirement.value) || requirement.value < 0) {
+        throw new InvalidArgumentError(`${field}.at_least_revision`, 'must be a non-negative revision');
+      }
+      return { kind: 'at_least_revision', revision: requirement.value };
+  }
+}
+
+export function checkFromProto(request: CheckRequest): CheckInput {
+  return {
+    subject: request.subject,
+    action: request.action,
+    resource: request.resource,
+    context: request.context,
+    resourceAttributes: request.resourceAttributes,
+    subjectAttributes: request.subjectAttributes,
+  };
+}
+
+const DECISIONS: Record<DecisionKind, PbDecision> = {
+  ALLOW: PbDecision.DECISION_ALLOW,
+  DENY: PbDecision.DECISION_DENY,
+  REQUIRES_APPROVAL: PbDecision.DECISION_REQUIRES_APPROVAL,
+};
+
+const REASONS: Record<ReasonCode, PbReasonCode> = {
+  ALLOWED: PbReasonCode.REASON_CODE_ALLOWED,
+  NO_BINDING: PbReasonCode.REASON_CODE_NO_BINDING,
+  DENY_BINDING: PbReasonCode.REASON_CODE_DENY_BINDING,
+  CEILING: PbReasonCode.REASON_CODE_CEILING,
+  PROTECTED_RESOURCE: PbReasonCode.REASON_CODE_PROTECTED_RESOURCE,
+  CONDITION_FALSE: PbReasonCode.REASON_CODE_CONDITION_FALSE,
+  EXPIRED: PbReasonCode.REASON_CODE_EXPIRED,
+  APPROVAL_REQUIRED: PbReasonCode.REASON_CODE_APPROVAL_REQUIRED,
+};
+
+export function bindingToProto(binding: Binding): BindingRef {
+  return {
+    id: binding.id,
+    subject: binding.subject,
+    role: binding.role ?? '',
+    actions: [...(binding.actions ?? [])],
+    scope: binding.scope,
+    effect: binding.effect === 'allow' ? PbEffect.EFFECT_ALLOW : PbEffect.EFFECT_DENY,
+    expiresAt: binding.expiresAt,
+    condition: binding.condition ?? '',
+  };
+}
+
+export function resultToProto(result: CheckResult): CheckResponse {
+  const { reason } = result;
+  return {
+    decision: DECISIONS[result.decision],
+    revision: result.revision,
+    reason: {
+      code: REASONS[reason.code],
+      message: reason.message,
+      binding: reason.binding === undefined ? undefined : bindingToProto(reason.binding),
+      ruleResource: reason.ruleResource ?? '',
+      membershipRole: reason.membershipRole ?? '',
+      requiredRoles: [...(reason.requiredRoles ?? [])],
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The authz service's configuration, read from the environment in one place and
+ * validated with zod before any socket opens. Every problem is reported at once;
+ * unknown AUTHZ_* variables are refused (a typo should not silently do nothing).
+ * Secrets may come from files: DATABASE_URL_FILE.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const schema = z.strictObject({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  AUTHZ_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
+  AUTHZ_GRPC_PORT: port.default(50051),
+  AUTHZ_DATA_DIR: z.string().min(1).default('data'),
+  AUTHZ_EMBEDDED_PG_PORT: port.default(54329),
+  AUTHZ_PG_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  AUTHZ_WORLD_FILE: z.string().min(1).optional(),
+  AUTHZ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AUTHZ_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+});
+
+export interface Config {
+  /** Postgres to use; when undefined the service starts embedded Postgres under dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly grpc: { readonly host: string; readonly port: number };
+  readonly dataDir: string;
+  readonly embeddedPostgresPort: number;
+  readonly poolMax: number;
+  readonly worldFile: string | undefined;
+  readonly logLevel: string;
+  readonly shutdownGraceMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const KNOWN = new Set(Object.keys(schema.shape));
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const problems: string[] = [];
+  const input: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (KNOWN.has(key)) input[key] = value;
+    else if (key.startsWith('AUTHZ_')) problems.push(`${key}: unknown setting (known: ${[...KNOWN].filter((k) => k.startsWith('AUTHZ_')).join(', ')})`);
+  }
+  const file = env['DATABASE_URL_FILE'];
+  if (file !== undefined && file !== '') {
+    if (input['DATABASE_URL'] !== undefined) problems.push('DATABASE_URL_FILE: set either DATABASE_URL or DATABASE_URL_FILE, not both');
+    else {
+      try {
+        input['DATABASE_URL'] = readFileSync(file, 'utf8').trim();
+      } catch (error) {
+        problems.push(`DATABASE_URL_FILE: cannot read ${file}: ${(error as Error).message}`);
+      }
+    }
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      // Never echo the value: DATABASE_URL may carry a password.
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const c = parsed.data;
+  return {
+    databaseUrl: c.DATABASE_URL,
+    grpc: { host: c.AUTHZ_GRPC_HOST, port: c.AUTHZ_GRPC_PORT },
+    dataDir: c.AUTHZ_DATA_DIR,
+    embeddedPostgresPort: c.AUTHZ_EMBEDDED_PG_PORT,
+    poolMax: c.AUTHZ_PG_POOL_MAX,
+    worldFile: c.AUTHZ_WORLD_FILE,
+    logLevel: c.AUTHZ_LOG_LEVEL,
+    shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
+  };
+}

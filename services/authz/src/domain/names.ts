@@ -1,0 +1,182 @@
+/**
+ * Warden's names: subjects (`type:id`), resources (`/`-joined `type:id` paths
+ * rooted at an organization) and actions (`area:verb`). Parsing is strict and
+ * every error says which part of which field is wrong.
+ */
+import { InvalidArgumentError } from './errors.js';
+
+export const SUBJECT_TYPES = ['user', 'service', 'group'] as const;
+export type SubjectType = (typeof SUBJECT_TYPES)[number];
+
+/** Lowercase identifier used for segment types, action areas and verbs. */
+const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
+/** Ids: letters, digits and `. _ @ + -`; emails and env-var names fit. */
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+const SUBJECT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}$/;
+
+export const MAX_RESOURCE_SEGMENTS = 8;
+export const MAX_RESOURCE_LENGTH = 1024;
+export const MAX_ACTION_LENGTH = 65;
+export const MAX_SUBJECT_LENGTH = 262;
+
+export interface Subject {
+  readonly type: SubjectType;
+  readonly id: string;
+}
+
+export interface ResourceSegment {
+  readonly type: string;
+  readonly id: string;
+}
+
+export interface ResourcePath {
+  /** The path as given, e.g. `org:acme/project:checkout`. */
+  readonly path: string;
+  readonly segments: readonly ResourceSegment[];
+  /** The organization id (first segment). */
+  readonly org: string;
+  /**
+   * The scope chain from the organization down to the resource itself:
+   * `org:acme`, `org:acme/project:checkout`, ….
+   */
+  readonly chain: readonly string[];
+}
+
+export interface Action {
+  readonly action: string;
+  readonly area: string;
+  readonly verb: string;
+}
+
+function describe(value: string): string {
+  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+}
+
+export function parseSubject(value: string, field = 'subject'): Subject {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(field, 'is required (a subject like "user:sarah@acme.com")');
+  }
+  if (value.length > MAX_SUBJECT_LENGTH) {
+    throw new InvalidArgumentError(field, `is ${value.length} characters long; at most ${MAX_SUBJECT_LENGTH} are allowed`);
+  }
+  const colon = value.indexOf(':');
+  if (colon < 0) {
+    throw new InvalidArgumentError(field, `${describe(value)} is not of the form type:id (e.g. "user:sarah@acme.com")`);
+  }
+  const type = value.slice(0, colon);
+  const id = value.slice(colon + 1);
+  if (!(SUBJECT_TYPES as readonly string[]).includes(type)) {
+    throw new InvalidArgumentError(field, `type ${describe(type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
+  }
+  if (!SUBJECT_ID_RE.test(id)) {
+    throw new InvalidArgumentError(
+      field,
+      `id ${describe(id)} must be 1-254 characters of letters, digits and . _ @ + - starting with a letter or digit`,
+    );
+  }
+  return { type: type as SubjectType, id };
+}
+
+export function parseResource(value: string, field = 'resource'): ResourcePath {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(field, 'is required (a path like "org:acme/project:checkout")');
+  }
+  if (value.length > MAX_RESOURCE_LENGTH) {
+    throw new InvalidArgumentError(field, `is ${value.length} characters long; at most ${MAX_RESOURCE_LENGTH} are allowed`);
+  }
+  const parts = value.split('/');
+  if (parts.length > MAX_RESOURCE_SEGMENTS) {
+    throw new InvalidArgumentError(field, `has ${parts.length} segments; at most ${MAX_RESOURCE_SEGMENTS} are allowed`);
+  }
+  const segments: ResourceSegment[] = [];
+  const chain: string[] = [];
+  let prefix = '';
+  for (const [index, part] of parts.entries()) {
+    const where = `segment ${index + 1} (${describe(part)})`;
+    const colon = part.indexOf(':');
+    if (colon < 0) {
+      throw new InvalidArgumentError(field, `${where} is not of the form type:id`);
+    }
+    const type = part.slice(0, colon);
+    const id = part.slice(colon + 1);
+    if (!TYPE_RE.test(type)) {
+      throw new InvalidArgumentError(field, `${where} has type ${describe(type)}; types are lowercase letters, digits and _ (at most 32)`);
+    }
+    if (!ID_RE.test(id)) {
+      throw new InvalidArgumentError(
+        field,
+        `${where} has id ${describe(id)}; ids are 1-128 letters, digits and . _ @ + - starting with a letter or digit`,
+      );
+    }
+    if (index === 0 && type !== 'org') {
+      throw new InvalidArgumentError(field, `must start with an organization segment "org:<id>", not ${describe(part)}`);
+    }
+    if (index > 0 && type === 'org') {
+      throw new InvalidArgumentError(field, `${where}: an organization can only be the first segment`);
+    }
+    segments.push({ type, id });
+    prefix = index === 0 ? part : `${prefix}/${part}`;
+    chain.push(prefix);
+  }
+  return { path: value, segments, org: segments[0]!.id, chain };
+}
+
+/** The scope chain of an already-validated path (no checks). */
+export function chainOf(path: string): string[] {
+  const chain: string[] = [];
+  let at = path.indexOf('/');
+  while (at >= 0) {
+    chain.push(path.slice(0, at));
+    at = path.indexOf('/', at + 1);
+  }
+  chain.push(path);
+  return chain;
+}
+
+export function parseAction(value: string, field = 'action'): Action {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(field, 'is required (an action like "flags:enable")');
+  }
+  if (value.length > MAX_ACTION_LENGTH) {
+    throw new InvalidArgumentError(field, `is ${value.length} characters long; at most ${MAX_ACTION_LENGTH} are allowed`);
+  }
+  const colon = value.indexOf(':');
+  if (colon < 0) {
+    throw new InvalidArgumentError(field, `${describe(value)} is not of the form area:verb (e.g. "flags:enable")`);
+  }
+  const area = value.slice(0, colon);
+  const verb = value.slice(colon + 1);
+  if (!TYPE_RE.test(area)) {
+    throw new InvalidArgumentError(field, `area ${describe(area)} must be lowercase letters, digits and _ (at most 32)`);
+  }
+  if (!TYPE_RE.test(verb)) {
+    throw new InvalidArgumentError(field, `verb ${describe(verb)} must be lowercase letters, digits and _ (at most 32)`);
+  }
+  return { action: value, area, verb };
+}
+
+/**
+ * An action pattern in a role: an action, `area:*`, `*:verb` or `*`.
+ */
+export function parseActionPattern(value: string, field = 'action'): string {
+  if (value === '*') return value;
+  const colon = typeof value === 'string' ? value.indexOf(':') : -1;
+  if (colon > 0) {
+    const area = value.slice(0, colon);
+    const verb = value.slice(colon + 1);
+    if ((area === '*' || TYPE_RE.test(area)) && (verb === '*' || TYPE_RE.test(verb))) return value;
+  }
+  throw new InvalidArgumentError(field, `${describe(String(value))} is not an action pattern (area:verb, area:*, *:verb or *)`);
+}
+
+/** Role and group names: lowercase identifiers. */
+export function parseRoleName(value: string, field = 'role'): string {
+  if (typeof value !== 'string' || !TYPE_RE.test(value)) {
+    throw new InvalidArgumentError(field, `${describe(String(value))} is not a role name (lowercase letters, digits and _, at most 32)`);
+  }
+  return value;
+}
+
+export function subjectString(subject: Subject): string {
+  return `${subject.type}:${subject.id}`;
+}

@@ -1,0 +1,193 @@
+/**
+ * A world file: a declarative description of organizations, their projects,
+ * environments and settings, custom roles, groups and bindings. Applying it is
+ * idempotent (stores/postgres/pg-world-writer.ts). Parsed with zod; every problem
+ * is reported with its path in the file.
+ */
+import { z } from 'zod';
+import { isSystemRole } from './catalogue.js';
+import { validateCondition } from './conditions.js';
+import { InvalidArgumentError } from './errors.js';
+import type { Binding, ResourceAttributes, Role } from './model.js';
+import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from './names.js';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'ids are 1-128 letters, digits and . _ @ + -');
+const actionList = z.array(z.string()).max(200);
+
+const ruleAttributes = {
+  protected: z.boolean().optional(),
+  sensitive_actions: actionList.optional(),
+  protected_roles: z.array(z.string()).max(50).optional(),
+  require_approval: z.boolean().optional(),
+  approval_actions: actionList.optional(),
+  show_values_to_readers: z.boolean().optional(),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+};
+
+const environmentSchema = z.strictObject({ id, ...ruleAttributes });
+const projectSchema = z.strictObject({
+  id,
+  attributes: z.record(z.string(), z.unknown()).optional(),
+  environments: z.array(environmentSchema).max(100).default([]),
+});
+const roleSchema = z.strictObject({
+  name: z.string(),
+  description: z.string().max(500).optional(),
+  actions: z.array(z.string()).min(1).max(200),
+  membership: z.boolean().default(false),
+  ceiling: z.array(z.string()).max(200).optional(),
+});
+const groupSchema = z.strictObject({
+  id,
+  members: z.array(z.string()).max(10_000).default([]),
+});
+const bindingSchema = z.strictObject({
+  subject: z.string(),
+  role: z.string().optional(),
+  actions: z.array(z.string()).min(1).max(200).optional(),
+  /** A resource path; relative paths (`project:checkout/env:staging`) are taken under the organization. */
+  scope: z.string().optional(),
+  effect: z.enum(['allow', 'deny']).default('allow'),
+  expires_at: z.union([z.string(), z.date()]).optional(),
+  condition: z.string().optional(),
+  reason: z.string().max(1000).optional(),
+});
+const resourceSchema = z.strictObject({
+  path: z.string(),
+  ...ruleAttributes,
+});
+const orgSchema = z.strictObject({
+  id,
+  attributes: z.record(z.string(), z.unknown()).optional(),
+  roles: z.array(roleSchema).max(500).default([]),
+  groups: z.array(groupSchema).max(10_000).default([]),
+  projects: z.array(projectSchema).max(10_000).default([]),
+  resources: z.array(resourceSchema).max(100_000).default([]),
+  bindings: z.array(bindingSchema).max(1_000_000).default([]),
+});
+export const worldSchema = z.strictObject({ orgs: z.array(orgSchema).min(1).max(1000) });
+
+export type WorldFile = z.input<typeof worldSchema>;
+
+/** A world normalised to the rows a store keeps. Binding ids are assigned by the store. */
+export interface World {
+  readonly resources: ReadonlyArray<{ readonly path: string; readonly org: string; readonly attributes: ResourceAttributes }>;
+  readonly roles: ReadonlyArray<Role & { readonly org: string }>;
+  readonly memberships: ReadonlyArray<{ readonly org: string; readonly group: string; readonly member: string }>;
+  readonly bindings: ReadonlyArray<Omit<Binding, 'id'> & { readonly org: string }>;
+}
+
+function rules(input: z.infer<typeof environmentSchema> | z.infer<typeof resourceSchema>, where: string): ResourceAttributes {
+  const attrs: Record<string, unknown> = { ...input.attributes };
+  for (const key of ['protected', 'require_approval', 'show_values_to_readers'] as const) {
+    if (input[key] !== undefined) attrs[key] = input[key];
+  }
+  for (const key of ['sensitive_actions', 'approval_actions'] as const) {
+    const list = input[key];
+    if (list !== undefined) attrs[key] = list.map((action, i) => parseAction(action, `${where}.${key}[${i}]`).action);
+  }
+  if (input.protected_roles !== undefined) {
+    attrs['protected_roles'] = input.protected_roles.map((role, i) => parseRoleName(role, `${where}.protected_roles[${i}]`));
+  }
+  return attrs as ResourceAttributes;
+}
+
+/** Parses and validates a world; throws InvalidArgumentError naming the first bad place. */
+export function parseWorld(input: unknown): World {
+  const parsed = worldSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length > 0 ? issue.path.join('.') : 'world';
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more problems)` : '';
+    throw new InvalidArgumentError(where, `${issue.message}${more}`);
+  }
+  const resources: World['resources'][number][] = [];
+  const roles: World['roles'][number][] = [];
+  const memberships: World['memberships'][number][] = [];
+  const bindings: World['bindings'][number][] = [];
+  const seenOrgs = new Set<string>();
+
+  for (const [o, org] of parsed.data.orgs.entries()) {
+    const at = `orgs.${o}`;
+    if (seenOrgs.has(org.id)) throw new InvalidArgumentError(`${at}.id`, `organization ${org.id} appears twice`);
+    seenOrgs.add(org.id);
+    const orgPath = `org:${org.id}`;
+    resources.push({ path: orgPath, org: org.id, attributes: { ...org.attributes } });
+
+    const roleNames = new Set<string>();
+    for (const [r, role] of org.roles.entries()) {
+      const where = `${at}.roles.${r}`;
+      const name = parseRoleName(role.name, `${where}.name`);
+      if (isSystemRole(name)) throw new InvalidArgumentError(`${where}.name`, `${name} is a system role and cannot be redefined`);
+      if (roleNames.has(name)) throw new InvalidArgumentError(`${where}.name`, `role ${name} appears twice`);
+      roleNames.add(name);
+      roles.push({
+        org: org.id,
+        name,
+        description: role.description,
+        actions: role.actions.map((a, i) => parseActionPattern(a, `${where}.actions[${i}]`)),
+        membership: role.membership,
+        ceiling: role.ceiling?.map((a, i) => parseActionPattern(a, `${where}.ceiling[${i}]`)),
+      });
+    }
+    const knownRole = (name: string) => isSystemRole(name) || roleNames.has(name);
+
+    for (const [p, project] of org.projects.entries()) {
+      const projectPath = parseResource(`${orgPath}/project:${project.id}`, `${at}.projects.${p}.id`).path;
+      resources.push({ path: projectPath, org: org.id, attributes: { ...project.attributes } });
+      for (const [e, env] of project.environments.entries()) {
+        const where = `${at}.projects.${p}.environments.${e}`;
+        const envPath = parseResource(`${projectPath}/env:${env.id}`, `${where}.id`).path;
+        resources.push({ path: envPath, org: org.id, attributes: rules(env, where) });
+      }
+    }
+    for (const [r, resource] of org.resources.entries()) {
+      const where = `${at}.resources.${r}`;
+      const path = resolveScope(resource.path, orgPath, `${where}.path`);
+      resources.push({ path, org: org.id, attributes: rules(resource, where) });
+    }
+    for (const [g, group] of org.groups.entries()) {
+      const where = `${at}.groups.${g}`;
+      const groupSubject = `group:${group.id}`;
+      parseSubject(groupSubject, `${where}.id`);
+      for (const [m, member] of group.members.entries()) {
+        parseSubject(member, `${where}.members[${m}]`);
+        memberships.push({ org: org.id, group: groupSubject, member });
+      }
+    }
+    for (const [b, binding] of org.bindings.entries()) {
+      const where = `${at}.bindings.${b}`;
+      parseSubject(binding.subject, `${where}.subject`);
+      if ((binding.role === undefined) === (binding.actions === undefined)) {
+        throw new InvalidArgumentError(where, 'a binding names exactly one of role and actions');
+      }
+      if (binding.role !== undefined) {
+        parseRoleName(binding.role, `${where}.role`);
+        if (!knownRole(binding.role)) throw new InvalidArgumentError(`${where}.role`, `role ${binding.role} is not defined in organization ${org.id}`);
+      }
+      const expiresAt = binding.expires_at === undefined ? undefined : new Date(binding.expires_at);
+      if (expiresAt !== undefined && Number.isNaN(expiresAt.getTime())) {
+        throw new InvalidArgumentError(`${where}.expires_at`, `${String(binding.expires_at)} is not a date-time`);
+      }
+      bindings.push({
+        org: org.id,
+        subject: binding.subject,
+        role: binding.role,
+        actions: binding.actions?.map((a, i) => parseActionPattern(a, `${where}.actions[${i}]`)),
+        scope: resolveScope(binding.scope ?? orgPath, orgPath, `${where}.scope`),
+        effect: binding.effect,
+        expiresAt,
+        condition: binding.condition === undefined ? undefined : validateCondition(binding.condition, `${where}.condition`),
+        reason: binding.reason,
+      });
+    }
+  }
+  return { resources, roles, memberships, bindings };
+}
+
+function resolveScope(scope: string, orgPath: string, field: string): string {
+  const full = scope.startsWith('org:') ? scope : `${orgPath}/${scope}`;
+  const path = parseResource(full, field);
+  if (path.chain[0] !== orgPath) throw new InvalidArgumentError(field, `${scope} is outside ${orgPath}`);
+  return path.path;
+}

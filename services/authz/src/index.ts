@@ -1,0 +1,10 @@
+export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './authorizer.js';
+export { startAuthzApp, type AuthzApp } from './app.js';
+export { loadConfig, ConfigError, type Config } from './config.js';
+export { decide, type GrantView, type ValidCheck } from './domain/engine.js';
+export { parseWorld, type World, type WorldFile } from './domain/world.js';
+export { parseSubject, parseResource, parseAction } from './domain/names.js';
+export { SYSTEM_ROLES, ACTION_CATALOGUE } from './domain/catalogue.js';
+export type { Binding, CheckInput, CheckResult, Consistency, Decision, Reason, Role } from './domain/model.js';
+export { InvalidArgumentError, UnavailableError } from './domain/errors.js';
+export { createMemoryGrantView } from './stores/memory/memory-grant-view.js';

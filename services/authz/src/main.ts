@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/** Process entry: `node dist/main.js [--world FILE]`. Stops cleanly on SIGINT/SIGTERM. */
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { startAuthzApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+const { values } = parseArgs({ options: { world: { type: 'string' } }, strict: true });
+const env = { ...process.env };
+if (values.world !== undefined) env['AUTHZ_WORLD_FILE'] = values.world;
+
+let config;
+try {
+  config = loadConfig(env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`warden authz: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const logger = pino({ level: config.logLevel, base: { service: 'warden-authz' } });
+const started = performance.now();
+try {
+  const app = await startAuthzApp(config, logger);
+  logger.info({ startupMs: Math.round(performance.now() - started) }, 'ready');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (error) {
+  logger.fatal({ err: error }, 'authz failed to start');
+  process.exit(1);
+}

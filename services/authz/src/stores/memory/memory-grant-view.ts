@@ -1,0 +1,51 @@
+/**
+ * An in-memory GrantView over a normalised World: for unit tests of the engine,
+ * and as the brute-force oracle that store- and cache-backed answers are compared with.
+ */
+import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import type { GrantView } from '../../domain/engine.js';
+import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
+import type { World } from '../../domain/world.js';
+
+export function createMemoryGrantView(world: World, revision = 1): GrantView {
+  const bindings = new Map<string, Binding[]>();
+  for (const [index, binding] of world.bindings.entries()) {
+    const key = `${binding.subject}\u0000${binding.scope}`;
+    const list = bindings.get(key) ?? [];
+    list.push({ ...binding, id: `b${index + 1}` });
+    bindings.set(key, list);
+  }
+  const groups = new Map<string, string[]>();
+  for (const { member, group } of world.memberships) {
+    const list = groups.get(member) ?? [];
+    list.push(group);
+    groups.set(member, list);
+  }
+  const roles = new Map<string, CompiledRole>();
+  for (const role of world.roles) roles.set(`${role.org}\u0000${role.name}`, compileRole(role));
+  const attributes = new Map<string, ResourceAttributes>();
+  for (const resource of world.resources) attributes.set(resource.path, resource.attributes);
+
+  return {
+    revision,
+    subjectsOf: (subject) => closure(subject, (s) => groups.get(s) ?? []),
+    bindingsAt: (subject, scope) => bindings.get(`${subject}\u0000${scope}`) ?? [],
+    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? roles.get(`${org}\u0000${name}`),
+    attributes: (path) => attributes.get(path),
+  };
+}
+
+/** The subject and every group reachable from it; visits each once, so cycles end. */
+export function closure(subject: string, groupsOf: (subject: string) => readonly string[]): string[] {
+  const seen = new Set<string>([subject]);
+  const order = [subject];
+  for (let i = 0; i < order.length; i++) {
+    for (const group of groupsOf(order[i]!)) {
+      if (!seen.has(group)) {
+        seen.add(group);
+        order.push(group);
+      }
+    }
+  }
+  return order;
+}

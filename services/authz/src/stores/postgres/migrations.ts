@@ -1,0 +1,141 @@
+/**
+ * Schema migrations, applied in order on start under an advisory lock, each in
+ * its own transaction; safe to run from several replicas at once.
+ */
+import type pg from 'pg';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'grant graph, changelog and outbox',
+    sql: `
+      -- One row: the revision of the newest committed write. Writers lock it, so
+      -- revisions are assigned in commit order and a snapshot at revision N holds
+      -- every write <= N.
+      CREATE TABLE warden_revision (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        revision bigint NOT NULL
+      );
+      INSERT INTO warden_revision (revision) VALUES (0);
+
+      -- Every known resource (organizations, projects, environments, …) and the
+      -- attributes Warden's rules read (protected, require_approval, …).
+      CREATE TABLE resources (
+        path text PRIMARY KEY,
+        org text NOT NULL,
+        attributes jsonb NOT NULL DEFAULT '{}',
+        revision bigint NOT NULL
+      );
+      CREATE INDEX resources_org ON resources (org, path text_pattern_ops);
+
+      -- Custom roles of an organization (system roles live in code).
+      CREATE TABLE roles (
+        org text NOT NULL,
+        name text NOT NULL,
+        description text,
+        actions text[] NOT NULL,
+        membership boolean NOT NULL DEFAULT false,
+        ceiling text[],
+        revision bigint NOT NULL,
+        PRIMARY KEY (org, name)
+      );
+
+      -- member belongs to group (both subjects; groups may nest, cycles are harmless).
+      CREATE TABLE group_members (
+        org text NOT NULL,
+        group_subject text NOT NULL,
+        member text NOT NULL,
+        revision bigint NOT NULL,
+        PRIMARY KEY (member, group_subject)
+      );
+      CREATE INDEX group_members_group ON group_members (group_subject);
+
+      CREATE TABLE bindings (
+        id uuid PRIMARY KEY,
+        org text NOT NULL,
+        subject text NOT NULL,
+        role text,
+        actions text[],
+        -- role name, or 'actions:' + the actions joined with ','; the grant's identity.
+        grant_key text NOT NULL,
+        scope text NOT NULL,
+        effect text NOT NULL CHECK (effect IN ('allow', 'deny')),
+        expires_at timestamptz,
+        condition text,
+        granted_by text,
+        reason text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revision bigint NOT NULL,
+        CHECK ((role IS NULL) <> (actions IS NULL))
+      );
+      -- The Check read: bindings of a set of subjects on a set of scopes.
+      CREATE INDEX bindings_subject_scope ON bindings (subject, scope);
+      -- Lookups by resource ("who can …").
+      CREATE INDEX bindings_scope ON bindings (scope);
+      -- One binding per (subject, grant, scope, effect): applying a world twice changes nothing.
+      CREATE UNIQUE INDEX bindings_natural_key ON bindings (subject, scope, effect, grant_key);
+
+      -- Every change, attributable: who, what, before, after, why.
+      CREATE TABLE changelog (
+        revision bigint NOT NULL,
+        seq integer NOT NULL,
+        at timestamptz NOT NULL DEFAULT now(),
+        actor text NOT NULL,
+        kind text NOT NULL,
+        key text NOT NULL,
+        before jsonb,
+        after jsonb,
+        reason text,
+        PRIMARY KEY (revision, seq)
+      );
+
+      -- Audit events written in the same transaction as the change; a relay ships them.
+      CREATE TABLE outbox (
+        id uuid PRIMARY KEY,
+        revision bigint NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        event jsonb NOT NULL,
+        shipped_at timestamptz
+      );
+      CREATE INDEX outbox_unshipped ON outbox (created_at) WHERE shipped_at IS NULL;
+    `,
+  },
+];
+
+const LOCK_KEY = 0x77617264; // 'ward'
+
+/** Applies every migration not yet applied. Returns the versions it applied. */
+export async function migrate(pool: pg.Pool): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS warden_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM warden_migrations');
+    const done = new Set(rows.map((row) => row.version));
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(migration.sql);
+        await client.query('INSERT INTO warden_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+      applied.push(migration.version);
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,155 @@
+/**
+ * GrantSource on Postgres: one statement (one round trip, one snapshot) reads
+ * everything a batch of checks needs:
+ *   - the groups reachable from the subjects (recursive CTE over group_members(member));
+ *   - their bindings on every scope of the resources' chains (index bindings(subject, scope));
+ *   - the custom roles those bindings name (primary key roles(org, name));
+ *   - the stored attributes of every scope (primary key resources(path));
+ *   - the revision (the one-row warden_revision).
+ */
+import type pg from 'pg';
+import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import type { GrantView } from '../../domain/engine.js';
+import { UnavailableError } from '../../domain/errors.js';
+import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
+import type { GrantSource, ViewRequest } from '../../domain/ports.js';
+import { closure } from '../memory/memory-grant-view.js';
+
+export const VIEW_SQL = `
+WITH RECURSIVE reach(subject) AS (
+  SELECT unnest($1::text[])
+  UNION
+  SELECT gm.group_subject FROM group_members gm JOIN reach r ON gm.member = r.subject
+),
+bs AS (
+  SELECT b.* FROM bindings b
+  WHERE b.subject IN (SELECT subject FROM reach) AND b.scope = ANY($2::text[])
+)
+SELECT
+  (SELECT revision FROM warden_revision) AS revision,
+  (SELECT coalesce(json_agg(json_build_array(gm.member, gm.group_subject)), '[]'::json)
+     FROM group_members gm WHERE gm.member IN (SELECT subject FROM reach)) AS edges,
+  (SELECT coalesce(json_agg(json_build_object(
+      'id', bs.id, 'subject', bs.subject, 'role', bs.role, 'actions', bs.actions, 'scope', bs.scope,
+      'effect', bs.effect, 'expires_at', bs.expires_at, 'condition', bs.condition,
+      'granted_by', bs.granted_by, 'reason', bs.reason)), '[]'::json) FROM bs) AS bindings,
+  (SELECT coalesce(json_agg(json_build_object(
+      'org', r.org, 'name', r.name, 'description', r.description, 'actions', r.actions,
+      'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json)
+     FROM roles r WHERE (r.org, r.name) IN (SELECT org, role FROM bs WHERE role IS NOT NULL)) AS roles,
+  (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
+     FROM resources res WHERE res.path = ANY($2::text[])) AS attributes
+`;
+
+interface BindingRow {
+  id: string;
+  subject: string;
+  role: string | null;
+  actions: string[] | null;
+  scope: string;
+  effect: Effect;
+  expires_at: string | null;
+  condition: string | null;
+  granted_by: string | null;
+  reason: string | null;
+}
+
+interface RoleRow {
+  org: string;
+  name: string;
+  description: string | null;
+  actions: string[];
+  membership: boolean;
+  ceiling: string[] | null;
+}
+
+interface ViewRow {
+  revision: string;
+  edges: Array<[string, string]>;
+  bindings: BindingRow[];
+  roles: RoleRow[];
+  attributes: Record<string, ResourceAttributes>;
+}
+
+export function bindingFromRow(row: BindingRow): Binding {
+  return {
+    id: row.id,
+    subject: row.subject,
+    role: row.role ?? undefined,
+    actions: row.actions ?? undefined,
+    scope: row.scope,
+    effect: row.effect,
+    expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+    condition: row.condition ?? undefined,
+    grantedBy: row.granted_by ?? undefined,
+    reason: row.reason ?? undefined,
+  };
+}
+
+export class PgGrantStore implements GrantSource {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async view(requests: readonly ViewRequest[], signal?: AbortSignal): Promise<GrantView> {
+    signal?.throwIfAborted();
+    const subjects = [...new Set(requests.map((r) => r.subject))];
+    const scopes = [...new Set(requests.flatMap((r) => r.resource.chain))];
+    let row: ViewRow;
+    try {
+      const result = await this.pool.query<ViewRow>(VIEW_SQL, [subjects, scopes]);
+      row = result.rows[0]!;
+    } catch (error) {
+      throw new UnavailableError('the grant store (Postgres) could not be read', { cause: error });
+    }
+    return toView(row);
+  }
+
+  async revision(): Promise<number> {
+    const { rows } = await this.pool.query<{ revision: string }>('SELECT revision FROM warden_revision');
+    return Number(rows[0]!.revision);
+  }
+}
+
+function toView(row: ViewRow): GrantView {
+  const groups = new Map<string, string[]>();
+  for (const [member, group] of row.edges) {
+    const list = groups.get(member) ?? [];
+    list.push(group);
+    groups.set(member, list);
+  }
+  const bindings = new Map<string, Binding[]>();
+  for (const bindingRow of row.bindings) {
+    const key = `${bindingRow.subject}\u0000${bindingRow.scope}`;
+    const list = bindings.get(key) ?? [];
+    list.push(bindingFromRow(bindingRow));
+    bindings.set(key, list);
+  }
+  const roles = new Map<string, CompiledRole>();
+  for (const r of row.roles) {
+    roles.set(
+      `${r.org}\u0000${r.name}`,
+      compileRole({
+        org: r.org,
+        name: r.name,
+        description: r.description ?? undefined,
+        actions: r.actions,
+        membership: r.membership,
+        ceiling: r.ceiling ?? undefined,
+      }),
+    );
+  }
+  const subjectsCache = new Map<string, string[]>();
+  return {
+    revision: Number(row.revision),
+    subjectsOf(subject) {
+      let found = subjectsCache.get(subject);
+      if (found === undefined) {
+        found = closure(subject, (s) => groups.get(s) ?? []);
+        subjectsCache.set(subject, found);
+      }
+      return found;
+    },
+    bindingsAt: (subject, scope) => bindings.get(`${subject}\u0000${scope}`) ?? [],
+    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? roles.get(`${org}\u0000${name}`),
+    attributes: (path) => row.attributes[path],
+  };
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** The `warden` command (see cli.ts). */
+import { EXIT, createProgram } from './cli.js';
+
+try {
+  await createProgram().parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { exitCode?: number }).exitCode;
+  if (typeof code === 'number') process.exit(code === 0 ? 0 : EXIT.usage);
+  process.stderr.write(`warden: ${(error as Error).message}\n`);
+  process.exit(EXIT.unavailable);
+}
