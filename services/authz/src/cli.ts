@@ -12,7 +12,7 @@ import {
   Decision,
   decisionToJSON,
   reasonCodeToJSON,
-  type CheckResponse,
+  CheckResponse,
 } from '@warden/proto/authz/v1';
 import { InvalidArgumentError } from './domain/errors.js';
 import { migrate } from './stores/postgres/migrations.js';
@@ -35,7 +35,7 @@ function parseJsonObject(value: string): Record<string, unknown> {
 function printDecision(response: CheckResponse, json: boolean): void {
   const decision = decisionToJSON(response.decision).replace('DECISION_', '');
   if (json) {
-    process.stdout.write(`${JSON.stringify({ decision, revision: response.revision, reason: { ...response.reason, code: reasonCodeToJSON(response.reason?.code ?? 0).replace('REASON_CODE_', '') } })}\n`);
+    process.stdout.write(`${JSON.stringify(CheckResponse.toJSON(response))}\n`);
     return;
   }
   process.stdout.write(`${decision}  (revision ${response.revision})\n`);

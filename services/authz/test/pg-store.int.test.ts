@@ -76,6 +76,19 @@ describe('PgGrantStore and the writer', () => {
     expect(await new PgGrantStore(db.pool).revision()).toBe(2);
   });
 
+  it("refuses a world that changes the members of another organization's group, changing nothing", async () => {
+    const before = await new PgGrantStore(db.pool).revision();
+    const intruder = parseWorld({
+      orgs: [{ id: 'globex', groups: [{ id: 'release-managers', members: ['user:mallory@globex.com'] }], bindings: [{ subject: 'user:mallory@globex.com', role: 'owner' }] }],
+    });
+    await expect(applyWorld(db.pool, intruder, { actor: 'user:mallory@globex.com' })).rejects.toThrow(
+      'group:release-managers belongs to organization acme; only that organization can change its members',
+    );
+    expect(await new PgGrantStore(db.pool).revision()).toBe(before);
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM bindings WHERE subject = 'user:mallory@globex.com'`);
+    expect(rows[0].n).toBe(0);
+  });
+
   it('revoking a binding takes effect at the next revision', async () => {
     const authorizer = createAuthorizer({ source: new PgGrantStore(db.pool) });
     const input = { subject: 'user:sam@acme.com', action: 'variables:write', resource: 'org:acme/project:checkout/env:staging/variable:X' };

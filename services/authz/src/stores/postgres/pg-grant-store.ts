@@ -13,7 +13,7 @@ import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '../../domain/errors.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../domain/ports.js';
-import { closure } from '../memory/memory-grant-view.js';
+import { closure, sortViewIndexes } from '../memory/memory-grant-view.js';
 
 export const VIEW_SQL = `
 WITH RECURSIVE reach(subject) AS (
@@ -123,6 +123,7 @@ function toView(row: ViewRow): GrantView {
     list.push(bindingFromRow(bindingRow));
     bindings.set(key, list);
   }
+  sortViewIndexes(bindings, groups);
   const roles = new Map<string, CompiledRole>();
   for (const r of row.roles) {
     roles.set(

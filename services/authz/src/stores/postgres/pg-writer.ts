@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import type { World } from '../../domain/world.js';
+import { ConflictError } from '../../domain/errors.js';
+import { grantKey, type World } from '../../domain/world.js';
 
 export interface ChangeRecord {
   /** e.g. `binding.created`, `resource.updated`. */
@@ -106,10 +107,6 @@ function actorOf(actor: string): { type: string; id: string } {
 
 const CHUNK = 5000;
 
-/** The identity of what a binding grants: its role, or its sorted actions. */
-export function grantKey(binding: { readonly role?: string | undefined; readonly actions?: readonly string[] | undefined }): string {
-  return binding.role ?? `actions:${[...(binding.actions ?? [])].sort().join(',')}`;
-}
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -174,6 +171,20 @@ export async function applyWorld(pool: pg.Pool, world: World, meta: WriteMeta): 
       }
     }
 
+    // A group belongs to the organization that first gave it members; another
+    // organization may bind it, but never change who is in it.
+    const groupOrgs = [...new Map(world.memberships.map((m) => [m.group, m.org])).entries()];
+    if (groupOrgs.length > 0) {
+      const { rows: foreign } = await client.query<{ group_subject: string; org: string }>(
+        `SELECT DISTINCT gm.group_subject, gm.org FROM group_members gm
+         JOIN unnest($1::text[], $2::text[]) AS t(group_subject, org) ON gm.group_subject = t.group_subject AND gm.org <> t.org`,
+        [groupOrgs.map(([group]) => group), groupOrgs.map(([, org]) => org)],
+      );
+      if (foreign.length > 0) {
+        const first = foreign[0]!;
+        throw new ConflictError(`${first.group_subject} belongs to organization ${first.org}; only that organization can change its members`);
+      }
+    }
     for (const part of chunks(dedupe(world.memberships, (m) => `${m.member}\u0000${m.group}`))) {
       const { rows } = await client.query<{ org: string; group_subject: string; member: string }>(
         `INSERT INTO group_members (org, group_subject, member, revision)

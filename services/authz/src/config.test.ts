@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has defaults for a laptop: embedded Postgres under ./data, gRPC on loopback', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: undefined,
+      grpc: { host: '127.0.0.1', port: 50051 },
+      dataDir: 'data',
+      embeddedPostgresPort: 54329,
+      poolMax: 10,
+      worldFile: undefined,
+      logLevel: 'info',
+      shutdownGraceMs: 10_000,
+    });
+  });
+
+  it('reports every problem at once, never echoing a secret', () => {
+    let error: unknown;
+    try {
+      loadConfig({ AUTHZ_GRPC_PORT: '99999', AUTHZ_LOG_LEVEL: 'loud', AUTHZ_GRCP_HOST: 'x', DATABASE_URL: 'mysql://root:hunter2@db/x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/^AUTHZ_GRCP_HOST: unknown setting/);
+    expect(problems.join('\n')).toMatch(/AUTHZ_GRPC_PORT: /);
+    expect(problems.join('\n')).toMatch(/AUTHZ_LOG_LEVEL: /);
+    expect(problems.join('\n')).toMatch(/DATABASE_URL: /);
+    expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('reads DATABASE_URL_FILE and refuses both forms together', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', DATABASE_URL_FILE: '/nonexistent' })).toThrow(/set either DATABASE_URL or DATABASE_URL_FILE/);
+    expect(() => loadConfig({ DATABASE_URL_FILE: '/nonexistent/file' })).toThrow(/DATABASE_URL_FILE: cannot read \/nonexistent\/file/);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { loadAcme } from '../../test/acme-scenario.js';
+import { InvalidArgumentError } from './errors.js';
+import { parseWorld } from './world.js';
+
+const fails = (input: unknown, message: string | RegExp) => {
+  let error: unknown;
+  try {
+    parseWorld(input);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(InvalidArgumentError);
+  if (typeof message === 'string') expect((error as Error).message).toBe(message);
+  else expect((error as Error).message).toMatch(message);
+};
+
+describe('world files', () => {
+  it('normalises the example: resources for every org, project and environment, scopes made absolute', () => {
+    const world = parseWorld(loadAcme());
+    expect(world.resources.map((r) => r.path)).toContain('org:acme/project:search/env:production');
+    expect(world.resources.find((r) => r.path === 'org:acme/project:checkout/env:production')!.attributes).toEqual({
+      protected: true,
+      require_approval: false,
+      show_values_to_readers: false,
+      sensitive_actions: ['flags:enable', 'flags:rollout', 'variables:write', 'secrets:reveal'],
+      protected_roles: ['owner', 'admin', 'release_manager'],
+    });
+    const mia = world.bindings.filter((b) => b.subject === 'user:mia@acme.com').map((b) => b.scope);
+    expect(mia).toEqual(['org:acme', 'org:acme/project:checkout/env:development', 'org:acme/project:checkout/env:staging']);
+    expect(world.memberships).toContainEqual({ org: 'acme', group: 'group:release-managers', member: 'user:alex@acme.com' });
+  });
+
+  it('reports the place of each problem', () => {
+    fails({ orgs: [] }, 'orgs: Too small: expected array to have >=1 items');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'nope' }] }] }, 'orgs.0.bindings.0.role: role nope is not defined in organization a');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x' }] }] }, 'orgs.0.bindings.0: a binding names exactly one of role and actions');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'owner', scope: 'org:b/project:p' }] }] }, 'orgs.0.bindings.0.scope: org:b/project:p is outside org:a');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'owner', condition: 'request.x ==' }] }] }, /^orgs\.0\.bindings\.0\.condition: is not a valid CEL expression/);
+    fails({ orgs: [{ id: 'a', roles: [{ name: 'admin', actions: ['*'] }] }] }, 'orgs.0.roles.0.name: admin is a system role and cannot be redefined');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'owner', expires_at: 'soon' }] }] }, 'orgs.0.bindings.0.expires_at: soon is not a date-time');
+    fails(
+      { orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'viewer' }, { subject: 'user:x', role: 'viewer', scope: 'org:a', condition: 'request.t != ""' }] }] },
+      'orgs.0.bindings.1: repeats bindings.0 (same subject, role, scope and effect); merge them into one',
+    );
+    fails({ orgs: [{ id: 'a', surprise: true }] }, 'orgs.0: Unrecognized key: "surprise"');
+    fails({ orgs: [{ id: 'a', projects: [{ id: 'p', environments: [{ id: 'e', sensitive_actions: ['flags'] }] }] }] }, 'orgs.0.projects.0.environments.0.sensitive_actions[0]: "flags" is not of the form area:verb (e.g. "flags:enable")');
+  });
+});

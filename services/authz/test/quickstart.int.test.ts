@@ -1,0 +1,107 @@
+/**
+ * The README quickstart, for real: the built service process on embedded Postgres
+ * (initialised from nothing in a temporary folder), the `warden check` CLI against
+ * it, and a clean SIGTERM shutdown that stops Postgres too.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACME_FILE } from './acme-scenario.js';
+
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const MAIN = path.join(DIST, 'main.js');
+const CLI = path.join(DIST, 'warden.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let dataDir: string;
+let child: ChildProcess;
+let address: string;
+let logs = '';
+let exited: Promise<number | null>;
+
+beforeAll(async () => {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does)`);
+  dataDir = await mkdtemp(path.join(tmpdir(), 'warden-quickstart-'));
+  await chmod(dataDir, 0o755); // as root, Postgres runs as `postgres` and must be able to enter it
+  const pgPort = await freePort();
+  child = spawn(process.execPath, [MAIN, '--world', ACME_FILE], {
+    env: { ...process.env, DATABASE_URL: '', AUTHZ_DATA_DIR: path.join(dataDir, 'data'), AUTHZ_EMBEDDED_PG_PORT: String(pgPort), AUTHZ_GRPC_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "ready" within 90s:\n${logs}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      logs += chunk.toString();
+      const match = /"address":"([^"]+)","msg":"authz gRPC server listening"/.exec(logs);
+      if (match && logs.includes('"msg":"ready"')) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`authz exited with ${code}:\n${logs}`)));
+  });
+}, 120_000);
+
+afterAll(async () => {
+  if (child.exitCode === null) child.kill('SIGKILL');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const run = promisify(execFile);
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--addr', address]);
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('quickstart: the service on embedded Postgres and the warden CLI', () => {
+  it('started embedded Postgres, migrated and applied the example world', () => {
+    expect(logs).toContain('"msg":"embedded Postgres started"');
+    expect(logs).toContain('"msg":"migrations applied"');
+    expect(logs).toMatch(/"changes":\d+,"revision":1,"msg":"world applied"/);
+  });
+
+  it('warden check: ALLOW exits 0, DENY exits 1, bad input exits 2', async () => {
+    const allowed = await cli('check', 'user:mia@acme.com', 'variables:write', 'org:acme/project:checkout/env:development/variable:DATABASE_URL');
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toMatch(/^ALLOW {2}\(revision 1\)\n {2}reason: ALLOWED — allowed by allow binding .* \(role env_writer for user:mia@acme.com/);
+    const denied = await cli('check', 'user:victor@acme.com', 'variables:write', 'org:acme/project:checkout/env:staging/variable:X', '--json');
+    expect(denied.code).toBe(1);
+    expect(JSON.parse(denied.stdout)).toMatchObject({ decision: 'DECISION_DENY', reason: { code: 'REASON_CODE_CEILING', membershipRole: 'viewer' } });
+    const ticket = await cli('check', 'user:dana@acme.com', 'variables:write', 'org:acme/project:checkout/env:staging/variable:X', '--context', '{"ticket":"OPS-1"}');
+    expect(ticket.code).toBe(0);
+    const bad = await cli('check', 'sarah', 'flags:read', 'org:acme');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('INVALID_ARGUMENT: subject: "sarah" is not of the form type:id');
+  });
+
+  it('stops on SIGTERM with exit code 0 and stops Postgres', async () => {
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(logs).toContain('"msg":"authz stopped"');
+    expect(existsSync(path.join(dataDir, 'data', 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+});
