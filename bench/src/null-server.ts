@@ -1,0 +1,16 @@
+/** The transport floor: an AuthzService whose Check answers a constant ALLOW with no work. */
+import { createServer } from 'nice-grpc';
+import { AuthzServiceDefinition, Decision, type CheckResponse } from '@warden/proto/authz/v1';
+
+const constant: CheckResponse = { decision: Decision.DECISION_ALLOW, revision: 1, reason: undefined };
+const server = createServer();
+server.add(AuthzServiceDefinition, {
+  check: async () => constant,
+  checkBatch: async (request) => ({ results: request.checks.map(() => constant), revision: 1 }),
+});
+const port = await server.listen('127.0.0.1:0');
+process.stdout.write(`${JSON.stringify({ address: `127.0.0.1:${port}` })}\n`);
+process.on('SIGTERM', () => {
+  server.forceShutdown();
+  process.exit(0);
+});
