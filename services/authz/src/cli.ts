@@ -1,25 +1,46 @@
 /**
- * `warden`: a small command line for Warden.
- *   warden check SUBJECT ACTION RESOURCE [--context JSON] [--addr HOST:PORT] [--json]
- *   warden apply FILE [--database-url URL]
- * Exit codes: 0 allowed / done, 1 denied, 3 requires approval, 2 usage or input error, 4 service unavailable.
+ * `warden`: the command line for Warden's authz service.
+ *
+ *   warden check SUBJECT ACTION RESOURCE        may SUBJECT do ACTION on RESOURCE?
+ *   warden explain SUBJECT ACTION RESOURCE      the same, with the whole reason
+ *   warden who-can ACTION RESOURCE              who may (LookupSubjects)
+ *   warden grant SUBJECT ROLE SCOPE             grant (or --deny) a role; --actions instead of a role
+ *   warden revoke BINDING_ID                    revoke a binding
+ *   warden bindings SCOPE                       list bindings at and below a scope
+ *   warden keys create --org ORG --subject S    create a service API key (printed once)
+ *   warden keys revoke KEY_ID
+ *   warden apply FILE                           apply a world file to the database (idempotent)
+ *
+ * Credentials: WARDEN_API_KEY, or --key-file (default $WARDEN_KEY_FILE, else data/admin.key when it exists).
+ * Exit codes: 0 allowed / done, 1 denied, 2 bad input, 3 requires approval,
+ * 4 service unavailable, 5 refused (unauthenticated, not permitted, precondition, not found).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
-import { createChannel, createClient, ClientError, Status } from 'nice-grpc';
+import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import pg from 'pg';
 import {
   AuthzServiceDefinition,
+  CheckResponse,
   Decision,
+  Effect,
   decisionToJSON,
   reasonCodeToJSON,
-  CheckResponse,
+  type BindingRef,
 } from '@warden/proto/authz/v1';
+import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admin';
 import { InvalidArgumentError } from './domain/errors.js';
 import { migrate } from './stores/postgres/migrations.js';
 import { applyWorld } from './stores/postgres/pg-writer.js';
 import { readWorldFile } from './world-file.js';
 
-export const EXIT = { ok: 0, denied: 1, usage: 2, approval: 3, unavailable: 4 } as const;
+export const EXIT = { ok: 0, denied: 1, usage: 2, approval: 3, unavailable: 4, refused: 5 } as const;
+
+interface Connection {
+  addr: string;
+  keyFile?: string;
+  json?: boolean;
+}
 
 function parseJsonObject(value: string): Record<string, unknown> {
   let parsed: unknown;
@@ -32,45 +53,211 @@ function parseJsonObject(value: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-function printDecision(response: CheckResponse, json: boolean): void {
-  const decision = decisionToJSON(response.decision).replace('DECISION_', '');
-  if (json) {
-    process.stdout.write(`${JSON.stringify(CheckResponse.toJSON(response))}\n`);
-    return;
+/** `2026-12-01T00:00:00Z`, or a duration from now: `30m`, `12h`, `7d`. */
+function parseExpiry(value: string): Date {
+  const relative = /^(\d+)([mhd])$/.exec(value);
+  if (relative) return new Date(Date.now() + Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']);
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new CommanderArgumentError('must be a date-time (2026-12-01T00:00:00Z) or a duration (30m, 12h, 7d)');
+  return date;
+}
+
+function credentials(options: Connection): Metadata {
+  const env = process.env['WARDEN_API_KEY'];
+  let key = env;
+  if (key === undefined || key === '') {
+    const file = options.keyFile ?? process.env['WARDEN_KEY_FILE'] ?? (existsSync('data/admin.key') ? 'data/admin.key' : undefined);
+    if (file !== undefined) key = readFileSync(file, 'utf8').trim();
   }
-  process.stdout.write(`${decision}  (revision ${response.revision})\n`);
-  process.stdout.write(`  reason: ${reasonCodeToJSON(response.reason?.code ?? 0).replace('REASON_CODE_', '')} — ${response.reason?.message ?? ''}\n`);
+  return key ? Metadata({ authorization: `Bearer ${key}` }) : Metadata();
+}
+
+async function withClients<T>(options: Connection, run: (clients: { authz: ReturnType<typeof createClient<typeof AuthzServiceDefinition>>; admin: ReturnType<typeof createClient<typeof AdminServiceDefinition>> }) => Promise<T>): Promise<T | undefined> {
+  let channel: Channel | undefined;
+  try {
+    channel = createChannel(options.addr);
+    const defaults = { '*': { metadata: credentials(options), signal: AbortSignal.timeout(15_000) } };
+    return await run({ authz: createClient(AuthzServiceDefinition, channel, defaults), admin: createClient(AdminServiceDefinition, channel, defaults) });
+  } catch (error) {
+    if (error instanceof ClientError) {
+      process.stderr.write(`warden: ${Status[error.code]}: ${error.details}\n`);
+      process.exitCode = error.code === Status.INVALID_ARGUMENT ? EXIT.usage
+        : [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.INTERNAL, Status.UNKNOWN].includes(error.code) ? EXIT.unavailable
+        : EXIT.refused;
+      return undefined;
+    }
+    throw error;
+  } finally {
+    channel?.close();
+  }
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+const code = (response: CheckResponse) => reasonCodeToJSON(response.reason?.code ?? 0).replace('REASON_CODE_', '');
+const decisionName = (response: CheckResponse) => decisionToJSON(response.decision).replace('DECISION_', '');
+const exitFor = (response: CheckResponse) =>
+  response.decision === Decision.DECISION_ALLOW ? EXIT.ok : response.decision === Decision.DECISION_REQUIRES_APPROVAL ? EXIT.approval : EXIT.denied;
+
+function describeBinding(binding: BindingRef): string {
+  const grant = binding.role !== '' ? `role ${binding.role}` : `actions ${binding.actions.join(', ')}`;
+  return `${binding.effect === Effect.EFFECT_DENY ? 'deny' : 'allow'} ${grant} to ${binding.subject} on ${binding.scope}`;
+}
+
+function connectionOptions(command: Command): Command {
+  return command
+    .option('--addr <host:port>', 'authz gRPC address', process.env['WARDEN_AUTHZ_ADDR'] ?? '127.0.0.1:50051')
+    .option('--key-file <file>', 'file holding the API key (or set WARDEN_API_KEY)')
+    .option('--json', 'print JSON');
 }
 
 export function createProgram(): Command {
   const program = new Command('warden').description('Warden: permissions and audit for release governance').exitOverride();
 
-  program
-    .command('check')
-    .description('ask the authz service whether SUBJECT may do ACTION on RESOURCE')
+  const check = (explain: boolean) => async (subject: string, action: string, resource: string, options: Connection & { context?: Record<string, unknown> }) => {
+    await withClients(options, async ({ authz }) => {
+      const response = await authz.check({ subject, action, resource, context: options.context });
+      process.exitCode = exitFor(response);
+      if (options.json === true) {
+        process.stdout.write(`${JSON.stringify(CheckResponse.toJSON(response))}\n`);
+        return;
+      }
+      process.stdout.write(`${decisionName(response)}  (revision ${response.revision})\n`);
+      if (!explain) {
+        process.stdout.write(`  reason: ${code(response)} — ${response.reason?.message ?? ''}\n`);
+        return;
+      }
+      const reason = response.reason;
+      const rows = [['rule', code(response)], ['why', reason?.message ?? '']];
+      if (reason?.binding) {
+        const b = reason.binding;
+        rows.push(['binding', b.id], ['grants', describeBinding(b)]);
+        if (b.subject !== subject) rows.push(['through group', b.subject]);
+        if (b.expiresAt) rows.push(['expires', b.expiresAt.toISOString()]);
+        if (b.condition) rows.push(['condition', b.condition]);
+      }
+      if (reason?.ruleResource) rows.push(['rule resource', reason.ruleResource]);
+      if (reason?.requiredRoles.length) rows.push(['needs a role of', reason.requiredRoles.join(', ')]);
+      if (reason?.membershipRole) rows.push(['capped by membership', reason.membershipRole]);
+      process.stdout.write(table(rows.map(([k, v]) => [`  ${k}:`, v!])));
+    });
+  };
+
+  connectionOptions(program.command('check').description('may SUBJECT do ACTION on RESOURCE?'))
     .argument('<subject>', 'e.g. user:mia@acme.com')
     .argument('<action>', 'e.g. variables:write')
     .argument('<resource>', 'e.g. org:acme/project:checkout/env:development')
-    .option('--addr <host:port>', 'authz gRPC address', process.env['WARDEN_AUTHZ_ADDR'] ?? '127.0.0.1:50051')
     .option('--context <json>', 'request attributes for conditions', parseJsonObject)
-    .option('--json', 'print JSON')
-    .action(async (subject: string, action: string, resource: string, options: { addr: string; context?: Record<string, unknown>; json?: boolean }) => {
-      const channel = createChannel(options.addr);
-      const client = createClient(AuthzServiceDefinition, channel);
-      try {
-        const response = await client.check({ subject, action, resource, context: options.context }, { signal: AbortSignal.timeout(10_000) });
-        printDecision(response, options.json === true);
-        process.exitCode = response.decision === Decision.DECISION_ALLOW ? EXIT.ok : response.decision === Decision.DECISION_REQUIRES_APPROVAL ? EXIT.approval : EXIT.denied;
-      } catch (error) {
-        if (error instanceof ClientError) {
-          process.stderr.write(`warden check: ${Status[error.code]}: ${error.details}\n`);
-          process.exitCode = error.code === Status.INVALID_ARGUMENT ? EXIT.usage : EXIT.unavailable;
-        } else {
-          throw error;
+    .action(check(false));
+
+  connectionOptions(program.command('explain').description('why SUBJECT may or may not do ACTION on RESOURCE'))
+    .argument('<subject>')
+    .argument('<action>')
+    .argument('<resource>')
+    .option('--context <json>', 'request attributes for conditions', parseJsonObject)
+    .action(check(true));
+
+  connectionOptions(program.command('who-can').description('which subjects may do ACTION on RESOURCE'))
+    .argument('<action>', 'e.g. flags:enable')
+    .argument('<resource>', 'e.g. org:acme/project:checkout/env:production')
+    .option('--type <type>', 'only user, service or group subjects')
+    .action(async (action: string, resource: string, options: Connection & { type?: string }) => {
+      await withClients(options, async ({ authz }) => {
+        const subjects: string[] = [];
+        let token = '';
+        let revision = 0;
+        do {
+          const page = await authz.lookupSubjects({ action, resource, subjectType: options.type ?? '', page: { token, limit: 1000 } });
+          subjects.push(...page.subjects);
+          token = page.nextPageToken;
+          revision = page.revision;
+        } while (token !== '');
+        if (options.json === true) process.stdout.write(`${JSON.stringify({ subjects, revision })}\n`);
+        else process.stdout.write(subjects.length === 0 ? `nobody (revision ${revision})\n` : `${subjects.join('\n')}\n(${subjects.length} at revision ${revision})\n`);
+      });
+    });
+
+  connectionOptions(program.command('grant').description('grant a role (or actions) to SUBJECT at SCOPE'))
+    .argument('<subject>', 'e.g. user:sarah@acme.com')
+    .argument('<role>', "e.g. release_manager; '-' with --actions")
+    .argument('<scope>', 'e.g. org:acme/project:checkout/env:production')
+    .option('--actions <list>', 'comma-separated actions instead of a role', (v: string) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .option('--deny', 'a deny binding (wins over every allow)')
+    .option('--expires <when>', 'ISO date-time or a duration (30m, 12h, 7d)', parseExpiry)
+    .option('--condition <cel>', 'CEL condition, e.g. request.ticket != ""')
+    .option('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (subject: string, role: string, scope: string, options: Connection & { actions?: string[]; deny?: boolean; expires?: Date; condition?: string; reason?: string }) => {
+      await withClients(options, async ({ admin }) => {
+        const response = await admin.grantBinding({
+          subject, role: role === '-' ? '' : role, actions: options.actions ?? [], scope,
+          effect: options.deny ? Effect.EFFECT_DENY : Effect.EFFECT_ALLOW,
+          expiresAt: options.expires, condition: options.condition ?? '', reason: options.reason ?? '',
+        });
+        if (options.json === true) process.stdout.write(`${JSON.stringify({ binding: response.binding?.id, created: response.created, revision: response.revision })}\n`);
+        else process.stdout.write(`${response.created ? 'granted' : 'unchanged'}: ${describeBinding(response.binding!)}\n  binding ${response.binding!.id}, revision ${response.revision}\n`);
+      });
+    });
+
+  connectionOptions(program.command('revoke').description('revoke a binding'))
+    .argument('<binding-id>')
+    .option('--reason <text>', 'why (recorded in the audit trail)')
+    .action(async (bindingId: string, options: Connection & { reason?: string }) => {
+      await withClients(options, async ({ admin }) => {
+        const response = await admin.revokeBinding({ bindingId, reason: options.reason ?? '' });
+        if (options.json === true) process.stdout.write(`${JSON.stringify(response)}\n`);
+        else process.stdout.write(`${response.changes > 0 ? 'revoked' : 'already gone'}; revision ${response.revision}\n`);
+      });
+    });
+
+  connectionOptions(program.command('bindings').description('list the bindings at and below SCOPE'))
+    .argument('<scope>')
+    .option('--subject <subject>', 'only this subject')
+    .action(async (scope: string, options: Connection & { subject?: string }) => {
+      await withClients(options, async ({ admin }) => {
+        const all: BindingInfo[] = [];
+        let token = '';
+        do {
+          const page = await admin.listBindings({ scope, subject: options.subject ?? '', page: { token, limit: 1000 } });
+          all.push(...page.bindings);
+          token = page.nextPageToken;
+        } while (token !== '');
+        if (options.json === true) {
+          process.stdout.write(`${JSON.stringify(all.map((b) => BindingInfo.toJSON(b)))}\n`);
+          return;
         }
-      } finally {
-        channel.close();
-      }
+        const rows = [['ID', 'SUBJECT', 'GRANT', 'SCOPE', 'EFFECT', 'EXPIRES', 'CONDITION']];
+        for (const { binding } of all) {
+          if (!binding) continue;
+          rows.push([binding.id, binding.subject, binding.role || binding.actions.join(','), binding.scope, binding.effect === Effect.EFFECT_DENY ? 'deny' : 'allow', binding.expiresAt?.toISOString() ?? '', binding.condition]);
+        }
+        process.stdout.write(table(rows));
+      });
+    });
+
+  const keys = program.command('keys').description('service API keys');
+  connectionOptions(keys.command('create').description('create an API key for a service subject (printed once)'))
+    .requiredOption('--org <org>', 'the organization the key acts in')
+    .requiredOption('--subject <subject>', 'e.g. service:gateway')
+    .option('--description <text>')
+    .option('--expires <when>', 'ISO date-time or a duration (30m, 12h, 7d)', parseExpiry)
+    .action(async (options: Connection & { org: string; subject: string; description?: string; expires?: Date }) => {
+      await withClients(options, async ({ admin }) => {
+        const response = await admin.createApiKey({ org: options.org, subject: options.subject, description: options.description ?? '', expiresAt: options.expires, reason: '' });
+        if (options.json === true) process.stdout.write(`${JSON.stringify(response)}\n`);
+        else process.stdout.write(`${response.key}\n`);
+        if (options.json !== true) process.stderr.write(`key ${response.keyId} for ${options.subject} in org:${options.org}; it is shown only once\n`);
+      });
+    });
+  connectionOptions(keys.command('revoke').description('revoke an API key'))
+    .argument('<key-id>')
+    .action(async (keyId: string, options: Connection) => {
+      await withClients(options, async ({ admin }) => {
+        const response = await admin.revokeApiKey({ keyId, reason: '' });
+        process.stdout.write(options.json === true ? `${JSON.stringify(response)}\n` : `${response.changes > 0 ? 'revoked' : 'already revoked'}; revision ${response.revision}\n`);
+      });
     });
 
   program
@@ -90,7 +277,7 @@ export function createProgram(): Command {
         const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
         try {
           await migrate(pool);
-          const result = await applyWorld(pool, world, { actor: `system:cli`, reason: `warden apply ${file}` });
+          const result = await applyWorld(pool, world, { actor: 'system:cli', reason: `warden apply ${file}` });
           if (options.json === true) process.stdout.write(`${JSON.stringify({ revision: result.revision, changes: result.changes.length })}\n`);
           else process.stdout.write(`${result.changes.length} changes; revision ${result.revision}\n`);
         } finally {
@@ -107,4 +294,3 @@ export function createProgram(): Command {
     });
   return program;
 }
-

@@ -12,7 +12,20 @@ describe('loadConfig', () => {
       worldFile: undefined,
       logLevel: 'info',
       shutdownGraceMs: 10_000,
+      http: { host: '127.0.0.1', port: 8080, publicUrl: undefined },
+      trustLoopback: false,
+      jwt: undefined,
+      platformAdmins: [],
+      bootstrapKey: undefined,
     });
+  });
+
+  it('refuses contradictory or partial settings', () => {
+    expect(() => loadConfig({ AUTHZ_JWKS_URL: 'https://idp.example/jwks' })).toThrow(/AUTHZ_JWT_ISSUER: required[\s\S]*AUTHZ_JWT_AUDIENCE: required/);
+    expect(() => loadConfig({ AUTHZ_JWKS_URL: 'https://idp.example/jwks', AUTHZ_JWKS_FILE: 'x', AUTHZ_JWT_ISSUER: 'i', AUTHZ_JWT_AUDIENCE: 'a' })).toThrow(/set exactly one/);
+    expect(() => loadConfig({ AUTHZ_BOOTSTRAP_KEY_FILE: 'k' })).toThrow(/set all three or none/);
+    expect(() => loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, root' })).toThrow(/"root" is not a user or service subject/);
+    expect(loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, service:ops' }).platformAdmins).toEqual(['user:a@b.c', 'service:ops']);
   });
 
   it('reports every problem at once, never echoing a secret', () => {

@@ -18,6 +18,19 @@ const schema = z.strictObject({
   AUTHZ_WORLD_FILE: z.string().min(1).optional(),
   AUTHZ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AUTHZ_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  AUTHZ_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  AUTHZ_HTTP_PORT: port.default(8080),
+  AUTHZ_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTHZ_TRUST_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  AUTHZ_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTHZ_JWKS_FILE: z.string().min(1).optional(),
+  AUTHZ_JWT_ISSUER: z.string().min(1).optional(),
+  AUTHZ_JWT_AUDIENCE: z.string().min(1).optional(),
+  AUTHZ_JWT_SUBJECT_CLAIM: z.string().min(1).default('sub'),
+  AUTHZ_PLATFORM_ADMINS: z.string().optional(),
+  AUTHZ_BOOTSTRAP_KEY_FILE: z.string().min(1).optional(),
+  AUTHZ_BOOTSTRAP_KEY_SUBJECT: z.string().regex(/^service:[A-Za-z0-9][A-Za-z0-9._@+-]*$/, 'must be a service subject (service:<id>)').optional(),
+  AUTHZ_BOOTSTRAP_KEY_ORG: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'must be an organization id').optional(),
 });
 
 export interface Config {
@@ -30,6 +43,15 @@ export interface Config {
   readonly worldFile: string | undefined;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
+  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
+  /** Sidecar mode: calls from loopback without credentials are trusted (explicit opt-in). */
+  readonly trustLoopback: boolean;
+  readonly jwt:
+    | { readonly jwksUrl: string | undefined; readonly jwksFile: string | undefined; readonly issuer: string; readonly audience: string; readonly subjectClaim: string }
+    | undefined;
+  readonly platformAdmins: readonly string[];
+  /** At start, if `file` does not exist, create an API key for `subject` in `org` and write it there (mode 0600). */
+  readonly bootstrapKey: { readonly file: string; readonly subject: string; readonly org: string } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +91,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const c = parsed.data;
+  const jwtSet = [c.AUTHZ_JWKS_URL, c.AUTHZ_JWKS_FILE, c.AUTHZ_JWT_ISSUER, c.AUTHZ_JWT_AUDIENCE].some((v) => v !== undefined);
+  if (jwtSet) {
+    if ((c.AUTHZ_JWKS_URL === undefined) === (c.AUTHZ_JWKS_FILE === undefined)) problems.push('AUTHZ_JWKS_URL / AUTHZ_JWKS_FILE: set exactly one to accept tokens');
+    if (c.AUTHZ_JWT_ISSUER === undefined) problems.push('AUTHZ_JWT_ISSUER: required when tokens are accepted');
+    if (c.AUTHZ_JWT_AUDIENCE === undefined) problems.push('AUTHZ_JWT_AUDIENCE: required when tokens are accepted');
+  }
+  const bootstrap = [c.AUTHZ_BOOTSTRAP_KEY_FILE, c.AUTHZ_BOOTSTRAP_KEY_SUBJECT, c.AUTHZ_BOOTSTRAP_KEY_ORG];
+  if (bootstrap.some((v) => v !== undefined) && bootstrap.some((v) => v === undefined)) {
+    problems.push('AUTHZ_BOOTSTRAP_KEY_FILE / _SUBJECT / _ORG: set all three or none');
+  }
+  const platformAdmins = (c.AUTHZ_PLATFORM_ADMINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const admin of platformAdmins) if (!/^(user|service):[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(admin)) problems.push(`AUTHZ_PLATFORM_ADMINS: ${JSON.stringify(admin)} is not a user or service subject`);
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     databaseUrl: c.DATABASE_URL,
     grpc: { host: c.AUTHZ_GRPC_HOST, port: c.AUTHZ_GRPC_PORT },
@@ -78,5 +113,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     worldFile: c.AUTHZ_WORLD_FILE,
     logLevel: c.AUTHZ_LOG_LEVEL,
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
+    http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL },
+    trustLoopback: c.AUTHZ_TRUST_LOOPBACK === 'true',
+    jwt: jwtSet
+      ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM }
+      : undefined,
+    platformAdmins,
+    bootstrapKey:
+      c.AUTHZ_BOOTSTRAP_KEY_FILE !== undefined
+        ? { file: c.AUTHZ_BOOTSTRAP_KEY_FILE, subject: c.AUTHZ_BOOTSTRAP_KEY_SUBJECT!, org: c.AUTHZ_BOOTSTRAP_KEY_ORG! }
+        : undefined,
   };
 }

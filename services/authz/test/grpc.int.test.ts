@@ -1,5 +1,9 @@
 /** The real gRPC server (on 127.0.0.1:0) with real Postgres, called through the real nice-grpc client. */
-import { ClientError, createChannel, createClient, Status, type Channel } from 'nice-grpc';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,15 +17,31 @@ let db: TestDatabase;
 let app: AuthzApp;
 let channel: Channel;
 let client: AuthzServiceClient;
+let keyFile: string;
+let startRevision: number;
+
+const baseEnv = () => ({ DATABASE_URL: db.url, AUTHZ_GRPC_PORT: '0', AUTHZ_HTTP_PORT: '0' });
+const authHeader = () => Metadata({ authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}` });
 
 const PROD = 'org:acme/project:checkout/env:production';
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: db.url, AUTHZ_GRPC_PORT: '0', AUTHZ_WORLD_FILE: ACME_FILE, AUTHZ_SHUTDOWN_GRACE_MS: '2000' });
+  keyFile = path.join(await mkdtemp(path.join(tmpdir(), 'warden-grpc-')), 'admin.key');
+  const config = loadConfig({
+    ...baseEnv(),
+    AUTHZ_WORLD_FILE: ACME_FILE,
+    AUTHZ_SHUTDOWN_GRACE_MS: '2000',
+    AUTHZ_BOOTSTRAP_KEY_FILE: keyFile,
+    AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
+    AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
+  });
   app = await startAuthzApp(config, pino({ level: 'silent' }));
   channel = createChannel(app.grpcAddress);
-  client = createClient(AuthzServiceDefinition, channel);
+  client = createClient(AuthzServiceDefinition, channel, { '*': { metadata: authHeader() } });
+  // The world file is revision 1; creating the bootstrap key is a recorded change too.
+  startRevision = Number((await db.pool.query('SELECT revision FROM warden_revision')).rows[0].revision);
+  expect(startRevision).toBe(2);
 });
 
 afterAll(async () => {
@@ -34,7 +54,7 @@ describe('AuthzService over gRPC', () => {
   it('Check allows with the binding as reason', async () => {
     const response = await client.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: `${PROD}/flag:checkout-v2` });
     expect(response.decision).toBe(Decision.DECISION_ALLOW);
-    expect(response.revision).toBe(1);
+    expect(response.revision).toBe(startRevision);
     expect(response.reason).toMatchObject({
       code: ReasonCode.REASON_CODE_ALLOWED,
       binding: { subject: 'user:sarah@acme.com', role: 'release_manager', scope: PROD },
@@ -68,12 +88,12 @@ describe('AuthzService over gRPC', () => {
       { subject: 'user:tom@acme.com', action: 'variables:write', resource: 'org:acme/project:checkout/env:staging/variable:A' },
     ];
     const response = await client.checkBatch({ checks, consistency: { requirement: { $case: 'fullyConsistent', value: true } } });
-    expect(response.revision).toBe(1);
+    expect(response.revision).toBe(startRevision);
     expect(response.results.map((r) => [r.decision, r.reason?.code, r.revision])).toEqual([
-      [Decision.DECISION_ALLOW, ReasonCode.REASON_CODE_ALLOWED, 1],
-      [Decision.DECISION_DENY, ReasonCode.REASON_CODE_CEILING, 1],
-      [Decision.DECISION_DENY, ReasonCode.REASON_CODE_DENY_BINDING, 1],
-      [Decision.DECISION_DENY, ReasonCode.REASON_CODE_EXPIRED, 1],
+      [Decision.DECISION_ALLOW, ReasonCode.REASON_CODE_ALLOWED, startRevision],
+      [Decision.DECISION_DENY, ReasonCode.REASON_CODE_CEILING, startRevision],
+      [Decision.DECISION_DENY, ReasonCode.REASON_CODE_DENY_BINDING, startRevision],
+      [Decision.DECISION_DENY, ReasonCode.REASON_CODE_EXPIRED, startRevision],
     ]);
   });
 
@@ -132,12 +152,14 @@ describe('AuthzService over gRPC', () => {
   });
 
   it('answers UNAVAILABLE (never an allow) when Postgres cannot be reached', async () => {
-    const config = loadConfig({ DATABASE_URL: db.url, AUTHZ_GRPC_PORT: '0' });
+    const config = loadConfig(baseEnv());
     const second = await startAuthzApp(config, pino({ level: 'silent' }));
     const ch = createChannel(second.grpcAddress);
-    const c = createClient(AuthzServiceDefinition, ch);
+    const c = createClient(AuthzServiceDefinition, ch, { '*': { metadata: authHeader() } });
     try {
-      await second.pool.end(); // the store is gone
+      // Authenticate once while the store is up (keys are cached briefly), then take the store away.
+      await c.check({ subject: 'user:olivia@acme.com', action: 'flags:read', resource: 'org:acme' });
+      await second.pool.end();
       const error = await c.check({ subject: 'user:olivia@acme.com', action: 'flags:read', resource: 'org:acme' }).catch((e: unknown) => e);
       expect((error as ClientError).code).toBe(Status.UNAVAILABLE);
       expect((error as ClientError).details).toBe('the grant store (Postgres) could not be read');
@@ -151,10 +173,10 @@ describe('AuthzService over gRPC', () => {
 
 describe('graceful shutdown', () => {
   it('drains an in-flight call, then refuses new connections', async () => {
-    const config = loadConfig({ DATABASE_URL: db.url, AUTHZ_GRPC_PORT: '0' });
+    const config = loadConfig(baseEnv());
     const server = await startAuthzApp(config, pino({ level: 'silent' }));
     const ch = createChannel(server.grpcAddress);
-    const c = createClient(AuthzServiceDefinition, ch);
+    const c = createClient(AuthzServiceDefinition, ch, { '*': { metadata: authHeader() } });
     await c.check({ subject: 'user:olivia@acme.com', action: 'flags:read', resource: 'org:acme' });
     // Hold the call inside the server: lock bindings so its read waits, and see it waiting in Postgres.
     const locker = await db.pool.connect();

@@ -41,7 +41,18 @@ beforeAll(async () => {
   await chmod(dataDir, 0o755); // as root, Postgres runs as `postgres` and must be able to enter it
   const pgPort = await freePort();
   child = spawn(process.execPath, [MAIN, '--world', ACME_FILE], {
-    env: { ...process.env, DATABASE_URL: '', AUTHZ_DATA_DIR: path.join(dataDir, 'data'), AUTHZ_EMBEDDED_PG_PORT: String(pgPort), AUTHZ_GRPC_PORT: '0' },
+    env: {
+      ...process.env,
+      DATABASE_URL: '',
+      AUTHZ_DATA_DIR: path.join(dataDir, 'data'),
+      AUTHZ_EMBEDDED_PG_PORT: String(pgPort),
+      AUTHZ_GRPC_PORT: '0',
+      AUTHZ_HTTP_PORT: '0',
+      // As the README's `npm start` does: a key for the example's admin service account.
+      AUTHZ_BOOTSTRAP_KEY_FILE: path.join(dataDir, 'data', 'admin.key'),
+      AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
+      AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -69,7 +80,7 @@ afterAll(async () => {
 const run = promisify(execFile);
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--addr', address]);
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--addr', address, '--key-file', path.join(dataDir, 'data', 'admin.key')]);
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -87,7 +98,7 @@ describe('quickstart: the service on embedded Postgres and the warden CLI', () =
   it('warden check: ALLOW exits 0, DENY exits 1, bad input exits 2', async () => {
     const allowed = await cli('check', 'user:mia@acme.com', 'variables:write', 'org:acme/project:checkout/env:development/variable:DATABASE_URL');
     expect(allowed.code).toBe(0);
-    expect(allowed.stdout).toMatch(/^ALLOW {2}\(revision 1\)\n {2}reason: ALLOWED — allowed by allow binding .* \(role env_writer for user:mia@acme.com/);
+    expect(allowed.stdout).toMatch(/^ALLOW {2}\(revision 2\)\n {2}reason: ALLOWED — allowed by allow binding .* \(role env_writer for user:mia@acme.com/);
     const denied = await cli('check', 'user:victor@acme.com', 'variables:write', 'org:acme/project:checkout/env:staging/variable:X', '--json');
     expect(denied.code).toBe(1);
     expect(JSON.parse(denied.stdout)).toMatchObject({ decision: 'DECISION_DENY', reason: { code: 'REASON_CODE_CEILING', membershipRole: 'viewer' } });
@@ -96,6 +107,29 @@ describe('quickstart: the service on embedded Postgres and the warden CLI', () =
     const bad = await cli('check', 'sarah', 'flags:read', 'org:acme');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('INVALID_ARGUMENT: subject: "sarah" is not of the form type:id');
+  });
+
+  it('warden grant, explain, who-can and revoke through the admin API', async () => {
+    const resource = 'org:acme/project:checkout/env:production/flag:checkout-v2';
+    const before = await cli('explain', 'user:sam@acme.com', 'flags:enable', resource);
+    expect(before.code).toBe(1);
+    expect(before.stdout).toMatch(/rule: +PROTECTED_RESOURCE/);
+    expect(before.stdout).toMatch(/needs a role of: +owner, admin, release_manager/);
+    const granted = await cli('grant', 'user:sam@acme.com', 'release_manager', 'org:acme/project:checkout/env:production', '--reason', 'on call this week', '--json');
+    expect(granted.code).toBe(0);
+    const { binding, created } = JSON.parse(granted.stdout) as { binding: string; created: boolean };
+    expect(created).toBe(true);
+    const after = await cli('explain', 'user:sam@acme.com', 'flags:enable', resource);
+    expect(after.code).toBe(0);
+    expect(after.stdout).toMatch(/grants: +allow role release_manager to user:sam@acme.com on org:acme\/project:checkout\/env:production/);
+    const who = await cli('who-can', 'flags:enable', 'org:acme/project:checkout/env:production', '--type', 'user', '--json');
+    expect(who.code).toBe(0);
+    expect((JSON.parse(who.stdout) as { subjects: string[] }).subjects).toEqual([
+      'user:adam@acme.com', 'user:alex@acme.com', 'user:olivia@acme.com', 'user:sam@acme.com', 'user:sarah@acme.com',
+    ]);
+    const revoked = await cli('revoke', binding, '--reason', 'rotation ended');
+    expect(revoked.code).toBe(0);
+    expect((await cli('check', 'user:sam@acme.com', 'flags:enable', resource)).code).toBe(1);
   });
 
   it('stops on SIGTERM with exit code 0 and stops Postgres', async () => {

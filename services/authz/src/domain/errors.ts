@@ -37,3 +37,12 @@ export class UnauthenticatedError extends Error {
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }
+
+/** The request is well-formed but the system's state forbids it (last owner, role in use, …). */
+export class FailedPreconditionError extends Error {
+  override readonly name = 'FailedPreconditionError';
+}
+
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}

@@ -1,5 +1,6 @@
 /** What the core needs from the outside world. Adapters in stores/ implement these. */
 import type { GrantView } from './engine.js';
+import type { Consistency } from './model.js';
 import type { ResourcePath } from './names.js';
 
 export interface ViewRequest {
@@ -10,7 +11,25 @@ export interface ViewRequest {
 export interface GrantSource {
   /**
    * One consistent view of the grant graph covering every (subject, resource)
-   * asked for, at the newest revision this source has.
+   * asked for, at the newest revision this source has. A caching source uses
+   * `consistency` to decide how fresh the view must be (at least the revision
+   * asked for; Postgres itself for fully_consistent); a store that always reads
+   * the newest revision may ignore it.
    */
-  view(requests: readonly ViewRequest[], signal?: AbortSignal): Promise<GrantView>;
+  view(requests: readonly ViewRequest[], signal?: AbortSignal, consistency?: Consistency): Promise<GrantView>;
+}
+
+/** Where lookups find their candidates; every candidate is then decided by the engine. */
+export interface CandidateSource {
+  /**
+   * Known resources (in the store's resource registry) whose type is `type` and
+   * which are `scope` itself or below it, in byte order of their paths, after `after`.
+   */
+  resourcesUnder(scope: string, type: string, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Every subject that could be allowed anything on a resource with this scope chain:
+   * subjects bound on a scope of the chain, and every member (transitively) of groups among them.
+   * Only subjects of `subjectType` when given. In byte order, after `after`.
+   */
+  subjectsOn(chain: readonly string[], subjectType: string | undefined, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;
 }

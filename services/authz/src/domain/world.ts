@@ -97,8 +97,13 @@ function rules(input: z.infer<typeof environmentSchema> | z.infer<typeof resourc
   return attrs as ResourceAttributes;
 }
 
+export interface ParseWorldOptions {
+  /** Custom roles that exist already (in the store), so bindings may name them. */
+  readonly knownRoles?: readonly string[];
+}
+
 /** Parses and validates a world; throws InvalidArgumentError naming the first bad place. */
-export function parseWorld(input: unknown): World {
+export function parseWorld(input: unknown, options: ParseWorldOptions = {}): World {
   const parsed = worldSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -135,7 +140,7 @@ export function parseWorld(input: unknown): World {
         ceiling: role.ceiling?.map((a, i) => parseActionPattern(a, `${where}.ceiling[${i}]`)),
       });
     }
-    const knownRole = (name: string) => isSystemRole(name) || roleNames.has(name);
+    const knownRole = (name: string) => isSystemRole(name) || roleNames.has(name) || (options.knownRoles?.includes(name) ?? false);
 
     for (const [p, project] of org.projects.entries()) {
       const projectPath = parseResource(`${orgPath}/project:${project.id}`, `${at}.projects.${p}.id`).path;

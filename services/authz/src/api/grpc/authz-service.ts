@@ -2,12 +2,14 @@
 import type { AuthzServiceImplementation } from '@warden/proto/authz/v1';
 import type { Authorizer } from '../../authorizer.js';
 import { InvalidArgumentError } from '../../domain/errors.js';
-import { checkFromProto, consistencyFromProto, resultToProto } from './convert.js';
+import type { Lookups } from '../../lookup.js';
+import type { CallerContext } from './auth.js';
+import { checkFromProto, consistencyFromProto, pageFromProto, resultToProto } from './convert.js';
 
-export function createAuthzServiceImpl(authorizer: Authorizer): AuthzServiceImplementation {
+export function createAuthzServiceImpl(authorizer: Authorizer, lookups: Lookups): AuthzServiceImplementation<CallerContext> {
   return {
     async check(request, context) {
-      const result = await authorizer.check(checkFromProto(request), consistencyFromProto(request.consistency), context.signal);
+      const result = await authorizer.check(checkFromProto(request), consistencyFromProto(request.consistency), context.signal, context.caller);
       return resultToProto(result);
     },
     async checkBatch(request, context) {
@@ -20,8 +22,33 @@ export function createAuthzServiceImpl(authorizer: Authorizer): AuthzServiceImpl
         request.checks.map(checkFromProto),
         consistencyFromProto(request.consistency),
         context.signal,
+        context.caller,
       );
       return { results: results.map(resultToProto), revision };
+    },
+    async lookupResources(request, context) {
+      const page = await lookups.lookupResources(
+        { subject: request.subject, action: request.action, resourceType: request.resourceType, scope: request.scope, context: request.context, page: pageFromProto(request.page) },
+        context.caller,
+        context.signal,
+      );
+      return { resources: page.results, nextPageToken: page.nextToken, revision: page.revision };
+    },
+    async lookupSubjects(request, context) {
+      const page = await lookups.lookupSubjects(
+        { action: request.action, resource: request.resource, subjectType: request.subjectType === '' ? undefined : request.subjectType, context: request.context, page: pageFromProto(request.page) },
+        context.caller,
+        context.signal,
+      );
+      return { subjects: page.results, nextPageToken: page.nextToken, revision: page.revision };
+    },
+    async lookupActions(request, context) {
+      const page = await lookups.lookupActions(
+        { subject: request.subject, resource: request.resource, context: request.context, page: pageFromProto(request.page) },
+        context.caller,
+        context.signal,
+      );
+      return { actions: page.results, nextPageToken: page.nextToken, revision: page.revision };
     },
   };
 }

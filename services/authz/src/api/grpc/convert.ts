@@ -7,7 +7,9 @@ import {
   type CheckRequest,
   type CheckResponse,
   type Consistency as PbConsistency,
+  type PageRequest,
 } from '@warden/proto/authz/v1';
+import type { Page } from '../../lookup.js';
 import { InvalidArgumentError } from '../../domain/errors.js';
 import type { Binding, CheckInput, CheckResult, Consistency, DecisionKind, ReasonCode } from '../../domain/model.js';
 
@@ -82,4 +84,9 @@ export function resultToProto(result: CheckResult): CheckResponse {
       requiredRoles: [...(reason.requiredRoles ?? [])],
     },
   };
+}
+
+export function pageFromProto(page: PageRequest | undefined): Page | undefined {
+  if (page === undefined) return undefined;
+  return { token: page.token === '' ? undefined : page.token, limit: page.limit === 0 ? undefined : page.limit };
 }

@@ -7,7 +7,9 @@ import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from
 import type { Logger } from 'pino';
 import {
   ConflictError,
+  FailedPreconditionError,
   InvalidArgumentError,
+  NotFoundError,
   PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
@@ -20,6 +22,8 @@ export function toServerError(error: unknown): ServerError | undefined {
   if (error instanceof PermissionDeniedError) return new ServerError(Status.PERMISSION_DENIED, error.message);
   if (error instanceof UnavailableError) return new ServerError(Status.UNAVAILABLE, error.message);
   if (error instanceof ConflictError) return new ServerError(Status.ALREADY_EXISTS, error.message);
+  if (error instanceof FailedPreconditionError) return new ServerError(Status.FAILED_PRECONDITION, error.message);
+  if (error instanceof NotFoundError) return new ServerError(Status.NOT_FOUND, error.message);
   return undefined;
 }
 

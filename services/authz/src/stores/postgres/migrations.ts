@@ -106,6 +106,38 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_unshipped ON outbox (created_at) WHERE shipped_at IS NULL;
     `,
   },
+  {
+    version: 2,
+    name: 'api keys',
+    sql: `
+      -- Service API keys: the secret is never stored, only its SHA-256 (keys are
+      -- 256-bit random, so a fast hash is enough). A key acts as its subject, and
+      -- only within its organization.
+      CREATE TABLE api_keys (
+        id text PRIMARY KEY,
+        org text NOT NULL,
+        subject text NOT NULL,
+        secret_sha256 bytea NOT NULL,
+        description text,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz,
+        revoked_at timestamptz,
+        revision bigint NOT NULL
+      );
+      CREATE INDEX api_keys_org ON api_keys (org, subject);
+    `,
+  },
+  {
+    version: 3,
+    name: 'resource types for lookups',
+    sql: `
+      -- The type of a resource is its last segment's type (org:a/project:p -> project).
+      ALTER TABLE resources ADD COLUMN type text GENERATED ALWAYS AS (regexp_replace(path, '^.*/|:.*$', '', 'g')) STORED;
+      -- LookupResources: resources of a type under a scope, in path order (byte order, so prefix ranges work).
+      CREATE INDEX resources_type_path ON resources (type, (path COLLATE "C"));
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

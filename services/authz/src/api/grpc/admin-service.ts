@@ -1,0 +1,100 @@
+/** AdminService over gRPC: transport only; src/admin/admin.ts decides and writes. */
+import { Effect, type BindingRef } from '@warden/proto/authz/v1';
+import type { AdminServiceImplementation, ResourceSettings } from '@warden/proto/authz/v1/admin';
+import type { Admin, Settings } from '../../admin/admin.js';
+import { InvalidArgumentError } from '../../domain/errors.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../lookup.js';
+import type { CallerContext } from './auth.js';
+import { bindingToProto } from './convert.js';
+
+function settingsFromProto(settings: ResourceSettings | undefined): Settings | undefined {
+  if (settings === undefined) return undefined;
+  return {
+    protected: settings.protected,
+    sensitive_actions: settings.sensitiveActions,
+    protected_roles: settings.protectedRoles,
+    require_approval: settings.requireApproval,
+    approval_actions: settings.approvalActions,
+    show_values_to_readers: settings.showValuesToReaders,
+    attributes: settings.attributes,
+  };
+}
+
+function effectFromProto(effect: Effect): 'allow' | 'deny' {
+  switch (effect) {
+    case Effect.EFFECT_UNSPECIFIED:
+    case Effect.EFFECT_ALLOW:
+      return 'allow';
+    case Effect.EFFECT_DENY:
+      return 'deny';
+    default:
+      throw new InvalidArgumentError('effect', `${String(effect)} is not an effect`);
+  }
+}
+
+const optional = (value: string): string | undefined => (value === '' ? undefined : value);
+
+function decodeListToken(token: string): string | undefined {
+  if (token === '') return undefined;
+  const decoded = Buffer.from(token, 'base64url').toString('utf8');
+  if (!/^\S+ [0-9a-f-]{36}$/.test(decoded)) throw new InvalidArgumentError('page.token', 'is not a token this query returned');
+  return decoded;
+}
+
+export function createAdminServiceImpl(admin: Admin): AdminServiceImplementation<CallerContext> {
+  return {
+    async createOrganization(request, { caller }) {
+      return admin.createOrganization(caller, { orgId: request.orgId, owner: request.owner, reason: optional(request.reason) });
+    },
+    async putResource(request, { caller }) {
+      return admin.putResource(caller, { path: request.path, settings: settingsFromProto(request.settings), reason: optional(request.reason) });
+    },
+    async putRole(request, { caller }) {
+      return admin.putRole(caller, {
+        org: request.org, name: request.name, description: optional(request.description), actions: request.actions,
+        membership: request.membership, ceiling: request.ceiling, reason: optional(request.reason),
+      });
+    },
+    async deleteRole(request, { caller }) {
+      return admin.deleteRole(caller, { org: request.org, name: request.name, reason: optional(request.reason) });
+    },
+    async grantBinding(request, { caller }) {
+      const result = await admin.grantBinding(caller, {
+        subject: request.subject,
+        role: optional(request.role),
+        actions: request.actions.length > 0 ? request.actions : undefined,
+        scope: request.scope,
+        effect: effectFromProto(request.effect),
+        expiresAt: request.expiresAt,
+        condition: optional(request.condition),
+        reason: optional(request.reason),
+      });
+      return { binding: bindingToProto(result.binding), revision: result.revision, created: result.created };
+    },
+    async revokeBinding(request, { caller }) {
+      return admin.revokeBinding(caller, { bindingId: request.bindingId, reason: optional(request.reason) });
+    },
+    async listBindings(request, { caller }) {
+      const limit = Math.min(request.page?.limit || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+      const result = await admin.listBindings(caller, { scope: request.scope, subject: optional(request.subject), after: decodeListToken(request.page?.token ?? ''), limit });
+      return {
+        bindings: result.bindings.map((b) => ({ binding: bindingToProto(b.binding) as BindingRef, grantedBy: b.grantedBy ?? '', reason: b.reason ?? '', createdAt: b.createdAt })),
+        nextPageToken: result.last === undefined ? '' : Buffer.from(result.last).toString('base64url'),
+        revision: result.revision,
+      };
+    },
+    async addGroupMember(request, { caller }) {
+      return admin.addGroupMember(caller, { org: request.org, group: request.group, member: request.member, reason: optional(request.reason) });
+    },
+    async removeGroupMember(request, { caller }) {
+      return admin.removeGroupMember(caller, { org: request.org, group: request.group, member: request.member, reason: optional(request.reason) });
+    },
+    async createApiKey(request, { caller }) {
+      const created = await admin.createApiKey(caller, { org: request.org, subject: request.subject, description: optional(request.description), expiresAt: request.expiresAt, reason: optional(request.reason) });
+      return { keyId: created.record.id, key: created.key, revision: created.revision };
+    },
+    async revokeApiKey(request, { caller }) {
+      return admin.revokeApiKey(caller, { keyId: request.keyId, reason: optional(request.reason) });
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * Authentication for every front door (gRPC and HTTP): `authorization: Bearer <credential>`
+ * where the credential is a Warden API key (`wdn_…`) or a JWT verified against a JWKS.
+ * Without credentials a call is refused, unless the operator opted in to trusting
+ * loopback callers (sidecar mode). Failures never echo the credential.
+ */
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+import { UnauthenticatedError, UnavailableError } from '../domain/errors.js';
+import { parseSubject } from '../domain/names.js';
+import type { PgApiKeyStore, VerifiedKey } from './api-keys.js';
+import type { Caller } from './caller.js';
+
+export interface JwtOptions {
+  /** A JWKS URL (fetched and cached by jose) or a key set given inline. */
+  readonly jwks: URL | JSONWebKeySet;
+  readonly issuer: string;
+  readonly audience: string;
+  /** The claim naming the user; its value becomes `user:<value>` unless it is already a subject. */
+  readonly subjectClaim: string;
+}
+
+export interface AuthenticatorOptions {
+  readonly keys: PgApiKeyStore;
+  readonly jwt?: JwtOptions | undefined;
+  readonly trustLoopback: boolean;
+  /** How long a verified (or refused) API key is remembered; a revocation takes at most this long. */
+  readonly keyCacheMs?: number;
+}
+
+export interface Credentials {
+  /** The `authorization` header or metadata value. */
+  readonly authorization?: string | undefined;
+  /** The peer address: `127.0.0.1`, `::1`, `ipv4:127.0.0.1:5000`, `unix:…`. */
+  readonly peer?: string | undefined;
+}
+
+export interface Authenticator {
+  authenticate(credentials: Credentials): Promise<Caller>;
+}
+
+const LOOPBACK = /^(?:ipv4:)?127\.\d+\.\d+\.\d+(?::\d+)?$|^(?:ipv6:)?\[?(?:::1|::ffff:127\.\d+\.\d+\.\d+)\]?(?::\d+)?$|^unix:/;
+
+export function isLoopback(peer: string | undefined): boolean {
+  return peer !== undefined && LOOPBACK.test(peer);
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const keyCache = new LRUCache<string, { key: VerifiedKey | null }>({ max: 10_000, ttl: options.keyCacheMs ?? 5_000 });
+  let getKey: JWTVerifyGetKey | undefined;
+  if (options.jwt !== undefined) {
+    getKey = options.jwt.jwks instanceof URL ? createRemoteJWKSet(options.jwt.jwks, { cacheMaxAge: 10 * 60_000 }) : createLocalJWKSet(options.jwt.jwks);
+  }
+
+  async function fromApiKey(token: string): Promise<Caller> {
+    const digest = createHash('sha256').update(token).digest('base64');
+    let cached = keyCache.get(digest);
+    if (cached === undefined) {
+      let key: VerifiedKey | undefined;
+      try {
+        key = await options.keys.verify(token);
+      } catch (error) {
+        throw new UnavailableError('cannot verify the API key now (the key store is unreachable)', { cause: error });
+      }
+      cached = { key: key ?? null };
+      keyCache.set(digest, cached);
+    }
+    if (cached.key === null) throw new UnauthenticatedError('the API key is not valid (unknown, revoked or expired)');
+    return { kind: 'api_key', subject: cached.key.subject, org: cached.key.org, keyId: cached.key.id };
+  }
+
+  async function fromJwt(token: string): Promise<Caller> {
+    const jwt = options.jwt;
+    if (jwt === undefined || getKey === undefined) throw new UnauthenticatedError('the credential is not a Warden API key, and no token issuer is configured');
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, { issuer: jwt.issuer, audience: jwt.audience, clockTolerance: 30 }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWKSTimeout) throw new UnavailableError('cannot fetch the token issuer keys now', { cause: error });
+      const reason = error instanceof joseErrors.JWTExpired ? 'the token has expired'
+        : error instanceof joseErrors.JWTClaimValidationFailed ? `the token's ${error.claim} claim is not accepted`
+        : 'the token is not valid';
+      throw new UnauthenticatedError(reason);
+    }
+    const claim = payload[jwt.subjectClaim];
+    if (typeof claim !== 'string' || claim.length === 0) throw new UnauthenticatedError(`the token has no ${jwt.subjectClaim} claim`);
+    const subject = /^(user|service|group):/.test(claim) ? claim : `user:${claim}`;
+    try {
+      parseSubject(subject, jwt.subjectClaim);
+    } catch {
+      throw new UnauthenticatedError(`the token's ${jwt.subjectClaim} claim is not a usable subject id`);
+    }
+    return { kind: 'jwt', subject, issuer: jwt.issuer };
+  }
+
+  return {
+    async authenticate({ authorization, peer }) {
+      if (authorization === undefined || authorization === '') {
+        if (options.trustLoopback && isLoopback(peer)) return { kind: 'trusted_local', subject: 'service:local' };
+        throw new UnauthenticatedError('missing credentials: send "authorization: Bearer <API key or token>"');
+      }
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (match === null) throw new UnauthenticatedError('the authorization header must be "Bearer <API key or token>"');
+      const token = match[1]!;
+      return token.startsWith('wdn_') ? fromApiKey(token) : fromJwt(token);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * Lookups: which resources of a type under a scope may S do A on; which subjects
+ * may do A on R; which actions may S take on R. Candidates come from the store;
+ * every candidate is decided by the same engine as Check, so a result is listed
+ * exactly when Check says ALLOW (REQUIRES_APPROVAL is not ALLOW).
+ *
+ * Pages are keyset-based: the token carries the last candidate examined and a
+ * hash of the query, so it stays valid across writes and is refused for another query.
+ */
+import { createHash } from 'node:crypto';
+import type { Caller } from './auth/caller.js';
+import { ACTION_CATALOGUE } from './domain/catalogue.js';
+import type { ValidCheck } from './domain/engine.js';
+import { decide } from './domain/engine.js';
+import { InvalidArgumentError, PermissionDeniedError } from './domain/errors.js';
+import type { Attributes } from './domain/model.js';
+import { parseAction, parseResource, parseSubject, type ResourcePath } from './domain/names.js';
+import type { CandidateSource, GrantSource } from './domain/ports.js';
+
+export const LOOKUP_ACTION = 'authz:lookup';
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+/** Candidates examined per call at most; a page may hold fewer results and still have a next token. */
+export const MAX_SCAN = 5000;
+const CHUNK = 500;
+const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
+
+export interface Page {
+  readonly token?: string | undefined;
+  readonly limit?: number | undefined;
+}
+
+export interface PageResult<T> {
+  readonly results: T[];
+  readonly nextToken: string;
+  readonly revision: number;
+}
+
+interface Common {
+  readonly context?: Attributes | undefined;
+  readonly page?: Page | undefined;
+}
+
+export interface LookupResourcesInput extends Common {
+  readonly subject: string;
+  readonly action: string;
+  /** The type of resources to list (`flag`, `env`, `project`, …). */
+  readonly resourceType: string;
+  /** List only resources at or below this path. */
+  readonly scope: string;
+}
+
+export interface LookupSubjectsInput extends Common {
+  readonly action: string;
+  readonly resource: string;
+  /** Only subjects of this type (`user`, `service`, `group`); all when unset. */
+  readonly subjectType?: string | undefined;
+}
+
+export interface LookupActionsInput extends Common {
+  readonly subject: string;
+  readonly resource: string;
+}
+
+export interface Lookups {
+  lookupResources(input: LookupResourcesInput, caller?: Caller, signal?: AbortSignal): Promise<PageResult<string>>;
+  lookupSubjects(input: LookupSubjectsInput, caller?: Caller, signal?: AbortSignal): Promise<PageResult<string>>;
+  lookupActions(input: LookupActionsInput, caller?: Caller, signal?: AbortSignal): Promise<PageResult<string>>;
+}
+
+function queryHash(parts: readonly unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
+}
+
+function encodeToken(after: string, hash: string): string {
+  return Buffer.from(JSON.stringify({ v: 1, a: after, q: hash })).toString('base64url');
+}
+
+function decodeToken(token: string | undefined, hash: string): string | undefined {
+  if (token === undefined || token === '') return undefined;
+  try {
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; a?: unknown; q?: unknown };
+    if (parsed.v === 1 && typeof parsed.a === 'string' && parsed.q === hash) return parsed.a;
+  } catch {
+    // fall through
+  }
+  throw new InvalidArgumentError('page.token', 'is not a token this query returned');
+}
+
+function pageSize(page: Page | undefined): number {
+  const limit = page?.limit;
+  if (limit === undefined || limit === 0) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('page.limit', 'must be a non-negative integer');
+  return Math.min(limit, MAX_PAGE_SIZE);
+}
+
+export interface LookupOptions {
+  readonly source: GrantSource;
+  readonly candidates: CandidateSource;
+  readonly now?: () => number;
+}
+
+export function createLookups({ source, candidates, now = Date.now }: LookupOptions): Lookups {
+  /** The caller may look up for `subject` (or for anyone, with `others`) under `resource`. */
+  async function mayLookup(caller: Caller | undefined, subject: string | undefined, resource: ResourcePath, field: string, signal?: AbortSignal): Promise<void> {
+    if (caller === undefined || caller.kind === 'trusted_local') return;
+    if (caller.kind === 'api_key' && resource.org !== caller.org) {
+      throw new PermissionDeniedError(`${field}: the API key of ${caller.subject} acts only within org:${caller.org}`);
+    }
+    if (subject === caller.subject) return;
+    const view = await source.view([{ subject: caller.subject, resource }], signal);
+    const may = decide(view, { subject: caller.subject, action: parseAction(LOOKUP_ACTION), resource }, now());
+    if (may.decision !== 'ALLOW') {
+      throw new PermissionDeniedError(`${field}: looking up ${subject === undefined ? 'who has access' : `for ${subject}`} on ${resource.path} needs ${LOOKUP_ACTION} there`);
+    }
+  }
+
+  /** Scans candidates page by page, deciding each, until `limit` results or MAX_SCAN candidates. */
+  async function scan(
+    next: (after: string | undefined, limit: number) => Promise<string[]>,
+    toCheck: (candidate: string) => ValidCheck,
+    after: string | undefined,
+    limit: number,
+    hash: string,
+    signal?: AbortSignal,
+  ): Promise<PageResult<string>> {
+    const results: string[] = [];
+    let scanned = 0;
+    let last = after;
+    let revision = 0;
+    for (;;) {
+      const batch = await next(last, CHUNK);
+      if (batch.length === 0) return { results, nextToken: '', revision };
+      const checks = batch.map(toCheck);
+      const view = await source.view(checks.map((c) => ({ subject: c.subject, resource: c.resource })), signal);
+      revision = Math.max(revision, view.revision);
+      const at = now();
+      for (const [i, check] of checks.entries()) {
+        last = batch[i]!;
+        scanned++;
+        if (decide(view, check, at).decision === 'ALLOW') results.push(batch[i]!);
+        if (results.length === limit || scanned >= MAX_SCAN) {
+          const more = i < batch.length - 1 || (await next(last, 1)).length > 0;
+          return { results, nextToken: more ? encodeToken(last, hash) : '', revision };
+        }
+      }
+      if (batch.length < CHUNK) return { results, nextToken: '', revision };
+    }
+  }
+
+  return {
+    async lookupResources(input, caller, signal) {
+      parseSubject(input.subject, 'subject');
+      const action = parseAction(input.action, 'action');
+      const scope = parseResource(input.scope, 'scope');
+      if (!TYPE_RE.test(input.resourceType)) throw new InvalidArgumentError('resource_type', `${JSON.stringify(input.resourceType)} is not a resource type (lowercase letters, digits and _)`);
+      await mayLookup(caller, input.subject, scope, 'subject', signal);
+      const hash = queryHash(['resources', input.subject, input.action, input.resourceType, input.scope, input.context ?? null]);
+      return scan(
+        (after, limit) => candidates.resourcesUnder(scope.path, input.resourceType, after, limit, signal),
+        (path) => ({ subject: input.subject, action, resource: parseResource(path), context: input.context }),
+        decodeToken(input.page?.token, hash),
+        pageSize(input.page),
+        hash,
+        signal,
+      );
+    },
+
+    async lookupSubjects(input, caller, signal) {
+      const action = parseAction(input.action, 'action');
+      const resource = parseResource(input.resource, 'resource');
+      if (input.subjectType !== undefined && !['user', 'service', 'group'].includes(input.subjectType)) {
+        throw new InvalidArgumentError('subject_type', `${JSON.stringify(input.subjectType)} is not one of user, service, group`);
+      }
+      await mayLookup(caller, undefined, resource, 'resource', signal);
+      const hash = queryHash(['subjects', input.action, input.resource, input.subjectType ?? null, input.context ?? null]);
+      return scan(
+        (after, limit) => candidates.subjectsOn(resource.chain, input.subjectType, after, limit, signal),
+        (subject) => ({ subject, action, resource, context: input.context }),
+        decodeToken(input.page?.token, hash),
+        pageSize(input.page),
+        hash,
+        signal,
+      );
+    },
+
+    async lookupActions(input, caller, signal) {
+      parseSubject(input.subject, 'subject');
+      const resource = parseResource(input.resource, 'resource');
+      await mayLookup(caller, input.subject, resource, 'subject', signal);
+      const view = await source.view([{ subject: input.subject, resource }], signal);
+      const candidatesSet = new Set<string>();
+      for (const [area, verbs] of Object.entries(ACTION_CATALOGUE)) for (const verb of verbs) candidatesSet.add(`${area}:${verb}`);
+      // Concrete actions named by the subject's own grants on the chain (custom catalogue entries).
+      for (const subject of view.subjectsOf(input.subject)) {
+        for (const scope of resource.chain) {
+          for (const binding of view.bindingsAt(subject, scope)) {
+            const patterns = binding.role !== undefined ? view.role(resource.org, binding.role)?.actions ?? [] : binding.actions ?? [];
+            for (const pattern of patterns) if (!pattern.includes('*')) candidatesSet.add(pattern);
+          }
+        }
+      }
+      const at = now();
+      const allowed = [...candidatesSet]
+        .sort()
+        .filter((action) => decide(view, { subject: input.subject, action: parseAction(action), resource, context: input.context }, at).decision === 'ALLOW');
+      const hash = queryHash(['actions', input.subject, input.resource, input.context ?? null]);
+      const after = decodeToken(input.page?.token, hash);
+      const start = after === undefined ? 0 : allowed.findIndex((a) => a > after);
+      const from = start < 0 ? allowed.length : start;
+      const limit = pageSize(input.page);
+      const results = allowed.slice(from, from + limit);
+      const more = from + limit < allowed.length;
+      return { results, nextToken: more ? encodeToken(results.at(-1)!, hash) : '', revision: view.revision };
+    },
+  };
+}
