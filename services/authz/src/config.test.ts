@@ -14,9 +14,20 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       http: { host: '127.0.0.1', port: 8080, publicUrl: undefined },
       trustLoopback: false,
+      keyCacheMs: 5000,
       jwt: undefined,
       platformAdmins: [],
       bootstrapKey: undefined,
+      cache: {
+        redisUrl: undefined,
+        keyPrefix: 'warden:',
+        redisTtlMs: 3_600_000,
+        maxEntries: 200_000,
+        maxBytes: 256 * 1024 * 1024,
+        maxStalenessMs: 5_000,
+        heartbeatMs: 1_000,
+      },
+      watchMaxBuffered: 10_000,
     });
   });
 
@@ -24,6 +35,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTHZ_JWKS_URL: 'https://idp.example/jwks' })).toThrow(/AUTHZ_JWT_ISSUER: required[\s\S]*AUTHZ_JWT_AUDIENCE: required/);
     expect(() => loadConfig({ AUTHZ_JWKS_URL: 'https://idp.example/jwks', AUTHZ_JWKS_FILE: 'x', AUTHZ_JWT_ISSUER: 'i', AUTHZ_JWT_AUDIENCE: 'a' })).toThrow(/set exactly one/);
     expect(() => loadConfig({ AUTHZ_BOOTSTRAP_KEY_FILE: 'k' })).toThrow(/set all three or none/);
+    expect(() => loadConfig({ AUTHZ_MAX_STALENESS_MS: '1000', AUTHZ_CACHE_HEARTBEAT_MS: '800' })).toThrow(/AUTHZ_CACHE_HEARTBEAT_MS: must be at most half/);
+    expect(() => loadConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, root' })).toThrow(/"root" is not a user or service subject/);
     expect(loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, service:ops' }).platformAdmins).toEqual(['user:a@b.c', 'service:ops']);
   });

@@ -22,6 +22,7 @@ const schema = z.strictObject({
   AUTHZ_HTTP_PORT: port.default(8080),
   AUTHZ_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTHZ_TRUST_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  AUTHZ_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   AUTHZ_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTHZ_JWKS_FILE: z.string().min(1).optional(),
   AUTHZ_JWT_ISSUER: z.string().min(1).optional(),
@@ -31,6 +32,15 @@ const schema = z.strictObject({
   AUTHZ_BOOTSTRAP_KEY_FILE: z.string().min(1).optional(),
   AUTHZ_BOOTSTRAP_KEY_SUBJECT: z.string().regex(/^service:[A-Za-z0-9][A-Za-z0-9._@+-]*$/, 'must be a service subject (service:<id>)').optional(),
   AUTHZ_BOOTSTRAP_KEY_ORG: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'must be an organization id').optional(),
+  // The cached grant graph (stores/cache). Unset REDIS_URL: in-process layer only.
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  AUTHZ_REDIS_KEY_PREFIX: z.string().min(1).max(64).default('warden:'),
+  AUTHZ_REDIS_TTL_MS: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(3_600_000),
+  AUTHZ_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(100_000_000).default(200_000),
+  AUTHZ_CACHE_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).max(64 * 1024 ** 3).default(256 * 1024 * 1024),
+  AUTHZ_MAX_STALENESS_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
+  AUTHZ_CACHE_HEARTBEAT_MS: z.coerce.number().int().min(20).max(600_000).default(1_000),
+  AUTHZ_WATCH_MAX_BUFFERED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
 });
 
 export interface Config {
@@ -46,12 +56,28 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
   /** Sidecar mode: calls from loopback without credentials are trusted (explicit opt-in). */
   readonly trustLoopback: boolean;
+  /** How long a verified API key is remembered; a revocation takes effect within this time (0: check every call). */
+  readonly keyCacheMs: number;
   readonly jwt:
     | { readonly jwksUrl: string | undefined; readonly jwksFile: string | undefined; readonly issuer: string; readonly audience: string; readonly subjectClaim: string }
     | undefined;
   readonly platformAdmins: readonly string[];
   /** At start, if `file` does not exist, create an API key for `subject` in `org` and write it there (mode 0600). */
   readonly bootstrapKey: { readonly file: string; readonly subject: string; readonly org: string } | undefined;
+  /** The cached grant graph: Redis (shared by replicas; undefined: in-process only) and the in-process LRU. */
+  readonly cache: {
+    readonly redisUrl: string | undefined;
+    readonly keyPrefix: string;
+    readonly redisTtlMs: number;
+    /** 0 disables the in-process layer (every Check reads Redis). */
+    readonly maxEntries: number;
+    readonly maxBytes: number;
+    /** Cached answers only while the replica confirmed it was current this recently. */
+    readonly maxStalenessMs: number;
+    readonly heartbeatMs: number;
+  };
+  /** Changes a Watch stream may have queued before it is cut off (RESOURCE_EXHAUSTED). */
+  readonly watchMaxBuffered: number;
 }
 
 export class ConfigError extends Error {
@@ -103,6 +129,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const platformAdmins = (c.AUTHZ_PLATFORM_ADMINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const admin of platformAdmins) if (!/^(user|service):[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(admin)) problems.push(`AUTHZ_PLATFORM_ADMINS: ${JSON.stringify(admin)} is not a user or service subject`);
+  if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
+    problems.push('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     databaseUrl: c.DATABASE_URL,
@@ -115,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
     http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL },
     trustLoopback: c.AUTHZ_TRUST_LOOPBACK === 'true',
+    keyCacheMs: c.AUTHZ_KEY_CACHE_MS,
     jwt: jwtSet
       ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM }
       : undefined,
@@ -123,5 +153,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       c.AUTHZ_BOOTSTRAP_KEY_FILE !== undefined
         ? { file: c.AUTHZ_BOOTSTRAP_KEY_FILE, subject: c.AUTHZ_BOOTSTRAP_KEY_SUBJECT!, org: c.AUTHZ_BOOTSTRAP_KEY_ORG! }
         : undefined,
+    cache: {
+      redisUrl: c.REDIS_URL,
+      keyPrefix: c.AUTHZ_REDIS_KEY_PREFIX,
+      redisTtlMs: c.AUTHZ_REDIS_TTL_MS,
+      maxEntries: c.AUTHZ_CACHE_MAX_ENTRIES,
+      maxBytes: c.AUTHZ_CACHE_MAX_BYTES,
+      maxStalenessMs: c.AUTHZ_MAX_STALENESS_MS,
+      heartbeatMs: c.AUTHZ_CACHE_HEARTBEAT_MS,
+    },
+    watchMaxBuffered: c.AUTHZ_WATCH_MAX_BUFFERED,
   };
 }

@@ -24,7 +24,7 @@ import {
   PermissionDeniedError,
 } from '../domain/errors.js';
 import type { Binding, Effect, ResourceAttributes } from '../domain/model.js';
-import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject, type ResourcePath } from '../domain/names.js';
+import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject, type Action, type ResourcePath } from '../domain/names.js';
 import type { GrantSource } from '../domain/ports.js';
 import { grantKey, parseWorld, type World } from '../domain/world.js';
 import { bindingFromRow } from '../stores/postgres/pg-grant-store.js';
@@ -83,20 +83,44 @@ function reasonOf(reason: string | undefined): string | undefined {
   return reason;
 }
 
-/** The concrete catalogue actions a set of patterns covers (plus exact actions outside the catalogue). */
+/**
+ * What a set of patterns carries, as actions to check: every catalogue action it covers,
+ * exact actions outside the catalogue, and the wildcard itself (`*`, `area:*`, `*:verb`),
+ * which only a grant covering the whole wildcard matches. Nothing is ever dropped: an
+ * empty expansion would make every "does the caller hold it all?" check pass.
+ */
 export function expandPatterns(patterns: readonly string[]): string[] {
   const out = new Set<string>();
   for (const pattern of patterns) {
     if (pattern === '*' || pattern === '*:*') {
       for (const [area, verbs] of Object.entries(ACTION_CATALOGUE)) for (const verb of verbs) out.add(`${area}:${verb}`);
+      out.add('*');
       continue;
     }
     const [area, verb] = pattern.split(':') as [string, string];
-    if (verb === '*') for (const v of ACTION_CATALOGUE[area] ?? ['*']) out.add(`${area}:${v}`);
-    else if (area === '*') for (const [a, verbs] of Object.entries(ACTION_CATALOGUE)) if (verbs.includes(verb)) out.add(`${a}:${verb}`);
-    else out.add(pattern);
+    if (verb === '*') {
+      for (const v of ACTION_CATALOGUE[area] ?? []) out.add(`${area}:${v}`);
+      out.add(pattern);
+    } else if (area === '*') {
+      for (const [a, verbs] of Object.entries(ACTION_CATALOGUE)) {
+        if (verbs.includes(verb)) out.add(`${a}:${verb}`);
+      }
+      out.add(pattern);
+    } else {
+      out.add(pattern);
+    }
   }
   return [...out].sort();
+}
+
+/** An action to decide: a plain action, or a wildcard that only a grant covering all of it matches. */
+export function actionToDecide(action: string): Action {
+  if (action === '*') return { action, area: '*', verb: '*' };
+  if (action.includes('*')) {
+    const [area, verb] = action.split(':') as [string, string];
+    return { action, area, verb };
+  }
+  return parseAction(action);
 }
 
 export function createAdmin(deps: AdminDeps) {
@@ -118,7 +142,7 @@ export function createAdmin(deps: AdminDeps) {
     if (caller.kind === 'trusted_local') return;
     const view = await viewFor(caller.subject, resource);
     const at = now();
-    const missing = actions.filter((action) => decide(view, { subject: caller.subject, action: parseAction(action), resource }, at).decision !== 'ALLOW');
+    const missing = actions.filter((action) => decide(view, { subject: caller.subject, action: actionToDecide(action), resource }, at).decision !== 'ALLOW');
     if (missing.length > 0) {
       const shown = missing.slice(0, 8).join(', ') + (missing.length > 8 ? `, … (${missing.length} in all)` : '');
       throw new PermissionDeniedError(`${caller.subject} may not ${what}: it lacks ${shown} on ${resource.path}`);

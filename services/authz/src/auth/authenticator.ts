@@ -47,7 +47,9 @@ export function isLoopback(peer: string | undefined): boolean {
 }
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
-  const keyCache = new LRUCache<string, { key: VerifiedKey | null }>({ max: 10_000, ttl: options.keyCacheMs ?? 5_000 });
+  const cacheMs = options.keyCacheMs ?? 5_000;
+  // lru-cache treats ttl 0 as "forever": with 0, nothing is remembered at all.
+  const keyCache = cacheMs > 0 ? new LRUCache<string, { key: VerifiedKey | null }>({ max: 10_000, ttl: cacheMs }) : undefined;
   let getKey: JWTVerifyGetKey | undefined;
   if (options.jwt !== undefined) {
     getKey = options.jwt.jwks instanceof URL ? createRemoteJWKSet(options.jwt.jwks, { cacheMaxAge: 10 * 60_000 }) : createLocalJWKSet(options.jwt.jwks);
@@ -55,7 +57,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   async function fromApiKey(token: string): Promise<Caller> {
     const digest = createHash('sha256').update(token).digest('base64');
-    let cached = keyCache.get(digest);
+    let cached = keyCache?.get(digest);
     if (cached === undefined) {
       let key: VerifiedKey | undefined;
       try {
@@ -64,7 +66,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         throw new UnavailableError('cannot verify the API key now (the key store is unreachable)', { cause: error });
       }
       cached = { key: key ?? null };
-      keyCache.set(digest, cached);
+      keyCache?.set(digest, cached);
     }
     if (cached.key === null) throw new UnauthenticatedError('the API key is not valid (unknown, revoked or expired)');
     return { kind: 'api_key', subject: cached.key.subject, org: cached.key.org, keyId: cached.key.id };

@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../../auth/caller.js';
 import type { Authorizer } from '../../authorizer.js';
+import { validateCheck } from '../../domain/check.js';
 import { InvalidArgumentError } from '../../domain/errors.js';
 import type { CheckInput, CheckResult } from '../../domain/model.js';
 import type { Lookups, PageResult } from '../../lookup.js';
@@ -145,7 +146,9 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
           if (item[key] === undefined) throw new InvalidArgumentError(`evaluations[${i}].${key}`, 'is required (in the item or as a top-level default)');
         }
         try {
-          return { check: toCheck(item as Required<Tuple>, '') };
+          const check = toCheck(item as Required<Tuple>, '');
+          validateCheck(check);
+          return { check };
         } catch (error) {
           if (error instanceof InvalidArgumentError) return { error: error.message };
           throw error;

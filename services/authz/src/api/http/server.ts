@@ -87,6 +87,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   app.decorateRequest('caller', null);
+  // JSON only: any other content type is a 400 (AuthZEN), not a string body.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.public === true) return;
