@@ -139,7 +139,8 @@ export function createAdmin(deps: AdminDeps) {
   /** Throws PERMISSION_DENIED unless the caller is allowed every action on the resource; names the missing ones. */
   async function requireAll(caller: Caller, actions: readonly string[], resource: ResourcePath, what: string): Promise<void> {
     inOrg(caller, resource, 'scope');
-    if (caller.kind === 'trusted_local') return;
+    // Sidecar trust is for asking questions, never for changing the graph.
+    if (caller.kind === 'trusted_local') throw new PermissionDeniedError('a trusted local caller may check and look up, not administer: authenticate with a key or token');
     const view = await viewFor(caller.subject, resource);
     const at = now();
     const missing = actions.filter((action) => decide(view, { subject: caller.subject, action: actionToDecide(action), resource }, at).decision !== 'ALLOW');
@@ -150,7 +151,7 @@ export function createAdmin(deps: AdminDeps) {
   }
 
   async function isOwner(caller: Caller, org: string): Promise<boolean> {
-    if (caller.kind === 'trusted_local') return true;
+    if (caller.kind === 'trusted_local') return false;
     const orgPath = parseResource(`org:${org}`);
     const view = await viewFor(caller.subject, orgPath);
     const at = now();
@@ -205,7 +206,7 @@ export function createAdmin(deps: AdminDeps) {
 
   return {
     async createOrganization(caller: Caller, input: { orgId: string; owner: string; reason?: string | undefined }): Promise<Write> {
-      if (caller.kind !== 'trusted_local' && !deps.platformAdmins.has(caller.subject)) {
+      if (caller.kind === 'trusted_local' || !deps.platformAdmins.has(caller.subject)) {
         throw new PermissionDeniedError(`${caller.subject} may not create organizations (only platform administrators may)`);
       }
       const org = parseResource(`org:${input.orgId}`, 'org_id');

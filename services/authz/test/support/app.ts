@@ -34,7 +34,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, logger = pino({ level: 'silent' })): Promise<TestApp> {
   const db = await createTestDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'warden-app-'));
   await chmod(dir, 0o700);
@@ -66,7 +66,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
       AUTHZ_SHUTDOWN_GRACE_MS: '2000',
       ...env,
     }),
-    pino({ level: 'silent' }),
+    logger,
   );
   const adminKey = readFileSync(keyFile, 'utf8').trim();
   const channels: Channel[] = [];
