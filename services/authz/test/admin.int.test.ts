@@ -153,7 +153,9 @@ describe('resources, roles, groups and keys', () => {
     const check = await t.grpc(t.adminKey).authz.check({ subject: 'user:mia@acme.com', action: 'flags:rollout', resource: 'org:acme/project:checkout/env:production/flag:f' });
     expect(check.reason?.binding?.subject).toBe('group:release-managers');
     await as.adam.admin.removeGroupMember({ org: 'acme', group: 'group:release-managers', member: 'user:mia@acme.com', reason: 'rotation over' });
-    await refused(as.peter.admin.addGroupMember({ org: 'initech', group: 'group:release-managers', member: 'user:peter@initech.com', reason: '' }), Status.ALREADY_EXISTS, /belongs to organization acme/);
+    // Another organization (whose owner may manage its own groups) cannot change acme's group.
+    await as.ops.admin.createOrganization({ orgId: 'umbrella', owner: 'user:ops@warden.test', reason: 'test' });
+    await refused(as.ops.admin.addGroupMember({ org: 'umbrella', group: 'group:release-managers', member: 'user:ops@warden.test', reason: '' }), Status.ALREADY_EXISTS, /group:release-managers belongs to organization acme/);
   });
 
   it('API keys: created by keys:manage, act only in their organization, and stop working when revoked', async () => {

@@ -83,7 +83,6 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     disableRequestLogging: true,
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   app.decorateRequest('caller', null);
