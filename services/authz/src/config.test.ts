@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       worldFile: undefined,
       logLevel: 'info',
       shutdownGraceMs: 10_000,
-      http: { host: '127.0.0.1', port: 8080, publicUrl: undefined },
+      http: { host: '127.0.0.1', port: 8080, publicUrl: undefined, corsOrigins: [] },
       trustLoopback: false,
       keyCacheMs: 5000,
       jwt: undefined,

@@ -21,6 +21,7 @@ const schema = z.strictObject({
   AUTHZ_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   AUTHZ_HTTP_PORT: port.default(8080),
   AUTHZ_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTHZ_CORS_ORIGINS: z.string().optional(),
   AUTHZ_TRUST_LOOPBACK: z.enum(['true', 'false']).default('false'),
   AUTHZ_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   AUTHZ_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -53,7 +54,7 @@ export interface Config {
   readonly worldFile: string | undefined;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
-  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined };
+  readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined; readonly corsOrigins: readonly string[] };
   /** Sidecar mode: calls from loopback without credentials are trusted (explicit opt-in). */
   readonly trustLoopback: boolean;
   /** How long a verified API key is remembered; a revocation takes effect within this time (0: check every call). */
@@ -132,6 +133,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
     problems.push('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
   }
+  const corsOrigins = (c.AUTHZ_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`AUTHZ_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     databaseUrl: c.DATABASE_URL,
@@ -142,7 +147,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     worldFile: c.AUTHZ_WORLD_FILE,
     logLevel: c.AUTHZ_LOG_LEVEL,
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
-    http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL },
+    http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL, corsOrigins },
     trustLoopback: c.AUTHZ_TRUST_LOOPBACK === 'true',
     keyCacheMs: c.AUTHZ_KEY_CACHE_MS,
     jwt: jwtSet

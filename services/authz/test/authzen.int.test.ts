@@ -237,3 +237,30 @@ describe('search', () => {
     expect(names).toEqual([...names].sort());
   });
 });
+
+describe('CORS for browsers (AUTHZ_CORS_ORIGINS)', () => {
+  it('answers the preflight for an allowed origin only, and a cross-origin call carries its headers', async () => {
+    const browserFacing = await startTestApp({ AUTHZ_CORS_ORIGINS: 'http://app.example:3000' });
+    try {
+      const preflight = (origin: string) =>
+        fetch(`${browserFacing.app.httpUrl}/access/v1/evaluations`, {
+          method: 'OPTIONS',
+          headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+        });
+      const allowed = await preflight('http://app.example:3000');
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('http://app.example:3000');
+      expect(allowed.headers.get('access-control-allow-headers')).toContain('authorization');
+      const other = await preflight('http://evil.example');
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      const call = await browserFacing.post('/access/v1/evaluation', { subject: user('sarah@acme.com'), action: { name: 'flags:read' }, resource: flag() }, browserFacing.adminKey, { origin: 'http://app.example:3000' });
+      expect(call.status).toBe(200);
+      expect(call.headers.get('access-control-allow-origin')).toBe('http://app.example:3000');
+    } finally {
+      await browserFacing.close();
+    }
+    // Without the setting there is no CORS at all.
+    const plain = await fetch(`${t.app.httpUrl}/access/v1/evaluation`, { method: 'OPTIONS', headers: { origin: 'http://app.example:3000', 'access-control-request-method': 'POST' } });
+    expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

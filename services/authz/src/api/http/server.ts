@@ -7,6 +7,7 @@
  * answer the spec's status with a plain error-message string; Connect routes a JSON
  * `{code, message}` with Connect's status codes.
  */
+import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Metadata, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
@@ -50,6 +51,8 @@ export interface HttpServerOptions extends Omit<AuthzenDeps, 'callerOf'> {
   /** Services exposed as Connect-style JSON: definition + the gRPC implementation. */
   readonly services: ReadonlyArray<{ definition: ServiceDefinitionLike; implementation: object }>;
   readonly ready: () => Promise<boolean>;
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  readonly corsOrigins?: readonly string[] | undefined;
 }
 
 const CONNECT_CODES: Partial<Record<Status, [string, number]>> = {
@@ -86,11 +89,21 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
   app.decorateRequest('caller', null);
+  if (options.corsOrigins !== undefined && options.corsOrigins.length > 0) {
+    // Browsers (the browser SDK) call with a bearer token, never cookies: no credentials mode.
+    await app.register(cors, {
+      origin: [...options.corsOrigins],
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+      exposedHeaders: ['x-request-id'],
+      maxAge: 600,
+    });
+  }
   // JSON only: any other content type is a 400 (AuthZEN), not a string body.
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', async (request) => {
-    if (request.routeOptions.config.public === true) return;
+    if (request.routeOptions.config.public === true || request.method === 'OPTIONS') return;
     const authorization = request.headers.authorization;
     try {
       request.caller = await options.authenticator.authenticate({ authorization, peer: request.socket.remoteAddress });
