@@ -1,0 +1,22 @@
+export {
+  createWarden,
+  toWardenError,
+  type Warden,
+  type CheckInput,
+  type ChangeInput,
+  type ChangeContext,
+  type ChangeRecord,
+  type AuditRecorder,
+  type Page,
+  type Attributes,
+} from './client.js';
+export type { Decision, DecisionKind, Reason } from './decision.js';
+export type { WardenOptions, AuthzOptions, CallerCredentials, CacheOptions } from './options.js';
+export {
+  WardenError,
+  WardenAuthError,
+  WardenInvalidArgumentError,
+  WardenUnavailableError,
+  PermissionDeniedError,
+  ApprovalRequiredError,
+} from './errors.js';
