@@ -1,0 +1,2 @@
+export declare const ENTRY: string;
+export declare function measureBundle(): Promise<{ code: Uint8Array; minified: number; gzipped: number }>;
