@@ -90,6 +90,9 @@ export class ConfigError extends Error {
 
 const KNOWN = new Set(Object.keys(schema.shape));
 
+/** Every environment variable the service reads (deploy manifests are checked against it). */
+export const KNOWN_SETTINGS: readonly string[] = [...KNOWN, 'DATABASE_URL_FILE'].sort();
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
   const input: Record<string, string> = {};

@@ -1,6 +1,6 @@
 export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './authorizer.js';
 export { startAuthzApp, type AuthzApp } from './app.js';
-export { loadConfig, ConfigError, type Config } from './config.js';
+export { loadConfig, ConfigError, KNOWN_SETTINGS, type Config } from './config.js';
 export { decide, type GrantView, type ValidCheck } from './domain/engine.js';
 export { parseWorld, type World, type WorldFile } from './domain/world.js';
 export { parseSubject, parseResource, parseAction } from './domain/names.js';
@@ -8,3 +8,10 @@ export { SYSTEM_ROLES, ACTION_CATALOGUE } from './domain/catalogue.js';
 export type { Binding, CheckInput, CheckResult, Consistency, Decision, Reason, Role } from './domain/model.js';
 export { InvalidArgumentError, UnavailableError } from './domain/errors.js';
 export { createMemoryGrantView } from './stores/memory/memory-grant-view.js';
+// For sibling packages (bench/): the write path, migrations, the cached source, action matching.
+export { migrate } from './stores/postgres/migrations.js';
+export { applyWorld } from './stores/postgres/pg-writer.js';
+export { CachedGrantSource, type CacheStats, type CachedGrantSourceOptions } from './stores/cache/cached-grant-source.js';
+export { compileActions } from './domain/actions.js';
+export { DEFAULT_SENSITIVE_ACTIONS } from './domain/catalogue.js';
+export { HEALTH_PATHS } from './api/http/server.js';

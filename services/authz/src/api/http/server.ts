@@ -74,6 +74,9 @@ const AUTHZEN_STATUS: Partial<Record<Status, number>> = {
   [Status.UNAVAILABLE]: 503,
 };
 
+/** The health routes (public): probes in deploy/ are checked against these. */
+export const HEALTH_PATHS = { alive: '/healthz', ready: '/readyz' } as const;
+
 function callerOf(request: FastifyRequest): Caller {
   if (request.caller === null) throw new UnauthenticatedError('missing credentials');
   return request.caller;
@@ -162,8 +165,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     }
   });
 
-  app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
+  app.get(HEALTH_PATHS.alive, { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get(HEALTH_PATHS.ready, { config: { public: true } }, async (_request, reply) => {
     const ready = await options.ready().catch(() => false);
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });

@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1.7
+# Warden authz. Build from the repository root:
+#   docker build -f deploy/authz.Dockerfile -t warden/authz:dev .
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY . .
+# Only authz's dependencies (not the audit engine); then drop the build tools.
+RUN npm ci --workspace @warden/authz --include-workspace-root --no-audit --no-fund \
+ && npx turbo run build --filter=@warden/authz... \
+ && npm prune --omit=dev --workspace @warden/authz --include-workspace-root
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    AUTHZ_GRPC_HOST=0.0.0.0 \
+    AUTHZ_HTTP_HOST=0.0.0.0 \
+    AUTHZ_GRPC_PORT=50051 \
+    AUTHZ_HTTP_PORT=8080
+WORKDIR /app
+COPY --from=build /src/package.json ./package.json
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/proto/package.json ./proto/package.json
+COPY --from=build /src/proto/dist ./proto/dist
+COPY --from=build /src/services/authz/package.json ./services/authz/package.json
+COPY --from=build /src/services/authz/dist ./services/authz/dist
+# The image runs as the unprivileged `node` user; in production DATABASE_URL points at a real Postgres.
+USER node
+EXPOSE 50051 8080
+CMD ["node", "services/authz/dist/main.js"]
