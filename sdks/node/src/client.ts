@@ -4,7 +4,6 @@
  * UNAVAILABLE only, typed errors, an optional Watch-fed decision cache and
  * OpenTelemetry spans and metrics.
  */
-import { randomUUID } from 'node:crypto';
 import { isSpanContextValid, SpanStatusCode } from '@opentelemetry/api';
 import {
   ClientError,
@@ -21,6 +20,7 @@ import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware } from 'nice-grpc-client-middleware-retry';
 import { AuthzServiceDefinition, type CheckRequest, type Consistency } from '@warden/proto/authz/v1';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
+import { createAuditClient, newCorrelationId, type AuditClientOptions } from './audit-client.js';
 import { cacheKey, DecisionCache } from './decision-cache.js';
 import { decisionFromProto, type Decision } from './decision.js';
 import {
@@ -68,6 +68,8 @@ export interface ChangeRecord {
 /** Where `change` sends its audit events; the audit client implements it. */
 export interface AuditRecorder {
   record(change: ChangeRecord): Promise<void>;
+  /** Throws if this change could not be recorded — called before `apply` runs. */
+  validate?(change: ChangeRecord): void;
   close(): Promise<void>;
 }
 
@@ -77,7 +79,7 @@ export interface ChangeInput extends CheckInput {
   readonly reason?: string | undefined;
   /** The audit trail's action name; defaults to the checked action. */
   readonly auditAction?: string | undefined;
-  /** Reuse an id from the caller (e.g. a request id); otherwise one is made. */
+  /** Reuse a UUIDv7 from the caller; otherwise one is made. It is also the audit event's id. */
   readonly correlationId?: string | undefined;
 }
 
@@ -158,8 +160,10 @@ function toRequest(input: CheckInput): CheckRequest {
   };
 }
 
-export function createWarden(options: WardenOptions & { audit?: AuditRecorder | undefined }): Warden {
+export function createWarden(options: WardenOptions & { audit?: AuditRecorder | AuditClientOptions | undefined }): Warden {
   const timeoutMs = options.timeoutMs ?? 2000;
+  const recorder: AuditRecorder | undefined =
+    options.audit === undefined ? undefined : 'record' in options.audit ? options.audit : createAuditClient(options.audit);
   const channel: Channel = createChannel(options.authz.address, options.authz.channelCredentials);
   const factory = createClientFactory().use(retryMiddleware).use(deadlineMiddleware).use(authMiddleware(options.credentials));
   const authz = factory.create(AuthzServiceDefinition, channel, {
@@ -274,13 +278,19 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
     },
 
     async change(input, apply) {
-      const correlationId = input.correlationId ?? randomUUID();
+      const correlationId = input.correlationId ?? newCorrelationId();
       return tracer.startActiveSpan('warden.change', { attributes: { 'warden.correlation_id': correlationId, 'warden.action': input.action, 'warden.resource': input.resource } }, async (span) => {
         // The change's own span: with no tracer installed it is a no-op span with an invalid context.
         const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : undefined;
         try {
           // A change is checked against fresh state, never a cached answer.
           const decision = await enforce({ ...input, fullyConsistent: true });
+          const draft = (outcome: 'success' | 'failure', error?: string): ChangeRecord => ({
+            correlationId, traceId, actor: input.subject, action: input.auditAction ?? input.action, resource: input.resource,
+            before: input.before, after: input.after, reason: input.reason, outcome, error, decision,
+          });
+          // Never apply a change that could not be recorded.
+          recorder?.validate?.(draft('success'));
           let outcome: 'success' | 'failure' = 'success';
           let failure: unknown;
           let result: Awaited<ReturnType<typeof apply>> | undefined;
@@ -290,14 +300,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
             outcome = 'failure';
             failure = error;
           }
-          if (options.audit !== undefined) {
-            await options.audit.record({
-              correlationId, traceId, actor: input.subject, action: input.auditAction ?? input.action, resource: input.resource,
-              before: input.before, after: input.after, reason: input.reason, outcome,
-              error: failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure),
-              decision,
-            });
-          }
+          await recorder?.record(draft(outcome, failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure)));
           span.setAttribute('warden.change.outcome', outcome);
           if (failure !== undefined) throw failure;
           return result as Awaited<ReturnType<typeof apply>>;
@@ -346,7 +349,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
     async close() {
       watchAbort.abort();
       await watching;
-      await options.audit?.close();
+      await recorder?.close();
       channel.close();
     },
   };

@@ -20,3 +20,4 @@ export {
   PermissionDeniedError,
   ApprovalRequiredError,
 } from './errors.js';
+export { createAuditClient, newCorrelationId, type AuditClient, type AuditClientOptions } from './audit-client.js';

@@ -1,0 +1,266 @@
+/**
+ * The audit client: records changes as signed audit events and ships them to the
+ * audit service.
+ *
+ *  - Signs locally with the same code the authz relay uses (`@warden/audit`): RFC 8785
+ *    canonical JSON, Ed25519 — exactly what the service verifies.
+ *  - Batches (up to `batchSize`, or every `flushIntervalMs`), retries with backoff
+ *    while the service is unreachable, never holds more than `maxQueue` events
+ *    (`record` waits for room: backpressure, not loss).
+ *  - With `spoolDir`, an event is appended and fsynced to a local spool before
+ *    `record` resolves, and replayed at the next start: nothing acknowledged is lost
+ *    across a crash. Event ids are stable, so a replay of an event the service already
+ *    has is answered DUPLICATE and stored once.
+ *  - `close()` flushes everything (or leaves it in the spool) before it resolves.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import type { KeyObject } from 'node:crypto';
+import path from 'node:path';
+import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
+import { v7 as uuidv7 } from 'uuid';
+import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
+import { parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit';
+import type { AuditRecorder, ChangeRecord } from './client.js';
+import { meter } from './telemetry.js';
+
+export interface AuditClientOptions {
+  /** `host:port` of the audit service's gRPC API. */
+  readonly address: string;
+  /** The producer name registered with the audit service, e.g. `flags`. */
+  readonly producer: string;
+  /** The id of the producer key that signs. */
+  readonly keyId: string;
+  /** The Ed25519 private key (see `parsePrivateKey` in `@warden/audit`). */
+  readonly signingKey: KeyObject;
+  /** An API key for the audit service, when it wants one for Append. */
+  readonly apiKey?: string | undefined;
+  /**
+   * Events per Append.
+   * @defaultValue 100
+   */
+  readonly batchSize?: number | undefined;
+  /**
+   * How long an event may wait for a batch to fill.
+   * @defaultValue 200
+   */
+  readonly flushIntervalMs?: number | undefined;
+  /**
+   * Most events held in memory; `record` waits while the queue is full.
+   * @defaultValue 10000
+   */
+  readonly maxQueue?: number | undefined;
+  /**
+   * A folder for the local spool (fsynced before `record` resolves); off unless given.
+   * @defaultValue undefined
+   */
+  readonly spoolDir?: string | undefined;
+  /** Called for an event the service refuses for good (bad signature, unknown producer…). */
+  readonly onRefused?: ((event: AuditEvent, message: string) => void) | undefined;
+}
+
+interface Pending {
+  readonly event: AuditEvent;
+}
+
+const queueDepth = meter.createUpDownCounter('warden.audit.queue.depth', { description: 'Audit events recorded but not yet acknowledged by the audit service' });
+const shippedCounter = meter.createCounter('warden.audit.events', { description: 'Audit events by outcome (accepted, duplicate, refused)' });
+
+/** `user:sarah@acme.com` → `{ type: 'user', id: 'sarah@acme.com' }`. */
+function actorOf(subject: string): AuditEvent['actor'] {
+  const colon = subject.indexOf(':');
+  const type = subject.slice(0, colon);
+  if (type !== 'user' && type !== 'service' && type !== 'group') throw new TypeError(`the actor ${JSON.stringify(subject)} is not a user, service or group`);
+  return { type, id: subject.slice(colon + 1) };
+}
+
+/** `flags:enable` → `flags.enable`; a failure is `<action>.failed`. */
+function auditActionOf(action: string, outcome: ChangeRecord['outcome']): string {
+  const base = action.replace(':', '.');
+  return outcome === 'failure' ? `${base}.failed` : base;
+}
+
+export function eventOf(change: ChangeRecord, producer: string, keyId: string): AuditEvent {
+  const candidate = {
+    id: change.correlationId,
+    occurredAt: new Date().toISOString(),
+    actor: actorOf(change.actor),
+    action: auditActionOf(change.action, change.outcome),
+    resource: change.resource,
+    before: change.before ?? null,
+    after: change.outcome === 'failure' ? { error: change.error ?? 'failed' } : change.after ?? null,
+    ...(change.reason ? { reason: change.reason } : {}),
+    ...(change.traceId ? { request: { traceId: change.traceId } } : {}),
+    producer,
+    keyId,
+  };
+  const parsed = parseEvent(candidate);
+  if (!parsed.ok) throw new TypeError(`cannot record this change: ${parsed.problem.field} ${parsed.problem.message}`);
+  return parsed.event;
+}
+
+/** A new correlation id: a UUIDv7, so it can also be the audit event's id. */
+export function newCorrelationId(): string {
+  return uuidv7();
+}
+
+class Spool {
+  private readonly file: string;
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.file = path.join(dir, 'audit-spool.jsonl');
+  }
+  load(): AuditEvent[] {
+    if (!existsSync(this.file)) return [];
+    const events: AuditEvent[] = [];
+    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
+      if (line === '') continue;
+      try {
+        const parsed = parseEvent(JSON.parse(line));
+        if (parsed.ok) events.push(parsed.event);
+      } catch {
+        // A torn last line from a crash mid-write: its record() never resolved.
+      }
+    }
+    return events;
+  }
+  append(event: AuditEvent): void {
+    const fd = openSync(this.file, 'a');
+    try {
+      writeSync(fd, `${JSON.stringify(event)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  /** Rewrites the spool to hold exactly these events (atomically: write, fsync, rename). */
+  rewrite(events: readonly AuditEvent[]): void {
+    const next = `${this.file}.next`;
+    writeFileSync(next, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    const fd = openSync(next, 'r+');
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(next, this.file);
+  }
+}
+
+export interface AuditClient extends AuditRecorder {
+  /** Sends everything queued now; resolves when the queue is empty. */
+  flush(): Promise<void>;
+  readonly stats: { readonly queued: number; readonly accepted: number; readonly duplicates: number; readonly refused: number; readonly failedAttempts: number };
+}
+
+export function createAuditClient(options: AuditClientOptions): AuditClient {
+  const batchSize = options.batchSize ?? 100;
+  const flushIntervalMs = options.flushIntervalMs ?? 200;
+  const maxQueue = options.maxQueue ?? 10_000;
+  const channel: Channel = createChannel(options.address);
+  const metadata = options.apiKey ? Metadata({ authorization: `Bearer ${options.apiKey}` }) : Metadata();
+  const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata } });
+  const spool = options.spoolDir !== undefined ? new Spool(options.spoolDir) : undefined;
+  const queue: Pending[] = (spool?.load() ?? []).map((event) => ({ event }));
+  queueDepth.add(queue.length);
+  const stats = { queued: queue.length, accepted: 0, duplicates: 0, refused: 0, failedAttempts: 0 };
+  const waitingForRoom: Array<() => void> = [];
+  const idle: Array<() => void> = [];
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let sending: Promise<void> | undefined;
+  let backoffMs = 0;
+
+  const schedule = (delay: number) => {
+    if (timer !== undefined || closed && queue.length === 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void pump();
+    }, delay);
+  };
+
+  async function sendOnce(): Promise<boolean> {
+    const batch = queue.slice(0, batchSize);
+    if (batch.length === 0) return true;
+    try {
+      const response = await audit.append(
+        { events: batch.map(({ event }) => signedEventToProto(event, options.signingKey)) },
+        { signal: AbortSignal.timeout(10_000) },
+      );
+      response.results.forEach((result, i) => {
+        const { event } = batch[i]!;
+        if (result.status === AppendStatus.APPEND_STATUS_ACCEPTED) stats.accepted++;
+        else if (result.status === AppendStatus.APPEND_STATUS_DUPLICATE) stats.duplicates++;
+        else {
+          stats.refused++;
+          options.onRefused?.(event, result.error?.message ?? 'refused');
+        }
+        shippedCounter.add(1, { outcome: result.status === AppendStatus.APPEND_STATUS_ACCEPTED ? 'accepted' : result.status === AppendStatus.APPEND_STATUS_DUPLICATE ? 'duplicate' : 'refused' });
+      });
+      queue.splice(0, batch.length);
+      queueDepth.add(-batch.length);
+      stats.queued = queue.length;
+      spool?.rewrite(queue.map((p) => p.event));
+      while (waitingForRoom.length > 0 && queue.length < maxQueue) waitingForRoom.shift()!();
+      backoffMs = 0;
+      return true;
+    } catch (error) {
+      stats.failedAttempts++;
+      const retryable = !(error instanceof ClientError) || [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.INTERNAL, Status.UNKNOWN].includes(error.code);
+      backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
+      if (!retryable) backoffMs = 5000;
+      return false;
+    }
+  }
+
+  async function pump(): Promise<void> {
+    if (sending !== undefined) return sending;
+    sending = (async () => {
+      while (queue.length > 0) {
+        const ok = await sendOnce();
+        if (!ok) {
+          if (closed) return;
+          schedule(backoffMs);
+          return;
+        }
+        if (queue.length < batchSize && !closed) break;
+      }
+    })().finally(() => {
+      sending = undefined;
+      if (queue.length === 0) while (idle.length > 0) idle.shift()!();
+      else if (!closed) schedule(queue.length >= batchSize ? 0 : flushIntervalMs);
+    });
+    return sending;
+  }
+
+  return {
+    stats,
+    validate(change) {
+      eventOf(change, options.producer, options.keyId);
+    },
+    async record(change) {
+      if (closed) throw new Error('the audit client is closed');
+      const event = eventOf(change, options.producer, options.keyId);
+      while (queue.length >= maxQueue) await new Promise<void>((resolve) => waitingForRoom.push(resolve));
+      spool?.append(event);
+      queue.push({ event });
+      queueDepth.add(1);
+      stats.queued = queue.length;
+      if (queue.length >= batchSize) void pump();
+      else schedule(flushIntervalMs);
+    },
+    async flush() {
+      while (queue.length > 0) {
+        const ok = await sendOnce();
+        if (!ok) await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      }
+    },
+    async close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await sending;
+      // Try to deliver what is left; with a spool, whatever cannot be delivered stays on disk for the next start.
+      const deadline = Date.now() + 10_000;
+      while (queue.length > 0 && Date.now() < deadline) {
+        if (!(await sendOnce())) await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, Math.max(0, deadline - Date.now()))));
+      }
+      channel.close();
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The SDK's audit client against the real audit service (a child process on the
+ * embedded ClickHouse engine): the service is killed (SIGKILL) mid-stream and
+ * restarted on the same data; a client "crashes" with events only in its spool and
+ * a new client replays them. Every acknowledged event ends up stored exactly once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createChannel, createClient, Metadata } from 'nice-grpc';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditServiceDefinition, Order } from '@warden/proto/audit/v1';
+import { generateSigningKey } from '@warden/audit';
+import { createAuditClient, newCorrelationId, type ChangeRecord } from '../src/index.js';
+
+const AUDIT_MAIN = fileURLToPath(new URL('../../../services/audit/dist/main.js', import.meta.url));
+const READER_KEY = 'sdk-test-reader-key-0123456789';
+let dir: string;
+let address: string;
+let child: ChildProcess | undefined;
+const keys = generateSigningKey();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startAudit(): Promise<void> {
+  child = spawn(process.execPath, [AUDIT_MAIN], {
+    env: {
+      ...process.env,
+      AUDIT_GRPC_ADDRESS: address,
+      AUDIT_DATA_DIR: path.join(dir, 'audit'),
+      AUDIT_AUTHZ_DISABLED: 'true',
+      AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),
+      AUDIT_API_KEYS_FILE: path.join(dir, 'api-keys.json'),
+      AUDIT_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the audit service exited with ${child.exitCode}`);
+    try {
+      await stored();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error('the audit service did not come up');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function killAudit(): Promise<void> {
+  const exited = new Promise((resolve) => child!.once('exit', resolve));
+  child!.kill('SIGKILL');
+  await exited;
+  child = undefined;
+}
+
+/** Every event id stored for org acme (oldest first). */
+async function stored(): Promise<string[]> {
+  const channel = createChannel(address);
+  const client = createClient(AuditServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${READER_KEY}` }), signal: AbortSignal.timeout(5000) } });
+  const ids: string[] = [];
+  try {
+    for await (const page of client.query({ filter: { org: 'acme', actions: [] }, order: Order.ORDER_OLDEST_FIRST, pageSize: 1000, limit: 0, cursor: '' })) {
+      ids.push(...page.events.map((e) => e.signed!.event!.id));
+    }
+  } finally {
+    channel.close();
+  }
+  return ids;
+}
+
+const change = (i: number): ChangeRecord => ({
+  correlationId: newCorrelationId(),
+  traceId: undefined,
+  actor: 'user:sarah@acme.com',
+  action: 'flag.rollout_changed',
+  resource: 'org:acme/project:checkout/env:production/flag:checkout-v2',
+  before: { rollout: i },
+  after: { rollout: i + 1 },
+  reason: `step ${i}`,
+  outcome: 'success',
+  error: undefined,
+  decision: { allowed: true, decision: 'ALLOW', reason: { code: 'ALLOWED', message: '' }, revision: 1 },
+});
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'warden-sdk-audit-'));
+  address = `127.0.0.1:${await freePort()}`;
+  const publicKey = keys.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  await writeFile(path.join(dir, 'producers.json'), JSON.stringify([{ producer: 'flags', keyId: 'flags-1', publicKey }]));
+  await writeFile(path.join(dir, 'api-keys.json'), JSON.stringify([{ subject: 'user:auditor@acme.com', key: READER_KEY }]));
+  await startAudit();
+}, 90_000);
+
+afterAll(async () => {
+  if (child) await killAudit();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the audit client', () => {
+  it('loses nothing and doubles nothing when the audit service is killed mid-stream', async () => {
+    const client = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir: path.join(dir, 'spool-a'), batchSize: 25, flushIntervalMs: 20 });
+    const ids: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const record = change(i);
+      await client.record(record);
+      ids.push(record.correlationId);
+      if (i === 100) await killAudit();
+      if (i === 250) await startAudit();
+    }
+    await client.flush();
+    await client.close();
+    expect(client.stats.failedAttempts).toBeGreaterThan(0);
+    const found = await stored();
+    for (const id of ids) expect(found.filter((f) => f === id), id).toHaveLength(1);
+  }, 120_000);
+
+  it('replays its spool after a crash: events acknowledged only to disk arrive once', async () => {
+    await killAudit();
+    const crashing = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir: path.join(dir, 'spool-b'), batchSize: 1000, flushIntervalMs: 3_600_000 });
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const record = change(1000 + i);
+      await crashing.record(record); // resolved = fsynced to the spool
+      ids.push(record.correlationId);
+    }
+    // The process "dies" here: the client is abandoned with its queue unsent.
+    await startAudit();
+    const next = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir: path.join(dir, 'spool-b'), batchSize: 10, flushIntervalMs: 10 });
+    expect(next.stats.queued).toBe(40);
+    await next.flush();
+    await next.close();
+    const found = await stored();
+    for (const id of ids) expect(found.filter((f) => f === id), id).toHaveLength(1);
+  }, 120_000);
+
+  it('refuses to record what the audit service could never accept, before anything is applied', () => {
+    const client = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey });
+    expect(() => client.validate!({ ...change(0), correlationId: 'not-a-uuid' })).toThrow(/event\.id must be a lowercase UUIDv7/);
+    expect(() => client.validate!({ ...change(0), actor: 'system:cron' })).toThrow(/is not a user, service or group/);
+    void client.close();
+  });
+});
