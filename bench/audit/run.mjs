@@ -1,0 +1,247 @@
+#!/usr/bin/env node
+/**
+ * Audit benchmark — one command, prints a markdown table:
+ *
+ *   npm run bench -w @warden/audit        (builds, then runs this file)
+ *   node bench/audit/run.mjs [--events 60000] [--rows 10000000]   (after a build)
+ *
+ * 1. Ingest throughput, end to end over gRPC, of signed events into the
+ *    embedded engine (chdb): the service runs in its own process
+ *    (services/audit/dist/main.js); this process is the producer. Reported with
+ *    producer-side signing excluded (events signed before the clock starts) and
+ *    included (each batch is built and signed inside the timed loop).
+ * 2. Ack latency at steady rates (single-event Appends at 100/s and 300/s, and
+ *    100-event batches at 1,000 events/s), measured first, on a quiet service.
+ * 3. Timeline query over 10M events for one resource within one day, using the
+ *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
+ *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createChannel, createClient } from 'nice-grpc';
+import { v7 as uuidv7 } from 'uuid';
+import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
+
+const root = resolve(import.meta.dirname, '../..');
+const audit = (p) => import(join(root, 'services/audit/dist', p));
+const { generateSigningKey, rawPublicKey, signEvent } = await audit('index.js');
+
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const TOTAL = arg('events', 60_000);
+const ROWS = arg('rows', 10_000_000);
+const BATCH = 500;
+const IN_FLIGHT = 4;
+
+const results = [];
+const row = (metric, value, note = '') => {
+  results.push({ metric, value, note });
+  process.stderr.write(`  ${metric}: ${value} ${note}\n`);
+};
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+// ---------------------------------------------------------------- service
+const dir = mkdtempSync(join(tmpdir(), 'warden-audit-bench-'));
+const producer = generateSigningKey();
+writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'bench', keyId: 'b1', publicKey: rawPublicKey(producer.publicKey).toString('base64') }]));
+const port = 50_000 + Math.floor(Math.random() * 5000);
+const service = spawn(process.execPath, [join(root, 'services/audit/dist/main.js')], {
+  cwd: dir,
+  env: {
+    PATH: process.env.PATH,
+    AUDIT_DATA_DIR: join(dir, 'data'),
+    AUDIT_GRPC_ADDRESS: `127.0.0.1:${port}`,
+    AUDIT_AUTHZ_DISABLED: 'true',
+    AUDIT_PRODUCER_KEYS_FILE: join(dir, 'producers.json'),
+    AUDIT_LOG_LEVEL: 'warn',
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const channel = createChannel(`127.0.0.1:${port}`);
+const client = createClient(AuditServiceDefinition, channel);
+for (let i = 0; ; i += 1) {
+  try {
+    await client.checkpoint({ org: 'bench' });
+    break;
+  } catch (error) {
+    if (error?.details?.includes?.('caller')) break; // up (the read needs a caller)
+    if (i > 100) throw error;
+    await sleep(100);
+  }
+}
+
+let clock = Date.now() - 3_600_000;
+const resources = Array.from({ length: 50 }, (_, i) => `org:bench/project:p${i % 5}/env:${i % 2 ? 'production' : 'staging'}/flag:f${i}`);
+function makeEvent(i) {
+  clock += 1;
+  return {
+    id: uuidv7(),
+    occurredAt: new Date(clock).toISOString(),
+    actor: { type: 'user', id: `user${i % 97}@bench.io` },
+    action: 'flag.rollout_changed',
+    resource: resources[i % resources.length],
+    before: { rollout: i % 100 },
+    after: { rollout: (i + 1) % 100 },
+    reason: 'benchmark',
+    request: { traceId: `t-${i}` },
+    producer: 'bench',
+    keyId: 'b1',
+  };
+}
+function toProto(event, signature) {
+  return {
+    event: { ...event, occurredAt: new Date(event.occurredAt) },
+    signature,
+  };
+}
+async function append(events) {
+  const response = await client.append({ events });
+  for (const r of response.results) if (r.status !== AppendStatus.APPEND_STATUS_ACCEPTED) throw new Error(`not accepted: ${JSON.stringify(r)}`);
+}
+async function pump(batches) {
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const b = batches[next++];
+      await append(typeof b === 'function' ? b() : b);
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+}
+
+// Warm-up.
+await pump(Array.from({ length: 4 }, (_, b) => Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); })));
+
+// 2. Ack latency at a steady rate.
+async function steady(ratePerSecond, batchSize, seconds) {
+  const latencies = [];
+  const interval = 1000 / ratePerSecond;
+  const start = performance.now();
+  const pending = [];
+  for (let k = 0; k < ratePerSecond * seconds; k += 1) {
+    const due = start + k * interval;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const events = Array.from({ length: batchSize }, (_, i) => { const e = makeEvent(k * batchSize + i); return toProto(e, signEvent(e, producer.privateKey)); });
+    const t = performance.now();
+    pending.push(append(events).then(() => latencies.push(performance.now() - t)));
+  }
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  return { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1], n: latencies.length };
+}
+for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
+  const r = await steady(rate, size, 10);
+  const label = size === 1 ? `1-event Appends at ${rate}/s` : `${size}-event batches at ${(rate * size).toLocaleString('en-US')} events/s`;
+  row(`Ack latency, ${label} (10 s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
+  await sleep(2000);
+}
+
+
+// 1a. Signing excluded.
+{
+  const batches = [];
+  for (let b = 0; b < TOTAL / BATCH; b += 1) {
+    batches.push(Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
+  }
+  const t0 = performance.now();
+  await pump(batches);
+  const s = (performance.now() - t0) / 1000;
+  row('Ingest, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s`);
+}
+// 1b. Signing included.
+{
+  const batches = Array.from({ length: TOTAL / BATCH }, (_, b) => () =>
+    Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
+  const t0 = performance.now();
+  await pump(batches);
+  const s = (performance.now() - t0) / 1000;
+  row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s`);
+}
+channel.close();
+service.kill('SIGTERM');
+await new Promise((r) => service.once('exit', r));
+
+// 3. Timeline query over 10M rows (chdb in this process, its own data directory).
+if (ROWS > 0) {
+  const { ChdbDriver } = await audit('stores/chdb/chdb-driver.js');
+  const { ClickHouseAuditStore } = await audit('stores/clickhouse-audit-store.js');
+  const { parseFilter } = await audit('domain/query.js');
+  const driver = ChdbDriver.open(join(dir, 'timeline-chdb'));
+  const store = new ClickHouseAuditStore({ driver, database: 'bench_timeline' });
+  await store.migrate();
+  const RESOURCES = 10_000;
+  const DAYS = 90;
+  const t0 = performance.now();
+  // Synthetic rows, generated inside the engine; hashes are placeholders (this measures reads, not verification).
+  await driver.unsafeRaw(
+    `INSERT INTO {db:Identifier}.events
+     SELECT 'acme' AS org, number AS seq, generateUUIDv7() AS id,
+       toDateTime64('2026-08-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(intDiv(number * ${DAYS * 86_400_000}, {rows:UInt64})) AS occurred_at,
+       occurred_at AS logged_at,
+       concat('org:acme/project:p', toString(number % 20), '/env:', if(number % {resources:UInt64} % 3 = 0, 'production', 'staging'), '/flag:f', toString(number % {resources:UInt64})) AS resource,
+       concat('p', toString(number % 20)) AS project, if(number % {resources:UInt64} % 3 = 0, 'production', 'staging') AS environment,
+       'user' AS actor_type, concat('user', toString(number % 500), '@acme.com') AS actor_id, '' AS actor_on_behalf_of,
+       'flag.rollout_changed' AS action, concat('{"rollout":', toString(number % 100), '}') AS before, concat('{"rollout":', toString((number + 1) % 100), '}') AS after,
+       'synthetic' AS reason, '' AS ip, '' AS user_agent, '' AS trace_id, 'bench' AS producer, 'b1' AS key_id,
+       base64Encode(toString(number)) AS signature, lower(hex(SHA256(toString(number)))) AS content_hash,
+       lower(hex(SHA256(concat('l', toString(number))))) AS leaf_hash, lower(hex(SHA256(concat('c', toString(number))))) AS chain_hash
+     FROM numbers({rows:UInt64})`,
+    { db: 'bench_timeline', rows: ROWS, resources: RESOURCES },
+  );
+  const loadS = (performance.now() - t0) / 1000;
+  // Let background merges of the freshly generated parts finish (steady state), at most 3 minutes.
+  const t1 = performance.now();
+  while (performance.now() - t1 < 180_000) {
+    const [m] = await driver.query('SELECT count() AS n FROM system.merges WHERE database = {db:String}', { db: 'bench_timeline' });
+    if (Number(m.n) === 0) break;
+    await sleep(1000);
+  }
+  const settleS = (performance.now() - t1) / 1000;
+  const stats = (await driver.query('SELECT count() AS n, uniqExact(resource) AS r FROM {db:Identifier}.events', { db: 'bench_timeline' }))[0];
+  row('Timeline data', `${Number(stats.n).toLocaleString('en-US')} events`, `${Number(stats.r).toLocaleString('en-US')} resources over ${DAYS} days, generated in chdb (INSERT … SELECT FROM numbers()) in ${loadS.toFixed(1)} s, merges settled after ${settleS.toFixed(0)} s more`);
+  const filter = (k) =>
+    parseFilter({
+      org: 'acme',
+      resource: `org:acme/project:p${k % 20}/env:${k % 3 === 0 ? 'production' : 'staging'}/flag:f${k}`,
+      since: new Date(Date.UTC(2026, 8, 1 + (k % 60))),
+      until: new Date(Date.UTC(2026, 8, 2 + (k % 60))),
+    });
+  // Resource k (flag fk) has the rows number ≡ k (mod RESOURCES): project k % 20 (RESOURCES is a multiple of 20), environment by k % 3.
+  const times = [];
+  let rowsSeen = 0;
+  for (let i = 0; i < 3; i += 1) await store.query(filter(60 * i + 7), undefined, 1000);
+  for (let i = 0; i < 50; i += 1) {
+    const k = (i * 197 + 11) % RESOURCES;
+    const t = performance.now();
+    const rows = await store.query(filter(k), undefined, 1000);
+    times.push(performance.now() - t);
+    rowsSeen += rows.length;
+  }
+  times.sort((a, b) => a - b);
+  row(
+    `Timeline: one resource, one day, ${(ROWS / 1e6).toLocaleString('en-US')}M events`,
+    `p99 ${pct(times, 99).toFixed(1)} ms`,
+    `p50 ${pct(times, 50).toFixed(1)} ms, max ${times[times.length - 1].toFixed(1)} ms over 50 queries (different resources/days), ${(rowsSeen / 50).toFixed(1)} rows each on average`,
+  );
+  const prodTimes = [];
+  for (let i = 0; i < 10; i += 1) {
+    const t = performance.now();
+    await store.query(parseFilter({ org: 'acme', project: 'p0', environment: 'production', since: new Date(Date.UTC(2026, 8, 10 + i, 14)), until: new Date(Date.UTC(2026, 8, 10 + i, 14, 30)) }), undefined, 1000);
+    prodTimes.push(performance.now() - t);
+  }
+  prodTimes.sort((a, b) => a - b);
+  row(`Timeline: one environment, 30 minutes, ${(ROWS / 1e6).toLocaleString('en-US')}M events`, `p50 ${pct(prodTimes, 50).toFixed(1)} ms`, `max ${prodTimes[prodTimes.length - 1].toFixed(1)} ms over 10 queries`);
+  await driver.close();
+}
+
+const cpu = (await import('node:os')).cpus();
+process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded)\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
+for (const r of results) process.stdout.write(`| ${r.metric} | ${r.value} | ${r.note} |\n`);
+rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,129 @@
+/**
+ * Wiring shared by main.ts and tests: config → driver → store → spool →
+ * core → gRPC server, and shutdown in reverse (drain calls, stop timers,
+ * close server, wait for the core, close spool and store).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { AuditLog } from './domain/audit-log.js';
+import { createNoteSigner, createNoteVerifier, parseVerifierKey, type NoteVerifier } from './domain/checkpoint.js';
+import { generateSigningKey, parsePrivateKey, privateKeyToPem } from './domain/keys.js';
+import { createPublicKey } from 'node:crypto';
+import type { AccessPolicy, AuditStore } from './domain/ports.js';
+import type { IdentityOptions } from './api/grpc/caller-middleware.js';
+import { readApiKeys, readProducerKeys } from './files.js';
+import { createAuditGrpcServer } from './api/grpc/server.js';
+import { AuthzAccessPolicy, allowAuthenticatedPolicy } from './authz/authz-access-policy.js';
+import { ClickHouseAuditStore } from './stores/clickhouse-audit-store.js';
+import { ChdbDriver } from './stores/chdb/chdb-driver.js';
+import { ServerDriver } from './stores/clickhouse/server-driver.js';
+import type { ClickHouseDriver } from './stores/driver.js';
+import { FileSpool } from './spool/file-spool.js';
+import { FileWitness } from './spool/file-witness.js';
+
+export type AuditApp = {
+  readonly log: AuditLog;
+  readonly store: AuditStore;
+  readonly address: string;
+  close(): Promise<void>;
+};
+
+function loadSigningKey(config: Config, logger: Logger) {
+  if (config.signingKeyFile !== undefined) return parsePrivateKey(readFileSync(config.signingKeyFile, 'utf8'));
+  const path = join(config.dataDir, 'checkpoint-signing-key.pem');
+  if (existsSync(path)) return parsePrivateKey(readFileSync(path, 'utf8'));
+  const { privateKey } = generateSigningKey();
+  writeFileSync(path, privateKeyToPem(privateKey), { mode: 0o600 });
+  logger.warn({ path }, 'generated a checkpoint signing key (set AUDIT_SIGNING_KEY_FILE in production)');
+  return privateKey;
+}
+
+export type AppOverrides = {
+  /** Use this driver instead of the configured one (tests). */
+  readonly driver?: ClickHouseDriver;
+  /** Wrap the store (tests inject faults). */
+  readonly wrapStore?: (store: AuditStore) => AuditStore;
+  readonly policy?: AccessPolicy;
+};
+
+export async function startAuditApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<AuditApp> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const driver =
+    overrides.driver ??
+    (config.clickhouse.kind === 'chdb'
+      ? ChdbDriver.open(config.clickhouse.path)
+      : new ServerDriver({
+          url: config.clickhouse.url,
+          username: config.clickhouse.username,
+          password: config.clickhouse.passwordFile === undefined ? undefined : readFileSync(config.clickhouse.passwordFile, 'utf8').trim(),
+        }));
+  const chStore = new ClickHouseAuditStore({ driver, database: config.database });
+  if (config.migrate) await chStore.migrate({ payloadTtlDays: config.payloadTtlDays });
+  const store = overrides.wrapStore?.(chStore) ?? chStore;
+  const spool = new FileSpool(join(config.dataDir, 'spool'));
+  const witness = new FileWitness(join(config.dataDir, 'witness'));
+  const privateKey = loadSigningKey(config, logger);
+  const signer = createNoteSigner(config.signingKeyName, privateKey);
+  const verifiers: NoteVerifier[] = [createNoteVerifier(config.signingKeyName, createPublicKey(privateKey)), ...config.previousVerifierKeys.map(parseVerifierKey)];
+  const log = new AuditLog({
+    store,
+    spool,
+    witness,
+    signer,
+    verifiers,
+    originPrefix: config.originPrefix,
+    seedKeys: config.producerKeysFile === undefined ? [] : readProducerKeys(config.producerKeysFile),
+    maxBatch: config.maxBatch,
+    maxEventBytes: config.maxEventBytes,
+    maxFutureSkewMs: config.maxFutureSkewMs,
+    checkpointEvery: config.checkpointEvery,
+    minCommitIntervalMs: config.minCommitIntervalMs,
+    logger,
+  });
+  await log.start();
+
+  let authz: AuthzAccessPolicy | undefined;
+  const policy = overrides.policy ?? (config.authzAddress !== undefined ? (authz = AuthzAccessPolicy.connect(config.authzAddress)) : allowAuthenticatedPolicy);
+  const identity: IdentityOptions = {
+    apiKeys: config.apiKeysFile === undefined ? new Map() : readApiKeys(config.apiKeysFile),
+    trustSubjectHeader: config.trustSubjectHeader,
+  };
+  const { server, health } = createAuditGrpcServer({ log, policy, identity, logger, keyAdminScope: config.keyAdminScope });
+  const port = await server.listen(config.grpcAddress);
+  const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
+  const address = `${host}:${port}`;
+  health.setStatus('healthy');
+
+  const checkpointTimer = setInterval(() => {
+    void log.checkpointAll().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint tick failed'));
+  }, config.checkpointIntervalMs);
+  const replayTimer = setInterval(() => {
+    if (log.degraded) void log.replaySpool().catch((error: unknown) => logger.warn({ err: error }, 'spool replay failed'));
+  }, config.spoolRetryMs);
+  checkpointTimer.unref();
+  replayTimer.unref();
+  logger.info({ address, store: config.clickhouse.kind, database: config.database }, 'audit service listening');
+
+  let closed = false;
+  return {
+    log,
+    store,
+    address,
+    async close() {
+      if (closed) return;
+      closed = true;
+      health.setStatus('unhealthy');
+      clearInterval(checkpointTimer);
+      clearInterval(replayTimer);
+      await server.shutdown();
+      await log.drain();
+      await log.replaySpool().catch(() => false);
+      await log.checkpointAll().catch(() => undefined);
+      await spool.close();
+      authz?.close();
+      await store.close();
+    },
+  };
+}

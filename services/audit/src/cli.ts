@@ -1,0 +1,309 @@
+/**
+ * `warden-audit` / `warden audit`: timeline, export, checkpoint and verify.
+ * `verify --file` works offline on an exported JSON Lines file and a
+ * checkpoint note, without the service.
+ */
+import { readFileSync, writeFileSync, createWriteStream } from 'node:fs';
+import { Command, Option } from 'commander';
+import { createChannel, createClient, Metadata } from 'nice-grpc';
+import { AuditServiceDefinition, ExportFormat, Order, ProblemKind, type AuditServiceClient, type StoredEvent } from '@warden/proto/audit/v1';
+import { parseCheckpointNote, parseVerifierKey } from './domain/checkpoint.js';
+import { parseExportLine } from './domain/export-format.js';
+import { ProducerKeyRegistry } from './domain/key-registry.js';
+import type { StoredRecord } from './domain/log-record.js';
+import { verifyLog, verifyProvenRecords, type ProvenRecord } from './domain/verify.js';
+import { readProducerKeys } from './files.js';
+
+export type CliIo = {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: Record<string, string | undefined>;
+  readonly setExitCode: (code: number) => void;
+};
+
+const defaultIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+  setExitCode: (code) => {
+    process.exitCode = code;
+  },
+};
+
+type Connection = { client: AuditServiceClient; metadata: Metadata; close(): void };
+
+function connect(options: { address: string; apiKey?: string | undefined; subject?: string | undefined }): Connection {
+  const channel = createChannel(options.address);
+  const metadata = Metadata();
+  if (options.apiKey !== undefined) metadata.set('authorization', `Bearer ${options.apiKey}`);
+  if (options.subject !== undefined) metadata.set('x-warden-subject', options.subject);
+  return { client: createClient(AuditServiceDefinition, channel), metadata, close: () => channel.close() };
+}
+
+type FilterOptions = {
+  org: string;
+  project?: string;
+  env?: string;
+  resource?: string;
+  prefix?: string;
+  actor?: string;
+  action?: string[];
+  since?: string;
+  until?: string;
+  oldest?: boolean;
+};
+
+function filterOf(o: FilterOptions) {
+  return {
+    org: o.org,
+    ...(o.project !== undefined ? { project: o.project } : {}),
+    ...(o.env !== undefined ? { environment: o.env } : {}),
+    ...(o.resource !== undefined ? { resource: o.resource } : {}),
+    ...(o.prefix !== undefined ? { resourcePrefix: o.prefix } : {}),
+    ...(o.actor !== undefined ? { actor: o.actor } : {}),
+    actions: o.action ?? [],
+    ...(o.since !== undefined ? { since: parseTime(o.since, '--since') } : {}),
+    ...(o.until !== undefined ? { until: parseTime(o.until, '--until') } : {}),
+  };
+}
+
+function parseTime(text: string, flag: string): Date {
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw new Error(`${flag}: "${text}" is not a time (use ISO 8601, e.g. 2026-11-20T14:00Z)`);
+  return date;
+}
+
+function valueText(value: unknown): string {
+  return value === undefined ? '∅' : JSON.stringify(value);
+}
+
+/** One readable timeline line. */
+export function formatTimelineLine(e: StoredEvent): string {
+  const event = e.signed?.event;
+  if (event === undefined) return '';
+  const time = (event.occurredAt ?? new Date(0)).toISOString().replace('T', ' ').replace('Z', '');
+  const actor = `${event.actor?.type ?? '?'}:${event.actor?.id ?? '?'}${event.actor?.onBehalfOf !== undefined ? ` (for ${event.actor.onBehalfOf})` : ''}`;
+  const change = event.before === undefined && event.after === undefined ? '' : `  ${valueText(event.before)} → ${valueText(event.after)}`;
+  const reason = event.reason !== undefined ? `  "${event.reason}"` : '';
+  return `${time}  ${actor.padEnd(26)}  ${event.action.padEnd(22)}  ${event.resource}${change}${reason}${e.payloadExpired ? '  [payload expired]' : ''}`;
+}
+
+const PROBLEM_NAMES: Record<number, string> = {
+  [ProblemKind.PROBLEM_KIND_EDITED]: 'edited',
+  [ProblemKind.PROBLEM_KIND_MISSING]: 'missing',
+  [ProblemKind.PROBLEM_KIND_EXTRA]: 'extra',
+  [ProblemKind.PROBLEM_KIND_BAD_EVENT_SIGNATURE]: 'bad-event-signature',
+  [ProblemKind.PROBLEM_KIND_CHAIN]: 'chain',
+  [ProblemKind.PROBLEM_KIND_ROOT_MISMATCH]: 'root-mismatch',
+  [ProblemKind.PROBLEM_KIND_FORGED_CHECKPOINT]: 'forged-checkpoint',
+  [ProblemKind.PROBLEM_KIND_ROLLBACK]: 'rollback',
+};
+
+/**
+ * Verifies an exported JSON Lines file offline. A whole-log export (log order)
+ * is recomputed against the checkpoint; an export with proofs (`--with-proofs`)
+ * proves each event against the checkpoint it starts with.
+ */
+export async function verifyExportFile(options: { file: string; checkpoint?: string | undefined; key: string; producerKeys?: string | undefined }) {
+  const verifier = parseVerifierKey(options.key);
+  let embedded: string | undefined;
+  const proven: ProvenRecord[] = [];
+  readFileSync(options.file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        const parsed = parseExportLine(line);
+        if (parsed.kind === 'checkpoint') embedded = parsed.note;
+        else proven.push({ record: parsed.record, proof: parsed.proof });
+      } catch (error) {
+        throw new Error(`${options.file}:${i + 1}: ${(error as Error).message}`);
+      }
+    });
+  const noteText = options.checkpoint !== undefined ? readFileSync(options.checkpoint, 'utf8') : embedded;
+  if (noteText === undefined) throw new Error('no checkpoint: pass --checkpoint, or export --with-proofs (the file then starts with one)');
+  const note = parseCheckpointNote(noteText);
+  const records = proven.map((p) => p.record).sort((a, b) => a.seq - b.seq);
+  const orgs = new Set(records.map((r) => r.org));
+  if (orgs.size > 1) throw new Error(`${options.file} mixes organizations: ${[...orgs].join(', ')}`);
+  const org = records[0]?.org ?? note.checkpoint.origin.slice(note.checkpoint.origin.lastIndexOf('/') + 1);
+  const registry = options.producerKeys === undefined ? undefined : new ProducerKeyRegistry(readProducerKeys(options.producerKeys));
+  const producerKey = registry === undefined ? undefined : (producer: string, keyId: string) => registry.verificationKey(producer, keyId);
+  const withProofs = proven.some((p) => p.proof !== undefined);
+  if (withProofs) {
+    const report = verifyProvenRecords({ checkpoint: noteText, verifiers: [verifier], records: proven, producerKey });
+    return { report, checkpoint: note.checkpoint, org, producerSignaturesChecked: registry !== undefined, mode: 'proofs' as const, uncovered: report.uncovered };
+  }
+  const report = await verifyLog({ org, origin: note.checkpoint.origin, records, checkpoints: [{ note: noteText }], verifiers: [verifier], producerKey });
+  return { report, checkpoint: note.checkpoint, org, producerSignaturesChecked: registry !== undefined, mode: 'log' as const, uncovered: 0 };
+}
+
+export function createAuditCommand(io: CliIo = defaultIo): Command {
+  const env = io.env;
+  const command = new Command('audit').description('Warden audit log: incident timelines, exports and verification');
+  command.exitOverride();
+  command.configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  const withConnection = (cmd: Command) =>
+    cmd
+      .addOption(new Option('--address <host:port>', 'audit service address').default(env.WARDEN_AUDIT_ADDRESS ?? '127.0.0.1:50052'))
+      .addOption(new Option('--api-key <key>', 'API key (default: $WARDEN_API_KEY)'))
+      .addOption(new Option('--as <subject>', 'send x-warden-subject (services in trust mode only)'));
+  const withFilter = (cmd: Command) =>
+    cmd
+      .requiredOption('--org <org>', 'organization id')
+      .option('--project <project>')
+      .option('--env <environment>')
+      .option('--resource <path>', 'exact resource path')
+      .option('--prefix <path>', 'resource path prefix')
+      .option('--actor <subject>', 'e.g. user:sarah@acme.com')
+      .option('--action <action...>', 'one or more actions, e.g. flag.enabled')
+      .option('--since <time>', 'ISO 8601, inclusive')
+      .option('--until <time>', 'ISO 8601, exclusive')
+      .option('--oldest', 'oldest first (default: newest first)');
+  const conn = (o: { address: string; apiKey?: string; as?: string }) => connect({ address: o.address, apiKey: o.apiKey ?? env.WARDEN_API_KEY, subject: o.as });
+
+  withFilter(withConnection(command.command('timeline').description('print an incident timeline')))
+    .option('--limit <n>', 'at most n events', (v) => Number.parseInt(v, 10), 200)
+    .option('--json', 'one JSON object per event')
+    .action(async (o: FilterOptions & { address: string; apiKey?: string; as?: string; limit: number; json?: boolean }) => {
+      const c = conn(o);
+      try {
+        let count = 0;
+        for await (const page of c.client.query(
+          { filter: filterOf(o), order: o.oldest === true ? Order.ORDER_OLDEST_FIRST : Order.ORDER_NEWEST_FIRST, limit: o.limit, pageSize: Math.min(1000, o.limit) },
+          { metadata: c.metadata },
+        )) {
+          for (const e of page.events) {
+            count += 1;
+            io.stdout(o.json === true ? `${JSON.stringify({ seq: e.seq, ...e.signed?.event })}\n` : `${formatTimelineLine(e)}\n`);
+          }
+        }
+        if (o.json !== true) io.stderr(`${count} event${count === 1 ? '' : 's'}\n`);
+      } finally {
+        c.close();
+      }
+    });
+
+  withFilter(withConnection(command.command('export').description('export events as JSON Lines (verifiable offline) or CSV')))
+    .addOption(new Option('--format <format>', 'jsonl or csv').choices(['jsonl', 'csv']).default('jsonl'))
+    .option('--out <file>', 'write to a file instead of stdout')
+    .option('--log-order', 'the whole organization log in seq order (only --org): the file `verify --file` checks')
+    .option('--with-proofs', 'JSONL: add the latest checkpoint and an inclusion proof per event, so a filtered export verifies offline')
+    .action(async (o: FilterOptions & { address: string; apiKey?: string; as?: string; format: string; out?: string; logOrder?: boolean; withProofs?: boolean }) => {
+      const c = conn(o);
+      const file = o.out === undefined ? undefined : createWriteStream(o.out);
+      try {
+        for await (const chunk of c.client.export(
+          {
+            filter: filterOf(o),
+            format: o.format === 'csv' ? ExportFormat.EXPORT_FORMAT_CSV : ExportFormat.EXPORT_FORMAT_JSONL,
+            order: o.logOrder === true ? Order.ORDER_LOG : o.oldest === true ? Order.ORDER_OLDEST_FIRST : Order.ORDER_NEWEST_FIRST,
+            withProofs: o.withProofs === true,
+          },
+          { metadata: c.metadata },
+        )) {
+          if (file !== undefined) file.write(chunk.data);
+          else io.stdout(chunk.data.toString('utf8'));
+        }
+      } finally {
+        c.close();
+        if (file !== undefined) await new Promise<void>((resolve) => file.end(resolve));
+      }
+    });
+
+  withConnection(command.command('checkpoint').description("print (or save) an organization's latest signed checkpoint"))
+    .requiredOption('--org <org>')
+    .option('--out <file>', 'write the note to a file')
+    .action(async (o: { org: string; address: string; apiKey?: string; as?: string; out?: string }) => {
+      const c = conn(o);
+      try {
+        const response = await c.client.checkpoint({ org: o.org }, { metadata: c.metadata });
+        if (response.checkpoint === undefined) throw new Error(`no checkpoint for ${o.org} yet`);
+        if (o.out !== undefined) writeFileSync(o.out, response.checkpoint.note);
+        else io.stdout(response.checkpoint.note);
+        io.stderr(`tree size ${response.checkpoint.treeSize}, verifier key ${response.verifierKey}\n`);
+      } finally {
+        c.close();
+      }
+    });
+
+  withConnection(command.command('verify').description('verify a log: online (--org) or offline (--file --checkpoint --key)'))
+    .option('--org <org>', 'verify the service log of this organization (online)')
+    .option('--trusted <file>', 'online: a checkpoint note seen earlier; the log must still contain it')
+    .option('--file <export.jsonl>', 'offline: an exported JSON Lines file of a whole organization log')
+    .option('--checkpoint <note>', 'offline: a signed checkpoint note file')
+    .option('--key <vkey>', 'offline: the audit verifier key (<name>+<hash>+<key>)')
+    .option('--producer-keys <file>', 'offline: producer keys JSON, to check event signatures too')
+    .action(async (o: { org?: string; trusted?: string; file?: string; checkpoint?: string; key?: string; producerKeys?: string; address: string; apiKey?: string; as?: string }) => {
+      if (o.file !== undefined) {
+        if (o.key === undefined) throw new Error('offline verify needs --file and --key (and --checkpoint unless the export has proofs)');
+        const { report, checkpoint, producerSignaturesChecked, mode, uncovered } = await verifyExportFile({ file: o.file, checkpoint: o.checkpoint, key: o.key, producerKeys: o.producerKeys });
+        if (report.ok) {
+          const what = mode === 'proofs' ? `${report.eventsChecked} events proven by inclusion proofs` : `${report.eventsChecked} events`;
+          const extra = uncovered > 0 ? `; ${uncovered} events newer than the checkpoint not proven` : '';
+          io.stdout(`OK  ${what}; checkpoint ${checkpoint.origin} size ${checkpoint.treeSize} verified${producerSignaturesChecked ? '; producer signatures verified' : ' (producer signatures not checked: pass --producer-keys)'}${extra}\n`);
+        } else {
+          io.stdout(`FAILED  first problem at seq ${report.firstProblem?.seq}: [${report.firstProblem?.kind}] ${report.firstProblem?.message}\n`);
+          for (const p of report.problems.slice(1, 20)) io.stdout(`        seq ${p.seq}: [${p.kind}] ${p.message}\n`);
+          io.setExitCode(1);
+        }
+        return;
+      }
+      if (o.org === undefined) throw new Error('verify needs --org (online) or --file (offline)');
+      const c = conn(o);
+      try {
+        const report = await c.client.verify({ org: o.org, ...(o.trusted !== undefined ? { trustedCheckpoint: readFileSync(o.trusted, 'utf8') } : {}) }, { metadata: c.metadata });
+        if (report.ok) {
+          io.stdout(`OK  ${report.eventsChecked} events, ${report.checkpointsVerified} checkpoint roots verified, tree size ${report.treeSize}${report.payloadsExpired > 0 ? `, ${report.payloadsExpired} payloads expired by retention` : ''}\n`);
+        } else {
+          const first = report.firstProblem;
+          io.stdout(`FAILED  first problem at seq ${first?.seq}: [${PROBLEM_NAMES[first?.kind ?? 0] ?? 'unknown'}] ${first?.message}\n`);
+          for (const p of report.problems.slice(1, 20)) io.stdout(`        seq ${p.seq}: [${PROBLEM_NAMES[p.kind] ?? 'unknown'}] ${p.message}\n`);
+          io.setExitCode(1);
+        }
+      } finally {
+        c.close();
+      }
+    });
+
+  const keys = command.command('keys').description('producer key registry (needs AUDIT_KEY_ADMIN_SCOPE on the service)');
+  withConnection(keys.command('list').description('list producer keys')).action(async (o: { address: string; apiKey?: string; as?: string }) => {
+    const c = conn(o);
+    try {
+      const response = await c.client.listProducerKeys({}, { metadata: c.metadata });
+      for (const k of response.keys) {
+        io.stdout(`${k.producer}/${k.keyId}  ${Buffer.from(k.publicKey).toString('base64')}  ${k.revokedAt !== undefined ? `revoked ${k.revokedAt.toISOString()}` : 'active'}\n`);
+      }
+    } finally {
+      c.close();
+    }
+  });
+  withConnection(keys.command('add').description('register a producer public key (base64 of the raw 32 bytes)'))
+    .argument('<producer>')
+    .argument('<keyId>')
+    .argument('<publicKey>')
+    .action(async (producer: string, keyId: string, publicKey: string, o: { address: string; apiKey?: string; as?: string }) => {
+      const c = conn(o);
+      try {
+        await c.client.addProducerKey({ producer, keyId, publicKey: Buffer.from(publicKey, 'base64') }, { metadata: c.metadata });
+        io.stdout(`added ${producer}/${keyId}\n`);
+      } finally {
+        c.close();
+      }
+    });
+  withConnection(keys.command('revoke').description("revoke a producer key (its new events are refused)"))
+    .argument('<producer>')
+    .argument('<keyId>')
+    .action(async (producer: string, keyId: string, o: { address: string; apiKey?: string; as?: string }) => {
+      const c = conn(o);
+      try {
+        const response = await c.client.revokeProducerKey({ producer, keyId }, { metadata: c.metadata });
+        io.stdout(`revoked ${producer}/${keyId} at ${response.revokedAt?.toISOString() ?? '?'}\n`);
+      } finally {
+        c.close();
+      }
+    });
+
+  return command;
+}

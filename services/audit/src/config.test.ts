@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('defaults: chdb under ./data/audit relative to cwd, migrate on, authz required unless disabled', () => {
+    const config = loadConfig({ AUDIT_AUTHZ_DISABLED: 'true', PATH: '/bin' }, '/srv/app');
+    expect(config).toMatchObject({
+      grpcAddress: '127.0.0.1:50052',
+      dataDir: '/srv/app/data/audit',
+      clickhouse: { kind: 'chdb', path: '/srv/app/data/audit/chdb' },
+      database: 'warden_audit',
+      migrate: true,
+      payloadTtlDays: undefined,
+      trustSubjectHeader: false,
+      authzAddress: undefined,
+      checkpointEvery: 1000,
+    });
+  });
+
+  it('server mode does not migrate by default (the writer has no DDL rights)', () => {
+    const config = loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_CLICKHOUSE_USER: 'warden_audit_service' }, '/');
+    expect(config.clickhouse).toEqual({ kind: 'server', url: 'http://ch:8123', username: 'warden_audit_service', passwordFile: undefined });
+    expect(config.migrate).toBe(false);
+  });
+
+  it('reports every problem at once: unknown, malformed and contradictory settings', () => {
+    let error: unknown;
+    try {
+      loadConfig({ AUDIT_AUTHZ_DISABLED: 'true', AUDIT_AUTHZ_ADDRESS: 'authz:1', AUDIT_TYPO: 'x', AUDIT_MAX_BATCH: '0', AUDIT_CLICKHOUSE_DATABASE: 'bad-name', AUDIT_CLICKHOUSE_USER: 'u' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/AUDIT_TYPO: unknown setting/);
+    expect(problems).toMatch(/AUDIT_MAX_BATCH/);
+    expect(problems).toMatch(/AUDIT_CLICKHOUSE_DATABASE/);
+    expect(problems).toMatch(/AUDIT_AUTHZ_DISABLED: contradicts AUDIT_AUTHZ_ADDRESS/);
+    expect(problems).toMatch(/AUDIT_CLICKHOUSE_USER: needs CLICKHOUSE_URL/);
+    expect(() => loadConfig({})).toThrow(/AUDIT_AUTHZ_ADDRESS: is required/);
+  });
+});

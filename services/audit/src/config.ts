@@ -1,0 +1,139 @@
+/**
+ * Configuration: read from the environment in one place, parsed with zod,
+ * every problem reported at once, unknown or contradictory settings refused,
+ * before a socket is opened. `*_FILE` settings name files holding secrets.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { DATABASE_NAME } from './stores/driver.js';
+
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const schema = z
+  .object({
+    AUDIT_GRPC_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:50052'),
+    AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
+    CLICKHOUSE_URL: z.url().optional(),
+    AUDIT_CLICKHOUSE_USER: z.string().min(1).optional(),
+    AUDIT_CLICKHOUSE_PASSWORD_FILE: z.string().min(1).optional(),
+    AUDIT_CLICKHOUSE_DATABASE: z.string().regex(DATABASE_NAME, 'must be a ClickHouse identifier').default('warden_audit'),
+    AUDIT_MIGRATE: bool.optional(),
+    AUDIT_PAYLOAD_TTL_DAYS: int(1, 36500).optional(),
+    AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+    AUDIT_SIGNING_KEY_NAME: z.string().regex(/^[^\s+]+$/, 'must have no spaces or +').default('warden-audit'),
+    AUDIT_PREVIOUS_VERIFIER_KEYS: z.string().optional(),
+    AUDIT_ORIGIN_PREFIX: z.string().regex(/^[^\s+]+$/, 'must have no spaces or +').default('audit.warden.local'),
+    AUDIT_PRODUCER_KEYS_FILE: z.string().min(1).optional(),
+    AUDIT_API_KEYS_FILE: z.string().min(1).optional(),
+    AUDIT_TRUST_SUBJECT_HEADER: bool.default(false),
+    AUDIT_AUTHZ_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').optional(),
+    AUDIT_AUTHZ_DISABLED: bool.default(false),
+    AUDIT_KEY_ADMIN_SCOPE: z.string().regex(/^org:[^\s]+$/, 'must be a resource path like org:warden').optional(),
+    AUDIT_CHECKPOINT_EVERY: int(1, 10_000_000).default(1000),
+    AUDIT_CHECKPOINT_INTERVAL_MS: int(100, 86_400_000).default(10_000),
+    AUDIT_MAX_BATCH: int(1, 10_000).default(1000),
+    AUDIT_MAX_EVENT_BYTES: int(256, 16_777_216).default(65_536),
+    AUDIT_MAX_FUTURE_SKEW_MS: int(0, 86_400_000).default(300_000),
+    AUDIT_SPOOL_RETRY_MS: int(50, 600_000).default(1000),
+    AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(20),
+    AUDIT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_DISABLED'], message: 'contradicts AUDIT_AUTHZ_ADDRESS: set one of them' });
+    }
+    if (c.AUDIT_AUTHZ_ADDRESS === undefined && !c.AUDIT_AUTHZ_DISABLED) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_ADDRESS'], message: 'is required (or set AUDIT_AUTHZ_DISABLED=true for development)' });
+    }
+    if (c.CLICKHOUSE_URL === undefined && (c.AUDIT_CLICKHOUSE_USER !== undefined || c.AUDIT_CLICKHOUSE_PASSWORD_FILE !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_CLICKHOUSE_USER'], message: 'needs CLICKHOUSE_URL' });
+    }
+  });
+
+export type Config = {
+  readonly grpcAddress: string;
+  readonly dataDir: string;
+  readonly clickhouse:
+    | { readonly kind: 'chdb'; readonly path: string }
+    | { readonly kind: 'server'; readonly url: string; readonly username: string | undefined; readonly passwordFile: string | undefined };
+  readonly database: string;
+  readonly migrate: boolean;
+  readonly payloadTtlDays: number | undefined;
+  readonly signingKeyFile: string | undefined;
+  readonly signingKeyName: string;
+  readonly previousVerifierKeys: readonly string[];
+  readonly originPrefix: string;
+  readonly producerKeysFile: string | undefined;
+  readonly apiKeysFile: string | undefined;
+  readonly trustSubjectHeader: boolean;
+  readonly authzAddress: string | undefined;
+  readonly keyAdminScope: string | undefined;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+  readonly maxBatch: number;
+  readonly maxEventBytes: number;
+  readonly maxFutureSkewMs: number;
+  readonly spoolRetryMs: number;
+  readonly minCommitIntervalMs: number;
+  readonly logLevel: string;
+};
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const input: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (key.startsWith('AUDIT_') && !knownKeys.has(key)) problems.push(`${key}: unknown setting`);
+    if (knownKeys.has(key)) input[key] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || 'env'}: ${issue.message}`);
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  const c = parsed.data;
+  const dataDir = resolve(cwd, c.AUDIT_DATA_DIR);
+  const server = c.CLICKHOUSE_URL !== undefined;
+  return {
+    grpcAddress: c.AUDIT_GRPC_ADDRESS,
+    dataDir,
+    clickhouse: server
+      ? { kind: 'server', url: c.CLICKHOUSE_URL!, username: c.AUDIT_CLICKHOUSE_USER, passwordFile: c.AUDIT_CLICKHOUSE_PASSWORD_FILE }
+      : { kind: 'chdb', path: resolve(dataDir, 'chdb') },
+    database: c.AUDIT_CLICKHOUSE_DATABASE,
+    migrate: c.AUDIT_MIGRATE ?? !server,
+    payloadTtlDays: c.AUDIT_PAYLOAD_TTL_DAYS,
+    signingKeyFile: c.AUDIT_SIGNING_KEY_FILE === undefined ? undefined : resolve(cwd, c.AUDIT_SIGNING_KEY_FILE),
+    signingKeyName: c.AUDIT_SIGNING_KEY_NAME,
+    previousVerifierKeys: (c.AUDIT_PREVIOUS_VERIFIER_KEYS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    originPrefix: c.AUDIT_ORIGIN_PREFIX,
+    producerKeysFile: c.AUDIT_PRODUCER_KEYS_FILE === undefined ? undefined : resolve(cwd, c.AUDIT_PRODUCER_KEYS_FILE),
+    apiKeysFile: c.AUDIT_API_KEYS_FILE === undefined ? undefined : resolve(cwd, c.AUDIT_API_KEYS_FILE),
+    trustSubjectHeader: c.AUDIT_TRUST_SUBJECT_HEADER,
+    authzAddress: c.AUDIT_AUTHZ_ADDRESS,
+    keyAdminScope: c.AUDIT_KEY_ADMIN_SCOPE,
+    checkpointEvery: c.AUDIT_CHECKPOINT_EVERY,
+    checkpointIntervalMs: c.AUDIT_CHECKPOINT_INTERVAL_MS,
+    maxBatch: c.AUDIT_MAX_BATCH,
+    maxEventBytes: c.AUDIT_MAX_EVENT_BYTES,
+    maxFutureSkewMs: c.AUDIT_MAX_FUTURE_SKEW_MS,
+    spoolRetryMs: c.AUDIT_SPOOL_RETRY_MS,
+    minCommitIntervalMs: c.AUDIT_MIN_COMMIT_INTERVAL_MS,
+    logLevel: c.AUDIT_LOG_LEVEL,
+  };
+}
+
+const knownKeys = new Set([
+  'AUDIT_GRPC_ADDRESS', 'AUDIT_DATA_DIR', 'CLICKHOUSE_URL', 'AUDIT_CLICKHOUSE_USER', 'AUDIT_CLICKHOUSE_PASSWORD_FILE',
+  'AUDIT_CLICKHOUSE_DATABASE', 'AUDIT_MIGRATE', 'AUDIT_PAYLOAD_TTL_DAYS', 'AUDIT_SIGNING_KEY_FILE', 'AUDIT_SIGNING_KEY_NAME',
+  'AUDIT_PREVIOUS_VERIFIER_KEYS', 'AUDIT_ORIGIN_PREFIX', 'AUDIT_PRODUCER_KEYS_FILE', 'AUDIT_API_KEYS_FILE',
+  'AUDIT_TRUST_SUBJECT_HEADER', 'AUDIT_AUTHZ_ADDRESS', 'AUDIT_AUTHZ_DISABLED', 'AUDIT_KEY_ADMIN_SCOPE', 'AUDIT_CHECKPOINT_EVERY',
+  'AUDIT_CHECKPOINT_INTERVAL_MS', 'AUDIT_MAX_BATCH', 'AUDIT_MAX_EVENT_BYTES', 'AUDIT_MAX_FUTURE_SKEW_MS',
+  'AUDIT_SPOOL_RETRY_MS', 'AUDIT_MIN_COMMIT_INTERVAL_MS', 'AUDIT_LOG_LEVEL',
+]);

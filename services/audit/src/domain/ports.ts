@@ -1,0 +1,98 @@
+/**
+ * What the audit core needs from the outside world. Adapters live in
+ * stores/, spool/ and api/; the core never imports them.
+ */
+import type { LogRecord, StoredRecord } from './log-record.js';
+import type { EventFilter, Cursor } from './query.js';
+
+export type LogHead = {
+  readonly org: string;
+  /** max(seq) + 1. */
+  readonly size: number;
+  readonly lastChainHash: string;
+};
+
+export type StoredId = { readonly org: string; readonly seq: number; readonly contentHash: string };
+
+export type CheckpointRow = {
+  readonly org: string;
+  readonly treeSize: number;
+  /** Hex. */
+  readonly rootHash: string;
+  readonly note: string;
+  /** ISO 8601 ms UTC. */
+  readonly createdAt: string;
+  /**
+   * Hex perfect-subtree hashes of the tree at this size (the right edge), so a
+   * restart resumes from here instead of re-reading every leaf. Not signed:
+   * it is used only after its root matches the signed root.
+   */
+  readonly compactRange: string;
+};
+
+export type KeyEventRow = {
+  readonly producer: string;
+  readonly keyId: string;
+  /** Base64 raw Ed25519 public key. */
+  readonly publicKey: string;
+  readonly kind: 'added' | 'revoked';
+  /** ISO 8601 ms UTC. */
+  readonly at: string;
+};
+
+export type StoreCallOptions = { readonly signal?: AbortSignal | undefined };
+
+/**
+ * The event log in ClickHouse. Insert-only: nothing here updates or deletes.
+ * Methods throw UnavailableError when the store cannot be reached.
+ */
+export interface AuditStore {
+  /** Inserts one batch as one block; `token` makes a retried insert a no-op. */
+  insertRecords(records: readonly LogRecord[], token: string, options?: StoreCallOptions): Promise<void>;
+  findIds(ids: readonly string[], options?: StoreCallOptions): Promise<Map<string, StoredId>>;
+  /** Ids (with position and content hash) logged at or after `since` (ISO). */
+  idsLoggedSince(since: string, options?: StoreCallOptions): Promise<Map<string, StoredId>>;
+  heads(options?: StoreCallOptions): Promise<LogHead[]>;
+  /** Leaf hashes of seq in [from, to), in seq order (hex). */
+  leafHashes(org: string, from: number, to: number, options?: StoreCallOptions): Promise<string[]>;
+  /** Every stored row of the org with seq in [from, to), ordered by seq (duplicates included). */
+  scan(org: string, from: number, to: number, options?: StoreCallOptions): AsyncIterable<StoredRecord>;
+  query(filter: EventFilter, cursor: Cursor | undefined, limit: number, options?: StoreCallOptions): Promise<StoredRecord[]>;
+  findEvent(org: string, id: string, options?: StoreCallOptions): Promise<StoredRecord | undefined>;
+  insertCheckpoint(row: CheckpointRow, options?: StoreCallOptions): Promise<void>;
+  /** Every checkpoint row of the org, oldest first. */
+  checkpoints(org: string, options?: StoreCallOptions): Promise<CheckpointRow[]>;
+  insertKeyEvent(row: KeyEventRow, options?: StoreCallOptions): Promise<void>;
+  keyEvents(options?: StoreCallOptions): Promise<KeyEventRow[]>;
+  close(): Promise<void>;
+}
+
+export type SpoolBatch = { readonly token: string; readonly records: readonly LogRecord[] };
+
+/** A local append-only file of batches not yet in the store, replayed in order. */
+export interface Spool {
+  /** Resolves once the batch is on disk (fsynced). */
+  append(batch: SpoolBatch): Promise<void>;
+  /** Every batch, in append order. */
+  pending(): Promise<SpoolBatch[]>;
+  /** Forgets every batch (after all were replayed). */
+  clear(): Promise<void>;
+  readonly isEmpty: boolean;
+}
+
+/** Remembers the newest checkpoint the service signed, outside the store (rollback witness). */
+export interface CheckpointWitness {
+  read(org: string): Promise<string | undefined>;
+  write(org: string, note: string): Promise<void>;
+}
+
+export type Caller = { readonly subject: string };
+
+export type AuditAction = 'audit:read' | 'audit:export' | 'audit:manage_keys';
+
+/** Authorization of reads (implemented over authz Check). */
+export interface AccessPolicy {
+  allowed(caller: Caller, action: AuditAction, scope: string, options?: StoreCallOptions): Promise<boolean>;
+}
+
+export type Clock = () => Date;

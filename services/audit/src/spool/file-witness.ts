@@ -1,0 +1,38 @@
+/**
+ * The rollback witness: the newest checkpoint the service signed per
+ * organization, kept on local disk outside ClickHouse (atomic replace, fsynced).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { open, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckpointWitness } from '../domain/ports.js';
+import { syncDir } from './file-spool.js';
+
+export class FileWitness implements CheckpointWitness {
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  private file(org: string): string {
+    return join(this.dir, `${encodeURIComponent(org)}.checkpoint`);
+  }
+
+  async read(org: string): Promise<string | undefined> {
+    const path = this.file(org);
+    return existsSync(path) ? readFile(path, 'utf8') : undefined;
+  }
+
+  async write(org: string, note: string): Promise<void> {
+    const path = this.file(org);
+    const temp = `${path}.tmp`;
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(note, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    await syncDir(this.dir);
+  }
+}

@@ -1,0 +1,113 @@
+/** The CLI against a running service (timeline, export, checkpoint, verify) and offline verify. */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from 'nice-grpc';
+import type { AuditApp } from '../src/app.js';
+import { createAuditCommand, type CliIo } from '../src/cli.js';
+import { signEvent } from '../src/domain/keys.js';
+import { startAuthzDouble } from './support/authz-double.js';
+import { startTestApp } from './support/app.js';
+import { createProducer } from './support/producer.js';
+import { tempDir } from './support/temp.js';
+
+const flags = createProducer('flags', 'k1');
+const FLAG = 'org:acme/project:checkout/env:production/flag:checkout-v2';
+
+async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
+  let out = '';
+  let err = '';
+  let code = 0;
+  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { WARDEN_API_KEY: 'sre-key' }, setExitCode: (c) => (code = c) };
+  await createAuditCommand(io).parseAsync(['node', 'warden-audit', ...args]);
+  return { out, err, code };
+}
+
+describe('warden-audit CLI', () => {
+  let authz: { server: Server; address: string };
+  let app: AuditApp;
+  let address: string;
+  const dir = tempDir('warden-audit-cli');
+
+  beforeAll(async () => {
+    authz = await startAuthzDouble([
+      { subject: 'user:sre@acme.com', action: 'audit:read', scope: 'org:acme' },
+      { subject: 'user:sre@acme.com', action: 'audit:export', scope: 'org:acme' },
+    ]);
+    app = await startTestApp({ producers: [flags], apiKeys: [{ subject: 'user:sre@acme.com', key: 'sre-key' }], authzAddress: authz.address });
+    address = app.address;
+    const t = (min: number) => new Date(Date.UTC(2026, 10, 20, 14, min)).toISOString();
+    const events = [
+      flags.event({ occurredAt: t(2), actor: { type: 'user', id: 'alex@acme.com' }, resource: FLAG, before: { rollout: 0 }, after: { rollout: 25 } }),
+      flags.event({ occurredAt: t(9), actor: { type: 'user', id: 'sarah@acme.com' }, resource: FLAG, before: { rollout: 25 }, after: { rollout: 50 } }),
+      flags.event({ occurredAt: t(15), actor: { type: 'user', id: 'sarah@acme.com' }, action: 'flag.enabled', resource: FLAG, before: { enabled: false }, after: { enabled: true }, reason: 'go live' }),
+      flags.event({ occurredAt: t(50), actor: { type: 'user', id: 'sam@acme.com' }, resource: 'org:acme/project:api/env:production/flag:x' }),
+    ];
+    const outcomes = await app.log.append(events.map((e) => ({ event: e, signature: signEvent(e, flags.privateKey) })));
+    expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
+    await app.log.checkpointAll();
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await authz?.server.shutdown();
+  });
+
+  it('timeline prints readable lines', async () => {
+    const { out, err } = await run(['timeline', '--address', address, '--org', 'acme', '--project', 'checkout', '--env', 'production', '--since', '2026-11-20T14:00:00Z', '--until', '2026-11-20T14:30:00Z', '--oldest']);
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^2026-11-20 14:02:00\.000 {2}user:alex@acme\.com +flag\.rollout_changed +org:acme\/project:checkout\/env:production\/flag:checkout-v2 {2}\{"rollout":0\} → \{"rollout":25\}$/);
+    expect(lines[2]).toMatch(/user:sarah@acme\.com +flag\.enabled .* \{"enabled":false\} → \{"enabled":true\} {2}"go live"$/);
+    expect(err).toBe('3 events\n');
+  });
+
+  it('export + checkpoint, then verify offline; an edited export fails at the edited seq', async () => {
+    const file = join(dir, 'acme.jsonl');
+    const note = join(dir, 'acme.checkpoint');
+    await run(['export', '--address', address, '--org', 'acme', '--log-order', '--out', file]);
+    const { err } = await run(['checkpoint', '--address', address, '--org', 'acme', '--out', note]);
+    const vkey = /verifier key (\S+)/.exec(err)![1]!;
+    const producers = join(dir, 'producers.json');
+    writeFileSync(producers, JSON.stringify([{ producer: 'flags', keyId: 'k1', publicKey: flags.publicKeyB64 }]));
+    const ok = await run(['verify', '--file', file, '--checkpoint', note, '--key', vkey, '--producer-keys', producers]);
+    expect(ok.out).toBe('OK  4 events; checkpoint audit.warden.local/acme size 4 verified; producer signatures verified\n');
+    expect(ok.code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([0, 1, 2, 3]);
+    const edited = lines.map((l) => (l.includes('"rollout":50') ? l.replace('"rollout":50', '"rollout":5') : l));
+    const bad = join(dir, 'edited.jsonl');
+    writeFileSync(bad, edited.join('\n') + '\n');
+    const failed = await run(['verify', '--file', bad, '--checkpoint', note, '--key', vkey]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/^FAILED {2}first problem at seq 1: \[edited\]/);
+    const dropped = join(dir, 'dropped.jsonl');
+    writeFileSync(dropped, lines.filter((_, i) => i !== 2).join('\n') + '\n');
+    const missing = await run(['verify', '--file', dropped, '--checkpoint', note, '--key', vkey]);
+    expect(missing.out).toMatch(/^FAILED {2}first problem at seq 2: \[missing\]/);
+  });
+
+  it('a filtered export with inclusion proofs verifies offline without the rest of the log', async () => {
+    const file = join(dir, 'flag.jsonl');
+    await run(['export', '--address', address, '--org', 'acme', '--resource', FLAG, '--oldest', '--with-proofs', '--out', file]);
+    const { err } = await run(['checkpoint', '--address', address, '--org', 'acme']);
+    const vkey = /verifier key (\S+)/.exec(err)![1]!;
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(JSON.parse(lines[0]!)).toHaveProperty('checkpoint');
+    expect(lines).toHaveLength(4);
+    const ok = await run(['verify', '--file', file, '--key', vkey]);
+    expect(ok.out).toBe('OK  3 events proven by inclusion proofs; checkpoint audit.warden.local/acme size 4 verified (producer signatures not checked: pass --producer-keys)\n');
+    const edited = join(dir, 'flag-edited.jsonl');
+    writeFileSync(edited, lines.map((l) => l.replace('"go live"', '"went live"')).join('\n') + '\n');
+    const failed = await run(['verify', '--file', edited, '--key', vkey]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/^FAILED {2}first problem at seq 2: \[edited\]/);
+    expect(failed.out).toMatch(/seq 2: \[root-mismatch\]/);
+  });
+
+  it('verify online', async () => {
+    const { out, code } = await run(['verify', '--address', address, '--org', 'acme']);
+    expect(out).toMatch(/^OK {2}4 events, 1 checkpoint roots verified, tree size 4/);
+    expect(code).toBe(0);
+  });
+});

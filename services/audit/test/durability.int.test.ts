@@ -1,0 +1,162 @@
+/**
+ * Nothing acknowledged is lost, nothing is stored twice: the store goes away
+ * mid-stream, the service restarts mid-batch, the same batch is sent twice.
+ * The final table has every acknowledged event exactly once, in a valid chain.
+ */
+import { appendFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { UnavailableError } from '../src/domain/errors.js';
+import type { ClickHouseAuditStore } from '../src/stores/clickhouse-audit-store.js';
+import { chdbDriver, freshStore } from './support/chdb.js';
+import { faulty } from './support/faulty-store.js';
+import { createHarness } from './support/harness.js';
+import { createProducer } from './support/producer.js';
+
+const flags = createProducer('flags', 'k1');
+
+async function exactlyOnce(store: ClickHouseAuditStore, acknowledged: readonly string[]): Promise<void> {
+  const rows = await chdbDriver().query<{ id: string; n: number | string }>(
+    'SELECT toString(id) AS id, count() AS n FROM {db:Identifier}.events GROUP BY id',
+    { db: store.database },
+  );
+  const counts = new Map(rows.map((r) => [r.id, Number(r.n)]));
+  for (const id of acknowledged) expect(counts.get(id), `event ${id}`).toBe(1);
+  expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
+  expect(rows.length).toBe(new Set(acknowledged).size);
+}
+
+describe('durability', () => {
+  it('store unavailable mid-stream: batches go to the fsynced spool, replay in order, every acknowledged event once', async () => {
+    const inner = await freshStore(chdbDriver(), 'spool');
+    const store = faulty(inner);
+    const h = await createHarness(store, [flags.keyRow], { checkpointEvery: 10 });
+    const acknowledged: string[] = [];
+    for (let batch = 0; batch < 12; batch += 1) {
+      if (batch === 4) store.down = true;
+      if (batch === 9) store.down = false;
+      const events = Array.from({ length: 3 }, () => flags.signed());
+      const outcomes = await h.log.append(events);
+      expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
+      acknowledged.push(...events.map((e) => e.parsed.id));
+      if (batch >= 4 && batch < 9) expect(h.log.degraded).toBe(true);
+    }
+    // Back up: still degraded until the replay runs; new batches queue behind the spool, in order.
+    expect(h.spool.isEmpty).toBe(false);
+    expect((await h.spool.pending()).length).toBe(8);
+    expect(await h.log.replaySpool()).toBe(true);
+    expect(h.spool.isEmpty).toBe(true);
+    await exactlyOnce(inner, acknowledged);
+    await h.log.checkpointAll();
+    const report = await h.log.verify('acme');
+    expect(report.problems).toEqual([]);
+    expect(report.treeSize).toBe(36);
+  });
+
+  it('an insert that committed but reported failure is spooled and replayed without a duplicate', async () => {
+    const inner = await freshStore(chdbDriver(), 'ambiguous');
+    const store = faulty(inner);
+    const h = await createHarness(store, [flags.keyRow]);
+    store.commitThenFail = 1;
+    const events = Array.from({ length: 4 }, () => flags.signed());
+    expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(h.log.degraded).toBe(true);
+    expect(await h.log.replaySpool()).toBe(true);
+    await exactlyOnce(inner, events.map((e) => e.parsed.id));
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('neither store nor spool: the batch is refused as UNAVAILABLE (not acknowledged), and a retry later stores it once', async () => {
+    const inner = await freshStore(chdbDriver(), 'nospool');
+    const store = faulty(inner);
+    const h = await createHarness(store, [flags.keyRow]);
+    store.down = true;
+    const spoolAppend = h.spool.append.bind(h.spool);
+    h.spool.append = async () => {
+      throw new Error('disk full (test)');
+    };
+    const events = Array.from({ length: 2 }, () => flags.signed());
+    await expect(h.log.append(events)).rejects.toBeInstanceOf(UnavailableError);
+    h.spool.append = spoolAppend;
+    store.down = false;
+    expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    await exactlyOnce(inner, events.map((e) => e.parsed.id));
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('restart mid-batch: after the store took the batch but before the acknowledgement, a retry is answered duplicate', async () => {
+    const inner = await freshStore(chdbDriver(), 'restart');
+    const store = faulty(inner);
+    let h = await createHarness(store, [flags.keyRow]);
+    const before = Array.from({ length: 3 }, () => flags.signed());
+    await h.log.append(before);
+    const batch = Array.from({ length: 5 }, () => flags.signed());
+    // The process dies after the insert committed: the call never returns to the producer.
+    store.commitThenFail = 1;
+    store.down = false;
+    const spoolDies = h.spool.append.bind(h.spool);
+    h.spool.append = async () => {
+      throw new Error('process killed (test)');
+    };
+    await expect(h.log.append(batch)).rejects.toBeInstanceOf(UnavailableError);
+    h.spool.append = spoolDies;
+    h = await h.restart();
+    const retry = await h.log.append(batch);
+    expect(retry.map((o) => o.status)).toEqual(Array(5).fill('duplicate'));
+    expect(retry.map((o) => ('seq' in o ? o.seq : -1))).toEqual([3, 4, 5, 6, 7]);
+    await exactlyOnce(inner, [...before, ...batch].map((e) => e.parsed.id));
+    await h.log.checkpointAll();
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('restart mid-batch with the store down: the spooled batch is replayed at startup, the retry is a duplicate', async () => {
+    const inner = await freshStore(chdbDriver(), 'restart_spool');
+    const store = faulty(inner);
+    let h = await createHarness(store, [flags.keyRow]);
+    await h.log.append([flags.signed()]);
+    store.down = true;
+    const batch = Array.from({ length: 4 }, () => flags.signed());
+    expect((await h.log.append(batch)).every((o) => o.status === 'accepted')).toBe(true);
+    // A torn line from a write the crash interrupted (never acknowledged) must not block the replay.
+    appendFileSync(h.spool.path, '{"token":"torn","records":[{"org":');
+    store.down = false;
+    h = await h.restart();
+    expect(h.spool.isEmpty).toBe(true);
+    expect((await h.log.append(batch)).map((o) => o.status)).toEqual(Array(4).fill('duplicate'));
+    await exactlyOnce(inner, [...batch.map((e) => e.parsed.id)].concat((await inner.query({ org: 'acme', order: 'oldest' }, undefined, 1))[0]!.event.id));
+    await h.log.checkpointAll();
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('a restart resumes the Merkle tree from the newest checkpoint instead of re-reading every leaf', async () => {
+    const inner = await freshStore(chdbDriver(), 'resume');
+    let h = await createHarness(inner, [flags.keyRow], { checkpointEvery: 4 });
+    for (let i = 0; i < 5; i += 1) await h.log.append([flags.signed(), flags.signed()]);
+    expect(h.log.latestCheckpoint('acme')?.treeSize).toBe(8);
+    await h.log.append([flags.signed()]);
+    const reads: [number, number][] = [];
+    const leafHashes = inner.leafHashes.bind(inner);
+    inner.leafHashes = async (org, from, to, options) => {
+      reads.push([from, to]);
+      return leafHashes(org, from, to, options);
+    };
+    h = await h.restart();
+    expect(reads).toEqual([[8, 11]]);
+    expect((await h.log.append([flags.signed()]))[0]).toMatchObject({ status: 'accepted', seq: 11 });
+    await h.log.checkpointAll();
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('the same batch twice, and twice concurrently: stored exactly once, valid chain', async () => {
+    const store = await freshStore(chdbDriver(), 'twice');
+    const h = await createHarness(store, [flags.keyRow]);
+    const batch = Array.from({ length: 10 }, () => flags.signed());
+    const [a, b] = await Promise.all([h.log.append(batch), h.log.append(batch)]);
+    const statuses = [...a!, ...b!].map((o) => o.status).sort();
+    expect(statuses.filter((s) => s === 'accepted')).toHaveLength(10);
+    expect(statuses.filter((s) => s === 'duplicate')).toHaveLength(10);
+    expect((await h.log.append(batch)).every((o) => o.status === 'duplicate')).toBe(true);
+    await exactlyOnce(store, batch.map((e) => e.parsed.id));
+    await h.log.checkpointAll();
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+});

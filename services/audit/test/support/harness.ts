@@ -1,0 +1,54 @@
+/** Builds an AuditLog over a store with a spool and witness in a temp folder. */
+import { join } from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import { AuditLog, type AuditLogOptions } from '../../src/domain/audit-log.js';
+import { createNoteSigner, createNoteVerifier } from '../../src/domain/checkpoint.js';
+import { generateSigningKey } from '../../src/domain/keys.js';
+import type { AuditStore, KeyEventRow } from '../../src/domain/ports.js';
+import { FileSpool } from '../../src/spool/file-spool.js';
+import { FileWitness } from '../../src/spool/file-witness.js';
+import { tempDir } from './temp.js';
+
+export type Harness = {
+  readonly log: AuditLog;
+  readonly spool: FileSpool;
+  readonly witness: FileWitness;
+  readonly dir: string;
+  readonly checkpointKey: { privateKey: KeyObject; publicKey: KeyObject };
+  /** A new AuditLog over the same store, spool folder, witness and key: a restarted service. */
+  restart(overrides?: Partial<AuditLogOptions>): Promise<Harness>;
+};
+
+export async function createHarness(
+  store: AuditStore,
+  keys: readonly KeyEventRow[],
+  options: Partial<AuditLogOptions> & { dir?: string; checkpointKey?: { privateKey: KeyObject; publicKey: KeyObject } } = {},
+): Promise<Harness> {
+  const dir = options.dir ?? tempDir('warden-audit-harness');
+  const checkpointKey = options.checkpointKey ?? generateSigningKey();
+  const spool = new FileSpool(join(dir, 'spool'));
+  const witness = new FileWitness(join(dir, 'witness'));
+  const log = new AuditLog({
+    store,
+    spool,
+    witness,
+    signer: createNoteSigner('audit.test', checkpointKey.privateKey),
+    verifiers: [createNoteVerifier('audit.test', checkpointKey.publicKey)],
+    originPrefix: 'audit.test',
+    seedKeys: keys,
+    checkpointEvery: 5,
+    ...options,
+  });
+  await log.start();
+  return {
+    log,
+    spool,
+    witness,
+    dir,
+    checkpointKey,
+    restart: async (overrides = {}) => {
+      await spool.close();
+      return createHarness(store, keys, { ...options, ...overrides, dir, checkpointKey });
+    },
+  };
+}
