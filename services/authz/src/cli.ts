@@ -10,6 +10,7 @@
  *   warden keys create --org ORG --subject S    create a service API key (printed once)
  *   warden keys revoke KEY_ID
  *   warden apply FILE                           apply a world file to the database (idempotent)
+ *   warden audit timeline|export|verify …       the audit trail (see docs/audit.md)
  *
  * Credentials: WARDEN_API_KEY, or --key-file (default $WARDEN_KEY_FILE, else data/admin.key when it exists).
  * Exit codes: 0 allowed / done, 1 denied, 2 bad input, 3 requires approval,
@@ -29,6 +30,7 @@ import {
   type BindingRef,
 } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admin';
+import { createAuditCommand } from '@warden/audit/cli';
 import { InvalidArgumentError } from './domain/errors.js';
 import { migrate } from './stores/postgres/migrations.js';
 import { applyWorld } from './stores/postgres/pg-writer.js';
@@ -259,6 +261,9 @@ export function createProgram(): Command {
         process.stdout.write(options.json === true ? `${JSON.stringify(response)}\n` : `${response.changes > 0 ? 'revoked' : 'already revoked'}; revision ${response.revision}\n`);
       });
     });
+
+  // `warden audit timeline|export|verify …`: the audit service's CLI (docs/audit.md).
+  program.addCommand(createAuditCommand());
 
   program
     .command('apply')

@@ -18,7 +18,7 @@ export const ACTION_CATALOGUE: Readonly<Record<string, readonly string[]>> = {
   roles: ['read', 'manage'],
   groups: ['read', 'manage'],
   billing: ['read', 'manage'],
-  audit: ['read', 'export'],
+  audit: ['read', 'export', 'manage_keys'],
   approvals: ['request', 'approve', 'bypass'],
   authz: ['check', 'lookup'],
   keys: ['read', 'manage'],
