@@ -4,10 +4,12 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# Only authz's dependencies (not the audit engine); then drop the build tools.
+# Only authz's dependencies; then drop the build tools and the optional packages: the
+# ClickHouse drivers (@warden/audit is here for event signing only) and embedded Postgres's
+# binaries (a container is given DATABASE_URL).
 RUN npm ci --workspace @warden/authz --include-workspace-root --no-audit --no-fund \
  && npx turbo run build --filter=@warden/authz... \
- && npm prune --omit=dev --workspace @warden/authz --include-workspace-root
+ && npm prune --omit=dev --omit=optional --workspace @warden/authz --include-workspace-root
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
