@@ -56,7 +56,7 @@ const REQUEST: CheckRequest = { subject: 'user:sarah@acme.com', action: 'flags:e
 async function startAuthz(dataDir: string, pgPort: number, grpcPort: number): Promise<{ child: ChildProcess; ms: number }> {
   const started = performance.now();
   const child = spawn(process.execPath, [AUTHZ_MAIN, '--world', WORLD], {
-    env: { ...process.env, DATABASE_URL: '', AUTHZ_DATA_DIR: dataDir, AUTHZ_EMBEDDED_PG_PORT: String(pgPort), AUTHZ_GRPC_PORT: String(grpcPort), AUTHZ_LOG_LEVEL: 'warn' },
+    env: { ...process.env, DATABASE_URL: '', AUTHZ_DATA_DIR: dataDir, AUTHZ_EMBEDDED_PG_PORT: String(pgPort), AUTHZ_GRPC_PORT: String(grpcPort), AUTHZ_HTTP_PORT: '0', AUTHZ_METRICS_PORT: '0', AUTHZ_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.resume();

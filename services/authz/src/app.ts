@@ -10,10 +10,12 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
+import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
 import { createAdmin } from './admin/admin.js';
 import { createAdminServiceImpl } from './api/grpc/admin-service.js';
 import { authMiddleware } from './api/grpc/auth.js';
@@ -21,6 +23,9 @@ import { createHttpServer } from './api/http/server.js';
 import { PgApiKeyStore } from './auth/api-keys.js';
 import { createAuthenticator, type JwtOptions } from './auth/authenticator.js';
 import { createLookups } from './lookup.js';
+import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
+import { startOutboxRelay, type OutboxRelay } from './outbox/relay.js';
+import { parsePrivateKey } from '@warden/audit';
 import { PgCandidates } from './stores/postgres/pg-candidates.js';
 import { createAuthorizer, type Authorizer } from './authorizer.js';
 import type { Config } from './config.js';
@@ -29,6 +34,9 @@ import { errorsMiddleware } from './api/grpc/errors.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './stores/postgres/embedded.js';
 import { migrate } from './stores/postgres/migrations.js';
 import { PgGrantStore } from './stores/postgres/pg-grant-store.js';
+import { CachedGrantSource } from './stores/cache/cached-grant-source.js';
+import { PgChangeFeed } from './stores/postgres/pg-change-feed.js';
+import { createWatchServiceImpl } from './api/grpc/watch-service.js';
 import { applyWorld } from './stores/postgres/pg-writer.js';
 import { readWorldFile } from './world-file.js';
 
@@ -37,8 +45,12 @@ export interface AuthzApp {
   readonly grpcAddress: string;
   /** `http://host:port` of the HTTP API (AuthZEN, Connect-style JSON, health). */
   readonly httpUrl: string;
+  /** The outbox relay, when AUTHZ_AUDIT_ADDRESS is set. */
+  readonly relay: OutboxRelay | undefined;
   readonly pool: pg.Pool;
   readonly authorizer: Authorizer;
+  /** The cached grant graph Check answers from (stats(), noteWrite(), waitForRevision()). */
+  readonly grantCache: CachedGrantSource;
   close(): Promise<void>;
 }
 
@@ -57,10 +69,12 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     logger.info({ port: config.embeddedPostgresPort, dataDir: `${config.dataDir}/postgres` }, 'embedded Postgres started');
   }
 
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: config.poolMax });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: config.poolMax, connectionTimeoutMillis: 5_000 });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
   let server: Server | undefined;
   let http: FastifyInstance | undefined;
+  let redis: Redis | undefined;
+  let grantCache: CachedGrantSource | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
@@ -72,20 +86,54 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     }
 
     const store = new PgGrantStore(pool);
-    const authorizer = createAuthorizer({ source: store });
+    if (config.cache.redisUrl !== undefined) {
+      // Fail fast while Redis is down (Postgres answers); reconnect in the background.
+      redis = new Redis(config.cache.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250, retryStrategy: (times) => Math.min(50 * times, 1000) });
+      let redisDown = false;
+      redis.on('error', (error) => {
+        if (!redisDown) logger.warn({ err: error }, 'Redis unavailable; Checks read Postgres until it is back');
+        redisDown = true;
+      });
+      redis.on('ready', () => {
+        if (redisDown) logger.info('Redis is back');
+        redisDown = false;
+      });
+    }
+    const cacheLog = logger.child({ component: 'grant-cache' });
+    grantCache = new CachedGrantSource({
+      pool,
+      databaseUrl,
+      redis,
+      keyPrefix: config.cache.keyPrefix,
+      redisTtlMs: config.cache.redisTtlMs,
+      localMaxEntries: config.cache.maxEntries,
+      localMaxBytes: config.cache.maxBytes,
+      maxStalenessMs: config.cache.maxStalenessMs,
+      heartbeatMs: config.cache.heartbeatMs,
+      onWarning: (message, error) => cacheLog.warn({ err: error }, message),
+    });
+    await grantCache.start();
+    const cache = grantCache;
+    const authorizer = createAuthorizer({ source: cache });
     const lookups = createLookups({ source: store, candidates: new PgCandidates(pool) });
     const keys = new PgApiKeyStore(pool);
-    const admin = createAdmin({ pool, source: store, keys, platformAdmins: new Set(config.platformAdmins) });
-    const authenticator = createAuthenticator({ keys, jwt: await jwtOptions(config), trustLoopback: config.trustLoopback });
+    const admin = createAdmin({ pool, source: store, keys, platformAdmins: new Set(config.platformAdmins), onWrite: (result) => cache.noteWrite(result) });
+    const authenticator = createAuthenticator({ keys, jwt: await jwtOptions(config), trustLoopback: config.trustLoopback, keyCacheMs: config.keyCacheMs });
     if (config.trustLoopback) logger.warn('AUTHZ_TRUST_LOOPBACK is on: calls from this host without credentials may check any subject');
     if (config.bootstrapKey !== undefined) await bootstrapKey(config.bootstrapKey, keys, logger);
 
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
     const health = HealthState();
-    server = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+    server = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 }).use(openTelemetryServerMiddleware());
     server.with(errorsMiddleware(logger)).with(authMiddleware(authenticator, logger)).add(AuthzServiceDefinition, authzImpl);
     server.with(errorsMiddleware(logger)).with(authMiddleware(authenticator, logger)).add(AdminServiceDefinition, adminImpl);
+    const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
+    const platformAdmins = new Set(config.platformAdmins);
+    server
+      .with(errorsMiddleware(logger))
+      .with(authMiddleware(authenticator, logger))
+      .add(WatchServiceDefinition, createWatchServiceImpl(feed, (caller) => caller.kind === 'trusted_local' || platformAdmins.has(caller.subject)));
     server.add(HealthDefinition, HealthServiceImpl(health));
     const port = await server.listen(`${config.grpc.host}:${config.grpc.port}`);
     health.setStatus('healthy');
@@ -100,6 +148,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       authenticator,
       logger,
       publicUrl: config.http.publicUrl,
+      corsOrigins: config.http.corsOrigins,
       services: [
         { definition: AuthzServiceDefinition, implementation: authzImpl },
         { definition: AdminServiceDefinition, implementation: adminImpl },
@@ -110,6 +159,22 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       },
     });
     await http.listen({ host: config.http.host, port: config.http.port });
+    let relay: OutboxRelay | undefined;
+    if (config.audit !== undefined) {
+      relay = startOutboxRelay({
+        pool,
+        address: config.audit.address,
+        producer: config.audit.producer,
+        keyId: config.audit.keyId,
+        privateKey: parsePrivateKey(await readFile(config.audit.signingKeyFile, 'utf8')),
+        batchSize: config.audit.batchSize,
+        intervalMs: config.audit.intervalMs,
+        logger: logger.child({ component: 'outbox-relay' }),
+      });
+      logger.info({ audit: config.audit.address, producer: config.audit.producer, keyId: config.audit.keyId }, 'outbox relay started');
+    } else {
+      logger.warn('AUTHZ_AUDIT_ADDRESS is not set: audit events stay in the outbox until a relay ships them');
+    }
     const httpAddress = http.server.address();
     const httpUrl = `http://${config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host}:${typeof httpAddress === 'object' && httpAddress !== null ? httpAddress.port : config.http.port}`;
     logger.info({ url: httpUrl }, 'authz HTTP server listening');
@@ -119,9 +184,12 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     return {
       grpcAddress,
       httpUrl,
+      relay,
       pool,
       authorizer,
+      grantCache: cache,
       async close() {
+        feed.close(); // ends Watch streams, which would otherwise hold the drain open
         health.setStatus('unhealthy');
         health.setStatus('unhealthy', AuthzServiceDefinition.fullName);
         let timer: NodeJS.Timeout | undefined;
@@ -135,6 +203,11 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
           running.forceShutdown();
           runningHttp.server.closeAllConnections();
         }
+        // No more writes can arrive: ship what the last ones left in the outbox, then stop the relay.
+        await relay?.drain().catch((error: unknown) => logger.warn({ err: error }, 'outbox events left for the next start'));
+        await relay?.stop();
+        await cache.close();
+        redis?.disconnect();
         await pool.end();
         await embedded?.stop();
         logger.info('authz stopped');
@@ -143,6 +216,8 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
   } catch (error) {
     server?.forceShutdown();
     await http?.close().catch(() => undefined);
+    await grantCache?.close().catch(() => undefined);
+    redis?.disconnect();
     await pool.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;

@@ -5,6 +5,7 @@
 import { validateBatch, validateCheck } from './domain/check.js';
 import { decide, type GrantView, type ValidCheck } from './domain/engine.js';
 import type { Caller } from './auth/caller.js';
+import { instruments } from './instruments.js';
 import { InvalidArgumentError, PermissionDeniedError } from './domain/errors.js';
 import type { CheckInput, CheckResult, Consistency } from './domain/model.js';
 import { parseAction } from './domain/names.js';
@@ -70,13 +71,23 @@ export function createAuthorizer({ source, now = Date.now }: AuthorizerOptions):
     return { results, revision: view.revision };
   }
 
+  /** Decides, and records the time taken and each decision (metrics through @opentelemetry/api). */
+  async function measured(inputs: readonly CheckInput[], batch: boolean, consistency: Consistency | undefined, signal: AbortSignal | undefined, caller: Caller | undefined) {
+    const started = performance.now();
+    const outcome = await evaluate(inputs, batch, consistency, signal, caller);
+    const { checkDuration, decisionsTotal } = instruments();
+    checkDuration.record((performance.now() - started) / 1000, { 'warden.batch': batch });
+    for (const result of outcome.results) decisionsTotal.add(1, { 'warden.decision': result.decision, 'warden.reason': result.reason.code });
+    return outcome;
+  }
+
   return {
     async check(input, consistency, signal, caller) {
-      const { results } = await evaluate([input], false, consistency, signal, caller);
+      const { results } = await measured([input], false, consistency, signal, caller);
       return results[0]!;
     },
     checkBatch(inputs, consistency, signal, caller) {
-      return evaluate(inputs, true, consistency, signal, caller);
+      return measured(inputs, true, consistency, signal, caller);
     },
   };
 }

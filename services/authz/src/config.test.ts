@@ -13,10 +13,12 @@ describe('loadConfig', () => {
       logLevel: 'info',
       shutdownGraceMs: 10_000,
       http: { host: '127.0.0.1', port: 8080, publicUrl: undefined, corsOrigins: [] },
+      telemetry: { metricsHost: '127.0.0.1', metricsPort: 9464, otlpEndpoint: undefined },
       trustLoopback: false,
       keyCacheMs: 5000,
       jwt: undefined,
       platformAdmins: [],
+      audit: undefined,
       bootstrapKey: undefined,
       cache: {
         redisUrl: undefined,

@@ -22,6 +22,17 @@ const schema = z.strictObject({
   AUTHZ_HTTP_PORT: port.default(8080),
   AUTHZ_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTHZ_CORS_ORIGINS: z.string().optional(),
+  AUTHZ_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  AUTHZ_METRICS_PORT: port.default(9464),
+  // The standard OpenTelemetry variable: export traces over OTLP/HTTP when set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  // The outbox relay (management changes → the audit service). Unset address: events wait in the outbox.
+  AUTHZ_AUDIT_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').optional(),
+  AUTHZ_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AUTHZ_AUDIT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
+  AUTHZ_AUDIT_PRODUCER: z.string().regex(/^[a-z][a-z0-9._:-]{0,63}$/, 'must be a producer name like authz').default('authz'),
+  AUTHZ_OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
+  AUTHZ_OUTBOX_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   AUTHZ_TRUST_LOOPBACK: z.enum(['true', 'false']).default('false'),
   AUTHZ_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   AUTHZ_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -55,6 +66,8 @@ export interface Config {
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
   readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined; readonly corsOrigins: readonly string[] };
+  /** Prometheus `/metrics` (0: any free port) and OTLP traces (when an endpoint is set). */
+  readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
   /** Sidecar mode: calls from loopback without credentials are trusted (explicit opt-in). */
   readonly trustLoopback: boolean;
   /** How long a verified API key is remembered; a revocation takes effect within this time (0: check every call). */
@@ -63,6 +76,10 @@ export interface Config {
     | { readonly jwksUrl: string | undefined; readonly jwksFile: string | undefined; readonly issuer: string; readonly audience: string; readonly subjectClaim: string }
     | undefined;
   readonly platformAdmins: readonly string[];
+  /** Where the outbox relay ships audit events, signed; undefined: they wait in the outbox. */
+  readonly audit:
+    | { readonly address: string; readonly signingKeyFile: string; readonly keyId: string; readonly producer: string; readonly batchSize: number; readonly intervalMs: number }
+    | undefined;
   /** At start, if `file` does not exist, create an API key for `subject` in `org` and write it there (mode 0600). */
   readonly bootstrapKey: { readonly file: string; readonly subject: string; readonly org: string } | undefined;
   /** The cached grant graph: Redis (shared by replicas; undefined: in-process only) and the in-process LRU. */
@@ -136,6 +153,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
     problems.push('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
   }
+  const auditParts = [c.AUTHZ_AUDIT_ADDRESS, c.AUTHZ_AUDIT_SIGNING_KEY_FILE, c.AUTHZ_AUDIT_KEY_ID];
+  if (auditParts.some((v) => v !== undefined) && auditParts.some((v) => v === undefined)) {
+    problems.push('AUTHZ_AUDIT_ADDRESS / _SIGNING_KEY_FILE / _KEY_ID: set all three to ship audit events, or none');
+  }
   const corsOrigins = (c.AUTHZ_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`AUTHZ_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path)`);
@@ -151,12 +172,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.AUTHZ_LOG_LEVEL,
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
     http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL, corsOrigins },
+    telemetry: { metricsHost: c.AUTHZ_METRICS_HOST, metricsPort: c.AUTHZ_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     trustLoopback: c.AUTHZ_TRUST_LOOPBACK === 'true',
     keyCacheMs: c.AUTHZ_KEY_CACHE_MS,
     jwt: jwtSet
       ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM }
       : undefined,
     platformAdmins,
+    audit:
+      c.AUTHZ_AUDIT_ADDRESS !== undefined
+        ? {
+            address: c.AUTHZ_AUDIT_ADDRESS,
+            signingKeyFile: c.AUTHZ_AUDIT_SIGNING_KEY_FILE!,
+            keyId: c.AUTHZ_AUDIT_KEY_ID!,
+            producer: c.AUTHZ_AUDIT_PRODUCER,
+            batchSize: c.AUTHZ_OUTBOX_BATCH,
+            intervalMs: c.AUTHZ_OUTBOX_INTERVAL_MS,
+          }
+        : undefined,
     bootstrapKey:
       c.AUTHZ_BOOTSTRAP_KEY_FILE !== undefined
         ? { file: c.AUTHZ_BOOTSTRAP_KEY_FILE, subject: c.AUTHZ_BOOTSTRAP_KEY_SUBJECT!, org: c.AUTHZ_BOOTSTRAP_KEY_ORG! }

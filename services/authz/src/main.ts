@@ -2,7 +2,7 @@
 /** Process entry: `node dist/main.js [--world FILE]`. Stops cleanly on SIGINT/SIGTERM. */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { startAuthzApp } from './app.js';
+import { startTelemetry, traceFields } from './telemetry.js';
 import { ConfigError, loadConfig } from './config.js';
 
 const { values } = parseArgs({ options: { world: { type: 'string' } }, strict: true });
@@ -20,9 +20,20 @@ try {
   throw error;
 }
 
-const logger = pino({ level: config.logLevel, base: { service: 'warden-authz' } });
+// Logs carry the active span's trace id (OpenTelemetry), so a log line finds its trace.
+const logger = pino({ level: config.logLevel, base: { service: 'warden-authz' }, mixin: traceFields });
 const started = performance.now();
 try {
+  // Telemetry is the process's: global providers, one /metrics endpoint.
+  const telemetry = await startTelemetry({
+    serviceName: 'warden-authz',
+    metrics: { host: config.telemetry.metricsHost, port: config.telemetry.metricsPort },
+    otlpEndpoint: config.telemetry.otlpEndpoint,
+  });
+  if (telemetry.metricsUrl !== undefined) logger.info({ url: telemetry.metricsUrl }, 'metrics served');
+  // Imported only now: libraries that take their tracer when loaded (nice-grpc-opentelemetry,
+  // a CommonJS module with its own copy of the API) must load after the providers are registered.
+  const { startAuthzApp } = await import('./app.js');
   const app = await startAuthzApp(config, logger);
   logger.info({ startupMs: Math.round(performance.now() - started) }, 'ready');
   let stopping = false;
@@ -31,7 +42,10 @@ try {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     app.close().then(
-      () => process.exit(0),
+      async () => {
+        await telemetry.shutdown();
+        process.exit(0);
+      },
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);

@@ -47,6 +47,7 @@ beforeAll(async () => {
       AUTHZ_DATA_DIR: path.join(dataDir, 'data'),
       AUTHZ_EMBEDDED_PG_PORT: String(pgPort),
       AUTHZ_GRPC_PORT: '0',
+      AUTHZ_METRICS_PORT: '0',
       AUTHZ_HTTP_PORT: '0',
       // As the README's `npm start` does: a key for the example's admin service account.
       AUTHZ_BOOTSTRAP_KEY_FILE: path.join(dataDir, 'data', 'admin.key'),

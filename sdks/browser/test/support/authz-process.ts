@@ -84,6 +84,7 @@ export async function startAuthz(corsOrigin: string): Promise<AuthzProcess> {
         PATH: process.env['PATH'] ?? '/usr/bin:/bin',
         DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${database}`,
         AUTHZ_GRPC_PORT: '0',
+        AUTHZ_METRICS_PORT: '0',
         AUTHZ_HTTP_PORT: String(port),
         AUTHZ_JWKS_FILE: jwksFile,
         AUTHZ_JWT_ISSUER: ISSUER,

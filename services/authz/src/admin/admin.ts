@@ -34,8 +34,10 @@ export interface AdminDeps {
   readonly pool: pg.Pool;
   readonly source: GrantSource;
   readonly keys: PgApiKeyStore;
-  /** Subjects allowed to create organizations (besides trusted local callers). */
+  /** Subjects allowed to create organizations. */
   readonly platformAdmins: ReadonlySet<string>;
+  /** Told of every committed write (the replica's cache applies it at once). */
+  readonly onWrite?: ((result: WriteResult) => void) | undefined;
   readonly now?: () => number;
 }
 
@@ -73,9 +75,6 @@ const OWNER_ROLES = new Set(['owner', 'admin']);
 const PLURAL: Readonly<Record<string, string>> = { project: 'projects', env: 'environments', flag: 'flags', variable: 'variables', secret: 'secrets' };
 const MAX_REASON = 1000;
 
-function written(result: WriteResult): Write {
-  return { revision: result.revision, changes: result.changes.length };
-}
 
 function reasonOf(reason: string | undefined): string | undefined {
   if (reason === undefined || reason === '') return undefined;
@@ -125,6 +124,11 @@ export function actionToDecide(action: string): Action {
 
 export function createAdmin(deps: AdminDeps) {
   const now = deps.now ?? Date.now;
+
+  function written(result: WriteResult): Write {
+    if (result.changes.length > 0) deps.onWrite?.(result);
+    return { revision: result.revision, changes: result.changes.length };
+  }
 
   async function viewFor(subject: string, resource: ResourcePath): Promise<GrantView> {
     return deps.source.view([{ subject, resource }]);
@@ -387,7 +391,9 @@ export function createAdmin(deps: AdminDeps) {
     async createApiKey(caller: Caller, input: { org: string; subject: string; description?: string | undefined; expiresAt?: Date | undefined; reason?: string | undefined }) {
       const org = parseResource(`org:${input.org}`, 'org');
       await requireAll(caller, ['keys:manage'], org, `create API keys in ${org.path}`);
-      return deps.keys.create({ org: input.org, subject: input.subject, description: input.description, expiresAt: input.expiresAt }, { actor: caller.subject, reason: reasonOf(input.reason) });
+      const created = await deps.keys.create({ org: input.org, subject: input.subject, description: input.description, expiresAt: input.expiresAt }, { actor: caller.subject, reason: reasonOf(input.reason) });
+      written(created);
+      return created;
     },
 
     async revokeApiKey(caller: Caller, input: { keyId: string; reason?: string | undefined }): Promise<Write> {

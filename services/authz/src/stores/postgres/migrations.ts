@@ -138,6 +138,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX resources_type_path ON resources (type, (path COLLATE "C"));
     `,
   },
+  {
+    version: 4,
+    name: 'outbox delivery attempts',
+    sql: `
+      -- The relay counts refusals and keeps the last one, so an event the audit
+      -- service keeps refusing is visible (and stays in the outbox: nothing is dropped).
+      ALTER TABLE outbox ADD COLUMN attempts integer NOT NULL DEFAULT 0;
+      ALTER TABLE outbox ADD COLUMN last_error text;
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

@@ -11,6 +11,7 @@ import type pg from 'pg';
 import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '../../domain/errors.js';
+import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../domain/ports.js';
 import { closure, sortViewIndexes } from '../memory/memory-grant-view.js';
@@ -95,7 +96,11 @@ export class PgGrantStore implements GrantSource {
     const scopes = [...new Set(requests.flatMap((r) => r.resource.chain))];
     let row: ViewRow;
     try {
-      const result = await this.pool.query<ViewRow>(VIEW_SQL, [subjects, scopes]);
+      const result = await storeSpan(
+        'postgres grant view',
+        { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'warden.subjects': subjects.length, 'warden.scopes': scopes.length },
+        () => this.pool.query<ViewRow>(VIEW_SQL, [subjects, scopes]),
+      );
       row = result.rows[0]!;
     } catch (error) {
       throw new UnavailableError('the grant store (Postgres) could not be read', { cause: error });

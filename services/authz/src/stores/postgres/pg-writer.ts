@@ -12,7 +12,9 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { ConflictError } from '../../domain/errors.js';
+import { storeSpan } from '../../instruments.js';
 import { grantKey, type World } from '../../domain/world.js';
+import { invalidationPayload, PG_CHANNEL } from '../cache/cache-keys.js';
 
 export interface ChangeRecord {
   /** e.g. `binding.created`, `resource.updated`. */
@@ -45,6 +47,10 @@ export interface WriteResult {
 }
 
 export async function withWrite(pool: pg.Pool, meta: WriteMeta, apply: (ctx: WriteContext) => Promise<void>): Promise<WriteResult> {
+  return storeSpan('postgres write', { 'db.system.name': 'postgresql', 'warden.actor': meta.actor }, () => writeTransaction(pool, meta, apply));
+}
+
+async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: WriteContext) => Promise<void>): Promise<WriteResult> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -86,6 +92,8 @@ export async function withWrite(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
       [revision, now, events.map((e) => e.id), events.map((e) => JSON.stringify(e))],
     );
     await client.query('UPDATE warden_revision SET revision = $1', [revision]);
+    // Delivered at commit, in commit order, to every replica that LISTENs (cache invalidation).
+    await client.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, invalidationPayload(revision, changes)]);
     await client.query('COMMIT');
     return { revision, changes };
   } catch (error) {

@@ -1,0 +1,522 @@
+/**
+ * `npm run bench`: Warden against the transport floor and against Cerbos, in one run.
+ *
+ *  1. Generates the world (default 10,000 subjects, 1,000 projects × 3 environments,
+ *     100,000 bindings) and loads it into a fresh database on a real Postgres.
+ *  2. Starts each server as its own child process: Warden replica A (in-process cache +
+ *     Redis), Warden replica B (Redis only: AUTHZ_CACHE_MAX_ENTRIES=0), a null gRPC
+ *     server answering a constant, and Cerbos with equivalent policies.
+ *  3. Checks correctness before timing: a sample of checks against the brute-force
+ *     oracle (the in-memory view over the same world) on A, B, CheckBatch and Cerbos.
+ *  4. Closed-loop load at in-flight 1/16/64 (warm-up, then a fixed duration), with
+ *     hdr-histogram latencies and the server process's CPU (/proc/<pid>/stat).
+ *  5. In-process engine ns/decision and replica A's memory with the whole world cached.
+ *
+ * Usage: npm run bench [-- --quick] [--seconds N] [--subjects N --projects N --bindings N]
+ * Env: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GRPC as Cerbos } from '@cerbos/grpc';
+import * as hdr from 'hdr-histogram-js';
+import { Redis } from 'ioredis';
+import { createChannel, createClient, type Channel } from 'nice-grpc';
+import pg from 'pg';
+import {
+  applyWorld,
+  CachedGrantSource,
+  createAuthorizer,
+  createMemoryGrantView,
+  decide,
+  migrate,
+  parseAction,
+  parseResource,
+  parseWorld,
+  type Decision,
+} from '@warden/authz';
+import { AuthzServiceDefinition, Decision as PbDecision, type AuthzServiceClient, type CheckRequest } from '@warden/proto/authz/v1';
+import { cerbosConfig, cerbosRequest, principalBindings, writeCerbosPolicies } from './cerbos-policy.js';
+import { DEFAULT_WORLD, generateChecks, generateWorld, type BenchCheck } from './world.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    subjects: { type: 'string' },
+    projects: { type: 'string' },
+    bindings: { type: 'string' },
+    'in-flight': { type: 'string', default: '1,16,64' },
+  },
+});
+const quick = values.quick === true;
+const SECONDS = Number(values.seconds ?? (quick ? 2 : 5));
+const WARMUP = Number(values.warmup ?? (quick ? 0.5 : 1));
+const IN_FLIGHT = values['in-flight']!.split(',').map(Number);
+const WORLD = {
+  ...DEFAULT_WORLD,
+  subjects: Number(values.subjects ?? DEFAULT_WORLD.subjects),
+  projects: Number(values.projects ?? DEFAULT_WORLD.projects),
+  bindings: Number(values.bindings ?? DEFAULT_WORLD.bindings),
+};
+const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const require = createRequire(import.meta.url);
+const AUTHZ_MAIN = path.join(path.dirname(require.resolve('@warden/authz')), 'main.js');
+const NULL_SERVER = fileURLToPath(new URL('./null-server.js', import.meta.url));
+const CERBOS_BIN = path.join(path.dirname(require.resolve('@cerbos/cerbos-linux-x64/package.json')), 'cerbos-linux-x64');
+const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
+const CLK_TCK = 100;
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function cpuMicros(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat; after the command they are at 11 and 12.
+  return ((Number(fields[11]) + Number(fields[12])) / CLK_TCK) * 1e6;
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+const children: ChildProcess[] = [];
+function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.once('exit', (code, signal) => {
+    if (!stopping) log(`${path.basename(args[0] ?? command)} exited (${code ?? signal}): ${tail}`);
+  });
+  children.push(child);
+  return child;
+}
+let stopping = false;
+async function stopAll(): Promise<void> {
+  stopping = true;
+  await Promise.all(
+    children.map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+async function until<T>(what: string, attempt: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`${what} not ready: ${(error as Error).message}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+const DECISION_OF: Record<number, Decision['decision']> = {
+  [PbDecision.DECISION_ALLOW]: 'ALLOW',
+  [PbDecision.DECISION_DENY]: 'DENY',
+  [PbDecision.DECISION_REQUIRES_APPROVAL]: 'REQUIRES_APPROVAL',
+};
+
+interface Row {
+  name: string;
+  inFlight: number;
+  requests: number;
+  decisions: number;
+  seconds: number;
+  reqPerSec: number;
+  decisionsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  serverCpuMicrosPerCheck: number;
+  errors: number;
+}
+
+/** Closed loop: `inFlight` workers, each sending the next request as soon as its last one is answered. */
+async function load(name: string, pid: number, inFlight: number, decisionsPerCall: number, call: (i: number) => Promise<unknown>): Promise<Row> {
+  const run = async (seconds: number, record: boolean) => {
+    const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    let requests = 0;
+    let errors = 0;
+    let next = 0;
+    const end = performance.now() + seconds * 1000;
+    const cpu0 = await cpuMicros(pid);
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (performance.now() < end) {
+          const i = next++;
+          const started = performance.now();
+          try {
+            await call(i);
+          } catch {
+            errors++;
+          }
+          if (record) histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+          requests++;
+        }
+      }),
+    );
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = (await cpuMicros(pid)) - cpu0;
+    return { histogram, requests, errors, elapsed, cpu };
+  };
+  await run(WARMUP, false);
+  const { histogram, requests, errors, elapsed, cpu } = await run(SECONDS, true);
+  const row: Row = {
+    name,
+    inFlight,
+    requests,
+    decisions: requests * decisionsPerCall,
+    seconds: elapsed,
+    reqPerSec: requests / elapsed,
+    decisionsPerSec: (requests * decisionsPerCall) / elapsed,
+    p50Ms: histogram.getValueAtPercentile(50) / 1000,
+    p99Ms: histogram.getValueAtPercentile(99) / 1000,
+    p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+    serverCpuMicrosPerCheck: cpu / (requests * decisionsPerCall),
+    errors,
+  };
+  histogram.destroy();
+  log(`${name} @${inFlight}: ${row.reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(3)} ms, p99 ${row.p99Ms.toFixed(3)} ms, CPU ${row.serverCpuMicrosPerCheck.toFixed(1)} µs/check${errors > 0 ? `, ${errors} ERRORS` : ''}`);
+  return row;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const tag = `${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const work = await mkdtemp(path.join(tmpdir(), 'warden-bench-'));
+
+  // 1. World.
+  let t = performance.now();
+  const world = generateWorld(WORLD);
+  const parsed = parseWorld(world.file);
+  log(`world: ${world.users.length} users, ${world.groups.length} groups, ${WORLD.projects} projects × 3 environments, ${world.bindingCount} bindings (${(performance.now() - t).toFixed(0)} ms)`);
+  const dbName = `warden_bench_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = new URL(PG_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const pool = new pg.Pool({ connectionString: dbUrl.toString(), max: 4 });
+  const redisPrefix = `warden-bench:${tag}:`;
+  const results: Record<string, unknown> = { startedAt: new Date(started).toISOString(), world: { ...WORLD, users: world.users.length, groups: world.groups.length, bindings: world.bindingCount }, seconds: SECONDS, warmup: WARMUP };
+  try {
+    t = performance.now();
+    await migrate(pool);
+    const written = await applyWorld(pool, parsed, { actor: 'system:bench', reason: 'benchmark world' });
+    const loadMs = performance.now() - t;
+    log(`loaded into Postgres in ${(loadMs / 1000).toFixed(1)} s (revision ${written.revision}, ${written.changes.length} changes)`);
+    results['loadSeconds'] = loadMs / 1000;
+
+    // Requests: Zipf-skewed, fixed, shared by every row.
+    const checks = generateChecks(world, 20_000, 7);
+    const oracle = createMemoryGrantView(parsed);
+    const now = Date.now();
+    const expected = checks.map((c) => decide(oracle, { subject: c.subject, action: parseAction(c.action), resource: parseResource(c.resource) }, now));
+    const allowShare = expected.filter((d) => d.decision === 'ALLOW').length / expected.length;
+    log(`${checks.length} requests, ${(allowShare * 100).toFixed(1)}% allowed by the oracle`);
+
+    // 5a. In-process cost, over the cached grant graph a replica uses (no Redis here: in-process layer only).
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const inProcess = new CachedGrantSource({ pool, databaseUrl: dbUrl.toString(), keyPrefix: `${redisPrefix}inproc:` });
+    await inProcess.start();
+    const parsedChecks = checks.map((c) => ({ subject: c.subject, action: parseAction(c.action), resource: parseResource(c.resource) }));
+    // Warm the in-process layer in batches (one fill each), then
+    // one view per check, as a replica builds it for a Check (small maps, like production).
+    for (let s = 0; s < 5000; s += 1000) await inProcess.view(parsedChecks.slice(s, s + 1000).map((c) => ({ subject: c.subject, resource: c.resource })));
+    const perCheck: Array<{ view: Awaited<ReturnType<CachedGrantSource['view']>>; check: (typeof parsedChecks)[number] }> = [];
+    let engineWrong = 0;
+    for (const [i, c] of parsedChecks.slice(0, 5000).entries()) {
+      const view = await inProcess.view([{ subject: c.subject, resource: c.resource }]);
+      if (decide(view, c, now).decision !== expected[i]!.decision) engineWrong++;
+      perCheck.push({ view, check: c });
+    }
+    if (engineWrong > 0) throw new Error(`${engineWrong} wrong answers from the in-process cached view`);
+    const engineN = quick ? 100_000 : 300_000;
+    const timeEngine = () => {
+      const e0 = process.hrtime.bigint();
+      for (let i = 0; i < engineN; i++) {
+        const { view, check } = perCheck[i % perCheck.length]!;
+        decide(view, check, now);
+      }
+      return Number(process.hrtime.bigint() - e0) / engineN;
+    };
+    timeEngine();
+    const engineNs = timeEngine();
+    const authorizer = createAuthorizer({ source: inProcess });
+    const timeCheck = async (n: number) => {
+      const c0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) {
+        // Let timers run (the cache's heartbeat), as a server's I/O would.
+        if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
+        await authorizer.check(checks[i % checks.length]!);
+      }
+      return Number(process.hrtime.bigint() - c0) / n;
+    };
+    await timeCheck(20_000);
+    const checkNs = await timeCheck(quick ? 50_000 : 150_000);
+    // The heap the cached grant graph takes for the whole world: every user on each of its projects.
+    let cacheHeapMiB: number | undefined;
+    if (gc !== undefined) {
+      const all = world.users.flatMap((user) => {
+        const h = world.home.get(user)!;
+        return (h.projects.length > 0 ? h.projects : ['p0']).map((p) => ({ subject: user, resource: parseResource(`org:${h.org}/project:${p}/env:production/flag:f0`) }));
+      });
+      for (let s = 0; s < all.length; s += 2000) await inProcess.view(all.slice(s, s + 2000));
+      perCheck.length = 0;
+      gc();
+      cacheHeapMiB = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+      const stats = inProcess.stats();
+      log(`in-process cache for the whole world: ${stats.localEntries} units, heap +${cacheHeapMiB.toFixed(0)} MiB after GC (its own estimate: ${(stats.localBytes / 1024 / 1024).toFixed(0)} MiB)`);
+      results['cacheHeapMiB'] = cacheHeapMiB;
+      results['cacheUnits'] = stats.localEntries;
+    }
+    await inProcess.close();
+    log(`in-process: engine ${engineNs.toFixed(0)} ns per decision; whole cached Check (validate + assemble view + decide) ${checkNs.toFixed(0)} ns`);
+    results['engineNsPerDecision'] = engineNs;
+    results['inProcessCheckNs'] = checkNs;
+    // How fast this machine is right now (shared boxes vary by several times): compare runs with it.
+    const calibration = calibrate();
+    log(`machine calibration: ${calibration.toFixed(0)} ns per string concat + Map.get (load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})`);
+    results['calibrationNs'] = calibration;
+
+    // 2. Servers.
+    const [portA, portB, cerbosHttp, cerbosGrpc] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const wardenEnv = (port: number, extra: Record<string, string>) => ({
+      DATABASE_URL: dbUrl.toString(),
+      REDIS_URL,
+      AUTHZ_REDIS_KEY_PREFIX: redisPrefix,
+      AUTHZ_GRPC_PORT: String(port),
+      AUTHZ_HTTP_PORT: '0',
+      AUTHZ_METRICS_PORT: '0',
+      AUTHZ_TRUST_LOOPBACK: 'true',
+      AUTHZ_LOG_LEVEL: 'warn',
+      ...extra,
+    });
+    const a = start(process.execPath, [AUTHZ_MAIN], wardenEnv(portA, {}));
+    const b = start(process.execPath, [AUTHZ_MAIN], wardenEnv(portB, { AUTHZ_CACHE_MAX_ENTRIES: '0' }));
+    const nul = start(process.execPath, [NULL_SERVER]);
+    const nullAddress = await new Promise<string>((resolve) => {
+      let out = '';
+      nul.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /"address":"([^"]+)"/.exec(out);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const policyDir = path.join(work, 'cerbos-policies');
+    await writeCerbosPolicies(policyDir);
+    const cerbosConf = path.join(work, 'cerbos.yaml');
+    await writeFile(cerbosConf, cerbosConfig(policyDir, cerbosHttp, cerbosGrpc));
+    const cerbosProc = start(CERBOS_BIN, ['server', `--config=${cerbosConf}`, '--log-level=error']);
+
+    const channels: Channel[] = [];
+    const client = (address: string): AuthzServiceClient => {
+      const channel = createChannel(address);
+      channels.push(channel);
+      return createClient(AuthzServiceDefinition, channel);
+    };
+    const clientA = client(`127.0.0.1:${portA}`);
+    const clientB = client(`127.0.0.1:${portB}`);
+    const clientNull = client(nullAddress);
+    const cerbos = new Cerbos(`127.0.0.1:${cerbosGrpc}`, { tls: false });
+    const bindings = principalBindings(world);
+    const request = (c: BenchCheck): CheckRequest => ({ subject: c.subject, action: c.action, resource: c.resource });
+    await until('Warden A', () => clientA.check(request(checks[0]!)));
+    await until('Warden B', () => clientB.check(request(checks[0]!)));
+    await until('Cerbos', () => cerbos.checkResource(cerbosRequest(checks[0]!, bindings)));
+    log(`servers up (A pid ${a.pid}, B pid ${b.pid}, null pid ${nul.pid}, Cerbos pid ${cerbosProc.pid})`);
+
+    // 3. Correctness before timing: a sample against the oracle, on every server.
+    const sample = Array.from({ length: quick ? 500 : 2000 }, (_, i) => (i * 7919) % checks.length);
+    let wrong = 0;
+    let cerbosWrong = 0;
+    const mismatch = (who: string, i: number, got: string) => {
+      if (wrong + cerbosWrong < 10) log(`WRONG (${who}): ${JSON.stringify(checks[i])} → ${got}, oracle ${expected[i]!.decision} (${expected[i]!.reason.code})`);
+    };
+    for (const i of sample) {
+      const [ra, rb, rc] = await Promise.all([clientA.check(request(checks[i]!)), clientB.check(request(checks[i]!)), cerbos.checkResource(cerbosRequest(checks[i]!, bindings))]);
+      if (DECISION_OF[ra.decision] !== expected[i]!.decision) (wrong++, mismatch('Warden A', i, DECISION_OF[ra.decision]!));
+      if (DECISION_OF[rb.decision] !== expected[i]!.decision) (wrong++, mismatch('Warden B', i, DECISION_OF[rb.decision]!));
+      if (rc.isAllowed(checks[i]!.action) !== (expected[i]!.decision === 'ALLOW')) (cerbosWrong++, mismatch('Cerbos', i, String(rc.isAllowed(checks[i]!.action))));
+    }
+    for (let s = 0; s < sample.length; s += 100) {
+      const idx = sample.slice(s, s + 100);
+      const batch = await clientA.checkBatch({ checks: idx.map((i) => request(checks[i]!)) });
+      batch.results.forEach((r, k) => {
+        if (DECISION_OF[r.decision] !== expected[idx[k]!]!.decision) (wrong++, mismatch('Warden batch', idx[k]!, DECISION_OF[r.decision]!));
+      });
+    }
+    log(`correctness: ${sample.length} sampled checks × (A, B, batch): ${wrong} wrong; Cerbos vs oracle: ${cerbosWrong} different`);
+    results['correctness'] = { sampled: sample.length, wardenWrong: wrong, cerbosDifferent: cerbosWrong };
+    if (wrong > 0) throw new Error(`${wrong} wrong Warden answers: refusing to time a wrong system`);
+
+    // Warm A with every request (fills A's in-process layer and Redis), then B reads Redis.
+    for (let s = 0; s < checks.length; s += 500) await clientA.checkBatch({ checks: checks.slice(s, s + 500).map(request) });
+    for (let s = 0; s < checks.length; s += 500) await clientB.checkBatch({ checks: checks.slice(s, s + 500).map(request) });
+
+    // 4. Load.
+    const rows: Row[] = [];
+    const pbRequests = checks.map(request);
+    const cerbosRequests = checks.map((c) => cerbosRequest(c, bindings));
+    const batches = Array.from({ length: 200 }, (_, k) => ({ checks: pbRequests.slice((k * 100) % checks.length, ((k * 100) % checks.length) + 100) }));
+    for (const inFlight of IN_FLIGHT) {
+      rows.push(await load('null gRPC server (floor)', nul.pid!, inFlight, 1, (i) => clientNull.check(pbRequests[i % checks.length]!)));
+      rows.push(await load('Warden Check (in-process hit)', a.pid!, inFlight, 1, (i) => clientA.check(pbRequests[i % checks.length]!)));
+      rows.push(await load('Warden Check (Redis hit)', b.pid!, inFlight, 1, (i) => clientB.check(pbRequests[i % checks.length]!)));
+      rows.push(await load('Warden CheckBatch(100)', a.pid!, inFlight, 100, (i) => clientA.checkBatch(batches[i % batches.length]!)));
+      rows.push(await load('Cerbos CheckResources', cerbosProc.pid!, inFlight, 1, (i) => cerbos.checkResource(cerbosRequests[i % checks.length]!)));
+    }
+    results['rows'] = rows;
+
+    // Verify again after the load: a second sample, answered from warm caches.
+    let after = 0;
+    for (const i of sample.slice(0, 500)) {
+      const r = await clientA.check(request(checks[(i * 3) % checks.length]!));
+      if (DECISION_OF[r.decision] !== expected[(i * 3) % checks.length]!.decision) after++;
+    }
+    results['correctness'] = { ...(results['correctness'] as object), afterLoadWrong: after };
+    if (after > 0) throw new Error(`${after} wrong Warden answers after the load`);
+
+    // 5b. Replica memory with the whole world cached: every user, on one resource of each of its projects.
+    const everyone: CheckRequest[] = [];
+    for (const user of world.users) {
+      const h = world.home.get(user)!;
+      for (const p of h.projects.length > 0 ? h.projects : ['p0']) everyone.push({ subject: user, action: 'flags:read', resource: `org:${h.org}/project:${p}/env:production/flag:f0` });
+    }
+    for (let s = 0; s < everyone.length; s += 1000) await clientA.checkBatch({ checks: everyone.slice(s, s + 1000) });
+    await new Promise((r) => setTimeout(r, 2000));
+    const memory = await rssMiB(a.pid!);
+    const rss = { wardenA: memory, wardenB: await rssMiB(b.pid!), nullServer: await rssMiB(nul.pid!), cerbos: await rssMiB(cerbosProc.pid!) };
+    log(`replica A with the world cached (${everyone.length} checks over every user): RSS ${memory.toFixed(0)} MiB; B ${rss.wardenB.toFixed(0)}, null ${rss.nullServer.toFixed(0)}, Cerbos ${rss.cerbos.toFixed(0)} MiB`);
+    results['replicaRssMiB'] = memory;
+    results['rssMiB'] = rss;
+
+    for (const channel of channels) channel.close();
+    cerbos.close();
+    printTable(rows, engineNs, checkNs, memory, results['correctness'] as { wardenWrong: number; cerbosDifferent: number }, results['cacheHeapMiB'] as number | undefined);
+    await mkdir(RESULTS, { recursive: true });
+    const file = path.join(RESULTS, `bench-${tag}.json`);
+    results['finishedAt'] = new Date().toISOString();
+    await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
+    log(`wrote ${path.relative(process.cwd(), file)} (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
+  } finally {
+    await stopAll();
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    await admin.end();
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+        cursor = nextCursor;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    } catch {
+      // Redis cleanup is best effort.
+    }
+    redis.disconnect();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+function calibrate(): number {
+  const map = new Map<string, number>();
+  for (let i = 0; i < 10_000; i++) map.set(`s:user:u${i}@o1.example`, i);
+  let sink = 0;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < 1_000_000; i++) sink += map.get(`s:user:u${i % 10_000}@o1.example`) ?? 0;
+  const ns = Number(process.hrtime.bigint() - t0) / 1_000_000;
+  return sink >= 0 ? ns : ns;
+}
+
+function printTable(rows: Row[], engineNs: number, checkNs: number, memoryMiB: number, correctness: { wardenWrong: number; cerbosDifferent: number }, cacheHeapMiB: number | undefined): void {
+  const f = (n: number, d = 0) => n.toFixed(d);
+  const lines = [
+    '| scenario | in-flight | req/s | decisions/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/check |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.name} | ${r.inFlight} | ${f(r.reqPerSec)} | ${f(r.decisionsPerSec)} | ${f(r.p50Ms, 3)} | ${f(r.p99Ms, 3)} | ${f(r.p999Ms, 3)} | ${f(r.serverCpuMicrosPerCheck, 1)}${r.errors > 0 ? ` (${r.errors} errors)` : ''} |`),
+  ];
+  const get = (name: string, inFlight: number) => rows.find((r) => r.name.startsWith(name) && r.inFlight === inFlight);
+  const targets: string[] = [];
+  const hi = Math.max(...IN_FLIGHT);
+  const lo = Math.min(...IN_FLIGHT);
+  const nullHi = get('null', hi);
+  const hitHi = get('Warden Check (in-process', hi);
+  const cerbosHi = get('Cerbos', hi);
+  const nullLo = get('null', lo);
+  const hitLo = get('Warden Check (in-process', lo);
+  const batchHi = get('Warden CheckBatch', hi);
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  if (nullHi && hitHi) {
+    const r = hitHi.serverCpuMicrosPerCheck / nullHi.serverCpuMicrosPerCheck;
+    targets.push(`| server CPU per cached Check / null server (in-flight ${hi}) | ≤ 1.5× | ${f(r, 2)}× | ${verdict(r <= 1.5)} |`);
+  }
+  if (cerbosHi && hitHi) {
+    const r = hitHi.serverCpuMicrosPerCheck / cerbosHi.serverCpuMicrosPerCheck;
+    targets.push(`| server CPU per cached Check / Cerbos (in-flight ${hi}) | ≤ 0.5× | ${f(r, 2)}× | ${verdict(r <= 0.5)} |`);
+  }
+  if (nullLo && hitLo) {
+    const r = hitLo.p50Ms / nullLo.p50Ms;
+    targets.push(`| p50 at in-flight ${lo} / null server | ≤ 1.3× | ${f(r, 2)}× | ${verdict(r <= 1.3)} |`);
+  }
+  if (nullHi && hitHi) {
+    const r = hitHi.p99Ms / nullHi.p99Ms;
+    targets.push(`| p99 at in-flight ${hi} / null server | ≤ 1.5× | ${f(r, 2)}× | ${verdict(r <= 1.5)} |`);
+  }
+  if (batchHi && hitHi) {
+    const r = batchHi.decisionsPerSec / hitHi.decisionsPerSec;
+    targets.push(`| CheckBatch(100) decisions/s / single Checks (in-flight ${hi}) | ≥ 10× | ${f(r, 1)}× | ${verdict(r >= 10)} |`);
+  }
+  targets.push(`| in-process engine (decide over the cached view) | ≤ 5 µs/decision | ${f(engineNs / 1000, 2)} µs | ${verdict(engineNs <= 5000)} |`);
+  targets.push(`| (for information) whole in-process cached Check: validate + assemble + decide | — | ${f(checkNs / 1000, 2)} µs | |`);
+  targets.push(`| replica memory, default world cached | ≤ 300 MB | ${f(memoryMiB)} MiB | ${verdict(memoryMiB * 1.048576 <= 300)} |`);
+  if (cacheHeapMiB !== undefined) targets.push(`| (for information) heap of the in-process cache holding the whole world, after GC | — | ${f(cacheHeapMiB)} MiB | |`);
+  targets.push(`| wrong answers (sampled vs brute-force oracle) | 0 | ${correctness.wardenWrong} | ${verdict(correctness.wardenWrong === 0)} |`);
+  process.stdout.write(`\n${lines.join('\n')}\n\n| target | goal | measured | |\n|---|---|---|---|\n${targets.join('\n')}\n\nCerbos answers differing from the oracle on the sample: ${correctness.cerbosDifferent}\n\n`);
+}
+
+process.on('SIGINT', () => {
+  void stopAll().then(() => process.exit(130));
+});
+main().catch(async (error: unknown) => {
+  log(`failed: ${(error as Error).stack ?? String(error)}`);
+  await stopAll();
+  process.exit(1);
+});

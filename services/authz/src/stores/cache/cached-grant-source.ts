@@ -1,0 +1,826 @@
+/**
+ * GrantSource with a cached grant graph: an in-process LRU (bounded by entries and
+ * bytes) in front of Redis (shared by replicas) in front of Postgres (the truth).
+ *
+ * Units (cache-keys.ts) are independent of the resource asked: per subject its direct
+ * groups and all its bindings, per resource path its attributes, per organization its
+ * custom roles. Each unit carries the revision it was read at.
+ *
+ * Freshness. The replica keeps `applied`: the revision up to which it has applied every
+ * invalidation (Postgres NOTIFY sent by the writer inside the write's transaction,
+ * delivered at commit in commit order; Redis pub/sub as a second channel; and the
+ * changelog for gaps). Invariant: every unit in the in-process layer equals Postgres at
+ * `applied`. A unit read from Redis or Postgres is admitted only if no invalidation
+ * the replica knows of touched it after the revision it was read at. A view is
+ * assembled from units and answers at `applied`: the answer equals what Postgres says
+ * at that revision (the property test in test/cache-oracle.int.test.ts).
+ *
+ *   minimize_latency     answer at `applied` (no I/O on an in-process hit)
+ *   at_least_revision R  if applied < R, catch up from the changelog first (one query)
+ *   fully_consistent     read Postgres
+ *
+ * Failure. Redis errors count as misses (Postgres answers). When Postgres cannot be
+ * reached, cached answers are given only while the replica last *confirmed* it was
+ * current (heartbeat on the LISTEN connection) within `maxStalenessMs`; after that,
+ * UnavailableError. A unit that cannot be proven fresh is never used.
+ */
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
+import pg from 'pg';
+import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import type { GrantView } from '../../domain/engine.js';
+import { UnavailableError } from '../../domain/errors.js';
+import { storeSpan } from '../../instruments.js';
+import type { Binding, CompiledRole, Consistency, Effect, ResourceAttributes } from '../../domain/model.js';
+import type { GrantSource, ViewRequest } from '../../domain/ports.js';
+import { closure, sortViewIndexes } from '../memory/memory-grant-view.js';
+import { PgGrantStore } from '../postgres/pg-grant-store.js';
+import {
+  cacheKeysOf,
+  orgKey,
+  parseInvalidation,
+  PG_CHANNEL,
+  redisChannel,
+  resourceKey,
+  subjectKey,
+  type ChangeLike,
+  type InvalidationMessage,
+} from './cache-keys.js';
+
+export interface CachedGrantSourceOptions {
+  /** Pool for fills and catch-up reads. */
+  readonly pool: pg.Pool;
+  /** Connection string for the LISTEN connection (a dedicated client). */
+  readonly databaseUrl: string;
+  /** Shared cache; undefined: in-process layer only (embedded mode). */
+  readonly redis?: Redis | undefined;
+  /** Prefix of every Redis key and the pub/sub channel. @defaultValue `warden:` */
+  readonly keyPrefix?: string;
+  /** In-process entries (0 disables the in-process layer). @defaultValue 100000 */
+  readonly localMaxEntries?: number;
+  /** In-process bytes (approximate). @defaultValue 256 MiB */
+  readonly localMaxBytes?: number;
+  /** TTL of Redis entries. @defaultValue 1 hour */
+  readonly redisTtlMs?: number;
+  /** Cached answers only while the replica confirmed freshness this recently. @defaultValue 5000 */
+  readonly maxStalenessMs?: number;
+  /** How often the LISTEN connection confirms the revision. @defaultValue 1000 */
+  readonly heartbeatMs?: number;
+  readonly onWarning?: (message: string, error?: unknown) => void;
+  readonly now?: () => number;
+}
+
+export interface CacheStats {
+  localHits: number;
+  localMisses: number;
+  redisHits: number;
+  redisMisses: number;
+  redisErrors: number;
+  /** Unit fills read from Postgres (one statement each). */
+  pgFills: number;
+  /** Whole views read from Postgres (fully_consistent, fallbacks). */
+  pgViews: number;
+  invalidations: number;
+  catchUps: number;
+  /** Views refused because the replica could not confirm freshness within the bound. */
+  staleRefusals: number;
+  localEntries: number;
+  localBytes: number;
+  appliedRevision: number;
+  /** Milliseconds since the replica last confirmed it was current. */
+  stalenessMs: number;
+}
+
+interface SubjectUnit {
+  readonly t: 's';
+  readonly groups: readonly string[];
+  readonly byScope: ReadonlyMap<string, readonly Binding[]>;
+}
+interface AttrUnit {
+  readonly t: 'r';
+  readonly attrs: ResourceAttributes | undefined;
+}
+interface OrgUnit {
+  readonly t: 'o';
+  readonly roles: ReadonlyMap<string, CompiledRole>;
+}
+type Unit = SubjectUnit | AttrUnit | OrgUnit;
+interface Entry {
+  readonly rev: number;
+  readonly unit: Unit;
+  readonly size: number;
+}
+
+interface BindingJson {
+  id: string;
+  subject: string;
+  role: string | null;
+  actions: string[] | null;
+  scope: string;
+  effect: Effect;
+  expires_at: string | null;
+  condition: string | null;
+  granted_by: string | null;
+  reason: string | null;
+}
+interface RoleJson {
+  org: string;
+  name: string;
+  description: string | null;
+  actions: string[];
+  membership: boolean;
+  ceiling: string[] | null;
+}
+type UnitJson = { g: string[]; b: BindingJson[] } | { a: ResourceAttributes | null } | { r: RoleJson[] };
+
+const EMPTY: readonly Binding[] = [];
+const CHANGES_LIMIT = 10_000;
+
+/** Stores `rev|value` only if Redis holds nothing newer (fills race with other replicas). */
+const SET_IF_NEWER = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local sep = string.find(cur, '|', 1, true)
+  if sep and tonumber(string.sub(cur, 1, sep - 1)) >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+const CHANGES_SQL = `
+(SELECT coalesce(json_agg(json_build_array(c.revision, c.kind, c.key, c.before, c.after) ORDER BY c.revision, c.seq), '[]'::json)
+   FROM (SELECT revision, seq, kind, key, before, after FROM changelog WHERE revision > $LAST
+         ORDER BY revision, seq LIMIT ${CHANGES_LIMIT + 1}) c)`;
+
+const FILL_SQL = `
+WITH RECURSIVE reach(subject) AS (
+  SELECT unnest($1::text[])
+  UNION
+  SELECT gm.group_subject FROM group_members gm JOIN reach r ON gm.member = r.subject
+)
+SELECT
+  (SELECT revision FROM warden_revision) AS revision,
+  (SELECT coalesce(json_agg(subject), '[]'::json) FROM reach) AS subjects,
+  (SELECT coalesce(json_agg(json_build_array(gm.member, gm.group_subject)), '[]'::json)
+     FROM group_members gm WHERE gm.member IN (SELECT subject FROM reach)) AS edges,
+  (SELECT coalesce(json_agg(json_build_object(
+      'id', b.id, 'subject', b.subject, 'role', b.role, 'actions', b.actions, 'scope', b.scope,
+      'effect', b.effect, 'expires_at', b.expires_at, 'condition', b.condition,
+      'granted_by', b.granted_by, 'reason', b.reason)), '[]'::json)
+     FROM bindings b WHERE b.subject IN (SELECT subject FROM reach)) AS bindings,
+  (SELECT coalesce(json_agg(json_build_object(
+      'org', r.org, 'name', r.name, 'description', r.description, 'actions', r.actions,
+      'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json)
+     FROM roles r WHERE r.org = ANY($3::text[])) AS roles,
+  (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
+     FROM resources res WHERE res.path = ANY($2::text[])) AS attributes,
+  ${CHANGES_SQL.replace('$LAST', '$4')} AS changes
+`;
+
+const CATCH_UP_SQL = `SELECT (SELECT revision FROM warden_revision) AS revision, ${CHANGES_SQL.replace('$LAST', '$1')} AS changes`;
+
+type ChangeRow = [number | string, string, string, unknown, unknown];
+
+interface FillRow {
+  revision: string;
+  subjects: string[];
+  edges: Array<[string, string]>;
+  bindings: BindingJson[];
+  roles: RoleJson[];
+  attributes: Record<string, ResourceAttributes>;
+  changes: ChangeRow[];
+}
+
+/**
+ * Scopes, roles, grantors and reasons repeat across thousands of bindings; JSON.parse
+ * gives each its own copy. Interning them keeps a replica's memory near the size of
+ * the distinct data. Bounded: when full it starts over (correctness never depends on it).
+ */
+const interned = new Map<string, string>();
+function intern(value: string): string {
+  const found = interned.get(value);
+  if (found !== undefined) return found;
+  if (interned.size >= 200_000) interned.clear();
+  interned.set(value, value);
+  return value;
+}
+const internOrUndefined = (value: string | null): string | undefined => (value === null ? undefined : intern(value));
+
+function bindingFromJson(row: BindingJson, subject: string): Binding {
+  return {
+    id: row.id,
+    subject: row.subject === subject ? subject : intern(row.subject),
+    role: internOrUndefined(row.role),
+    actions: row.actions ?? undefined,
+    scope: intern(row.scope),
+    effect: row.effect === 'deny' ? 'deny' : 'allow',
+    expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+    condition: internOrUndefined(row.condition),
+    grantedBy: internOrUndefined(row.granted_by),
+    reason: internOrUndefined(row.reason),
+  };
+}
+
+function unitFromJson(key: string, json: UnitJson): Unit {
+  if ('g' in json) {
+    const byScope = new Map<string, Binding[]>();
+    const subject = key.slice(2);
+    for (const row of json.b) {
+      const binding = bindingFromJson(row, subject);
+      const list = byScope.get(binding.scope);
+      if (list === undefined) byScope.set(binding.scope, [binding]);
+      else list.push(binding);
+    }
+    const groups = json.g.map(intern);
+    sortViewIndexes(byScope, new Map([[key, groups]]));
+    return { t: 's', groups, byScope };
+  }
+  if ('a' in json) return { t: 'r', attrs: json.a ?? undefined };
+  const roles = new Map<string, CompiledRole>();
+  for (const r of json.r) {
+    roles.set(r.name, compileRole({ org: r.org, name: r.name, description: r.description ?? undefined, actions: r.actions, membership: r.membership, ceiling: r.ceiling ?? undefined }));
+  }
+  return { t: 'o', roles };
+}
+
+function entryOf(key: string, rev: number, text: string): Entry {
+  return { rev, unit: unitFromJson(key, JSON.parse(text) as UnitJson), size: 2 * (key.length + text.length) + 256 };
+}
+
+export class CachedGrantSource implements GrantSource {
+  private readonly pool: pg.Pool;
+  private readonly pgStore: PgGrantStore;
+  private readonly redis: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private readonly prefix: string;
+  private readonly local: LRUCache<string, Entry> | undefined;
+  /** key → the newest revision that invalidated it (bounded; eviction raises `floor`). */
+  private readonly invalidated: LRUCache<string, number>;
+  /** Units read at a revision below this cannot be proven fresh (their history was dropped). */
+  private floor = 0;
+  private applied = 0;
+  private generation = 0;
+  private confirmedAt = 0;
+  private listener: pg.Client | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeatBusy = false;
+  private reconnecting: NodeJS.Timeout | undefined;
+  private catchingUp: Promise<void> | undefined;
+  private closed = false;
+  private readonly events = new EventEmitter();
+  private readonly redisTtlMs: number;
+  private readonly maxStalenessMs: number;
+  private readonly heartbeatMs: number;
+  private readonly warn: (message: string, error?: unknown) => void;
+  private readonly now: () => number;
+  private readonly counters = {
+    localHits: 0, localMisses: 0, redisHits: 0, redisMisses: 0, redisErrors: 0,
+    pgFills: 0, pgViews: 0, invalidations: 0, catchUps: 0, staleRefusals: 0,
+  };
+
+  constructor(private readonly options: CachedGrantSourceOptions) {
+    this.pool = options.pool;
+    this.pgStore = new PgGrantStore(options.pool);
+    this.redis = options.redis;
+    this.prefix = options.keyPrefix ?? 'warden:';
+    const maxEntries = options.localMaxEntries ?? 100_000;
+    this.local = maxEntries > 0
+      ? new LRUCache<string, Entry>({ max: maxEntries, maxSize: options.localMaxBytes ?? 256 * 1024 * 1024, sizeCalculation: (e) => e.size })
+      : undefined;
+    this.invalidated = new LRUCache<string, number>({
+      max: 200_000,
+      dispose: (rev, _key, reason) => {
+        if (reason === 'evict' && rev > this.floor) this.floor = rev;
+      },
+    });
+    this.redisTtlMs = options.redisTtlMs ?? 3_600_000;
+    this.maxStalenessMs = options.maxStalenessMs ?? 5_000;
+    this.heartbeatMs = options.heartbeatMs ?? 1_000;
+    this.warn = options.onWarning ?? (() => undefined);
+    this.now = options.now ?? Date.now;
+    this.events.setMaxListeners(0);
+  }
+
+  /** LISTENs, reads the current revision, subscribes to Redis invalidations, starts the heartbeat. */
+  async start(): Promise<void> {
+    await this.connectListener();
+    if (this.redis !== undefined) {
+      const subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+      subscriber.on('error', () => undefined);
+      subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
+      this.subscriber = subscriber;
+      subscriber.subscribe(redisChannel(this.prefix)).catch((error: unknown) => this.warn('Redis subscribe failed; Postgres NOTIFY still invalidates', error));
+    }
+    this.heartbeat = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.reconnecting);
+    this.subscriber?.disconnect();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+  }
+
+  /** The revision up to which this replica has applied every invalidation. */
+  get appliedRevision(): number {
+    return this.applied;
+  }
+
+  stats(): CacheStats {
+    return {
+      ...this.counters,
+      localEntries: this.local?.size ?? 0,
+      localBytes: this.local?.calculatedSize ?? 0,
+      appliedRevision: this.applied,
+      stalenessMs: this.now() - this.confirmedAt,
+    };
+  }
+
+  /** Resolves once `applied` ≥ revision (or after `timeoutMs`, with the outcome). */
+  async waitForRevision(revision: number, timeoutMs: number): Promise<boolean> {
+    if (this.applied >= revision) return true;
+    return new Promise((resolve) => {
+      const onRevision = () => {
+        if (this.applied >= revision) done(true);
+      };
+      const timer = setTimeout(() => done(false), timeoutMs);
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.events.off('revision', onRevision);
+        resolve(ok);
+      };
+      this.events.on('revision', onRevision);
+    });
+  }
+
+  /** Subscribes to revision advances (Watch uses it to wake up). Returns the unsubscribe. */
+  onRevision(listener: (revision: number) => void): () => void {
+    const wrapped = () => listener(this.applied);
+    this.events.on('revision', wrapped);
+    return () => this.events.off('revision', wrapped);
+  }
+
+  /**
+   * Tells the cache about a write this process committed: applied at once (the writer's
+   * own next Check sees it) and published on Redis for the other replicas.
+   */
+  noteWrite(result: { readonly revision: number; readonly changes: readonly ChangeLike[] }): void {
+    if (result.changes.length === 0) return;
+    const keys = keysOf(result.changes);
+    this.applyInvalidation(result.revision, keys);
+    if (this.redis !== undefined) {
+      const message: InvalidationMessage = { r: result.revision, k: keys };
+      this.redis.publish(redisChannel(this.prefix), JSON.stringify(message)).catch(() => {
+        this.counters.redisErrors++;
+      });
+    }
+  }
+
+  async view(requests: readonly ViewRequest[], signal?: AbortSignal, consistency?: Consistency): Promise<GrantView> {
+    signal?.throwIfAborted();
+    if (consistency?.kind === 'fully_consistent') return this.readPostgres(requests, signal);
+    if (consistency?.kind === 'at_least_revision' && this.applied < consistency.revision) {
+      try {
+        await this.catchUp();
+      } catch (error) {
+        throw new UnavailableError(`cannot confirm revision ${consistency.revision}: Postgres could not be read`, { cause: error });
+      }
+      // Still older: the revision is newer than any committed; Postgres answers (and the authorizer refuses).
+      if (this.applied < consistency.revision) return this.readPostgres(requests, signal);
+    }
+    const staleness = this.now() - this.confirmedAt;
+    if (staleness > this.maxStalenessMs) {
+      // Not proven current (the LISTEN connection is down): catch up from the changelog.
+      // If Postgres cannot answer, fail closed.
+      try {
+        await this.catchUp();
+      } catch (error) {
+        this.counters.staleRefusals++;
+        throw new UnavailableError(
+          `Postgres is unreachable and the cache was last confirmed current ${staleness} ms ago (bound: ${this.maxStalenessMs} ms)`,
+          { cause: error },
+        );
+      }
+    }
+    if (requests.length === 1) {
+      const hit = this.localHit(requests[0]!);
+      if (hit !== undefined) return hit;
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const view = await this.assemble(requests, signal);
+      if (view !== undefined) return view;
+    }
+    return this.readPostgres(requests, signal);
+  }
+
+  private async readPostgres(requests: readonly ViewRequest[], signal: AbortSignal | undefined): Promise<GrantView> {
+    this.counters.pgViews++;
+    const view = await this.pgStore.view(requests, signal);
+    // A view read from Postgres also confirms nothing about other units; it is honest on its own.
+    return view;
+  }
+
+  private isCurrent(key: string, rev: number): boolean {
+    return rev >= this.floor && rev <= this.applied && (this.invalidated.get(key) ?? -1) <= rev;
+  }
+
+  /**
+   * The hot path: one request whose units are all in the in-process layer. Synchronous
+   * (no invalidation can interleave), so the units are current at `applied`. Undefined
+   * on any miss: the general path takes over.
+   */
+  private localHit(request: ViewRequest): GrantView | undefined {
+    const local = this.local;
+    if (local === undefined) return undefined;
+    const subjects = new Map<string, Entry>();
+    const attributes = new Map<string, Entry>();
+    const orgs = new Map<string, Entry>();
+    const org = local.get(request.resource.org);
+    if (org === undefined) return undefined;
+    orgs.set(request.resource.org, org);
+    for (const path of request.resource.chain) {
+      const entry = local.get(path);
+      if (entry === undefined) return undefined;
+      attributes.set(path, entry);
+    }
+    const first = local.get(request.subject);
+    if (first === undefined) return undefined;
+    subjects.set(request.subject, first);
+    // The group closure (a Map visits entries added while iterating).
+    for (const entry of subjects.values()) {
+      if (entry.unit.t !== 's') return undefined;
+      for (const group of entry.unit.groups) {
+        if (subjects.has(group)) continue;
+        const unit = local.get(group);
+        if (unit === undefined) return undefined;
+        subjects.set(group, unit);
+      }
+    }
+    this.counters.localHits += subjects.size + attributes.size + 1;
+    return viewOf(this.applied, subjects, attributes, orgs);
+  }
+
+  /** Builds a view from units at `applied`; undefined when it could not prove one (retry). */
+  private async assemble(requests: readonly ViewRequest[], signal: AbortSignal | undefined): Promise<GrantView | undefined> {
+    const startGeneration = this.generation;
+    // In-process keys are the plain names (subjects, paths and org ids never collide):
+    // a hit builds no strings. Redis and invalidations use the prefixed keys.
+    const subjects = new Map<string, Entry>();
+    const attributes = new Map<string, Entry>();
+    const orgs = new Map<string, Entry>();
+    const fromLocal = new Set<Entry>();
+    let missing: string[] = [];
+    const need = (map: Map<string, Entry>, name: string, prefixed: (name: string) => string) => {
+      if (map.has(name)) return;
+      const entry = this.local?.get(name);
+      if (entry !== undefined) {
+        this.counters.localHits++;
+        map.set(name, entry);
+        fromLocal.add(entry);
+      } else {
+        this.counters.localMisses++;
+        const key = prefixed(name);
+        if (!missing.includes(key)) missing.push(key);
+      }
+    };
+    for (const { subject, resource } of requests) {
+      need(subjects, subject, subjectKey);
+      need(orgs, resource.org, orgKey);
+      for (const path of resource.chain) need(attributes, path, resourceKey);
+    }
+    for (;;) {
+      if (missing.length > 0) {
+        const found = new Map<string, Entry>();
+        if (this.redis !== undefined) missing = await this.readRedis(missing, found);
+        if (missing.length > 0) {
+          signal?.throwIfAborted();
+          await this.fill(missing, found);
+          // A unit that changed after the fill's snapshot could not be admitted: retry.
+          if (missing.some((key) => !found.has(key))) return undefined;
+        }
+        for (const [key, entry] of found) {
+          const name = key.slice(2);
+          const map = key.startsWith('s:') ? subjects : key.startsWith('r:') ? attributes : orgs;
+          if (!map.has(name)) map.set(name, entry);
+        }
+        missing = [];
+      }
+      // Groups of the loaded subjects, transitively (a Map visits entries added while iterating).
+      for (const entry of subjects.values()) {
+        if (entry.unit.t === 's') for (const group of entry.unit.groups) need(subjects, group, subjectKey);
+      }
+      if (missing.length === 0) break;
+    }
+
+    if (this.generation !== startGeneration) {
+      // Invalidations arrived while we awaited: every unit must still be current.
+      const still = (map: Map<string, Entry>, prefixed: (name: string) => string) => {
+        for (const [name, entry] of map) {
+          if (fromLocal.has(entry) && this.local?.peek(name) === entry) continue;
+          if (!this.isCurrent(prefixed(name), entry.rev)) return false;
+        }
+        return true;
+      };
+      if (!still(subjects, subjectKey) || !still(attributes, resourceKey) || !still(orgs, orgKey)) return undefined;
+    }
+    return viewOf(this.applied, subjects, attributes, orgs);
+  }
+
+  private async readRedis(keys: string[], units: Map<string, Entry>): Promise<string[]> {
+    let values: Array<string | null>;
+    try {
+      values = await storeSpan('redis grant units', { 'db.system.name': 'redis', 'db.operation.name': 'MGET', 'warden.keys': keys.length }, () =>
+        this.redis!.mget(keys.map((k) => this.prefix + k)),
+      );
+    } catch {
+      this.counters.redisErrors++;
+      return keys;
+    }
+    const missing: string[] = [];
+    keys.forEach((key, i) => {
+      const value = values[i];
+      const sep = value?.indexOf('|') ?? -1;
+      if (value === null || value === undefined || sep < 0) {
+        this.counters.redisMisses++;
+        missing.push(key);
+        return;
+      }
+      const rev = Number(value.slice(0, sep));
+      if (!this.isCurrent(key, rev)) {
+        this.counters.redisMisses++;
+        missing.push(key);
+        return;
+      }
+      this.counters.redisHits++;
+      const entry = entryOf(key, rev, value.slice(sep + 1));
+      units.set(key, entry);
+      this.local?.set(key.slice(2), entry);
+    });
+    return missing;
+  }
+
+  /** One statement: units of the missing keys (subjects with their whole group closure) and the changelog since `applied`. */
+  private async fill(keys: string[], units: Map<string, Entry>): Promise<void> {
+    const subjects: string[] = [];
+    const paths: string[] = [];
+    const orgs: string[] = [];
+    for (const key of keys) {
+      const rest = key.slice(2);
+      if (key.startsWith('s:')) subjects.push(rest);
+      else if (key.startsWith('r:')) paths.push(rest);
+      else orgs.push(rest);
+    }
+    const since = this.applied;
+    const sentAt = this.now();
+    let row: FillRow;
+    try {
+      this.counters.pgFills++;
+      // The Postgres read behind a view (named like PgGrantStore's): units plus the changelog since `applied`.
+      row = (
+        await storeSpan(
+          'postgres grant view',
+          { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'warden.cache': 'fill', 'warden.subjects': subjects.length, 'warden.scopes': paths.length },
+          () => this.pool.query<FillRow>(FILL_SQL, [subjects, paths, orgs, since]),
+        )
+      ).rows[0]!;
+    } catch (error) {
+      throw new UnavailableError('the grant store (Postgres) could not be read', { cause: error });
+    }
+    const revision = Number(row.revision);
+    this.applyChanges(since, revision, row.changes);
+    this.confirm(sentAt);
+
+    const texts = new Map<string, string>();
+    const edges = new Map<string, string[]>();
+    for (const [member, group] of row.edges) {
+      const list = edges.get(member) ?? [];
+      list.push(group);
+      edges.set(member, list);
+    }
+    const bindings = new Map<string, BindingJson[]>();
+    for (const b of row.bindings) {
+      const list = bindings.get(b.subject) ?? [];
+      list.push(b);
+      bindings.set(b.subject, list);
+    }
+    for (const subject of row.subjects) texts.set(subjectKey(subject), JSON.stringify({ g: edges.get(subject) ?? [], b: bindings.get(subject) ?? [] }));
+    for (const path of paths) texts.set(resourceKey(path), JSON.stringify({ a: row.attributes[path] ?? null }));
+    const rolesByOrg = new Map<string, RoleJson[]>();
+    for (const r of row.roles) {
+      const list = rolesByOrg.get(r.org) ?? [];
+      list.push(r);
+      rolesByOrg.set(r.org, list);
+    }
+    for (const org of orgs) texts.set(orgKey(org), JSON.stringify({ r: rolesByOrg.get(org) ?? [] }));
+
+    const pipeline = this.redis?.pipeline();
+    for (const [key, text] of texts) {
+      const entry = entryOf(key, revision, text);
+      // Always usable in this view if current; a unit that changed after `revision` is not (the retry re-reads it).
+      if (!this.isCurrent(key, revision)) continue;
+      if (!units.has(key)) units.set(key, entry);
+      this.local?.set(key.slice(2), entry);
+      pipeline?.eval(SET_IF_NEWER, 1, this.prefix + key, revision, text, this.redisTtlMs);
+    }
+    if (pipeline !== undefined && pipeline.length > 0) {
+      pipeline.exec().catch(() => {
+        this.counters.redisErrors++;
+      });
+    }
+  }
+
+  // --- invalidation -------------------------------------------------------------
+
+  private onMessage(payload: string): void {
+    const message = parseInvalidation(payload);
+    if (message === undefined) return;
+    if (message.r <= this.applied) return;
+    if (message.r === this.applied + 1 && message.k !== null) this.applyInvalidation(message.r, message.k);
+    else void this.catchUp().catch((error: unknown) => this.warn('cache catch-up failed', error));
+  }
+
+  /** Applies one revision's invalidation; out-of-order revisions trigger a changelog catch-up. */
+  private applyInvalidation(revision: number, keys: readonly string[] | null): void {
+    if (revision <= this.applied) return;
+    if (revision !== this.applied + 1) {
+      void this.catchUp().catch((error: unknown) => this.warn('cache catch-up failed', error));
+      return;
+    }
+    if (keys === null) this.dropAll(revision);
+    else {
+      for (const key of keys) {
+        this.invalidated.set(key, revision);
+        const name = key.slice(2);
+        const entry = this.local?.peek(name);
+        if (entry !== undefined && entry.rev < revision) this.local!.delete(name);
+      }
+    }
+    this.counters.invalidations++;
+    this.advance(revision);
+  }
+
+  private dropAll(revision: number): void {
+    this.local?.clear();
+    this.invalidated.clear();
+    this.floor = revision;
+  }
+
+  private advance(revision: number): void {
+    this.applied = revision;
+    this.generation++;
+    this.events.emit('revision');
+  }
+
+  /** Applies changelog rows of (since, revision]. */
+  private applyChanges(since: number, revision: number, rows: readonly ChangeRow[]): void {
+    if (revision <= this.applied) return;
+    if (since < this.applied) rows = rows.filter(([rev]) => Number(rev) > this.applied);
+    else if (since > this.applied) {
+      // Cannot happen (applied only grows); be safe.
+      this.dropAll(revision);
+      this.advance(revision);
+      return;
+    }
+    if (rows.length > CHANGES_LIMIT) {
+      this.dropAll(revision);
+      this.counters.invalidations++;
+      this.advance(revision);
+      return;
+    }
+    const byRevision = new Map<number, string[] | null>();
+    for (const [rev, kind, key, before, after] of rows) {
+      const r = Number(rev);
+      const keys = cacheKeysOf({ kind, key, before, after });
+      const list = byRevision.has(r) ? byRevision.get(r)! : [];
+      byRevision.set(r, keys === undefined || list === null ? null : [...list, ...keys]);
+    }
+    for (let r = this.applied + 1; r <= revision; r++) this.applyInvalidation(r, byRevision.has(r) ? byRevision.get(r)! : []);
+  }
+
+  /** Reads the changelog since `applied` (single-flight). */
+  catchUp(): Promise<void> {
+    this.catchingUp ??= (async () => {
+      try {
+        this.counters.catchUps++;
+        const since = this.applied;
+        const sentAt = this.now();
+        const { rows } = await this.pool.query<{ revision: string; changes: ChangeRow[] }>(CATCH_UP_SQL, [since]);
+        this.applyChanges(since, Number(rows[0]!.revision), rows[0]!.changes);
+        this.confirm(sentAt);
+      } finally {
+        this.catchingUp = undefined;
+      }
+    })();
+    return this.catchingUp;
+  }
+
+  // --- the LISTEN connection ------------------------------------------------------
+
+  /** Postgres said, at or after `sentAt`, a revision this replica has applied. */
+  private confirm(sentAt: number): void {
+    if (sentAt > this.confirmedAt) this.confirmedAt = sentAt;
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.databaseUrl, query_timeout: Math.max(2 * this.heartbeatMs, 1000), connectionTimeoutMillis: 2000 });
+    const lost = (error?: unknown) => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (!this.closed) {
+        this.warn('LISTEN connection lost; cached answers only within the staleness bound until it is back', error);
+        this.scheduleReconnect();
+      }
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    client.on('notification', (message) => {
+      if (message.channel === PG_CHANNEL && message.payload !== undefined) this.onMessage(message.payload);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${PG_CHANNEL}`);
+      const sentAt = this.now();
+      if (this.applied === 0 && this.confirmedAt === 0) {
+        const { rows } = await client.query<{ revision: string }>('SELECT revision FROM warden_revision');
+        const revision = Number(rows[0]!.revision);
+        this.floor = revision;
+        this.advance(revision);
+      }
+      this.listener = client;
+      await this.catchUp();
+      this.confirmedAt = Math.max(this.confirmedAt, sentAt);
+    } catch (error) {
+      this.listener = undefined;
+      await client.end().catch(() => undefined);
+      throw new UnavailableError('cannot LISTEN for grant changes on Postgres', { cause: error });
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnecting !== undefined || this.closed) return;
+    this.reconnecting = setTimeout(() => {
+      this.reconnecting = undefined;
+      this.connectListener().catch(() => this.scheduleReconnect());
+    }, Math.min(this.heartbeatMs, 500));
+    this.reconnecting.unref();
+  }
+
+  private async beat(): Promise<void> {
+    const client = this.listener;
+    if (client === undefined || this.heartbeatBusy) return;
+    this.heartbeatBusy = true;
+    const sentAt = this.now();
+    try {
+      const { rows } = await client.query<{ revision: string }>('SELECT revision FROM warden_revision');
+      const revision = Number(rows[0]!.revision);
+      if (revision > this.applied) await this.catchUp();
+      if (this.applied >= revision) this.confirmedAt = Math.max(this.confirmedAt, sentAt);
+    } catch (error) {
+      if (this.listener === client) {
+        this.listener = undefined;
+        client.end().catch(() => undefined);
+        this.warn('heartbeat on the LISTEN connection failed; reconnecting', error);
+        this.scheduleReconnect();
+      }
+    } finally {
+      this.heartbeatBusy = false;
+    }
+  }
+}
+
+function keysOf(changes: readonly ChangeLike[]): string[] | null {
+  const keys = new Set<string>();
+  for (const change of changes) {
+    const touched = cacheKeysOf(change);
+    if (touched === undefined) return null;
+    for (const key of touched) keys.add(key);
+  }
+  return [...keys];
+}
+
+function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, attributes: ReadonlyMap<string, Entry>, orgs: ReadonlyMap<string, Entry>): GrantView {
+  const closures = new Map<string, string[]>();
+  const subjectUnit = (subject: string) => subjects.get(subject)?.unit as SubjectUnit | undefined;
+  const groupsOf = (subject: string): readonly string[] => subjectUnit(subject)?.groups ?? EMPTY_GROUPS;
+  return {
+    revision,
+    subjectsOf(subject) {
+      let found = closures.get(subject);
+      if (found === undefined) {
+        found = closure(subject, groupsOf);
+        closures.set(subject, found);
+      }
+      return found;
+    },
+    bindingsAt: (subject, scope) => subjectUnit(subject)?.byScope.get(scope) ?? EMPTY,
+    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? (orgs.get(org)?.unit as OrgUnit | undefined)?.roles.get(name),
+    attributes: (path) => (attributes.get(path)?.unit as AttrUnit | undefined)?.attrs,
+  };
+}
+
+const EMPTY_GROUPS: readonly string[] = [];
