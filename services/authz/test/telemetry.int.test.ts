@@ -3,7 +3,7 @@
  * latency histogram and decisions by result, and every RPC has a span whose children
  * are its store calls (the Postgres read), exported through the OpenTelemetry SDK.
  */
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelemetry, type Telemetry } from '../src/telemetry.js';
 import type { TestApp } from './support/app.js';
@@ -13,7 +13,7 @@ let telemetry: Telemetry;
 let t: TestApp;
 
 beforeAll(async () => {
-  telemetry = await startTelemetry({ serviceName: 'warden-authz', metrics: { host: '127.0.0.1', port: 0 }, spanProcessors: [new SimpleSpanProcessor({ exporter: spans })] });
+  telemetry = await startTelemetry({ serviceName: 'warden-authz', metrics: { host: '127.0.0.1', port: 0 }, spanProcessors: [new SimpleSpanProcessor(spans)] });
   // As main.ts does: the app (and the libraries that take their tracer when loaded) after the providers.
   const { startTestApp } = await import('./support/app.js');
   t = await startTestApp();
