@@ -28,14 +28,14 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
-import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import { COMPILED_SYSTEM_ROLES } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '../../domain/errors.js';
 import { storeSpan } from '../../instruments.js';
-import type { Binding, CompiledRole, Consistency, Effect, ResourceAttributes } from '../../domain/model.js';
+import type { Binding, CompiledRole, Consistency, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../domain/ports.js';
 import { closure, sortViewIndexes } from '../memory/memory-grant-view.js';
-import { PgGrantStore } from '../postgres/pg-grant-store.js';
+import { PgGrantStore, roleFromRow, type BindingRow, type RoleRow } from '../postgres/pg-grant-store.js';
 import {
   cacheKeysOf,
   orgKey,
@@ -112,26 +112,9 @@ interface Entry {
   readonly size: number;
 }
 
-interface BindingJson {
-  id: string;
-  subject: string;
-  role: string | null;
-  actions: string[] | null;
-  scope: string;
-  effect: Effect;
-  expires_at: string | null;
-  condition: string | null;
-  granted_by: string | null;
-  reason: string | null;
-}
-interface RoleJson {
-  org: string;
-  name: string;
-  description: string | null;
-  actions: string[];
-  membership: boolean;
-  ceiling: string[] | null;
-}
+// The same rows as the Postgres store's grant view.
+type BindingJson = BindingRow;
+type RoleJson = RoleRow;
 type UnitJson = { g: string[]; b: BindingJson[] } | { a: ResourceAttributes | null } | { r: RoleJson[] };
 
 const EMPTY: readonly Binding[] = [];
@@ -238,7 +221,7 @@ function unitFromJson(key: string, json: UnitJson): Unit {
   if ('a' in json) return { t: 'r', attrs: json.a ?? undefined };
   const roles = new Map<string, CompiledRole>();
   for (const r of json.r) {
-    roles.set(r.name, compileRole({ org: r.org, name: r.name, description: r.description ?? undefined, actions: r.actions, membership: r.membership, ceiling: r.ceiling ?? undefined }));
+    roles.set(r.name, roleFromRow(r));
   }
   return { t: 'o', roles };
 }

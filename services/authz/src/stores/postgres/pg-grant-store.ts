@@ -42,7 +42,8 @@ SELECT
      FROM resources res WHERE res.path = ANY($2::text[])) AS attributes
 `;
 
-interface BindingRow {
+/** A binding as the grant-view statements return it (json_build_object). */
+export interface BindingRow {
   id: string;
   subject: string;
   role: string | null;
@@ -55,7 +56,7 @@ interface BindingRow {
   reason: string | null;
 }
 
-interface RoleRow {
+export interface RoleRow {
   org: string;
   name: string;
   description: string | null;
@@ -70,6 +71,17 @@ interface ViewRow {
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
+}
+
+export function roleFromRow(r: RoleRow): CompiledRole {
+  return compileRole({
+    org: r.org,
+    name: r.name,
+    description: r.description ?? undefined,
+    actions: r.actions,
+    membership: r.membership,
+    ceiling: r.ceiling ?? undefined,
+  });
 }
 
 export function bindingFromRow(row: BindingRow): Binding {
@@ -131,17 +143,7 @@ function toView(row: ViewRow): GrantView {
   sortViewIndexes(bindings, groups);
   const roles = new Map<string, CompiledRole>();
   for (const r of row.roles) {
-    roles.set(
-      `${r.org}\u0000${r.name}`,
-      compileRole({
-        org: r.org,
-        name: r.name,
-        description: r.description ?? undefined,
-        actions: r.actions,
-        membership: r.membership,
-        ceiling: r.ceiling ?? undefined,
-      }),
-    );
+    roles.set(`${r.org}\u0000${r.name}`, roleFromRow(r));
   }
   const subjectsCache = new Map<string, string[]>();
   return {
