@@ -13,12 +13,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
+import { freePort } from './ports.js';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import pg from 'pg';
 import { AuthzServiceDefinition, Decision } from '@warden/proto/authz/v1';
@@ -106,12 +106,7 @@ try {
   // Audit: a real audit process (embedded ClickHouse) and a producer key.
   const keys = generateSigningKey();
   await writeFile(path.join(work, 'producers.json'), JSON.stringify([{ producer: 'bench', keyId: 'bench-1', publicKey: keys.publicKey.export({ format: 'pem', type: 'spki' }).toString() }]));
-  const auditPort = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+  const auditPort = await freePort();
   const auditAddress = `127.0.0.1:${auditPort}`;
   auditChild = spawn(process.execPath, [path.join(path.dirname(require.resolve('@warden/audit')), 'main.js')], {
     env: { ...process.env, AUDIT_GRPC_ADDRESS: auditAddress, AUDIT_DATA_DIR: path.join(work, 'audit'), AUDIT_AUTHZ_DISABLED: 'true', AUDIT_PRODUCER_KEYS_FILE: path.join(work, 'producers.json'), AUDIT_LOG_LEVEL: 'warn' },

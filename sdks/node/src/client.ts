@@ -355,4 +355,3 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
   };
 }
 
-export { WardenError };

@@ -10,7 +10,6 @@ import { AuditServiceDefinition, ExportFormat, Order, ProblemKind, type AuditSer
 import { parseCheckpointNote, parseVerifierKey } from './domain/checkpoint.js';
 import { parseExportLine } from './domain/export-format.js';
 import { ProducerKeyRegistry } from './domain/key-registry.js';
-import type { StoredRecord } from './domain/log-record.js';
 import { verifyLog, verifyProvenRecords, type ProvenRecord } from './domain/verify.js';
 import { readProducerKeys } from './files.js';
 

@@ -23,7 +23,7 @@ import {
   NotFoundError,
   PermissionDeniedError,
 } from '../domain/errors.js';
-import type { Binding, Effect, ResourceAttributes } from '../domain/model.js';
+import type { Binding, Effect } from '../domain/model.js';
 import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject, type Action, type ResourcePath } from '../domain/names.js';
 import type { GrantSource } from '../domain/ports.js';
 import { grantKey, parseWorld, type World } from '../domain/world.js';
@@ -406,4 +406,3 @@ export function createAdmin(deps: AdminDeps) {
 }
 
 export type Admin = ReturnType<typeof createAdmin>;
-export type { ResourceAttributes };
