@@ -21,7 +21,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit';
 import type { AuditRecorder, ChangeRecord } from './client.js';
-import { meter } from './telemetry.js';
+import { auditInstruments, observeAuditClient } from './audit-telemetry.js';
 
 export interface AuditClientOptions {
   /** `host:port` of the audit service's gRPC API. */
@@ -61,9 +61,6 @@ export interface AuditClientOptions {
 interface Pending {
   readonly event: AuditEvent;
 }
-
-const queueDepth = meter.createUpDownCounter('warden.audit.queue.depth', { description: 'Audit events recorded but not yet acknowledged by the audit service' });
-const shippedCounter = meter.createCounter('warden.audit.events', { description: 'Audit events by outcome (accepted, duplicate, refused)' });
 
 /** `user:sarah@acme.com` → `{ type: 'user', id: 'sarah@acme.com' }`. */
 function actorOf(subject: string): AuditEvent['actor'] {
@@ -105,6 +102,8 @@ export function newCorrelationId(): string {
 
 class Spool {
   private readonly file: string;
+  /** Events in the spool file (the `warden.audit.client.spool.depth` gauge). */
+  depth = 0;
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
     this.file = path.join(dir, 'audit-spool.jsonl');
@@ -121,6 +120,7 @@ class Spool {
         // A torn last line from a crash mid-write: its record() never resolved.
       }
     }
+    this.depth = events.length;
     return events;
   }
   append(event: AuditEvent): void {
@@ -131,6 +131,7 @@ class Spool {
     } finally {
       closeSync(fd);
     }
+    this.depth += 1;
   }
   /** Rewrites the spool to hold exactly these events (atomically: write, fsync, rename). */
   rewrite(events: readonly AuditEvent[]): void {
@@ -140,6 +141,7 @@ class Spool {
     fsyncSync(fd);
     closeSync(fd);
     renameSync(next, this.file);
+    this.depth = events.length;
   }
 }
 
@@ -158,7 +160,9 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata } });
   const spool = options.spoolDir !== undefined ? new Spool(options.spoolDir) : undefined;
   const queue: Pending[] = (spool?.load() ?? []).map((event) => ({ event }));
-  queueDepth.add(queue.length);
+  auditInstruments().queueDepth.add(queue.length);
+  // Observable gauges (queue length, spool depth) read this client until close().
+  const stopGauges = observeAuditClient({ producer: options.producer, queueLength: () => queue.length, spoolDepth: () => spool?.depth });
   const stats = { queued: queue.length, accepted: 0, duplicates: 0, refused: 0, failedAttempts: 0 };
   const waitingForRoom: Array<() => void> = [];
   const idle: Array<() => void> = [];
@@ -178,6 +182,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   async function sendOnce(): Promise<boolean> {
     const batch = queue.slice(0, batchSize);
     if (batch.length === 0) return true;
+    const { clientEvents, queueDepth, shipped } = auditInstruments();
     try {
       const response = await audit.append(
         { events: batch.map(({ event }) => signedEventToProto(event, options.signingKey)) },
@@ -191,8 +196,9 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
           stats.refused++;
           options.onRefused?.(event, result.error?.message ?? 'refused');
         }
-        shippedCounter.add(1, { outcome: result.status === AppendStatus.APPEND_STATUS_ACCEPTED ? 'accepted' : result.status === AppendStatus.APPEND_STATUS_DUPLICATE ? 'duplicate' : 'refused' });
+        shipped.add(1, { outcome: result.status === AppendStatus.APPEND_STATUS_ACCEPTED ? 'accepted' : result.status === AppendStatus.APPEND_STATUS_DUPLICATE ? 'duplicate' : 'refused' });
       });
+      clientEvents.add(batch.length, { 'warden.result': 'sent' });
       queue.splice(0, batch.length);
       queueDepth.add(-batch.length);
       stats.queued = queue.length;
@@ -202,6 +208,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       return true;
     } catch (error) {
       stats.failedAttempts++;
+      clientEvents.add(batch.length, { 'warden.result': 'failed' });
       const retryable = !(error instanceof ClientError) || [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.INTERNAL, Status.UNKNOWN].includes(error.code);
       backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
       if (!retryable) backoffMs = 5000;
@@ -240,7 +247,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       while (queue.length >= maxQueue) await new Promise<void>((resolve) => waitingForRoom.push(resolve));
       spool?.append(event);
       queue.push({ event });
-      queueDepth.add(1);
+      auditInstruments().queueDepth.add(1);
       stats.queued = queue.length;
       if (queue.length >= batchSize) void pump();
       else schedule(flushIntervalMs);
@@ -260,6 +267,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       while (queue.length > 0 && Date.now() < deadline) {
         if (!(await sendOnce())) await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, Math.max(0, deadline - Date.now()))));
       }
+      stopGauges();
       channel.close();
     },
   };

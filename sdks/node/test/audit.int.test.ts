@@ -37,6 +37,8 @@ async function startAudit(): Promise<void> {
     env: {
       ...process.env,
       AUDIT_GRPC_ADDRESS: address,
+      // Any free port: other test processes may run an audit service (default /metrics port 9465) at the same time.
+      AUDIT_METRICS_PORT: '0',
       AUDIT_DATA_DIR: path.join(dir, 'audit'),
       AUDIT_AUTHZ_DISABLED: 'true',
       AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),

@@ -22,6 +22,7 @@ import { ServerDriver } from './stores/clickhouse/server-driver.js';
 import type { ClickHouseDriver } from './stores/driver.js';
 import { FileSpool } from './spool/file-spool.js';
 import { FileWitness } from './spool/file-witness.js';
+import { observeGauges } from './instruments.js';
 
 export type AuditApp = {
   readonly log: AuditLog;
@@ -83,6 +84,8 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     logger,
   });
   await log.start();
+  // The observable gauges (spool depth, degraded, tree size, checkpoint age) read this app.
+  const stopGauges = observeGauges({ spoolDepth: () => spool.depth, degraded: () => log.degraded, logs: () => log.logStatus() });
 
   let authz: AuthzAccessPolicy | undefined;
   const policy = overrides.policy ?? (config.authzAddress !== undefined ? (authz = AuthzAccessPolicy.connect(config.authzAddress)) : allowAuthenticatedPolicy);
@@ -122,6 +125,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       await log.replaySpool().catch(() => false);
       await log.checkpointAll().catch(() => undefined);
       await spool.close();
+      stopGauges();
       authz?.close();
       await store.close();
     },

@@ -14,7 +14,31 @@ describe('loadConfig', () => {
       trustSubjectHeader: false,
       authzAddress: undefined,
       checkpointEvery: 1000,
+      telemetry: { metricsHost: '127.0.0.1', metricsPort: 9465, otlpEndpoint: undefined },
     });
+  });
+
+  it('telemetry: metrics host and port (0 = any free port), OTLP traces only when the standard variable is set', () => {
+    const config = loadConfig(
+      { AUDIT_AUTHZ_DISABLED: 'true', AUDIT_METRICS_HOST: '0.0.0.0', AUDIT_METRICS_PORT: '0', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' },
+      '/',
+    );
+    expect(config.telemetry).toEqual({ metricsHost: '0.0.0.0', metricsPort: 0, otlpEndpoint: 'http://collector:4318' });
+    const bad = (env: Record<string, string>) => {
+      try {
+        loadConfig({ AUDIT_AUTHZ_DISABLED: 'true', ...env }, '/');
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).problems;
+      }
+      throw new Error(`accepted ${JSON.stringify(env)}`);
+    };
+    expect(bad({ AUDIT_METRICS_PORT: '65536' })).toEqual([expect.stringMatching(/^AUDIT_METRICS_PORT: /)]);
+    expect(bad({ AUDIT_METRICS_PORT: 'ninety' })).toEqual([expect.stringMatching(/^AUDIT_METRICS_PORT: /)]);
+    expect(bad({ AUDIT_METRICS_HOST: '' })).toEqual([expect.stringMatching(/^AUDIT_METRICS_HOST: /)]);
+    expect(bad({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: /)]);
+    // Still refused: a misspelt telemetry setting would otherwise silently do nothing.
+    expect(bad({ AUDIT_METRIC_PORT: '9465' })).toEqual(['AUDIT_METRIC_PORT: unknown setting']);
   });
 
   it('server mode does not migrate by default (the writer has no DDL rights)', () => {

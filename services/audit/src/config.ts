@@ -38,6 +38,11 @@ const schema = z
     AUDIT_SPOOL_RETRY_MS: int(50, 600_000).default(1000),
     AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(20),
     AUDIT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // Prometheus `/metrics` (0: any free port), as authz's AUTHZ_METRICS_HOST/PORT.
+    AUDIT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    AUDIT_METRICS_PORT: int(0, 65535).default(9465),
+    // The standard OpenTelemetry variable: traces are made and exported over OTLP/HTTP only when set.
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
@@ -50,6 +55,9 @@ const schema = z
       ctx.addIssue({ code: 'custom', path: ['AUDIT_CLICKHOUSE_USER'], message: 'needs CLICKHOUSE_URL' });
     }
   });
+
+/** Every environment variable the service reads (docs/configuration.md is checked against it). */
+export const KNOWN_SETTINGS: readonly string[] = Object.keys(schema.shape).sort();
 
 export type Config = {
   readonly grpcAddress: string;
@@ -77,6 +85,8 @@ export type Config = {
   readonly spoolRetryMs: number;
   readonly minCommitIntervalMs: number;
   readonly logLevel: string;
+  /** Prometheus `/metrics` (port 0: any free port) and OTLP traces (only when an endpoint is set). */
+  readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
 };
 
 export class ConfigError extends Error {
@@ -126,6 +136,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     spoolRetryMs: c.AUDIT_SPOOL_RETRY_MS,
     minCommitIntervalMs: c.AUDIT_MIN_COMMIT_INTERVAL_MS,
     logLevel: c.AUDIT_LOG_LEVEL,
+    telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
   };
 }
 
@@ -135,5 +146,6 @@ const knownKeys = new Set([
   'AUDIT_PREVIOUS_VERIFIER_KEYS', 'AUDIT_ORIGIN_PREFIX', 'AUDIT_PRODUCER_KEYS_FILE', 'AUDIT_API_KEYS_FILE',
   'AUDIT_TRUST_SUBJECT_HEADER', 'AUDIT_AUTHZ_ADDRESS', 'AUDIT_AUTHZ_DISABLED', 'AUDIT_KEY_ADMIN_SCOPE', 'AUDIT_CHECKPOINT_EVERY',
   'AUDIT_CHECKPOINT_INTERVAL_MS', 'AUDIT_MAX_BATCH', 'AUDIT_MAX_EVENT_BYTES', 'AUDIT_MAX_FUTURE_SKEW_MS',
-  'AUDIT_SPOOL_RETRY_MS', 'AUDIT_MIN_COMMIT_INTERVAL_MS', 'AUDIT_LOG_LEVEL',
+  'AUDIT_SPOOL_RETRY_MS', 'AUDIT_MIN_COMMIT_INTERVAL_MS', 'AUDIT_LOG_LEVEL', 'AUDIT_METRICS_HOST', 'AUDIT_METRICS_PORT',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
 ]);

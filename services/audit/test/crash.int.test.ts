@@ -34,6 +34,8 @@ describe('crash (SIGKILL) mid-stream and restart', () => {
       env: {
         PATH: process.env.PATH,
         AUDIT_GRPC_ADDRESS: `127.0.0.1:${port}`,
+        // Any free port: other test processes may run an audit service at the same time.
+        AUDIT_METRICS_PORT: '0',
         AUDIT_AUTHZ_DISABLED: 'true',
         AUDIT_TRUST_SUBJECT_HEADER: 'true',
         AUDIT_PRODUCER_KEYS_FILE: 'producers.json',

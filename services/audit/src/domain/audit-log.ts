@@ -34,6 +34,17 @@ export type AppendOutcome =
   | { readonly status: 'accepted' | 'duplicate'; readonly id: string; readonly seq: number }
   | { readonly status: 'refused'; readonly id: string; readonly reason: RefusalReason; readonly field: string; readonly message: string };
 
+/** The state of one organization log, for metrics. */
+export type LogStatus = {
+  readonly org: string;
+  /** Events in the log (stored or spooled). */
+  readonly size: number;
+  /** Tree size of the newest signed checkpoint (0: none yet). */
+  readonly checkpointSize: number;
+  /** When the newest checkpoint was signed (ISO), if any. */
+  readonly checkpointAt: string | undefined;
+};
+
 export type AuditLogLogger = {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -475,6 +486,13 @@ export class AuditLog {
 
   size(org: string): number {
     return this.orgs.get(org)?.size ?? 0;
+  }
+
+  /** Every organization log this process knows, with its newest checkpoint. */
+  *logStatus(): IterableIterator<LogStatus> {
+    for (const [org, state] of this.orgs) {
+      yield { org, size: state.size, checkpointSize: state.lastCheckpointSize, checkpointAt: state.latestCheckpoint?.createdAt };
+    }
   }
 
   private async treeFor(org: string, treeSize: number): Promise<MerkleTree> {

@@ -12,15 +12,30 @@ export class FileSpool implements Spool {
   readonly path: string;
   private handle: FileHandle | undefined;
   private empty: boolean;
+  /** Events (records) in the spool; counted from the file once, then kept up to date. */
+  private events: number;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
     this.path = join(dir, 'spool.jsonl');
     this.empty = !existsSync(this.path) || statSync(this.path).size === 0;
+    this.events = 0;
+    if (!this.empty) {
+      try {
+        this.events = countEvents(this.read());
+      } catch {
+        // A corrupt spool: pending() reports it when the log starts.
+      }
+    }
   }
 
   get isEmpty(): boolean {
     return this.empty;
+  }
+
+  /** Events waiting in the spool for the store (the `warden.audit.spool.depth` gauge). */
+  get depth(): number {
+    return this.events;
   }
 
   async append(batch: SpoolBatch): Promise<void> {
@@ -32,9 +47,16 @@ export class FileSpool implements Spool {
     await this.handle.write(JSON.stringify(batch) + '\n');
     await this.handle.datasync();
     this.empty = false;
+    this.events += batch.records.length;
   }
 
   async pending(): Promise<SpoolBatch[]> {
+    const batches = this.read();
+    this.events = countEvents(batches);
+    return batches;
+  }
+
+  private read(): SpoolBatch[] {
     if (!existsSync(this.path)) return [];
     const lines = readFileSync(this.path, 'utf8').split('\n');
     const batches: SpoolBatch[] = [];
@@ -55,12 +77,17 @@ export class FileSpool implements Spool {
     if (existsSync(this.path)) await unlink(this.path);
     await syncDir(this.dir);
     this.empty = true;
+    this.events = 0;
   }
 
   async close(): Promise<void> {
     await this.handle?.close();
     this.handle = undefined;
   }
+}
+
+function countEvents(batches: readonly SpoolBatch[]): number {
+  return batches.reduce((sum, batch) => sum + batch.records.length, 0);
 }
 
 export async function syncDir(dir: string): Promise<void> {

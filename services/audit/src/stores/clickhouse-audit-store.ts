@@ -7,6 +7,7 @@ import type { StoredRecord, LogRecord } from '../domain/log-record.js';
 import type { AuditStore, CheckpointRow, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../domain/ports.js';
 import type { Cursor, EventFilter } from '../domain/query.js';
 import { scopePath } from '../domain/names.js';
+import { storeSpan } from '../instruments.js';
 import { DATABASE_NAME, type ClickHouseDriver } from './driver.js';
 import {
   CREATE_CHECKPOINTS_TABLE,
@@ -172,12 +173,21 @@ export class ClickHouseAuditStore implements AuditStore {
     await this.driver.command(CREATE_PRODUCER_KEYS_TABLE, db);
   }
 
-  private q<T>(sql: string, params: Record<string, unknown>, options?: StoreCallOptions): Promise<T[]> {
-    return this.driver.query<T>(sql, { db: this.database, ...params }, { signal: options?.signal });
+  /** A SELECT of `table`, as a child span of the caller's (OpenTelemetry database conventions). */
+  private q<T>(method: string, table: Table, sql: string, params: Record<string, unknown>, options?: StoreCallOptions): Promise<T[]> {
+    return storeSpan({ operation: 'SELECT', table, database: this.database, method }, () =>
+      this.driver.query<T>(sql, { db: this.database, ...params }, { signal: options?.signal }),
+    );
+  }
+
+  private insert(method: string, table: Table, rows: readonly Record<string, unknown>[], settings: Record<string, string | number>): Promise<void> {
+    return storeSpan({ operation: 'INSERT', table, database: this.database, method, attributes: { 'db.operation.batch.size': rows.length } }, () =>
+      this.driver.insert(this.database, table, rows, settings),
+    );
   }
 
   async insertRecords(records: readonly LogRecord[], token: string): Promise<void> {
-    await this.driver.insert(this.database, 'events', records.map(recordToRow), {
+    await this.insert('insertRecords', 'events', records.map(recordToRow), {
       insert_deduplication_token: token,
       max_insert_block_size: Math.max(1_048_576, records.length + 1),
     });
@@ -185,11 +195,11 @@ export class ClickHouseAuditStore implements AuditStore {
 
   async findIds(ids: readonly string[], options?: StoreCallOptions): Promise<Map<string, StoredId>> {
     if (ids.length === 0) return new Map();
-    return this.idMap(await this.q<IdRow>(SELECT_IDS, { ids }, options));
+    return this.idMap(await this.q<IdRow>('findIds', 'events', SELECT_IDS, { ids }, options));
   }
 
   async idsLoggedSince(since: string, options?: StoreCallOptions): Promise<Map<string, StoredId>> {
-    return this.idMap(await this.q<IdRow>(SELECT_IDS_LOGGED_SINCE, { since: toClickHouseTime(since) }, options));
+    return this.idMap(await this.q<IdRow>('idsLoggedSince', 'events', SELECT_IDS_LOGGED_SINCE, { since: toClickHouseTime(since) }, options));
   }
 
   private idMap(rows: readonly IdRow[]): Map<string, StoredId> {
@@ -203,7 +213,7 @@ export class ClickHouseAuditStore implements AuditStore {
   }
 
   async heads(options?: StoreCallOptions): Promise<LogHead[]> {
-    const rows = await this.q<{ org: string; size: number | string; last_chain_hash: string }>(SELECT_HEADS, {}, options);
+    const rows = await this.q<{ org: string; size: number | string; last_chain_hash: string }>('heads', 'events', SELECT_HEADS, {}, options);
     return rows.map((r) => ({ org: r.org, size: Number(r.size), lastChainHash: r.last_chain_hash }));
   }
 
@@ -211,7 +221,7 @@ export class ClickHouseAuditStore implements AuditStore {
     const hashes: string[] = [];
     for (let start = from; start < to; start += this.scanPageSize * 10) {
       const end = Math.min(to, start + this.scanPageSize * 10);
-      const rows = await this.q<{ leaf_hash: string }>(SELECT_LEAF_HASHES, { org, from: start, to: end }, options);
+      const rows = await this.q<{ leaf_hash: string }>('leafHashes', 'events', SELECT_LEAF_HASHES, { org, from: start, to: end }, options);
       for (const row of rows) hashes.push(row.leaf_hash);
     }
     return hashes;
@@ -221,7 +231,7 @@ export class ClickHouseAuditStore implements AuditStore {
     const heads = await this.heads(options);
     const end = Math.min(to, heads.find((h) => h.org === org)?.size ?? 0);
     for (let start = from; start < end; start += this.scanPageSize) {
-      const rows = await this.q<EventRow>(SELECT_SCAN_PAGE, { org, from: start, to: Math.min(end, start + this.scanPageSize) }, options);
+      const rows = await this.q<EventRow>('scan', 'events', SELECT_SCAN_PAGE, { org, from: start, to: Math.min(end, start + this.scanPageSize) }, options);
       for (const row of rows) yield rowToRecord(row);
     }
   }
@@ -261,17 +271,17 @@ export class ClickHouseAuditStore implements AuditStore {
       cursor: cursor !== undefined,
       newestFirst: filter.order === 'newest',
     });
-    return (await this.q<EventRow>(sql, params, options)).map(rowToRecord);
+    return (await this.q<EventRow>('query', 'events', sql, params, options)).map(rowToRecord);
   }
 
   async findEvent(org: string, id: string, options?: StoreCallOptions): Promise<StoredRecord | undefined> {
-    const rows = await this.q<EventRow>(SELECT_EVENT, { org, id }, options);
+    const rows = await this.q<EventRow>('findEvent', 'events', SELECT_EVENT, { org, id }, options);
     return rows[0] === undefined ? undefined : rowToRecord(rows[0]);
   }
 
   async insertCheckpoint(row: CheckpointRow): Promise<void> {
-    await this.driver.insert(
-      this.database,
+    await this.insert(
+      'insertCheckpoint',
       'checkpoints',
       [{ org: row.org, tree_size: row.treeSize, root_hash: row.rootHash, note: row.note, created_at: toClickHouseTime(row.createdAt), compact_range: row.compactRange }],
       { insert_deduplication_token: `checkpoint:${row.org}:${row.treeSize}:${row.rootHash}:${row.createdAt}` },
@@ -279,13 +289,13 @@ export class ClickHouseAuditStore implements AuditStore {
   }
 
   async checkpoints(org: string, options?: StoreCallOptions): Promise<CheckpointRow[]> {
-    const rows = await this.q<{ org: string; tree_size: number | string; root_hash: string; note: string; created_at: string; compact_range: string }>(SELECT_CHECKPOINTS, { org }, options);
+    const rows = await this.q<{ org: string; tree_size: number | string; root_hash: string; note: string; created_at: string; compact_range: string }>('checkpoints', 'checkpoints', SELECT_CHECKPOINTS, { org }, options);
     return rows.map((r) => ({ org: r.org, treeSize: Number(r.tree_size), rootHash: r.root_hash, note: r.note, createdAt: fromClickHouseTime(r.created_at), compactRange: r.compact_range }));
   }
 
   async insertKeyEvent(row: KeyEventRow): Promise<void> {
-    await this.driver.insert(
-      this.database,
+    await this.insert(
+      'insertKeyEvent',
       'producer_keys',
       [{ producer: row.producer, key_id: row.keyId, public_key: row.publicKey, kind: row.kind, at: toClickHouseTime(row.at) }],
       { insert_deduplication_token: `key:${row.producer}:${row.keyId}:${row.kind}:${row.at}` },
@@ -293,7 +303,7 @@ export class ClickHouseAuditStore implements AuditStore {
   }
 
   async keyEvents(options?: StoreCallOptions): Promise<KeyEventRow[]> {
-    const rows = await this.q<{ producer: string; key_id: string; public_key: string; kind: string; at: string }>(SELECT_KEY_EVENTS, {}, options);
+    const rows = await this.q<{ producer: string; key_id: string; public_key: string; kind: string; at: string }>('keyEvents', 'producer_keys', SELECT_KEY_EVENTS, {}, options);
     return rows.map((r) => ({ producer: r.producer, keyId: r.key_id, publicKey: r.public_key, kind: r.kind === 'revoked' ? 'revoked' : 'added', at: fromClickHouseTime(r.at) }));
   }
 
@@ -301,5 +311,7 @@ export class ClickHouseAuditStore implements AuditStore {
     await this.driver.close();
   }
 }
+
+type Table = 'events' | 'checkpoints' | 'producer_keys';
 
 type IdRow = { event_id: string; org: string; seq: number | string; content_hash: string };
