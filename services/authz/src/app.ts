@@ -3,6 +3,12 @@
  * store → authorizer → gRPC server. `close()` shuts down in reverse: stop
  * accepting calls and drain in-flight ones (bounded by the grace period), close
  * the pool, stop embedded Postgres.
+ *
+ * With AUTHZ_DATABASE_READ_URL (a streaming standby of DATABASE_URL), a second pool serves
+ * the grant cache's miss fills; everything else reads and writes the primary: writes, the
+ * admin use cases (their own authorization must see the newest grants), lookups (they have
+ * no revision gate, so a lagging standby would list a just-revoked resource), the cache's
+ * LISTEN/heartbeat/catch-up, fully_consistent and fallback views, the outbox relay.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +16,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createServer, type Server } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
@@ -24,11 +30,12 @@ import { PgApiKeyStore } from './auth/api-keys.js';
 import { createAuthenticator, type JwtOptions } from './auth/authenticator.js';
 import { createLookups } from './lookup.js';
 import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
+import { observeGrantCache, tracingEnabled } from './instruments.js';
 import { startOutboxRelay, type OutboxRelay } from './outbox/relay.js';
 import { parsePrivateKey } from '@warden/audit';
 import { PgCandidates } from './stores/postgres/pg-candidates.js';
 import { createAuthorizer, type Authorizer } from './authorizer.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createAuthzServiceImpl } from './api/grpc/authz-service.js';
 import { errorsMiddleware } from './api/grpc/errors.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './stores/postgres/embedded.js';
@@ -48,6 +55,8 @@ export interface AuthzApp {
   /** The outbox relay, when AUTHZ_AUDIT_ADDRESS is set. */
   readonly relay: OutboxRelay | undefined;
   readonly pool: pg.Pool;
+  /** The read replica's pool (AUTHZ_DATABASE_READ_URL), for the cache's miss fills. */
+  readonly readPool: pg.Pool | undefined;
   readonly authorizer: Authorizer;
   /** The cached grant graph Check answers from (stats(), noteWrite(), waitForRevision()). */
   readonly grantCache: CachedGrantSource;
@@ -71,13 +80,18 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: config.poolMax, connectionTimeoutMillis: 5_000 });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle Postgres connection failed'));
+  // Short connect timeout: a fill waits for it before falling back to the primary.
+  const readPool =
+    config.readReplica !== undefined ? new pg.Pool({ connectionString: config.readReplica.url, max: config.readReplica.poolMax, connectionTimeoutMillis: 2_000 }) : undefined;
+  readPool?.on('error', (error) => logger.warn({ err: error }, 'idle read-replica connection failed'));
   let server: Server | undefined;
   let http: FastifyInstance | undefined;
-  let redis: Redis | undefined;
+  let redis: Redis | Cluster | undefined;
   let grantCache: CachedGrantSource | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
+    if (readPool !== undefined) await checkReadReplica(pool, readPool, logger);
 
     if (config.worldFile !== undefined) {
       const world = await readWorldFile(config.worldFile);
@@ -88,7 +102,8 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const store = new PgGrantStore(pool);
     if (config.cache.redisUrl !== undefined) {
       // Fail fast while Redis is down (Postgres answers); reconnect in the background.
-      redis = new Redis(config.cache.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250, retryStrategy: (times) => Math.min(50 * times, 1000) });
+      const fast = { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 250 } as const;
+      redis = config.cache.redisCluster ? redisCluster(config.cache.redisUrl, fast) : new Redis(config.cache.redisUrl, { ...fast, retryStrategy: (times) => Math.min(50 * times, 1000) });
       let redisDown = false;
       redis.on('error', (error) => {
         if (!redisDown) logger.warn({ err: error }, 'Redis unavailable; Checks read Postgres until it is back');
@@ -102,6 +117,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const cacheLog = logger.child({ component: 'grant-cache' });
     grantCache = new CachedGrantSource({
       pool,
+      readPool,
       databaseUrl,
       redis,
       keyPrefix: config.cache.keyPrefix,
@@ -114,6 +130,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     });
     await grantCache.start();
     const cache = grantCache;
+    const unobserveCache = observeGrantCache(() => cache.stats());
     const authorizer = createAuthorizer({ source: cache });
     const lookups = createLookups({ source: store, candidates: new PgCandidates(pool) });
     const keys = new PgApiKeyStore(pool);
@@ -125,7 +142,9 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
     const health = HealthState();
-    server = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 }).use(openTelemetryServerMiddleware());
+    const bare = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
+    // Spans per RPC only when a tracing SDK is registered (OTEL_EXPORTER_OTLP_ENDPOINT, or a test's).
+    server = tracingEnabled() ? bare.use(openTelemetryServerMiddleware()) : bare;
     server.with(errorsMiddleware(logger)).with(authMiddleware(authenticator, logger)).add(AuthzServiceDefinition, authzImpl);
     server.with(errorsMiddleware(logger)).with(authMiddleware(authenticator, logger)).add(AdminServiceDefinition, adminImpl);
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
@@ -142,6 +161,18 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const grpcAddress = `${config.grpc.host}:${port}`;
     logger.info({ address: grpcAddress }, 'authz gRPC server listening');
 
+    let replicaWasUp: boolean | undefined;
+    const readReplicaReachable =
+      readPool === undefined
+        ? undefined
+        : async () => {
+            const up = await readPool.query('SELECT 1').then(() => true, () => false);
+            if (up !== replicaWasUp) {
+              if (up) logger.info('read replica reachable: cache misses read it');
+              else logger.warn('read replica unreachable: cache misses read the primary');
+            }
+            replicaWasUp = up;
+          };
     http = await createHttpServer({
       authorizer,
       lookups,
@@ -154,6 +185,9 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
         { definition: AdminServiceDefinition, implementation: adminImpl },
       ],
       ready: async () => {
+        // The read replica is looked at in the background (logged when it goes and comes back)
+        // but neither decides nor delays readiness: with it down, Checks answer from the primary.
+        void readReplicaReachable?.();
         await pool.query('SELECT 1');
         return true;
       },
@@ -186,6 +220,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       httpUrl,
       relay,
       pool,
+      readPool,
       authorizer,
       grantCache: cache,
       async close() {
@@ -206,9 +241,11 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
         // No more writes can arrive: ship what the last ones left in the outbox, then stop the relay.
         await relay?.drain().catch((error: unknown) => logger.warn({ err: error }, 'outbox events left for the next start'));
         await relay?.stop();
+        unobserveCache();
         await cache.close();
         redis?.disconnect();
         await pool.end();
+        await readPool?.end();
         await embedded?.stop();
         logger.info('authz stopped');
       },
@@ -219,9 +256,57 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     await grantCache?.close().catch(() => undefined);
     redis?.disconnect();
     await pool.end().catch(() => undefined);
+    await readPool?.end().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * A Redis Cluster client seeded with the node REDIS_URL names (credentials and TLS from the
+ * URL apply to every node). Commands to the same node are auto-pipelined: a Check's reads
+ * cost one round trip per node, in parallel.
+ */
+function redisCluster(url: string, options: { readonly maxRetriesPerRequest: number; readonly commandTimeout: number }): Cluster {
+  const seed = new URL(url);
+  const tls = seed.protocol === 'rediss:' ? { tls: {} } : {};
+  return new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+    enableAutoPipelining: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (times) => Math.min(50 * times, 1000),
+    redisOptions: {
+      maxRetriesPerRequest: options.maxRetriesPerRequest,
+      commandTimeout: options.commandTimeout,
+      ...tls,
+      ...(seed.username !== '' ? { username: decodeURIComponent(seed.username) } : {}),
+      ...(seed.password !== '' ? { password: decodeURIComponent(seed.password) } : {}),
+    },
+  });
+}
+
+/**
+ * At start: the read replica must serve the primary's data — same cluster (system identifier)
+ * and same database — or grants would be read from something else. Unreachable is only a
+ * warning (the primary answers until it is back); not in recovery is a warning too.
+ */
+async function checkReadReplica(primary: pg.Pool, replica: pg.Pool, logger: Logger): Promise<void> {
+  const sql = 'SELECT system_identifier::text AS system, current_database() AS database, pg_is_in_recovery() AS standby FROM pg_control_system()';
+  type Identity = { system: string; database: string; standby: boolean };
+  let theirs: Identity;
+  try {
+    theirs = (await replica.query<Identity>(sql)).rows[0]!;
+  } catch (error) {
+    logger.warn({ err: error }, 'read replica unreachable at start: cache misses read the primary until it answers');
+    return;
+  }
+  const ours = (await primary.query<Identity>(sql)).rows[0]!;
+  if (theirs.system !== ours.system || theirs.database !== ours.database) {
+    throw new ConfigError([
+      `AUTHZ_DATABASE_READ_URL: not a replica of DATABASE_URL (${theirs.system !== ours.system ? 'another cluster' : `database ${JSON.stringify(theirs.database)}, not ${JSON.stringify(ours.database)}`})`,
+    ]);
+  }
+  if (!theirs.standby) logger.warn('AUTHZ_DATABASE_READ_URL is not a standby (not in recovery); cache misses read it anyway');
+  else logger.info('read replica: cache misses read the standby');
 }
 
 async function jwtOptions(config: Config): Promise<JwtOptions | undefined> {

@@ -5,7 +5,7 @@
 import { validateBatch, validateCheck } from './domain/check.js';
 import { decide, type GrantView, type ValidCheck } from './domain/engine.js';
 import type { Caller } from './auth/caller.js';
-import { instruments } from './instruments.js';
+import { BATCH, countDecision, instruments, SINGLE } from './instruments.js';
 import { InvalidArgumentError, PermissionDeniedError } from './domain/errors.js';
 import type { CheckInput, CheckResult, Consistency } from './domain/model.js';
 import { parseAction } from './domain/names.js';
@@ -75,9 +75,8 @@ export function createAuthorizer({ source, now = Date.now }: AuthorizerOptions):
   async function measured(inputs: readonly CheckInput[], batch: boolean, consistency: Consistency | undefined, signal: AbortSignal | undefined, caller: Caller | undefined) {
     const started = performance.now();
     const outcome = await evaluate(inputs, batch, consistency, signal, caller);
-    const { checkDuration, decisionsTotal } = instruments();
-    checkDuration.record((performance.now() - started) / 1000, { 'warden.batch': batch });
-    for (const result of outcome.results) decisionsTotal.add(1, { 'warden.decision': result.decision, 'warden.reason': result.reason.code });
+    instruments().checkDuration.record((performance.now() - started) / 1000, batch ? BATCH : SINGLE);
+    for (const result of outcome.results) countDecision(result.decision, result.reason.code);
     return outcome;
   }
 

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, KNOWN_SETTINGS, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
   it('has defaults for a laptop: embedded Postgres under ./data, gRPC on loopback', () => {
@@ -9,6 +12,7 @@ describe('loadConfig', () => {
       dataDir: 'data',
       embeddedPostgresPort: 54329,
       poolMax: 10,
+      readReplica: undefined,
       worldFile: undefined,
       logLevel: 'info',
       shutdownGraceMs: 10_000,
@@ -22,6 +26,7 @@ describe('loadConfig', () => {
       bootstrapKey: undefined,
       cache: {
         redisUrl: undefined,
+        redisCluster: false,
         keyPrefix: 'warden:',
         redisTtlMs: 3_600_000,
         maxEntries: 200_000,
@@ -39,6 +44,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTHZ_BOOTSTRAP_KEY_FILE: 'k' })).toThrow(/set all three or none/);
     expect(() => loadConfig({ AUTHZ_MAX_STALENESS_MS: '1000', AUTHZ_CACHE_HEARTBEAT_MS: '800' })).toThrow(/AUTHZ_CACHE_HEARTBEAT_MS: must be at most half/);
     expect(() => loadConfig({ REDIS_URL: 'http://cache:6379' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ AUTHZ_REDIS_CLUSTER: 'true' })).toThrow(/AUTHZ_REDIS_CLUSTER: needs REDIS_URL/);
+    expect(() => loadConfig({ AUTHZ_REDIS_CLUSTER: 'yes', REDIS_URL: 'redis://r:6379' })).toThrow(/AUTHZ_REDIS_CLUSTER/);
+    expect(() => loadConfig({ AUTHZ_REDIS_KEY_PREFIX: '{warden}:' })).toThrow(/AUTHZ_REDIS_KEY_PREFIX: must have no braces or spaces/);
+    expect(loadConfig({ AUTHZ_REDIS_CLUSTER: 'true', REDIS_URL: 'redis://r:6379' }).cache.redisCluster).toBe(true);
     expect(() => loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, root' })).toThrow(/"root" is not a user or service subject/);
     expect(loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, service:ops' }).platformAdmins).toEqual(['user:a@b.c', 'service:ops']);
   });
@@ -58,6 +67,43 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).toMatch(/AUTHZ_LOG_LEVEL: /);
     expect(problems.join('\n')).toMatch(/DATABASE_URL: /);
     expect((error as Error).message).not.toContain('hunter2');
+  });
+
+  it('reads a read replica (AUTHZ_DATABASE_READ_URL or its _FILE) and validates it, naming the variable', () => {
+    const primary = 'postgres://warden@primary/warden';
+    const standby = 'postgres://warden:s3cret@standby/warden';
+    expect(loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL: standby }).readReplica).toEqual({ url: standby, poolMax: 10 });
+    expect(loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL: standby, AUTHZ_PG_READ_POOL_MAX: '4' }).readReplica).toEqual({ url: standby, poolMax: 4 });
+    expect(loadConfig({ DATABASE_URL: primary }).readReplica).toBeUndefined();
+    const dir = mkdtempSync(path.join(tmpdir(), 'warden-config-'));
+    try {
+      const file = path.join(dir, 'read-url');
+      writeFileSync(file, `${standby}\n`);
+      expect(loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL_FILE: file }).readReplica).toEqual({ url: standby, poolMax: 10 });
+      expect(() => loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL: standby, AUTHZ_DATABASE_READ_URL_FILE: file })).toThrow(
+        /AUTHZ_DATABASE_READ_URL_FILE: set either AUTHZ_DATABASE_READ_URL or AUTHZ_DATABASE_READ_URL_FILE/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+    expect(() => loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL_FILE: '/nonexistent/read' })).toThrow(/AUTHZ_DATABASE_READ_URL_FILE: cannot read \/nonexistent\/read/);
+    // Bad values name the variable and never echo a password.
+    let error: unknown;
+    try {
+      loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL: 'mysql://root:hunter2@standby/x', AUTHZ_PG_READ_POOL_MAX: '0' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    expect(problems).toMatch(/^AUTHZ_DATABASE_READ_URL: /m);
+    expect(problems).toMatch(/^AUTHZ_PG_READ_POOL_MAX: /m);
+    expect(problems).not.toContain('hunter2');
+    expect(() => loadConfig({ DATABASE_URL: primary, AUTHZ_DATABASE_READ_URL: standby, AUTHZ_PG_READ_POOL_MAX: 'many' })).toThrow(/AUTHZ_PG_READ_POOL_MAX: /);
+    // Contradictions: a replica of nothing (embedded Postgres), a pool for no replica.
+    expect(() => loadConfig({ AUTHZ_DATABASE_READ_URL: standby })).toThrow(/AUTHZ_DATABASE_READ_URL: needs DATABASE_URL/);
+    expect(() => loadConfig({ DATABASE_URL: primary, AUTHZ_PG_READ_POOL_MAX: '4' })).toThrow(/AUTHZ_PG_READ_POOL_MAX: set only with AUTHZ_DATABASE_READ_URL/);
+    expect(KNOWN_SETTINGS).toEqual(expect.arrayContaining(['AUTHZ_DATABASE_READ_URL', 'AUTHZ_DATABASE_READ_URL_FILE', 'AUTHZ_PG_READ_POOL_MAX']));
   });
 
   it('reads DATABASE_URL_FILE and refuses both forms together', () => {

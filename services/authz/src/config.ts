@@ -2,7 +2,7 @@
  * The authz service's configuration, read from the environment in one place and
  * validated with zod before any socket opens. Every problem is reported at once;
  * unknown AUTHZ_* variables are refused (a typo should not silently do nothing).
- * Secrets may come from files: DATABASE_URL_FILE.
+ * Secrets may come from files: DATABASE_URL_FILE, AUTHZ_DATABASE_READ_URL_FILE.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -15,6 +15,9 @@ const schema = z.strictObject({
   AUTHZ_DATA_DIR: z.string().min(1).default('data'),
   AUTHZ_EMBEDDED_PG_PORT: port.default(54329),
   AUTHZ_PG_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  // A streaming read replica (standby) of DATABASE_URL: cache-miss fills read there.
+  AUTHZ_DATABASE_READ_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  AUTHZ_PG_READ_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   AUTHZ_WORLD_FILE: z.string().min(1).optional(),
   AUTHZ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AUTHZ_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
@@ -46,7 +49,9 @@ const schema = z.strictObject({
   AUTHZ_BOOTSTRAP_KEY_ORG: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'must be an organization id').optional(),
   // The cached grant graph (stores/cache). Unset REDIS_URL: in-process layer only.
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  AUTHZ_REDIS_KEY_PREFIX: z.string().min(1).max(64).default('warden:'),
+  AUTHZ_REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
+  // No hash tags in the prefix: each unit key must hash on its own (a Cluster spreads them).
+  AUTHZ_REDIS_KEY_PREFIX: z.string().min(1).max(64).regex(/^[^{}\s]+$/, 'must have no braces or spaces').default('warden:'),
   AUTHZ_REDIS_TTL_MS: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(3_600_000),
   AUTHZ_CACHE_MAX_ENTRIES: z.coerce.number().int().min(0).max(100_000_000).default(200_000),
   AUTHZ_CACHE_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).max(64 * 1024 ** 3).default(256 * 1024 * 1024),
@@ -62,6 +67,8 @@ export interface Config {
   readonly dataDir: string;
   readonly embeddedPostgresPort: number;
   readonly poolMax: number;
+  /** A streaming read replica of `databaseUrl` for cache-miss fills; undefined: everything reads the primary. */
+  readonly readReplica: { readonly url: string; readonly poolMax: number } | undefined;
   readonly worldFile: string | undefined;
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
@@ -85,6 +92,8 @@ export interface Config {
   /** The cached grant graph: Redis (shared by replicas; undefined: in-process only) and the in-process LRU. */
   readonly cache: {
     readonly redisUrl: string | undefined;
+    /** REDIS_URL names one node of a Redis Cluster (the others are discovered). */
+    readonly redisCluster: boolean;
     readonly keyPrefix: string;
     readonly redisTtlMs: number;
     /** 0 disables the in-process layer (every Check reads Redis). */
@@ -106,9 +115,11 @@ export class ConfigError extends Error {
 }
 
 const KNOWN = new Set(Object.keys(schema.shape));
+/** Secrets that may be read from a file instead: `<NAME>_FILE`. */
+const FROM_FILE = ['DATABASE_URL', 'AUTHZ_DATABASE_READ_URL'] as const;
 
 /** Every environment variable the service reads (deploy manifests are checked against it). */
-export const KNOWN_SETTINGS: readonly string[] = [...KNOWN, 'DATABASE_URL_FILE'].sort();
+export const KNOWN_SETTINGS: readonly string[] = [...KNOWN, ...FROM_FILE.map((name) => `${name}_FILE`)].sort();
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const problems: string[] = [];
@@ -116,16 +127,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
     if (KNOWN.has(key)) input[key] = value;
-    else if (key.startsWith('AUTHZ_')) problems.push(`${key}: unknown setting (known: ${[...KNOWN].filter((k) => k.startsWith('AUTHZ_')).join(', ')})`);
+    else if (key.startsWith('AUTHZ_') && !KNOWN_SETTINGS.includes(key)) problems.push(`${key}: unknown setting (known: ${KNOWN_SETTINGS.filter((k) => k.startsWith('AUTHZ_')).join(', ')})`);
   }
-  const file = env['DATABASE_URL_FILE'];
-  if (file !== undefined && file !== '') {
-    if (input['DATABASE_URL'] !== undefined) problems.push('DATABASE_URL_FILE: set either DATABASE_URL or DATABASE_URL_FILE, not both');
+  for (const name of FROM_FILE) {
+    const file = env[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (input[name] !== undefined) problems.push(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
     else {
       try {
-        input['DATABASE_URL'] = readFileSync(file, 'utf8').trim();
+        input[name] = readFileSync(file, 'utf8').trim();
       } catch (error) {
-        problems.push(`DATABASE_URL_FILE: cannot read ${file}: ${(error as Error).message}`);
+        problems.push(`${name}_FILE: cannot read ${file}: ${(error as Error).message}`);
       }
     }
   }
@@ -138,6 +150,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const c = parsed.data;
+  if (c.AUTHZ_DATABASE_READ_URL !== undefined && c.DATABASE_URL === undefined) {
+    problems.push('AUTHZ_DATABASE_READ_URL: needs DATABASE_URL (the primary it replicates); embedded Postgres has no read replica');
+  }
+  if (input['AUTHZ_PG_READ_POOL_MAX'] !== undefined && c.AUTHZ_DATABASE_READ_URL === undefined) {
+    problems.push('AUTHZ_PG_READ_POOL_MAX: set only with AUTHZ_DATABASE_READ_URL');
+  }
   const jwtSet = [c.AUTHZ_JWKS_URL, c.AUTHZ_JWKS_FILE, c.AUTHZ_JWT_ISSUER, c.AUTHZ_JWT_AUDIENCE].some((v) => v !== undefined);
   if (jwtSet) {
     if ((c.AUTHZ_JWKS_URL === undefined) === (c.AUTHZ_JWKS_FILE === undefined)) problems.push('AUTHZ_JWKS_URL / AUTHZ_JWKS_FILE: set exactly one to accept tokens');
@@ -150,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const platformAdmins = (c.AUTHZ_PLATFORM_ADMINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const admin of platformAdmins) if (!/^(user|service):[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(admin)) problems.push(`AUTHZ_PLATFORM_ADMINS: ${JSON.stringify(admin)} is not a user or service subject`);
+  if (c.AUTHZ_REDIS_CLUSTER === 'true' && c.REDIS_URL === undefined) problems.push('AUTHZ_REDIS_CLUSTER: needs REDIS_URL (one node of the cluster)');
   if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
     problems.push('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
   }
@@ -168,6 +187,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dataDir: c.AUTHZ_DATA_DIR,
     embeddedPostgresPort: c.AUTHZ_EMBEDDED_PG_PORT,
     poolMax: c.AUTHZ_PG_POOL_MAX,
+    readReplica: c.AUTHZ_DATABASE_READ_URL !== undefined ? { url: c.AUTHZ_DATABASE_READ_URL, poolMax: c.AUTHZ_PG_READ_POOL_MAX } : undefined,
     worldFile: c.AUTHZ_WORLD_FILE,
     logLevel: c.AUTHZ_LOG_LEVEL,
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
@@ -196,6 +216,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
     cache: {
       redisUrl: c.REDIS_URL,
+      redisCluster: c.AUTHZ_REDIS_CLUSTER === 'true',
       keyPrefix: c.AUTHZ_REDIS_KEY_PREFIX,
       redisTtlMs: c.AUTHZ_REDIS_TTL_MS,
       maxEntries: c.AUTHZ_CACHE_MAX_ENTRIES,

@@ -6,7 +6,7 @@
  * invalidation, not cold reads.
  */
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer, type Authorizer } from '../src/authorizer.js';
 import type { CheckResult, Consistency } from '../src/domain/model.js';
@@ -17,9 +17,11 @@ import { applyWorld, deleteBinding, type WriteResult } from '../src/stores/postg
 import { checkArb, worldArb } from './support/random-world.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';
+import { ownRedisCluster, type OwnCluster } from './support/redis-cluster.js';
 
 let db: TestDatabase;
 let redis: Redis;
+let cluster: OwnCluster;
 let writer: CachedGrantSource;
 const sources: CachedGrantSource[] = [];
 const prefix = `warden-test:cache-oracle:${process.pid}:${Date.now()}:`;
@@ -27,7 +29,8 @@ const prefix = `warden-test:cache-oracle:${process.pid}:${Date.now()}:`;
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = testRedis(SHARED_REDIS_URL);
-  const make = async (opts: { redis?: Redis; localMaxEntries?: number }) => {
+  cluster = await ownRedisCluster();
+  const make = async (opts: { redis?: Redis | Cluster; localMaxEntries?: number }) => {
     const source = new CachedGrantSource({ pool: db.pool, databaseUrl: db.url, keyPrefix: prefix, ...opts });
     await source.start();
     sources.push(source);
@@ -36,12 +39,16 @@ beforeAll(async () => {
   writer = await make({ redis });
   await make({ redis, localMaxEntries: 0 });
   await make({});
+  // The same on a Redis Cluster (three masters): Redis only, and in-process in front of it.
+  await make({ redis: cluster.client(), localMaxEntries: 0 });
+  await make({ redis: cluster.client() });
 });
 afterAll(async () => {
   for (const source of sources) await source.close();
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
   redis.disconnect();
+  await cluster?.stop();
   await db.drop();
 });
 
@@ -113,10 +120,12 @@ describe('cached answers equal Postgres answers at the same revision', () => {
     );
     expect(compared).toBeGreaterThan(1000);
     // The caches were used, not bypassed.
-    const [w, r, l] = sources.map((s, i) => ({ now: s.stats(), before: stats0[i]! }));
+    const [w, r, l, c] = sources.map((s, i) => ({ now: s.stats(), before: stats0[i]! }));
     expect(w!.now.localHits).toBeGreaterThan(0);
     expect(r!.now.redisHits).toBeGreaterThan(0);
     expect(l!.now.localHits).toBeGreaterThan(0);
     expect(w!.now.invalidations).toBeGreaterThan(0);
+    expect(c!.now.redisHits).toBeGreaterThan(0);
+    expect(c!.now.redisErrors).toBe(0);
   });
 });

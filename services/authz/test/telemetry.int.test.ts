@@ -4,6 +4,7 @@
  * are its store calls (the Postgres read), exported through the OpenTelemetry SDK.
  */
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Effect } from '@warden/proto/authz/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTelemetry, type Telemetry } from '../src/telemetry.js';
 import type { TestApp } from './support/app.js';
@@ -37,6 +38,36 @@ describe('telemetry', () => {
     const denied = /^warden_authz_decisions_total\{[^}]*warden_decision="DENY"[^}]*warden_reason="PROTECTED_RESOURCE"[^}]*\} (\d+)/m.exec(text);
     expect(Number(allowed?.[1])).toBeGreaterThanOrEqual(20);
     expect(Number(denied?.[1])).toBeGreaterThanOrEqual(20);
+  });
+
+  it('/metrics shows the cache per layer, its hit ratio and the revision lag', async () => {
+    const { authz, admin } = t.grpc(t.adminKey);
+    const check = { subject: 'user:victor@acme.com', action: 'flags:read', resource: 'org:acme/project:checkout/env:production' };
+    for (let i = 0; i < 10; i++) await authz.check(check);
+    const stats = t.app.grantCache.stats();
+    const text = await (await fetch(telemetry.metricsUrl!)).text();
+    const value = (pattern: RegExp) => {
+      const match = pattern.exec(text);
+      expect(match, `${pattern} in\n${text.split('\n').filter((l) => l.includes('cache') || l.includes('revision')).join('\n')}`).not.toBeNull();
+      return Number(match![1]);
+    };
+    // The exporter reads the cache's own counters: they agree (scraped after the checks).
+    expect(value(/^warden_authz_cache_lookups_total\{[^}]*warden_cache_layer="local"[^}]*warden_cache_result="hit"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(stats.localHits);
+    expect(value(/^warden_authz_cache_lookups_total\{[^}]*warden_cache_layer="local"[^}]*warden_cache_result="miss"[^}]*\} (\d+)/m)).toBeGreaterThanOrEqual(stats.localMisses);
+    const ratio = value(/^warden_authz_cache_hit_ratio\{[^}]*warden_cache_layer="local"[^}]*\} ([\d.e-]+)/m);
+    expect(ratio).toBeGreaterThan(0.5); // nine of ten repeated checks are local hits
+    expect(ratio).toBeLessThanOrEqual(1);
+    expect(value(/^warden_authz_cache_postgres_reads_total\{[^}]*warden_cache_read="fill"[^}]*\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^warden_authz_revision_applied\{[^}]*\} (\d+)/m)).toBe(t.app.grantCache.appliedRevision);
+    expect(value(/^warden_authz_revision_lag\{[^}]*\} (\d+)/m)).toBe(0);
+    expect(value(/^warden_authz_cache_staleness\{[^}]*\} ([\d.e-]+)/m)).toBeLessThan(5);
+    expect(value(/^warden_authz_cache_entries\{[^}]*\} (\d+)/m)).toBeGreaterThan(0);
+
+    // A write advances the applied revision seen on /metrics.
+    const before = t.app.grantCache.appliedRevision;
+    await admin.grantBinding({ subject: 'user:victor@acme.com', role: 'env_reader', actions: [], scope: 'org:acme/project:checkout', effect: Effect.EFFECT_ALLOW, condition: '', reason: 'telemetry test' });
+    const after = await (await fetch(telemetry.metricsUrl!)).text();
+    expect(Number(/^warden_authz_revision_applied\{[^}]*\} (\d+)/m.exec(after)?.[1])).toBeGreaterThan(before);
   });
 
   it('each RPC is a span with its store calls as children', async () => {

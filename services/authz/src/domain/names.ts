@@ -48,11 +48,39 @@ export interface Action {
   readonly verb: string;
 }
 
+/**
+ * Valid names repeat (a gateway asks about the same few thousand resources all day):
+ * each parse is remembered, so a repeated name costs one Map lookup instead of the
+ * regular expressions and allocations, and the scope-chain strings it yields are the
+ * same objects every time (their hashes are computed once, which makes every cache
+ * lookup keyed by them cheaper). Bounded: when full it starts over. Only valid names
+ * are remembered; results are frozen.
+ */
+class Memo<T> {
+  private readonly entries = new Map<string, T>();
+  constructor(private readonly max: number) {}
+  get(key: string): T | undefined {
+    return this.entries.get(key);
+  }
+  set(key: string, value: T): T {
+    if (this.entries.size >= this.max) this.entries.clear();
+    this.entries.set(key, value);
+    return value;
+  }
+}
+const subjects = new Memo<Subject>(20_000);
+const resources = new Memo<ResourcePath>(20_000);
+const actions = new Memo<Action>(2_000);
+
 function describe(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
 export function parseSubject(value: string, field = 'subject'): Subject {
+  return (typeof value === 'string' ? subjects.get(value) : undefined) ?? subjects.set(value, Object.freeze(validSubject(value, field)));
+}
+
+function validSubject(value: string, field: string): Subject {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(field, 'is required (a subject like "user:sarah@acme.com")');
   }
@@ -78,6 +106,10 @@ export function parseSubject(value: string, field = 'subject'): Subject {
 }
 
 export function parseResource(value: string, field = 'resource'): ResourcePath {
+  return (typeof value === 'string' ? resources.get(value) : undefined) ?? resources.set(value, validResource(value, field));
+}
+
+function validResource(value: string, field: string): ResourcePath {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(field, 'is required (a path like "org:acme/project:checkout")');
   }
@@ -114,11 +146,11 @@ export function parseResource(value: string, field = 'resource'): ResourcePath {
     if (index > 0 && type === 'org') {
       throw new InvalidArgumentError(field, `${where}: an organization can only be the first segment`);
     }
-    segments.push({ type, id });
+    segments.push(Object.freeze({ type, id }));
     prefix = index === 0 ? part : `${prefix}/${part}`;
     chain.push(prefix);
   }
-  return { path: value, segments, org: segments[0]!.id, chain };
+  return Object.freeze({ path: value, segments: Object.freeze(segments), org: segments[0]!.id, chain: Object.freeze(chain) });
 }
 
 /** The scope chain of an already-validated path (no checks). */
@@ -134,6 +166,10 @@ export function chainOf(path: string): string[] {
 }
 
 export function parseAction(value: string, field = 'action'): Action {
+  return (typeof value === 'string' ? actions.get(value) : undefined) ?? actions.set(value, Object.freeze(validAction(value, field)));
+}
+
+function validAction(value: string, field: string): Action {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(field, 'is required (an action like "flags:enable")');
   }

@@ -23,9 +23,32 @@
  * reached, cached answers are given only while the replica last *confirmed* it was
  * current (heartbeat on the LISTEN connection) within `maxStalenessMs`; after that,
  * UnavailableError. A unit that cannot be proven fresh is never used.
+ *
+ * Read replica (`readPool`: a Postgres streaming standby; "replica" above means an authz
+ * process). What reads where:
+ *   read replica  cache-miss fills (`fill`), when it is up and not known to be too far behind
+ *   primary       the LISTEN connection, heartbeat and changelog catch-up (the changelog is read
+ *                 where the revision is committed), `fully_consistent` and every fallback view
+ *                 (`readPostgres`), the catch-up behind `at_least_revision`, and any fill the
+ *                 read replica failed or could not serve
+ * Why a fill from a lagging standby is safe: FILL_SQL is one statement, one snapshot, and
+ * every write bumps the one-row warden_revision under a row lock in its own transaction,
+ * so the standby's snapshot is the primary's state at some committed revision R' (units,
+ * changelog and revision alike). If R' > applied, its changelog (applied, R'] is committed
+ * history and advances `applied` like a catch-up; if R' ≤ applied, applyChanges ignores it.
+ * Units carry R' and are admitted only through isCurrent(key, R'): R' ≥ floor and no
+ * invalidation this process applied touched the key after R', so the unit at R' equals
+ * the unit at `applied` (the invariant holds). Keys the old snapshot cannot prove current
+ * (R' < floor, or touched in (R', applied]) are counted (`readReplicaLagged`) and read
+ * again from the primary in the same fill, never retried on the standby. A standby read
+ * never confirms freshness (`confirmedAt`): only the primary can say we are current.
+ * Routing: a standby last seen caught up gets every fill. One last seen behind gets only
+ * fills it can serve (its revision then ≥ floor and ≥ the newest invalidation of each key);
+ * after a standby error it gets none. The rest go to the primary, and a background probe (at
+ * most once per `heartbeatMs`) looks at the standby again.
  */
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import { COMPILED_SYSTEM_ROLES } from '../../domain/catalogue.js';
@@ -49,12 +72,21 @@ import {
 } from './cache-keys.js';
 
 export interface CachedGrantSourceOptions {
-  /** Pool for fills and catch-up reads. */
+  /** Pool on the primary: catch-up reads, whole views (fully_consistent, fallbacks), and fills when there is no `readPool`. */
   readonly pool: pg.Pool;
-  /** Connection string for the LISTEN connection (a dedicated client). */
+  /**
+   * Pool on a streaming read replica (standby) of the same database: cache-miss fills read
+   * there (see the header comment). @defaultValue undefined: fills read the primary
+   */
+  readonly readPool?: pg.Pool | undefined;
+  /** Connection string for the LISTEN connection (a dedicated client) — the primary. */
   readonly databaseUrl: string;
-  /** Shared cache; undefined: in-process layer only (embedded mode). */
-  readonly redis?: Redis | undefined;
+  /**
+   * Shared cache; undefined: in-process layer only (embedded mode). A single Redis or a
+   * Redis Cluster (ioredis `Cluster`, best with `enableAutoPipelining`). Every unit is one
+   * key, so a subject's graph (its groups and all its bindings) lives in one slot.
+   */
+  readonly redis?: Redis | Cluster | undefined;
   /** Prefix of every Redis key and the pub/sub channel. @defaultValue `warden:` */
   readonly keyPrefix?: string;
   /** In-process entries (0 disables the in-process layer). @defaultValue 100000 */
@@ -85,11 +117,23 @@ export interface CacheStats {
   catchUps: number;
   /** Views refused because the replica could not confirm freshness within the bound. */
   staleRefusals: number;
+  /** Of `pgFills`: fills sent to the read replica (those that failed included: see `readReplicaErrors`). */
+  readReplicaFills: number;
+  /** Read-replica fills with units its snapshot (older than `applied`) could not prove current: the primary read them again. */
+  readReplicaLagged: number;
+  /** Read-replica fills or probes that failed (the primary answered). */
+  readReplicaErrors: number;
+  /** The read replica's revision when last seen (-1: no read replica, or not seen yet). */
+  readReplicaRevision: number;
   localEntries: number;
   localBytes: number;
   appliedRevision: number;
   /** Milliseconds since the replica last confirmed it was current. */
   stalenessMs: number;
+  /** The newest committed revision this replica has heard of. */
+  newestRevision: number;
+  /** Revisions committed that this replica has not applied yet (newestRevision − appliedRevision). */
+  revisionLag: number;
 }
 
 interface SubjectUnit {
@@ -129,6 +173,54 @@ if cur then
 end
 redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
 return 1`;
+
+/**
+ * Reads units and follows subjects' groups on the server (single Redis only: the group
+ * keys are not declared, which a Cluster forbids). KEYS: unit keys. ARGV[1]: the key
+ * prefix. Replies key, value pairs: each requested key, then each group's subject unit,
+ * transitively, each key once (bounded). A subject unit's JSON starts with its direct
+ * groups, `{"g":["group:a",…],…`, and subject names hold no quote or backslash
+ * (domain/names.ts), so the names are read without decoding the bindings.
+ */
+const UNITS_WITH_GROUPS = `
+local prefix = ARGV[1]
+local subjectPrefix = prefix .. 's:'
+local queue, seen, out = {}, {}, {}
+for i = 1, #KEYS do
+  if not seen[KEYS[i]] then seen[KEYS[i]] = true; queue[#queue + 1] = KEYS[i] end
+end
+local i = 1
+while i <= #queue and i <= 2000 do
+  local key = queue[i]
+  local value = redis.call('GET', key)
+  out[#out + 1] = key
+  out[#out + 1] = value
+  if value and string.sub(key, 1, #subjectPrefix) == subjectPrefix then
+    local groups = string.match(value, '^%d+|{"g":%[(.-)%]')
+    if groups then
+      for name in string.gmatch(groups, '"([^"]*)"') do
+        local groupKey = subjectPrefix .. name
+        if not seen[groupKey] then seen[groupKey] = true; queue[#queue + 1] = groupKey end
+      end
+    end
+  end
+  i = i + 1
+end
+return out`;
+
+/** The scripts as client commands (EVALSHA, falling back to EVAL once per connection). */
+interface WardenCommands {
+  wardenUnits(numberOfKeys: number, ...args: string[]): Promise<Array<string | null>>;
+  wardenSetIfNewer(key: string, revision: number, text: string, ttlMs: number): Promise<number>;
+}
+
+function withWardenCommands(redis: Redis | Cluster): (Redis | Cluster) & WardenCommands {
+  if (!('wardenUnits' in redis)) {
+    redis.defineCommand('wardenUnits', { lua: UNITS_WITH_GROUPS });
+    redis.defineCommand('wardenSetIfNewer', { lua: SET_IF_NEWER, numberOfKeys: 1 });
+  }
+  return redis as (Redis | Cluster) & WardenCommands;
+}
 
 const CHANGES_SQL = `
 (SELECT coalesce(json_agg(json_build_array(c.revision, c.kind, c.key, c.before, c.after) ORDER BY c.revision, c.seq), '[]'::json)
@@ -232,9 +324,13 @@ function entryOf(key: string, rev: number, text: string): Entry {
 
 export class CachedGrantSource implements GrantSource {
   private readonly pool: pg.Pool;
+  /** The read replica's pool (undefined: fills read the primary). */
+  private readonly readPool: pg.Pool | undefined;
+  /** What this process last saw of the read replica: its revision (-1: not yet), when it looked, whether it failed or was behind `applied`. */
+  private readonly readReplica = { revision: -1, checkedAt: 0, down: false, behind: false, probing: false };
   private readonly pgStore: PgGrantStore;
-  private readonly redis: Redis | undefined;
-  private subscriber: Redis | undefined;
+  private readonly redis: (Redis | Cluster) & WardenCommands | undefined;
+  private subscriber: Redis | Cluster | undefined;
   private readonly prefix: string;
   private readonly local: LRUCache<string, Entry> | undefined;
   /** key → the newest revision that invalidated it (bounded; eviction raises `floor`). */
@@ -242,6 +338,8 @@ export class CachedGrantSource implements GrantSource {
   /** Units read at a revision below this cannot be proven fresh (their history was dropped). */
   private floor = 0;
   private applied = 0;
+  /** The newest committed revision this replica has heard of (NOTIFY, pub/sub, heartbeat, reads of the primary). */
+  private newest = 0;
   private generation = 0;
   private confirmedAt = 0;
   private listener: pg.Client | undefined;
@@ -259,12 +357,15 @@ export class CachedGrantSource implements GrantSource {
   private readonly counters = {
     localHits: 0, localMisses: 0, redisHits: 0, redisMisses: 0, redisErrors: 0,
     pgFills: 0, pgViews: 0, invalidations: 0, catchUps: 0, staleRefusals: 0,
+    readReplicaFills: 0, readReplicaLagged: 0, readReplicaErrors: 0,
   };
 
   constructor(private readonly options: CachedGrantSourceOptions) {
     this.pool = options.pool;
+    this.readPool = options.readPool;
+    // Whole views (fully_consistent, fallbacks) read the primary, never the read replica.
     this.pgStore = new PgGrantStore(options.pool);
-    this.redis = options.redis;
+    this.redis = options.redis === undefined ? undefined : withWardenCommands(options.redis);
     this.prefix = options.keyPrefix ?? 'warden:';
     const maxEntries = options.localMaxEntries ?? 100_000;
     this.local = maxEntries > 0
@@ -288,7 +389,7 @@ export class CachedGrantSource implements GrantSource {
   async start(): Promise<void> {
     await this.connectListener();
     if (this.redis !== undefined) {
-      const subscriber = this.redis.duplicate({ enableOfflineQueue: true });
+      const subscriber = this.redis.isCluster ? (this.redis as Cluster).duplicate(undefined, { enableOfflineQueue: true }) : (this.redis as Redis).duplicate({ enableOfflineQueue: true });
       subscriber.on('error', () => undefined);
       subscriber.on('message', (_channel: string, message: string) => this.onMessage(message));
       this.subscriber = subscriber;
@@ -316,10 +417,13 @@ export class CachedGrantSource implements GrantSource {
   stats(): CacheStats {
     return {
       ...this.counters,
+      readReplicaRevision: this.readReplica.revision,
       localEntries: this.local?.size ?? 0,
       localBytes: this.local?.calculatedSize ?? 0,
       appliedRevision: this.applied,
       stalenessMs: this.now() - this.confirmedAt,
+      newestRevision: Math.max(this.newest, this.applied),
+      revisionLag: Math.max(0, this.newest - this.applied),
     };
   }
 
@@ -402,6 +506,8 @@ export class CachedGrantSource implements GrantSource {
 
   private async readPostgres(requests: readonly ViewRequest[], signal: AbortSignal | undefined): Promise<GrantView> {
     this.counters.pgViews++;
+    // Always the primary (`pgStore` is built on `pool`): fully_consistent, an at_least_revision
+    // newer than any applied, and the fallback after refused fills must not read a lagging standby.
     const view = await this.pgStore.view(requests, signal);
     // A view read from Postgres also confirms nothing about other units; it is honest on its own.
     return view;
@@ -419,32 +525,31 @@ export class CachedGrantSource implements GrantSource {
   private localHit(request: ViewRequest): GrantView | undefined {
     const local = this.local;
     if (local === undefined) return undefined;
-    const subjects = new Map<string, Entry>();
-    const attributes = new Map<string, Entry>();
-    const orgs = new Map<string, Entry>();
     const org = local.get(request.resource.org);
-    if (org === undefined) return undefined;
-    orgs.set(request.resource.org, org);
-    for (const path of request.resource.chain) {
+    if (org === undefined || org.unit.t !== 'o') return undefined;
+    const chain = request.resource.chain;
+    const attributes: Array<ResourceAttributes | undefined> = [];
+    for (const path of chain) {
       const entry = local.get(path);
-      if (entry === undefined) return undefined;
-      attributes.set(path, entry);
+      if (entry === undefined || entry.unit.t !== 'r') return undefined;
+      attributes.push(entry.unit.attrs);
     }
     const first = local.get(request.subject);
-    if (first === undefined) return undefined;
-    subjects.set(request.subject, first);
-    // The group closure (a Map visits entries added while iterating).
-    for (const entry of subjects.values()) {
-      if (entry.unit.t !== 's') return undefined;
-      for (const group of entry.unit.groups) {
-        if (subjects.has(group)) continue;
-        const unit = local.get(group);
-        if (unit === undefined) return undefined;
-        subjects.set(group, unit);
+    if (first === undefined || first.unit.t !== 's') return undefined;
+    // The group closure, breadth first from the subject (the order closure() gives).
+    const names = [request.subject];
+    const units = [first.unit];
+    for (let i = 0; i < units.length; i++) {
+      for (const group of units[i]!.groups) {
+        if (names.includes(group)) continue;
+        const entry = local.get(group);
+        if (entry === undefined || entry.unit.t !== 's') return undefined;
+        names.push(group);
+        units.push(entry.unit);
       }
     }
-    this.counters.localHits += subjects.size + attributes.size + 1;
-    return viewOf(this.applied, subjects, attributes, orgs);
+    this.counters.localHits += names.length + chain.length + 1;
+    return new SingleRequestView(this.applied, names, units, request.resource.org, org.unit.roles, chain, attributes);
   }
 
   /** Builds a view from units at `applied`; undefined when it could not prove one (retry). */
@@ -513,41 +618,138 @@ export class CachedGrantSource implements GrantSource {
     return viewOf(this.applied, subjects, attributes, orgs);
   }
 
+  /**
+   * Reads units from Redis; returns the keys it could not serve. On a single Redis one
+   * round trip also brings the subject units of every group the subjects found belong
+   * to, transitively (a script follows them on the server), so a Redis hit costs one
+   * round trip even for subjects in nested groups. On a Cluster each key is read on its
+   * own node (auto-pipelined: one round trip per node, in parallel); groups not in the
+   * in-process layer then cost one more round trip per level of nesting.
+   */
   private async readRedis(keys: string[], units: Map<string, Entry>): Promise<string[]> {
-    let values: Array<string | null>;
+    const redis = this.redis!;
+    const prefixed = keys.map((k) => this.prefix + k);
+    let reply: Array<string | null>;
     try {
-      values = await storeSpan('redis grant units', { 'db.system.name': 'redis', 'db.operation.name': 'MGET', 'warden.keys': keys.length }, () =>
-        this.redis!.mget(keys.map((k) => this.prefix + k)),
+      reply = await storeSpan(
+        'redis grant units',
+        { 'db.system.name': 'redis', 'db.operation.name': redis.isCluster ? 'GET' : 'EVALSHA', 'warden.keys': keys.length },
+        async () =>
+          redis.isCluster
+            ? (await Promise.all(prefixed.map((key) => redis.get(key)))).flatMap((value, i) => [prefixed[i]!, value])
+            : redis.wardenUnits(prefixed.length, ...prefixed, this.prefix),
       );
     } catch {
       this.counters.redisErrors++;
       return keys;
     }
-    const missing: string[] = [];
-    keys.forEach((key, i) => {
-      const value = values[i];
+    const requested = new Set(keys);
+    const missing = new Set(keys);
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const key = reply[i]!.slice(this.prefix.length);
+      const value = reply[i + 1];
+      const asked = requested.has(key);
       const sep = value?.indexOf('|') ?? -1;
-      if (value === null || value === undefined || sep < 0) {
-        this.counters.redisMisses++;
-        missing.push(key);
-        return;
-      }
-      const rev = Number(value.slice(0, sep));
-      if (!this.isCurrent(key, rev)) {
-        this.counters.redisMisses++;
-        missing.push(key);
-        return;
+      const rev = value === null || value === undefined || sep < 0 ? -1 : Number(value.slice(0, sep));
+      if (rev < 0 || !this.isCurrent(key, rev)) {
+        if (asked) this.counters.redisMisses++;
+        continue;
       }
       this.counters.redisHits++;
-      const entry = entryOf(key, rev, value.slice(sep + 1));
+      const entry = entryOf(key, rev, value!.slice(sep + 1));
+      missing.delete(key);
       units.set(key, entry);
       this.local?.set(key.slice(2), entry);
-    });
-    return missing;
+    }
+    return [...missing];
   }
 
-  /** One statement: units of the missing keys (subjects with their whole group closure) and the changelog since `applied`. */
+  /**
+   * Reads the missing keys' units: from the read replica when there is one that may serve
+   * them, else (or for what it could not serve, or when it fails) from the primary. Never
+   * loops on a lagging read replica: one read there at most, then the primary.
+   */
   private async fill(keys: string[], units: Map<string, Entry>): Promise<void> {
+    const readPool = this.readPool;
+    if (readPool === undefined || !this.readReplicaMayServe(keys)) {
+      await this.fillFrom(this.pool, keys, units, false);
+      return;
+    }
+    const seen = this.readReplica;
+    const since = this.applied;
+    const sentAt = this.now();
+    let revision: number;
+    try {
+      revision = await this.fillFrom(readPool, keys, units, true);
+    } catch (error) {
+      this.counters.readReplicaErrors++;
+      if (!seen.down) this.warn('the read replica could not be read; cache misses read the primary until it answers again', error);
+      seen.down = true;
+      seen.checkedAt = sentAt;
+      await this.fillFrom(this.pool, keys, units, false);
+      return;
+    }
+    // Only lag refuses here: after applyChanges, applied ≥ revision, so a refused key was read
+    // below `floor` or touched in (revision, applied]. The primary reads those now.
+    const refused = keys.filter((key) => !units.has(key));
+    seen.revision = revision;
+    seen.behind = revision < since || refused.length > 0;
+    seen.checkedAt = sentAt;
+    seen.down = false;
+    if (refused.length === 0) return;
+    this.counters.readReplicaLagged++;
+    await this.fillFrom(this.pool, refused, units, false);
+  }
+
+  /**
+   * Whether to send this fill to the read replica. Up and last seen caught up (at or above
+   * `applied` then): yes — one read there, and what it cannot prove current goes to the
+   * primary. Last seen behind: only if its revision then is at or above `floor` and the
+   * newest invalidation of every key (it would serve them all). Otherwise the primary, and a
+   * background probe (at most once per heartbeat) looks at the read replica again.
+   */
+  private readReplicaMayServe(keys: readonly string[]): boolean {
+    const seen = this.readReplica;
+    if (!seen.down) {
+      if (!seen.behind) return true;
+      if (this.floor <= seen.revision && !keys.some((key) => (this.invalidated.peek(key) ?? -1) > seen.revision)) return true;
+    }
+    if (this.now() - seen.checkedAt >= this.heartbeatMs) this.probeReadReplica();
+    return false;
+  }
+
+  /** Reads the read replica's revision in the background (nothing waits on it). */
+  private probeReadReplica(): void {
+    const readPool = this.readPool;
+    const seen = this.readReplica;
+    if (readPool === undefined || seen.probing || this.closed) return;
+    seen.probing = true;
+    seen.checkedAt = this.now();
+    const since = this.applied;
+    void readPool
+      .query<{ revision: string }>('SELECT revision FROM warden_revision')
+      .then(
+        ({ rows }) => {
+          seen.revision = Number(rows[0]!.revision);
+          seen.behind = seen.revision < since;
+          seen.down = false;
+        },
+        () => {
+          this.counters.readReplicaErrors++;
+          seen.down = true;
+        },
+      )
+      .finally(() => {
+        seen.probing = false;
+      });
+  }
+
+  /**
+   * One statement on `pool`: units of the keys (subjects with their whole group closure) and the
+   * changelog since `applied`. Returns the revision read at. Units that cannot be proven current
+   * at `applied` are left out of `units` (the caller re-reads or retries them).
+   */
+  private async fillFrom(pool: pg.Pool, keys: readonly string[], units: Map<string, Entry>, fromReadReplica: boolean): Promise<number> {
     const subjects: string[] = [];
     const paths: string[] = [];
     const orgs: string[] = [];
@@ -562,20 +764,27 @@ export class CachedGrantSource implements GrantSource {
     let row: FillRow;
     try {
       this.counters.pgFills++;
+      if (fromReadReplica) this.counters.readReplicaFills++;
       // The Postgres read behind a view (named like PgGrantStore's): units plus the changelog since `applied`.
       row = (
         await storeSpan(
           'postgres grant view',
-          { 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'warden.cache': 'fill', 'warden.subjects': subjects.length, 'warden.scopes': paths.length },
-          () => this.pool.query<FillRow>(FILL_SQL, [subjects, paths, orgs, since]),
+          {
+            'db.system.name': 'postgresql', 'db.operation.name': 'SELECT', 'warden.cache': 'fill', 'warden.subjects': subjects.length, 'warden.scopes': paths.length,
+            'warden.read': fromReadReplica ? 'replica' : 'primary',
+          },
+          () => pool.query<FillRow>(FILL_SQL, [subjects, paths, orgs, since]),
         )
       ).rows[0]!;
     } catch (error) {
-      throw new UnavailableError('the grant store (Postgres) could not be read', { cause: error });
+      throw new UnavailableError(`the grant store (Postgres${fromReadReplica ? ' read replica' : ''}) could not be read`, { cause: error });
     }
     const revision = Number(row.revision);
+    if (!fromReadReplica) this.heard(revision);
+    // The standby's changelog is committed history (a prefix of the primary's): applying it is a catch-up.
     this.applyChanges(since, revision, row.changes);
-    this.confirm(sentAt);
+    // Only the primary proves this process current; a standby may be behind it by any amount.
+    if (!fromReadReplica) this.confirm(sentAt);
 
     const texts = new Map<string, string>();
     const edges = new Map<string, string[]>();
@@ -600,20 +809,30 @@ export class CachedGrantSource implements GrantSource {
     }
     for (const org of orgs) texts.set(orgKey(org), JSON.stringify({ r: rolesByOrg.get(org) ?? [] }));
 
-    const pipeline = this.redis?.pipeline();
+    const redis = this.redis;
+    // A Cluster pipeline must stay on one node: there, each write goes on its own (auto-pipelined).
+    const pipeline = redis !== undefined && !redis.isCluster ? (redis as Redis).pipeline() : undefined;
+    const writes: Array<Promise<unknown>> = [];
     for (const [key, text] of texts) {
       const entry = entryOf(key, revision, text);
       // Always usable in this view if current; a unit that changed after `revision` is not (the retry re-reads it).
       if (!this.isCurrent(key, revision)) continue;
       if (!units.has(key)) units.set(key, entry);
       this.local?.set(key.slice(2), entry);
-      pipeline?.eval(SET_IF_NEWER, 1, this.prefix + key, revision, text, this.redisTtlMs);
+      if (pipeline !== undefined) pipeline.eval(SET_IF_NEWER, 1, this.prefix + key, revision, text, this.redisTtlMs);
+      else if (redis !== undefined) writes.push(redis.wardenSetIfNewer(this.prefix + key, revision, text, this.redisTtlMs));
     }
     if (pipeline !== undefined && pipeline.length > 0) {
       pipeline.exec().catch(() => {
         this.counters.redisErrors++;
       });
     }
+    if (writes.length > 0) {
+      Promise.all(writes).catch(() => {
+        this.counters.redisErrors++;
+      });
+    }
+    return revision;
   }
 
   // --- invalidation -------------------------------------------------------------
@@ -621,6 +840,7 @@ export class CachedGrantSource implements GrantSource {
   private onMessage(payload: string): void {
     const message = parseInvalidation(payload);
     if (message === undefined) return;
+    this.heard(message.r);
     if (message.r <= this.applied) return;
     if (message.r === this.applied + 1 && message.k !== null) this.applyInvalidation(message.r, message.k);
     else void this.catchUp().catch((error: unknown) => this.warn('cache catch-up failed', error));
@@ -650,6 +870,10 @@ export class CachedGrantSource implements GrantSource {
     this.local?.clear();
     this.invalidated.clear();
     this.floor = revision;
+  }
+
+  private heard(revision: number): void {
+    if (revision > this.newest) this.newest = revision;
   }
 
   private advance(revision: number): void {
@@ -692,6 +916,7 @@ export class CachedGrantSource implements GrantSource {
         const since = this.applied;
         const sentAt = this.now();
         const { rows } = await this.pool.query<{ revision: string; changes: ChangeRow[] }>(CATCH_UP_SQL, [since]);
+        this.heard(Number(rows[0]!.revision));
         this.applyChanges(since, Number(rows[0]!.revision), rows[0]!.changes);
         this.confirm(sentAt);
       } finally {
@@ -731,6 +956,7 @@ export class CachedGrantSource implements GrantSource {
       if (this.applied === 0 && this.confirmedAt === 0) {
         const { rows } = await client.query<{ revision: string }>('SELECT revision FROM warden_revision');
         const revision = Number(rows[0]!.revision);
+        this.heard(revision);
         this.floor = revision;
         this.advance(revision);
       }
@@ -761,6 +987,7 @@ export class CachedGrantSource implements GrantSource {
     try {
       const { rows } = await client.query<{ revision: string }>('SELECT revision FROM warden_revision');
       const revision = Number(rows[0]!.revision);
+      this.heard(revision);
       if (revision > this.applied) await this.catchUp();
       if (this.applied >= revision) this.confirmedAt = Math.max(this.confirmedAt, sentAt);
     } catch (error) {
@@ -807,3 +1034,42 @@ function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, attribut
 }
 
 const EMPTY_GROUPS: readonly string[] = [];
+
+/**
+ * The view of one request served from the in-process layer: plain arrays (a subject's
+ * closure is a handful of names, a chain at most eight paths), so a hit allocates little.
+ */
+class SingleRequestView implements GrantView {
+  constructor(
+    readonly revision: number,
+    /** The subject, then its groups in closure() order. */
+    private readonly names: readonly string[],
+    private readonly units: readonly SubjectUnit[],
+    private readonly org: string,
+    private readonly roles: ReadonlyMap<string, CompiledRole>,
+    private readonly chain: readonly string[],
+    private readonly attrs: ReadonlyArray<ResourceAttributes | undefined>,
+  ) {}
+
+  subjectsOf(subject: string): readonly string[] {
+    if (subject === this.names[0]) return this.names;
+    return closure(subject, (s) => {
+      const i = this.names.indexOf(s);
+      return i < 0 ? EMPTY_GROUPS : this.units[i]!.groups;
+    });
+  }
+
+  bindingsAt(subject: string, scope: string): readonly Binding[] {
+    const i = this.names.indexOf(subject);
+    return i < 0 ? EMPTY : (this.units[i]!.byScope.get(scope) ?? EMPTY);
+  }
+
+  role(org: string, name: string): CompiledRole | undefined {
+    return COMPILED_SYSTEM_ROLES.get(name) ?? (org === this.org ? this.roles.get(name) : undefined);
+  }
+
+  attributes(path: string): ResourceAttributes | undefined {
+    const i = this.chain.indexOf(path);
+    return i < 0 ? undefined : this.attrs[i];
+  }
+}
