@@ -1,6 +1,7 @@
 /**
- * OpenTelemetry for the audit service (as services/authz/src/telemetry.ts): a global MeterProvider read by a Prometheus
- * exporter served at `/metrics` (AUDIT_METRICS_HOST:AUDIT_METRICS_PORT), a global
+ * OpenTelemetry for a Warden service process (audit, and authz through
+ * `@warden/audit/telemetry`): a global MeterProvider read by a Prometheus exporter served
+ * at `/metrics` (AUDIT_METRICS_* or AUTHZ_METRICS_*), a global
  * TracerProvider with async-hooks context and W3C trace-context propagation — only when
  * spans are exported (OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT, the standard variable).
  * The rest of the code uses `@opentelemetry/api` only.
