@@ -24,7 +24,7 @@ import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
 import { createAdmin } from './admin/admin.js';
 import { createAdminServiceImpl } from './api/grpc/admin-service.js';
-import { authMiddleware } from './api/grpc/auth.js';
+import { authenticated } from './api/grpc/auth.js';
 import { createHttpServer } from './api/http/server.js';
 import { PgApiKeyStore } from './auth/api-keys.js';
 import { createAuthenticator, type JwtOptions } from './auth/authenticator.js';
@@ -37,7 +37,6 @@ import { PgCandidates } from './stores/postgres/pg-candidates.js';
 import { createAuthorizer, type Authorizer } from './authorizer.js';
 import { ConfigError, type Config } from './config.js';
 import { createAuthzServiceImpl } from './api/grpc/authz-service.js';
-import { errorsMiddleware } from './api/grpc/errors.js';
 import { startEmbeddedPostgres, type RunningPostgres } from './stores/postgres/embedded.js';
 import { migrate } from './stores/postgres/migrations.js';
 import { PgGrantStore } from './stores/postgres/pg-grant-store.js';
@@ -145,14 +144,12 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const bare = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
     // Spans per RPC only when a tracing SDK is registered (OTEL_EXPORTER_OTLP_ENDPOINT, or a test's).
     server = tracingEnabled() ? bare.use(openTelemetryServerMiddleware()) : bare;
-    server.with(errorsMiddleware(logger)).with(authMiddleware(authenticator, logger)).add(AuthzServiceDefinition, authzImpl);
-    server.with(errorsMiddleware(logger)).with(authMiddleware(authenticator, logger)).add(AdminServiceDefinition, adminImpl);
+    server.add(AuthzServiceDefinition, authenticated(AuthzServiceDefinition, authzImpl, authenticator, logger));
+    server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
     const platformAdmins = new Set(config.platformAdmins);
-    server
-      .with(errorsMiddleware(logger))
-      .with(authMiddleware(authenticator, logger))
-      .add(WatchServiceDefinition, createWatchServiceImpl(feed, (caller) => caller.kind === 'trusted_local' || platformAdmins.has(caller.subject)));
+    const watchImpl = createWatchServiceImpl(feed, (caller) => caller.kind === 'trusted_local' || platformAdmins.has(caller.subject));
+    server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
     server.add(HealthDefinition, HealthServiceImpl(health));
     const port = await server.listen(`${config.grpc.host}:${config.grpc.port}`);
     health.setStatus('healthy');

@@ -134,6 +134,95 @@ describe('two replicas, one Redis, one Postgres', () => {
   });
 });
 
+describe('the in-process hot path (memoized scope chains and group closures)', () => {
+  it('a repeated Check sees a change to an enclosing resource or to a group at once, though the subject and resource asked are unchanged', async () => {
+    const meta = { actor: 'system:test' };
+    await applyWorld(
+      db.pool,
+      parseWorld({
+        orgs: [
+          {
+            id: 'hot',
+            groups: [{ id: 'ops', members: ['user:cy'] }],
+            projects: [{ id: 'p', environments: [{ id: 'dev' }] }],
+            bindings: [
+              { subject: 'user:cy', role: 'env_writer', scope: 'project:p/env:dev' },
+              { subject: 'group:ops', role: 'env_reader', scope: 'project:p' },
+            ],
+          },
+        ],
+      }),
+      meta,
+    );
+    const source = await replica({ keyPrefix: `${prefix}hot:` }); // in-process layer only
+    const authorizer = createAuthorizer({ source });
+    const write: CheckInput = { subject: 'user:cy', action: 'variables:write', resource: 'org:hot/project:p/env:dev/variable:X' };
+    const read: CheckInput = { subject: 'user:cy', action: 'flags:read', resource: 'org:hot/project:p/flag:f' };
+    // Fill, then answer from the in-process layer twice (the second from the memos).
+    for (let i = 0; i < 3; i++) {
+      expect((await authorizer.check(write)).decision).toBe('ALLOW');
+      expect((await authorizer.check(read)).decision).toBe('ALLOW'); // through group:ops
+    }
+    const hits = source.stats().localHits;
+    expect(hits).toBeGreaterThan(0);
+
+    // The environment (an ancestor of the variable asked about) now requires approval.
+    source.noteWrite(await applyWorld(db.pool, parseWorld({ orgs: [{ id: 'hot', projects: [{ id: 'p', environments: [{ id: 'dev', require_approval: true, approval_actions: ['variables:write'] }] }] }] }), meta));
+    expect((await authorizer.check(write)).decision).toBe('REQUIRES_APPROVAL');
+    expect((await authorizer.check(write)).decision).toBe('REQUIRES_APPROVAL');
+
+    // The group's binding (not the user's) is revoked.
+    const { rows } = await db.pool.query<{ id: string }>("SELECT id FROM bindings WHERE subject = 'group:ops' AND org = 'hot'");
+    expect(rows).toHaveLength(1);
+    source.noteWrite(await deleteBinding(db.pool, rows[0]!.id, meta));
+    expect((await authorizer.check(read)).decision).toBe('DENY');
+    expect((await authorizer.check(read)).decision).toBe('DENY');
+    expect(source.stats().localHits).toBeGreaterThan(hits);
+  });
+});
+
+describe('batches from the in-process layer (one small view per check)', () => {
+  it("decide each check over its own view, and the caller's right to ask over the caller's own graph", async () => {
+    const meta = { actor: 'system:test' };
+    await applyWorld(
+      db.pool,
+      parseWorld({
+        orgs: [
+          {
+            id: 'ask',
+            roles: [{ name: 'checker', actions: ['authz:check'] }],
+            projects: [{ id: 'a', environments: [{ id: 'dev' }] }, { id: 'b', environments: [{ id: 'dev' }] }],
+            bindings: [
+              { subject: 'service:gw', role: 'checker', scope: 'project:a' },
+              { subject: 'service:gw', role: 'env_reader', scope: 'project:b' },
+              { subject: 'user:xa', role: 'env_reader', scope: 'project:a' },
+            ],
+          },
+        ],
+      }),
+      meta,
+    );
+    const source = await replica({ keyPrefix: `${prefix}ask:` }); // in-process layer only
+    const authorizer = createAuthorizer({ source });
+    const gw = { kind: 'api_key', subject: 'service:gw', org: 'ask', keyId: 'k1' } as const;
+    const onA = { subject: 'user:xa', action: 'flags:read', resource: 'org:ask/project:a/env:dev/flag:f' };
+    const onB = { subject: 'user:xa', action: 'flags:read', resource: 'org:ask/project:b/env:dev/flag:f' };
+    const selfOnB = { subject: 'service:gw', action: 'flags:read', resource: 'org:ask/project:b/env:dev/flag:f' };
+    const expected = ['ALLOW', 'DENY', 'ALLOW'];
+    for (let round = 0; round < 3; round++) {
+      const fills = source.stats().pgFills;
+      const { results } = await authorizer.checkBatch([onA, { ...onA, action: 'flags:enable' }, selfOnB], undefined, undefined, gw);
+      expect(results.map((r) => r.decision)).toEqual(expected);
+      // Asking about another subject on project b: the caller holds no authz:check there.
+      await expect(authorizer.checkBatch([onA, onB], undefined, undefined, gw)).rejects.toThrow(/checks\[1\]: service:gw may ask only about itself here/);
+      if (round > 0) expect(source.stats().pgFills, `round ${round} answered in-process`).toBe(fills);
+    }
+    // The same answers as a fully consistent read of Postgres.
+    const truth = await authorizer.checkBatch([onA, { ...onA, action: 'flags:enable' }, selfOnB], { kind: 'fully_consistent' }, undefined, gw);
+    expect(truth.results.map((r) => r.decision)).toEqual(expected);
+  });
+});
+
 describe('Redis failures', () => {
   it('Redis down: answers from Postgres, correct; refilled when Redis is back', async () => {
     const redis = testRedis(own.url);

@@ -36,6 +36,9 @@ export interface Credentials {
   readonly peer?: string | undefined;
 }
 
+/** The caller of every trusted loopback call: one frozen object, not one per call. */
+const TRUSTED_LOCAL: Caller = Object.freeze({ kind: 'trusted_local', subject: 'service:local' });
+
 export interface Authenticator {
   authenticate(credentials: Credentials): Promise<Caller>;
 }
@@ -99,7 +102,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     async authenticate({ authorization, peer }) {
       if (authorization === undefined || authorization === '') {
-        if (options.trustLoopback && isLoopback(peer)) return { kind: 'trusted_local', subject: 'service:local' };
+        if (options.trustLoopback && isLoopback(peer)) return TRUSTED_LOCAL;
         throw new UnauthenticatedError('missing credentials: send "authorization: Bearer <API key or token>"');
       }
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);

@@ -64,19 +64,44 @@ function isExpired(binding: Binding, now: number): boolean {
   return binding.expiresAt !== undefined && binding.expiresAt.getTime() <= now;
 }
 
-/** The nearest resource on the chain (the resource first, the organization last) that sets `key`. */
-function nearest(view: GrantView, chain: readonly string[], key: keyof ResourceAttributes): { path: string; attrs: ResourceAttributes } | undefined {
+/** The index on the chain (the resource last, the organization first) of the nearest resource that sets `key`; -1 if none. */
+function nearest(view: GrantView, chain: readonly string[], key: keyof ResourceAttributes): number {
   for (let i = chain.length - 1; i >= 0; i--) {
-    const path = chain[i]!;
-    const attrs = view.attributes(path);
-    if (attrs !== undefined && attrs[key] !== undefined) return { path, attrs };
+    const attrs = view.attributes(chain[i]!);
+    if (attrs !== undefined && attrs[key] !== undefined) return i;
   }
-  return undefined;
+  return -1;
 }
 
 function describeBinding(binding: Binding): string {
   const what = binding.role !== undefined ? `role ${binding.role}` : `actions [${(binding.actions ?? []).join(', ')}]`;
   return `${binding.effect} binding ${binding.id} (${what} for ${binding.subject} on ${binding.scope})`;
+}
+
+/**
+ * What one decision has resolved so far. The rules below take it instead of closing over
+ * locals, so a decision allocates this and its bindings list, not a closure per rule.
+ */
+interface Decider {
+  readonly view: GrantView;
+  readonly check: ValidCheck;
+  readonly org: string;
+  readonly showValues: boolean;
+  vars: ConditionVariables | undefined;
+}
+
+/** Whether the binding grants `wanted`: undefined for an unknown role. */
+function grants(d: Decider, binding: Binding, wanted: string): boolean | undefined {
+  const matcher = matcherOf(d.view, d.org, binding);
+  if (matcher === undefined) return undefined;
+  if (matcher.matches(wanted)) return true;
+  return wanted === READ_VALUE_ACTION && d.showValues && matcher.matches(READ_ACTION_FOR_VALUES);
+}
+
+function conditionOf(d: Decider, binding: Binding): 'true' | 'false' | 'error' {
+  if (binding.condition === undefined) return 'true';
+  d.vars ??= conditionVariables(d.view, d.check);
+  return evaluateCondition(binding.condition, d.vars);
 }
 
 export function decide(view: GrantView, check: ValidCheck, now: number): Decision {
@@ -95,28 +120,19 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     }
   }
 
-  const showValues = action.action === READ_VALUE_ACTION && nearest(view, chain, 'show_values_to_readers')?.attrs.show_values_to_readers === true;
-
-  const grants = (binding: Binding, wanted: string): boolean | undefined => {
-    const matcher = matcherOf(view, org, binding);
-    if (matcher === undefined) return undefined; // unknown role
-    if (matcher.matches(wanted)) return true;
-    return wanted === READ_VALUE_ACTION && showValues && matcher.matches(READ_ACTION_FOR_VALUES);
-  };
-
-  let vars: ConditionVariables | undefined;
-  const conditionOf = (binding: Binding): 'true' | 'false' | 'error' => {
-    if (binding.condition === undefined) return 'true';
-    vars ??= conditionVariables(view, check);
-    return evaluateCondition(binding.condition, vars);
-  };
+  let showValues = false;
+  if (action.action === READ_VALUE_ACTION) {
+    const at = nearest(view, chain, 'show_values_to_readers');
+    showValues = at >= 0 && view.attributes(chain[at]!)!.show_values_to_readers === true;
+  }
+  const d: Decider = { view, check, org, showValues, vars: undefined };
 
   // 1. Deny bindings. An unknown role or a failing condition on a deny counts as matching: fail closed.
   for (const binding of bindings) {
     if (binding.effect !== 'deny' || isExpired(binding, now)) continue;
-    const matches = grants(binding, action.action);
+    const matches = grants(d, binding, action.action);
     if (matches === false) continue;
-    if (conditionOf(binding) === 'false') continue;
+    if (conditionOf(d, binding) === 'false') continue;
     return {
       decision: 'DENY',
       reason: { code: 'DENY_BINDING', message: `denied by ${describeBinding(binding)}`, binding },
@@ -126,23 +142,18 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   // 2. Ceiling: membership roles bound at the organization. If every one has a ceiling, their union caps the action.
   const orgScope = chain[0]!;
   let capped = false;
-  let capping: string[] = [];
+  let capping: string[] | undefined;
   for (const binding of bindings) {
     if (binding.effect !== 'allow' || binding.scope !== orgScope || binding.role === undefined) continue;
     const role = view.role(org, binding.role);
-    if (role === undefined || !role.membership || isExpired(binding, now) || conditionOf(binding) !== 'true') continue;
-    if (role.ceilingMatcher === undefined) {
+    if (role === undefined || !role.membership || isExpired(binding, now) || conditionOf(d, binding) !== 'true') continue;
+    if (role.ceilingMatcher === undefined || role.ceilingMatcher.matches(action.action)) {
       capped = false;
-      capping = [];
-      break;
-    }
-    if (role.ceilingMatcher.matches(action.action)) {
-      capped = false;
-      capping = [];
+      capping = undefined;
       break;
     }
     capped = true;
-    capping.push(role.name);
+    (capping ??= []).push(role.name);
   }
   if (capped) {
     const roles = [...new Set(capping)];
@@ -157,12 +168,13 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   }
 
   // 3. Protected resource: sensitive actions only through bindings of the named roles.
-  const protectedAt = nearest(view, chain, 'protected');
+  const protectedIndex = nearest(view, chain, 'protected');
+  const protectedAttrs = protectedIndex < 0 ? undefined : view.attributes(chain[protectedIndex]!)!;
   let requiredRoles: readonly string[] | undefined;
-  if (protectedAt !== undefined && protectedAt.attrs.protected === true) {
-    const sensitive = protectedAt.attrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS;
+  if (protectedAttrs !== undefined && protectedAttrs.protected === true) {
+    const sensitive = protectedAttrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS;
     if (sensitive.includes(action.action)) {
-      requiredRoles = protectedAt.attrs.protected_roles ?? DEFAULT_PROTECTED_ROLES;
+      requiredRoles = protectedAttrs.protected_roles ?? DEFAULT_PROTECTED_ROLES;
     }
   }
 
@@ -173,7 +185,7 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   let conditionFalse: Binding | undefined;
   let expired: Binding | undefined;
   for (const binding of bindings) {
-    if (binding.effect !== 'allow' || grants(binding, action.action) !== true) continue;
+    if (binding.effect !== 'allow' || grants(d, binding, action.action) !== true) continue;
     sawCandidate = true;
     if (requiredRoles !== undefined && (binding.role === undefined || !requiredRoles.includes(binding.role))) {
       blockedByProtection ??= binding;
@@ -183,7 +195,7 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
       expired ??= binding;
       continue;
     }
-    if (conditionOf(binding) !== 'true') {
+    if (conditionOf(d, binding) !== 'true') {
       conditionFalse ??= binding;
       continue;
     }
@@ -212,14 +224,15 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
         },
       };
     }
-    if (blockedByProtection !== undefined && protectedAt !== undefined && requiredRoles !== undefined) {
+    if (blockedByProtection !== undefined && protectedIndex >= 0 && requiredRoles !== undefined) {
+      const protectedPath = chain[protectedIndex]!;
       return {
         decision: 'DENY',
         reason: {
           code: 'PROTECTED_RESOURCE',
-          message: `${action.action} in protected ${protectedAt.path} needs a binding of one of the roles ${requiredRoles.join(', ')}; ${describeBinding(blockedByProtection)} does not reach it`,
+          message: `${action.action} in protected ${protectedPath} needs a binding of one of the roles ${requiredRoles.join(', ')}; ${describeBinding(blockedByProtection)} does not reach it`,
           binding: blockedByProtection,
-          ruleResource: protectedAt.path,
+          ruleResource: protectedPath,
           requiredRoles,
         },
       };
@@ -236,17 +249,19 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   }
 
   // 5. Approval requirement.
-  const approvalAt = nearest(view, chain, 'require_approval');
-  if (approvalAt !== undefined && approvalAt.attrs.require_approval === true) {
-    const needing = approvalAt.attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS;
-    if (needing.includes(action.action) && !canBypassApproval(bindings, grants, conditionOf, now)) {
+  const approvalIndex = nearest(view, chain, 'require_approval');
+  const approvalAttrs = approvalIndex < 0 ? undefined : view.attributes(chain[approvalIndex]!)!;
+  if (approvalAttrs !== undefined && approvalAttrs.require_approval === true) {
+    const needing = approvalAttrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS;
+    if (needing.includes(action.action) && !canBypassApproval(d, bindings, now)) {
+      const approvalPath = chain[approvalIndex]!;
       return {
         decision: 'REQUIRES_APPROVAL',
         reason: {
           code: 'APPROVAL_REQUIRED',
-          message: `${describeBinding(allowedBy)} allows ${action.action}, but ${approvalAt.path} requires approval for it`,
+          message: `${describeBinding(allowedBy)} allows ${action.action}, but ${approvalPath} requires approval for it`,
           binding: allowedBy,
-          ruleResource: approvalAt.path,
+          ruleResource: approvalPath,
         },
       };
     }
@@ -258,19 +273,14 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   };
 }
 
-function canBypassApproval(
-  bindings: readonly Binding[],
-  grants: (binding: Binding, wanted: string) => boolean | undefined,
-  conditionOf: (binding: Binding) => 'true' | 'false' | 'error',
-  now: number,
-): boolean {
+function canBypassApproval(d: Decider, bindings: readonly Binding[], now: number): boolean {
   for (const binding of bindings) {
-    if (binding.effect === 'deny' && !isExpired(binding, now) && grants(binding, APPROVAL_BYPASS_ACTION) !== false && conditionOf(binding) !== 'false') {
+    if (binding.effect === 'deny' && !isExpired(binding, now) && grants(d, binding, APPROVAL_BYPASS_ACTION) !== false && conditionOf(d, binding) !== 'false') {
       return false;
     }
   }
   for (const binding of bindings) {
-    if (binding.effect === 'allow' && !isExpired(binding, now) && grants(binding, APPROVAL_BYPASS_ACTION) === true && conditionOf(binding) === 'true') {
+    if (binding.effect === 'allow' && !isExpired(binding, now) && grants(d, binding, APPROVAL_BYPASS_ACTION) === true && conditionOf(d, binding) === 'true') {
       return true;
     }
   }

@@ -69,7 +69,7 @@ class Memo<T> {
   }
 }
 const subjects = new Memo<Subject>(20_000);
-const resources = new Memo<ResourcePath>(20_000);
+const resources = new Memo<ResourcePath>(50_000);
 const actions = new Memo<Action>(2_000);
 
 function describe(value: string): string {
@@ -109,6 +109,9 @@ export function parseResource(value: string, field = 'resource'): ResourcePath {
   return (typeof value === 'string' ? resources.get(value) : undefined) ?? resources.set(value, validResource(value, field));
 }
 
+/** Segment types repeat (`org`, `project`, `env`, …): one string each, not one per path. Bounded. */
+const segmentTypes = new Memo<string>(1_000);
+
 function validResource(value: string, field: string): ResourcePath {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(field, 'is required (a path like "org:acme/project:checkout")');
@@ -116,41 +119,49 @@ function validResource(value: string, field: string): ResourcePath {
   if (value.length > MAX_RESOURCE_LENGTH) {
     throw new InvalidArgumentError(field, `is ${value.length} characters long; at most ${MAX_RESOURCE_LENGTH} are allowed`);
   }
-  const parts = value.split('/');
-  if (parts.length > MAX_RESOURCE_SEGMENTS) {
-    throw new InvalidArgumentError(field, `has ${parts.length} segments; at most ${MAX_RESOURCE_SEGMENTS} are allowed`);
+  let segmentCount = 1;
+  for (let at = value.indexOf('/'); at >= 0; at = value.indexOf('/', at + 1)) segmentCount++;
+  if (segmentCount > MAX_RESOURCE_SEGMENTS) {
+    throw new InvalidArgumentError(field, `has ${segmentCount} segments; at most ${MAX_RESOURCE_SEGMENTS} are allowed`);
   }
-  const segments: ResourceSegment[] = [];
-  const chain: string[] = [];
-  let prefix = '';
-  for (const [index, part] of parts.entries()) {
-    const where = `segment ${index + 1} (${describe(part)})`;
-    const colon = part.indexOf(':');
-    if (colon < 0) {
-      throw new InvalidArgumentError(field, `${where} is not of the form type:id`);
-    }
-    const type = part.slice(0, colon);
-    const id = part.slice(colon + 1);
-    if (!TYPE_RE.test(type)) {
-      throw new InvalidArgumentError(field, `${where} has type ${describe(type)}; types are lowercase letters, digits and _ (at most 32)`);
-    }
-    if (!ID_RE.test(id)) {
-      throw new InvalidArgumentError(
-        field,
-        `${where} has id ${describe(id)}; ids are 1-128 letters, digits and . _ @ + - starting with a letter or digit`,
-      );
-    }
-    if (index === 0 && type !== 'org') {
-      throw new InvalidArgumentError(field, `must start with an organization segment "org:<id>", not ${describe(part)}`);
-    }
-    if (index > 0 && type === 'org') {
-      throw new InvalidArgumentError(field, `${where}: an organization can only be the first segment`);
-    }
-    segments.push(Object.freeze({ type, id }));
-    prefix = index === 0 ? part : `${prefix}/${part}`;
-    chain.push(prefix);
+  // The parent is parsed (and remembered) first: its segments and scope-chain strings are
+  // shared by every path under it, so a remembered path costs its last segment, not its chain.
+  const slash = value.lastIndexOf('/');
+  const parent = slash < 0 ? undefined : parseResource(value.slice(0, slash), field);
+  const part = slash < 0 ? value : value.slice(slash + 1);
+  const index = segmentCount - 1;
+  const where = () => `segment ${index + 1} (${describe(part)})`;
+  const colon = part.indexOf(':');
+  if (colon < 0) {
+    throw new InvalidArgumentError(field, `${where()} is not of the form type:id`);
   }
-  return Object.freeze({ path: value, segments: Object.freeze(segments), org: segments[0]!.id, chain: Object.freeze(chain) });
+  const type = part.slice(0, colon);
+  const id = part.slice(colon + 1);
+  if (!TYPE_RE.test(type)) {
+    throw new InvalidArgumentError(field, `${where()} has type ${describe(type)}; types are lowercase letters, digits and _ (at most 32)`);
+  }
+  if (!ID_RE.test(id)) {
+    throw new InvalidArgumentError(
+      field,
+      `${where()} has id ${describe(id)}; ids are 1-128 letters, digits and . _ @ + - starting with a letter or digit`,
+    );
+  }
+  if (index === 0 && type !== 'org') {
+    throw new InvalidArgumentError(field, `must start with an organization segment "org:<id>", not ${describe(part)}`);
+  }
+  if (index > 0 && type === 'org') {
+    throw new InvalidArgumentError(field, `${where()}: an organization can only be the first segment`);
+  }
+  const segment: ResourceSegment = Object.freeze({ type: segmentTypes.get(type) ?? segmentTypes.set(type, type), id });
+  if (parent === undefined) {
+    return Object.freeze({ path: value, segments: Object.freeze([segment]), org: id, chain: Object.freeze([value]) });
+  }
+  return Object.freeze({
+    path: value,
+    segments: Object.freeze([...parent.segments, segment]),
+    org: parent.org,
+    chain: Object.freeze([...parent.chain, value]),
+  });
 }
 
 /** The scope chain of an already-validated path (no checks). */

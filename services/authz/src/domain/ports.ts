@@ -17,6 +17,13 @@ export interface GrantSource {
    * the newest revision may ignore it.
    */
   view(requests: readonly ViewRequest[], signal?: AbortSignal, consistency?: Consistency): Promise<GrantView>;
+  /**
+   * Optional, for sources with an in-process layer: one view per request, all at one
+   * revision, when every request can be answered at once without I/O and as fresh as
+   * `consistency` asks; otherwise undefined (then `view` answers). Lets a batch decide
+   * each check over its own small view instead of assembling one for the whole batch.
+   */
+  localViews?(requests: readonly ViewRequest[], consistency?: Consistency): GrantView[] | undefined;
 }
 
 /** Where lookups find their candidates; every candidate is then decided by the engine. */

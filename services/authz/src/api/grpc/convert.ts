@@ -30,14 +30,9 @@ export function consistencyFromProto(value: PbConsistency | undefined, field = '
 }
 
 export function checkFromProto(request: CheckRequest): CheckInput {
-  return {
-    subject: request.subject,
-    action: request.action,
-    resource: request.resource,
-    context: request.context,
-    resourceAttributes: request.resourceAttributes,
-    subjectAttributes: request.subjectAttributes,
-  };
+  // A CheckRequest carries every CheckInput field under the same name (absent bags are
+  // undefined); the validator reads only those, so the message is the input, uncopied.
+  return request;
 }
 
 const DECISIONS: Record<DecisionKind, PbDecision> = {
@@ -57,12 +52,15 @@ const REASONS: Record<ReasonCode, PbReasonCode> = {
   APPROVAL_REQUIRED: PbReasonCode.REASON_CODE_APPROVAL_REQUIRED,
 };
 
+const EMPTY: readonly string[] = Object.freeze([]);
+
 export function bindingToProto(binding: Binding): BindingRef {
   return {
     id: binding.id,
     subject: binding.subject,
     role: binding.role ?? '',
-    actions: [...(binding.actions ?? [])],
+    // The binding's own array: encoding only reads it.
+    actions: (binding.actions ?? EMPTY) as string[],
     scope: binding.scope,
     effect: binding.effect === 'allow' ? PbEffect.EFFECT_ALLOW : PbEffect.EFFECT_DENY,
     expiresAt: binding.expiresAt,
@@ -81,7 +79,7 @@ export function resultToProto(result: CheckResult): CheckResponse {
       binding: reason.binding === undefined ? undefined : bindingToProto(reason.binding),
       ruleResource: reason.ruleResource ?? '',
       membershipRole: reason.membershipRole ?? '',
-      requiredRoles: [...(reason.requiredRoles ?? [])],
+      requiredRoles: (reason.requiredRoles ?? EMPTY) as string[],
     },
   };
 }

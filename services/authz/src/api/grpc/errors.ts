@@ -1,9 +1,9 @@
 /**
- * The one mapping from domain errors to gRPC statuses, as a nice-grpc server
- * middleware. Unknown errors become INTERNAL with a generic message; their
- * cause is logged, never sent.
+ * The one mapping from domain errors to gRPC statuses (used by the server middleware in
+ * auth.ts). Unknown errors become INTERNAL with a generic message; their cause is logged,
+ * never sent.
  */
-import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from 'nice-grpc';
+import { ServerError, Status } from 'nice-grpc';
 import type { Logger } from 'pino';
 import {
   ConflictError,
@@ -27,22 +27,14 @@ export function toServerError(error: unknown): ServerError | undefined {
   return undefined;
 }
 
-export function errorsMiddleware(logger: Logger) {
-  return async function* errors<Request, Response>(
-    call: ServerMiddlewareCall<Request, Response>,
-    context: CallContext,
-  ): AsyncGenerator<Response, Response | void, undefined> {
-    try {
-      return yield* call.next(call.request, context);
-    } catch (error) {
-      if (context.signal.aborted) throw error;
-      const mapped = toServerError(error);
-      if (mapped !== undefined) {
-        if (mapped.code === Status.UNAVAILABLE) logger.warn({ method: call.method.path, err: (error as Error).cause ?? error }, mapped.details);
-        throw mapped;
-      }
-      logger.error({ method: call.method.path, err: error }, 'unexpected error');
-      throw new ServerError(Status.INTERNAL, 'internal error');
-    }
-  };
+/** The status a failed call ends with: mapped domain errors as they are, anything else INTERNAL (logged). */
+export function failure(error: unknown, method: string, signal: AbortSignal, logger: Logger): unknown {
+  if (signal.aborted) return error;
+  const mapped = toServerError(error);
+  if (mapped !== undefined) {
+    if (mapped.code === Status.UNAVAILABLE) logger.warn({ method, err: (error as Error).cause ?? error }, mapped.details);
+    return mapped;
+  }
+  logger.error({ method, err: error }, 'unexpected error');
+  return new ServerError(Status.INTERNAL, 'internal error');
 }

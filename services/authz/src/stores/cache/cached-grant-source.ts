@@ -154,6 +154,43 @@ interface Entry {
   readonly rev: number;
   readonly unit: Unit;
   readonly size: number;
+  /**
+   * Set when the in-process layer drops the entry (evicted, invalidated, replaced, cleared).
+   * An entry not dead is in the layer, so current at `applied`; a memo over live entries is too.
+   */
+  dead?: true;
+  /** On a resource path's unit: the path's organization and scope chain, resolved (localHit). */
+  chain?: ChainMemo;
+  /** On a subject's unit: its group closure, resolved (localHit). */
+  closure?: ClosureMemo;
+}
+
+/**
+ * What localHit resolved for a resource path or a subject, kept on the entry it starts from so
+ * a repeated Check reads two entries instead of one per scope and group. Valid while every
+ * entry in `entries` is alive; re-resolved through the layer every REFRESH_EVERY uses anyway,
+ * which keeps the units it names recently used (an LRU evicts what it does not see read).
+ */
+interface ChainMemo {
+  /** The organization's unit, then the attribute unit of each path on the chain. */
+  readonly entries: readonly Entry[];
+  readonly roles: ReadonlyMap<string, CompiledRole>;
+  readonly attrs: ReadonlyArray<ResourceAttributes | undefined>;
+  uses: number;
+}
+interface ClosureMemo {
+  /** The entries of the subject's groups, transitively (the subject's own is the memo's holder). */
+  readonly entries: readonly Entry[];
+  /** The subject, then its groups in closure() order; `units` alike. */
+  readonly names: readonly string[];
+  readonly units: readonly SubjectUnit[];
+  uses: number;
+}
+const REFRESH_EVERY = 64;
+
+function alive(entries: readonly Entry[]): boolean {
+  for (const entry of entries) if (entry.dead === true) return false;
+  return true;
 }
 
 // The same rows as the Postgres store's grant view.
@@ -369,7 +406,15 @@ export class CachedGrantSource implements GrantSource {
     this.prefix = options.keyPrefix ?? 'warden:';
     const maxEntries = options.localMaxEntries ?? 100_000;
     this.local = maxEntries > 0
-      ? new LRUCache<string, Entry>({ max: maxEntries, maxSize: options.localMaxBytes ?? 256 * 1024 * 1024, sizeCalculation: (e) => e.size })
+      ? new LRUCache<string, Entry>({
+          max: maxEntries,
+          maxSize: options.localMaxBytes ?? 256 * 1024 * 1024,
+          sizeCalculation: (e) => e.size,
+          // Synchronous on evict, delete, replace and clear: memos over the entry see it at once.
+          dispose: (e) => {
+            e.dead = true;
+          },
+        })
       : undefined;
     this.invalidated = new LRUCache<string, number>({
       max: 200_000,
@@ -407,6 +452,11 @@ export class CachedGrantSource implements GrantSource {
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => undefined);
+  }
+
+  /** Empties the in-process layer (Redis and Postgres keep everything; the next Checks refill it). */
+  clearLocal(): void {
+    this.local?.clear();
   }
 
   /** The revision up to which this replica has applied every invalidation. */
@@ -504,6 +554,20 @@ export class CachedGrantSource implements GrantSource {
     return this.readPostgres(requests, signal);
   }
 
+  localViews(requests: readonly ViewRequest[], consistency?: Consistency): GrantView[] | undefined {
+    if (consistency !== undefined && consistency.kind !== 'minimize_latency' && !(consistency.kind === 'at_least_revision' && this.applied >= consistency.revision)) return undefined;
+    // Not proven current: view() catches up or refuses.
+    if (this.now() - this.confirmedAt > this.maxStalenessMs) return undefined;
+    // Synchronous, so every view is at the same `applied`.
+    const views: GrantView[] = [];
+    for (const request of requests) {
+      const view = this.localHit(request);
+      if (view === undefined) return undefined;
+      views.push(view);
+    }
+    return views;
+  }
+
   private async readPostgres(requests: readonly ViewRequest[], signal: AbortSignal | undefined): Promise<GrantView> {
     this.counters.pgViews++;
     // Always the primary (`pgStore` is built on `pool`): fully_consistent, an at_least_revision
@@ -525,31 +589,25 @@ export class CachedGrantSource implements GrantSource {
   private localHit(request: ViewRequest): GrantView | undefined {
     const local = this.local;
     if (local === undefined) return undefined;
-    const org = local.get(request.resource.org);
-    if (org === undefined || org.unit.t !== 'o') return undefined;
-    const chain = request.resource.chain;
-    const attributes: Array<ResourceAttributes | undefined> = [];
-    for (const path of chain) {
-      const entry = local.get(path);
-      if (entry === undefined || entry.unit.t !== 'r') return undefined;
-      attributes.push(entry.unit.attrs);
+    const resource = request.resource;
+    const leaf = local.get(resource.path);
+    if (leaf === undefined || leaf.unit.t !== 'r') return undefined;
+    let chain = leaf.chain;
+    if (chain === undefined || ++chain.uses % REFRESH_EVERY === 0 || !alive(chain.entries)) {
+      chain = resolveChain(local, resource.org, resource.chain);
+      if (chain === undefined) return undefined;
+      leaf.chain = chain;
     }
     const first = local.get(request.subject);
     if (first === undefined || first.unit.t !== 's') return undefined;
-    // The group closure, breadth first from the subject (the order closure() gives).
-    const names = [request.subject];
-    const units = [first.unit];
-    for (let i = 0; i < units.length; i++) {
-      for (const group of units[i]!.groups) {
-        if (names.includes(group)) continue;
-        const entry = local.get(group);
-        if (entry === undefined || entry.unit.t !== 's') return undefined;
-        names.push(group);
-        units.push(entry.unit);
-      }
+    let closure = first.closure;
+    if (closure === undefined || ++closure.uses % REFRESH_EVERY === 0 || !alive(closure.entries)) {
+      closure = resolveClosure(local, request.subject, first.unit);
+      if (closure === undefined) return undefined;
+      first.closure = closure;
     }
-    this.counters.localHits += names.length + chain.length + 1;
-    return new SingleRequestView(this.applied, names, units, request.resource.org, org.unit.roles, chain, attributes);
+    this.counters.localHits += closure.names.length + chain.entries.length;
+    return new SingleRequestView(this.applied, closure.names, closure.units, resource.org, chain.roles, resource.chain, chain.attrs);
   }
 
   /** Builds a view from units at `applied`; undefined when it could not prove one (retry). */
@@ -1034,6 +1092,39 @@ function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, attribut
 }
 
 const EMPTY_GROUPS: readonly string[] = [];
+
+/** The organization's and the chain's units from the in-process layer (undefined on any miss). */
+function resolveChain(local: LRUCache<string, Entry>, org: string, chain: readonly string[]): ChainMemo | undefined {
+  const orgEntry = local.get(org);
+  if (orgEntry === undefined || orgEntry.unit.t !== 'o') return undefined;
+  const entries = [orgEntry];
+  const attrs: Array<ResourceAttributes | undefined> = [];
+  for (const path of chain) {
+    const entry = local.get(path);
+    if (entry === undefined || entry.unit.t !== 'r') return undefined;
+    entries.push(entry);
+    attrs.push(entry.unit.attrs);
+  }
+  return { entries, roles: orgEntry.unit.roles, attrs, uses: 0 };
+}
+
+/** A subject's group closure, breadth first (the order closure() gives), from the in-process layer. */
+function resolveClosure(local: LRUCache<string, Entry>, subject: string, unit: SubjectUnit): ClosureMemo | undefined {
+  const names = [subject];
+  const units = [unit];
+  const entries: Entry[] = [];
+  for (let i = 0; i < units.length; i++) {
+    for (const group of units[i]!.groups) {
+      if (names.includes(group)) continue;
+      const entry = local.get(group);
+      if (entry === undefined || entry.unit.t !== 's') return undefined;
+      names.push(group);
+      units.push(entry.unit);
+      entries.push(entry);
+    }
+  }
+  return { entries, names, units, uses: 0 };
+}
 
 /**
  * The view of one request served from the in-process layer: plain arrays (a subject's
