@@ -5,6 +5,7 @@
  * port matches what the service is told to listen on; every probe names a real health
  * route or a port that serves grpc.health.v1.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,9 +63,12 @@ describe('Dockerfiles', () => {
       const text = readFileSync(here(file), 'utf8');
       expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
       expect(text).toMatch(/^USER node$/m);
-      const cmd = /^CMD \["node", "([^"]+)"\]$/m.exec(text)?.[1];
-      expect(cmd).toBeDefined();
-      const source = cmd!.replace('/dist/', '/src/').replace(/\.js$/, '.ts');
+      const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(text)?.[1] ?? 'null') as string[] | null;
+      expect(cmd?.[0], 'exec-form CMD starting node').toBe('node');
+      // Node options only between node and the script (V8 flags such as --heap-growing-percent cannot go in NODE_OPTIONS).
+      for (const option of cmd!.slice(1, -1)) expect(option, `${file}: ${option} is a node option`).toMatch(/^--[a-z0-9-]+(=\S+)?$/);
+      execFileSync(process.execPath, [...cmd!.slice(1, -1), '-e', '0']); // node accepts them
+      const source = cmd!.at(-1)!.replace('/dist/', '/src/').replace(/\.js$/, '.ts');
       expect(existsSync(path.join(ROOT, source)), `${source} exists`).toBe(true);
       for (const [, from] of text.matchAll(/^COPY --from=build \/src\/(\S+) /gm)) {
         const top = from!.split('/')[0]!;
