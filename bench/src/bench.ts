@@ -8,11 +8,12 @@
  *     server answering a constant, and Cerbos with equivalent policies.
  *  3. Checks correctness before timing: a sample of checks against the brute-force
  *     oracle (the in-memory view over the same world) on A, B, CheckBatch and Cerbos.
- *  4. Closed-loop load at in-flight 1/16/64 (warm-up, then a fixed duration), with
- *     hdr-histogram latencies and the server process's CPU (/proc/<pid>/stat).
+ *  4. Closed-loop load at in-flight 1/16/64 (warm-up, then a fixed duration per round, the
+ *     scenarios interleaved over --rounds rounds), with hdr-histogram latencies and the
+ *     server process's CPU (/proc/<pid>/stat).
  *  5. In-process engine ns/decision and replica A's memory with the whole world cached.
  *
- * Usage: npm run bench [-- --quick] [--seconds N] [--subjects N --projects N --bindings N]
+ * Usage: npm run bench [-- --quick] [--seconds N] [--rounds N] [--subjects N --projects N --bindings N]
  * Env: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,20 +28,10 @@ import { GRPC as Cerbos } from '@cerbos/grpc';
 import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
-import pg from 'pg';
-import {
-  applyWorld,
-  CachedGrantSource,
-  createAuthorizer,
-  createMemoryGrantView,
-  decide,
-  migrate,
-  parseAction,
-  parseResource,
-  parseWorld,
-  type Decision,
-} from '@warden/authz';
+import { parseWorld, type Decision } from '@warden/authz';
 import { AuthzServiceDefinition, Decision as PbDecision, type AuthzServiceClient, type CheckRequest } from '@warden/proto/authz/v1';
+import { createBenchDatabase } from './database.js';
+import { measureInProcess } from './in-process.js';
 import { cerbosConfig, cerbosRequest, principalBindings, writeCerbosPolicies } from './cerbos-policy.js';
 import { DEFAULT_WORLD, generateChecks, generateWorld, type BenchCheck } from './world.js';
 
@@ -49,6 +40,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
+    rounds: { type: 'string' },
     subjects: { type: 'string' },
     projects: { type: 'string' },
     bindings: { type: 'string' },
@@ -56,8 +48,9 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick === true;
-const SECONDS = Number(values.seconds ?? (quick ? 2 : 5));
+const SECONDS = Number(values.seconds ?? (quick ? 1 : 3));
 const WARMUP = Number(values.warmup ?? (quick ? 0.5 : 1));
+const ROUNDS = Number(values.rounds ?? 3);
 const IN_FLIGHT = values['in-flight']!.split(',').map(Number);
 const WORLD = {
   ...DEFAULT_WORLD,
@@ -73,6 +66,16 @@ const NULL_SERVER = fileURLToPath(new URL('./null-server.js', import.meta.url));
 const CERBOS_BIN = path.join(path.dirname(require.resolve('@cerbos/cerbos-linux-x64/package.json')), 'cerbos-linux-x64');
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 const CLK_TCK = 100;
+/** Warden runs with the node options its image's CMD gives (deploy/authz.Dockerfile), as in production. */
+async function imageNodeFlags(): Promise<string[]> {
+  const dockerfile = await readFile(fileURLToPath(new URL('../../deploy/authz.Dockerfile', import.meta.url)), 'utf8');
+  const match = /^CMD (\[.*\])$/m.exec(dockerfile);
+  const command = match === null ? undefined : (JSON.parse(match[1]!) as string[]);
+  if (command?.[0] !== 'node' || command.at(-1) !== 'services/authz/dist/main.js') {
+    throw new Error('deploy/authz.Dockerfile: expected CMD ["node", <options…>, "services/authz/dist/main.js"]');
+  }
+  return command.slice(1, -1);
+}
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
@@ -151,54 +154,90 @@ interface Row {
   errors: number;
 }
 
+interface Scenario {
+  readonly name: string;
+  readonly pid: number;
+  readonly decisionsPerCall: number;
+  readonly call: (i: number) => Promise<unknown>;
+}
+
+interface Sample {
+  readonly histogram: hdr.Histogram;
+  requests: number;
+  errors: number;
+  elapsed: number;
+  cpu: number;
+}
+
 /** Closed loop: `inFlight` workers, each sending the next request as soon as its last one is answered. */
-async function load(name: string, pid: number, inFlight: number, decisionsPerCall: number, call: (i: number) => Promise<unknown>): Promise<Row> {
-  const run = async (seconds: number, record: boolean) => {
-    const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
-    let requests = 0;
-    let errors = 0;
-    let next = 0;
-    const end = performance.now() + seconds * 1000;
-    const cpu0 = await cpuMicros(pid);
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: inFlight }, async () => {
-        while (performance.now() < end) {
-          const i = next++;
-          const started = performance.now();
-          try {
-            await call(i);
-          } catch {
-            errors++;
-          }
-          if (record) histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
-          requests++;
+async function closedLoop(scenario: Scenario, inFlight: number, seconds: number, into: Sample | undefined): Promise<void> {
+  let next = 0;
+  const end = performance.now() + seconds * 1000;
+  const cpu0 = await cpuMicros(scenario.pid);
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        const i = next++;
+        const started = performance.now();
+        try {
+          await scenario.call(i);
+        } catch {
+          if (into !== undefined) into.errors++;
         }
-      }),
-    );
-    const elapsed = (performance.now() - t0) / 1000;
-    const cpu = (await cpuMicros(pid)) - cpu0;
-    return { histogram, requests, errors, elapsed, cpu };
-  };
-  await run(WARMUP, false);
-  const { histogram, requests, errors, elapsed, cpu } = await run(SECONDS, true);
-  const row: Row = {
-    name,
-    inFlight,
-    requests,
-    decisions: requests * decisionsPerCall,
-    seconds: elapsed,
-    reqPerSec: requests / elapsed,
-    decisionsPerSec: (requests * decisionsPerCall) / elapsed,
-    p50Ms: histogram.getValueAtPercentile(50) / 1000,
-    p99Ms: histogram.getValueAtPercentile(99) / 1000,
-    p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
-    serverCpuMicrosPerCheck: cpu / (requests * decisionsPerCall),
-    errors,
-  };
-  histogram.destroy();
-  log(`${name} @${inFlight}: ${row.reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(3)} ms, p99 ${row.p99Ms.toFixed(3)} ms, CPU ${row.serverCpuMicrosPerCheck.toFixed(1)} µs/check${errors > 0 ? `, ${errors} ERRORS` : ''}`);
-  return row;
+        if (into !== undefined) {
+          into.histogram.recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+          into.requests++;
+        }
+      }
+    }),
+  );
+  if (into !== undefined) {
+    into.elapsed += (performance.now() - t0) / 1000;
+    into.cpu += (await cpuMicros(scenario.pid)) - cpu0;
+  }
+}
+
+/**
+ * Every scenario at one in-flight level, interleaved: ROUNDS rounds, each running every
+ * scenario for SECONDS (after a warm-up), in alternating order. A burst of noise from the
+ * shared machine then lands on all of them alike, so the ratios between rows hold better than
+ * back-to-back runs would. Each row merges its rounds (latencies, requests, CPU).
+ */
+async function loadLevel(scenarios: readonly Scenario[], inFlight: number): Promise<Row[]> {
+  const samples = scenarios.map((): Sample => ({
+    histogram: hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }),
+    requests: 0,
+    errors: 0,
+    elapsed: 0,
+    cpu: 0,
+  }));
+  for (const scenario of scenarios) await closedLoop(scenario, inFlight, WARMUP, undefined);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = scenarios.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) await closedLoop(scenarios[i]!, inFlight, SECONDS, samples[i]);
+  }
+  return scenarios.map(({ name, decisionsPerCall }, i) => {
+    const { histogram, requests, errors, elapsed, cpu } = samples[i]!;
+    const row: Row = {
+      name,
+      inFlight,
+      requests,
+      decisions: requests * decisionsPerCall,
+      seconds: elapsed,
+      reqPerSec: requests / elapsed,
+      decisionsPerSec: (requests * decisionsPerCall) / elapsed,
+      p50Ms: histogram.getValueAtPercentile(50) / 1000,
+      p99Ms: histogram.getValueAtPercentile(99) / 1000,
+      p999Ms: histogram.getValueAtPercentile(99.9) / 1000,
+      serverCpuMicrosPerCheck: cpu / (requests * decisionsPerCall),
+      errors,
+    };
+    histogram.destroy();
+    log(`${name} @${inFlight}: ${row.reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(3)} ms, p99 ${row.p99Ms.toFixed(3)} ms, CPU ${row.serverCpuMicrosPerCheck.toFixed(1)} µs/check${errors > 0 ? `, ${errors} ERRORS` : ''}`);
+    return row;
+  });
 }
 
 async function main(): Promise<void> {
@@ -211,92 +250,29 @@ async function main(): Promise<void> {
   const world = generateWorld(WORLD);
   const parsed = parseWorld(world.file);
   log(`world: ${world.users.length} users, ${world.groups.length} groups, ${WORLD.projects} projects × 3 environments, ${world.bindingCount} bindings (${(performance.now() - t).toFixed(0)} ms)`);
-  const dbName = `warden_bench_${process.pid}_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = new URL(PG_URL);
-  dbUrl.pathname = `/${dbName}`;
-  const pool = new pg.Pool({ connectionString: dbUrl.toString(), max: 4 });
   const redisPrefix = `warden-bench:${tag}:`;
-  const results: Record<string, unknown> = { startedAt: new Date(started).toISOString(), world: { ...WORLD, users: world.users.length, groups: world.groups.length, bindings: world.bindingCount }, seconds: SECONDS, warmup: WARMUP };
+  const results: Record<string, unknown> = { startedAt: new Date(started).toISOString(), world: { ...WORLD, users: world.users.length, groups: world.groups.length, bindings: world.bindingCount }, seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP };
+  const db = await createBenchDatabase(PG_URL, parsed);
+  const dbUrl = new URL(db.url);
+  const pool = db.pool;
   try {
-    t = performance.now();
-    await migrate(pool);
-    const written = await applyWorld(pool, parsed, { actor: 'system:bench', reason: 'benchmark world' });
-    const loadMs = performance.now() - t;
-    log(`loaded into Postgres in ${(loadMs / 1000).toFixed(1)} s (revision ${written.revision}, ${written.changes.length} changes)`);
-    results['loadSeconds'] = loadMs / 1000;
+    log(`loaded into Postgres in ${db.loadSeconds.toFixed(1)} s (revision ${db.revision})`);
+    results['loadSeconds'] = db.loadSeconds;
 
     // Requests: Zipf-skewed, fixed, shared by every row.
     const checks = generateChecks(world, 20_000, 7);
-    const now = Date.now();
 
     // 5a. In-process cost, over the cached grant graph a replica uses (no Redis here: in-process layer only).
-    const gc = (globalThis as { gc?: () => void }).gc;
-    gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const inProcess = new CachedGrantSource({ pool, databaseUrl: dbUrl.toString(), keyPrefix: `${redisPrefix}inproc:` });
-    await inProcess.start();
-    const parsedChecks = checks.map((c) => ({ subject: c.subject, action: parseAction(c.action), resource: parseResource(c.resource) }));
-    // Warm the in-process layer in batches (one fill each), then
-    // one view per check, as a replica builds it for a Check (small maps, like production).
-    for (let s = 0; s < 5000; s += 1000) await inProcess.view(parsedChecks.slice(s, s + 1000).map((c) => ({ subject: c.subject, resource: c.resource })));
-    const perCheck: Array<{ view: Awaited<ReturnType<CachedGrantSource['view']>>; check: (typeof parsedChecks)[number] }> = [];
-    for (const c of parsedChecks.slice(0, 5000)) perCheck.push({ view: await inProcess.view([{ subject: c.subject, resource: c.resource }]), check: c });
-    const engineN = quick ? 100_000 : 300_000;
-    const timeEngine = () => {
-      const e0 = process.hrtime.bigint();
-      for (let i = 0; i < engineN; i++) {
-        const { view, check } = perCheck[i % perCheck.length]!;
-        decide(view, check, now);
-      }
-      return Number(process.hrtime.bigint() - e0) / engineN;
-    };
-    // Timed before the oracle runs in this process: a replica's `decide` only ever sees the
-    // cache's views, and the oracle's (another view shape, a world-sized heap) would make the
-    // engine's call sites polymorphic here and not in a replica (≈ 1.5-2× slower when measured).
-    timeEngine();
-    const engineNs = timeEngine();
-    // The brute-force oracle: every answer below is checked against it, the timed views first.
-    const oracle = createMemoryGrantView(parsed);
-    const expected = checks.map((c) => decide(oracle, { subject: c.subject, action: parseAction(c.action), resource: parseResource(c.resource) }, now));
+    const inProcess = await measureInProcess({ pool, databaseUrl: dbUrl.toString(), keyPrefix: `${redisPrefix}inproc:`, world, parsed, checks, quick, log });
+    const { engineNs, checkNs, expected } = inProcess;
     const allowShare = expected.filter((d) => d.decision === 'ALLOW').length / expected.length;
     log(`${checks.length} requests, ${(allowShare * 100).toFixed(1)}% allowed by the oracle`);
-    const engineWrong = perCheck.filter(({ view, check }, i) => decide(view, check, now).decision !== expected[i]!.decision).length;
-    if (engineWrong > 0) throw new Error(`${engineWrong} wrong answers from the in-process cached view`);
-    const authorizer = createAuthorizer({ source: inProcess });
-    const timeCheck = async (n: number) => {
-      const c0 = process.hrtime.bigint();
-      for (let i = 0; i < n; i++) {
-        // Let timers run (the cache's heartbeat), as a server's I/O would.
-        if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
-        await authorizer.check(checks[i % checks.length]!);
-      }
-      return Number(process.hrtime.bigint() - c0) / n;
-    };
-    await timeCheck(20_000);
-    const checkNs = await timeCheck(quick ? 50_000 : 150_000);
-    // The heap the cached grant graph takes for the whole world: every user on each of its projects.
-    let cacheHeapMiB: number | undefined;
-    if (gc !== undefined) {
-      const all = world.users.flatMap((user) => {
-        const h = world.home.get(user)!;
-        return (h.projects.length > 0 ? h.projects : ['p0']).map((p) => ({ subject: user, resource: parseResource(`org:${h.org}/project:${p}/env:production/flag:f0`) }));
-      });
-      for (let s = 0; s < all.length; s += 2000) await inProcess.view(all.slice(s, s + 2000));
-      perCheck.length = 0;
-      gc();
-      cacheHeapMiB = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
-      const stats = inProcess.stats();
-      log(`in-process cache for the whole world: ${stats.localEntries} units, heap +${cacheHeapMiB.toFixed(0)} MiB after GC (its own estimate: ${(stats.localBytes / 1024 / 1024).toFixed(0)} MiB)`);
-      results['cacheHeapMiB'] = cacheHeapMiB;
-      results['cacheUnits'] = stats.localEntries;
-    }
-    await inProcess.close();
-    log(`in-process: engine ${engineNs.toFixed(0)} ns per decision; whole cached Check (validate + assemble view + decide) ${checkNs.toFixed(0)} ns`);
     results['engineNsPerDecision'] = engineNs;
+    results['engineRoundsNs'] = inProcess.engineRoundsNs;
     results['inProcessCheckNs'] = checkNs;
+    results['cacheHeapMiB'] = inProcess.cacheHeapMiB;
+    results['cacheEstimateMiB'] = inProcess.cacheEstimateMiB;
+    results['cacheUnits'] = inProcess.cacheUnits;
     // How fast this machine is right now (shared boxes vary by several times): compare runs with it.
     const calibration = calibrate();
     log(`machine calibration: ${calibration.toFixed(0)} ns per string concat + Map.get (load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})`);
@@ -304,6 +280,9 @@ async function main(): Promise<void> {
 
     // 2. Servers.
     const [portA, portB, cerbosHttp, cerbosGrpc] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const nodeFlags = await imageNodeFlags();
+    results['wardenNodeFlags'] = nodeFlags;
+    log(`Warden runs as its image does: node ${[...nodeFlags, 'main.js'].join(' ')} (deploy/authz.Dockerfile)`);
     const wardenEnv = (port: number, extra: Record<string, string>) => ({
       DATABASE_URL: dbUrl.toString(),
       REDIS_URL,
@@ -315,8 +294,8 @@ async function main(): Promise<void> {
       AUTHZ_LOG_LEVEL: 'warn',
       ...extra,
     });
-    const a = start(process.execPath, [AUTHZ_MAIN], wardenEnv(portA, {}));
-    const b = start(process.execPath, [AUTHZ_MAIN], wardenEnv(portB, { AUTHZ_CACHE_MAX_ENTRIES: '0' }));
+    const a = start(process.execPath, [...nodeFlags, AUTHZ_MAIN], wardenEnv(portA, {}));
+    const b = start(process.execPath, [...nodeFlags, AUTHZ_MAIN], wardenEnv(portB, { AUTHZ_CACHE_MAX_ENTRIES: '0' }));
     const nul = start(process.execPath, [NULL_SERVER]);
     const nullAddress = await new Promise<string>((resolve) => {
       let out = '';
@@ -382,13 +361,14 @@ async function main(): Promise<void> {
     const pbRequests = checks.map(request);
     const cerbosRequests = checks.map((c) => cerbosRequest(c, bindings));
     const batches = Array.from({ length: 200 }, (_, k) => ({ checks: pbRequests.slice((k * 100) % checks.length, ((k * 100) % checks.length) + 100) }));
-    for (const inFlight of IN_FLIGHT) {
-      rows.push(await load('null gRPC server (floor)', nul.pid!, inFlight, 1, (i) => clientNull.check(pbRequests[i % checks.length]!)));
-      rows.push(await load('Warden Check (in-process hit)', a.pid!, inFlight, 1, (i) => clientA.check(pbRequests[i % checks.length]!)));
-      rows.push(await load('Warden Check (Redis hit)', b.pid!, inFlight, 1, (i) => clientB.check(pbRequests[i % checks.length]!)));
-      rows.push(await load('Warden CheckBatch(100)', a.pid!, inFlight, 100, (i) => clientA.checkBatch(batches[i % batches.length]!)));
-      rows.push(await load('Cerbos CheckResources', cerbosProc.pid!, inFlight, 1, (i) => cerbos.checkResource(cerbosRequests[i % checks.length]!)));
-    }
+    const scenarios: Scenario[] = [
+      { name: 'null gRPC server (floor)', pid: nul.pid!, decisionsPerCall: 1, call: (i) => clientNull.check(pbRequests[i % checks.length]!) },
+      { name: 'Warden Check (in-process hit)', pid: a.pid!, decisionsPerCall: 1, call: (i) => clientA.check(pbRequests[i % checks.length]!) },
+      { name: 'Warden Check (Redis hit)', pid: b.pid!, decisionsPerCall: 1, call: (i) => clientB.check(pbRequests[i % checks.length]!) },
+      { name: 'Warden CheckBatch(100)', pid: a.pid!, decisionsPerCall: 100, call: (i) => clientA.checkBatch(batches[i % batches.length]!) },
+      { name: 'Cerbos CheckResources', pid: cerbosProc.pid!, decisionsPerCall: 1, call: (i) => cerbos.checkResource(cerbosRequests[i % checks.length]!) },
+    ];
+    for (const inFlight of IN_FLIGHT) rows.push(...(await loadLevel(scenarios, inFlight)));
     results['rows'] = rows;
 
     // Verify again after the load: a second sample, answered from warm caches.
@@ -424,9 +404,7 @@ async function main(): Promise<void> {
     log(`wrote ${path.relative(process.cwd(), file)} (${((Date.now() - started) / 1000).toFixed(0)} s in all)`);
   } finally {
     await stopAll();
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
-    await admin.end();
+    await db.drop();
     const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
     redis.on('error', () => undefined);
     try {
