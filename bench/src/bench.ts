@@ -33,7 +33,7 @@ import { AuthzServiceDefinition, Decision as PbDecision, type AuthzServiceClient
 import { createBenchDatabase } from './database.js';
 import { measureInProcess } from './in-process.js';
 import { cerbosConfig, cerbosRequest, principalBindings, writeCerbosPolicies } from './cerbos-policy.js';
-import { DEFAULT_WORLD, generateChecks, generateWorld, type BenchCheck } from './world.js';
+import { generateChecks, generateWorld, worldFromArgs, type BenchCheck } from './world.js';
 
 const { values } = parseArgs({
   options: {
@@ -52,12 +52,7 @@ const SECONDS = Number(values.seconds ?? (quick ? 1 : 3));
 const WARMUP = Number(values.warmup ?? (quick ? 0.5 : 1));
 const ROUNDS = Number(values.rounds ?? 3);
 const IN_FLIGHT = values['in-flight']!.split(',').map(Number);
-const WORLD = {
-  ...DEFAULT_WORLD,
-  subjects: Number(values.subjects ?? DEFAULT_WORLD.subjects),
-  projects: Number(values.projects ?? DEFAULT_WORLD.projects),
-  bindings: Number(values.bindings ?? DEFAULT_WORLD.bindings),
-};
+const WORLD = worldFromArgs(values);
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const require = createRequire(import.meta.url);

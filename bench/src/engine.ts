@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { parseWorld } from '@warden/authz';
 import { createBenchDatabase } from './database.js';
 import { measureInProcess } from './in-process.js';
-import { DEFAULT_WORLD, generateChecks, generateWorld } from './world.js';
+import { generateChecks, generateWorld, worldFromArgs } from './world.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,12 +21,7 @@ const { values } = parseArgs({
     bindings: { type: 'string' },
   },
 });
-const options = {
-  ...DEFAULT_WORLD,
-  subjects: Number(values.subjects ?? DEFAULT_WORLD.subjects),
-  projects: Number(values.projects ?? DEFAULT_WORLD.projects),
-  bindings: Number(values.bindings ?? DEFAULT_WORLD.bindings),
-};
+const options = worldFromArgs(values);
 const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (message: string) => process.stderr.write(`[bench:engine] ${message}\n`);
 

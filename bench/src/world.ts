@@ -20,6 +20,16 @@ export interface WorldOptions {
 
 export const DEFAULT_WORLD: WorldOptions = { subjects: 10_000, projects: 1_000, bindings: 100_000, orgs: 10, seed: 42 };
 
+/** The default world with the sizes given on the command line (--subjects, --projects, --bindings). */
+export function worldFromArgs(values: { subjects?: string | undefined; projects?: string | undefined; bindings?: string | undefined }): WorldOptions {
+  return {
+    ...DEFAULT_WORLD,
+    subjects: Number(values.subjects ?? DEFAULT_WORLD.subjects),
+    projects: Number(values.projects ?? DEFAULT_WORLD.projects),
+    bindings: Number(values.bindings ?? DEFAULT_WORLD.bindings),
+  };
+}
+
 export const ENVS = ['development', 'staging', 'production'] as const;
 export const PROTECTED_ROLES = ['owner', 'admin', 'release_manager'];
 export const CUSTOM_ROLES = [
