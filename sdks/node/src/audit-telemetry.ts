@@ -2,12 +2,11 @@
  * The audit client's metrics, through @opentelemetry/api only: the host application
  * registers the SDK and its exporters; this package never starts a provider.
  *
- * The metrics API has no proxy: instruments made before the host registers its
- * MeterProvider stay no-ops. So they are made per registered provider, on first use
- * after it (a global lookup per call; the instruments are cached), as the Warden
- * services do. The gauges read every open audit client of the process.
+ * They are made on the provider the host registers (perMeterProvider, from @warden/audit),
+ * as the Warden services' are. The gauges read every open audit client of the process.
  */
-import { metrics, type Meter, type MeterProvider, type ObservableResult } from '@opentelemetry/api';
+import { perMeterProvider } from '@warden/audit';
+import type { Meter, ObservableResult } from '@opentelemetry/api';
 import { INSTRUMENTATION } from './telemetry.js';
 
 /** What the gauges read from one open audit client. */
@@ -57,15 +56,7 @@ function makeInstruments(meter: Meter) {
   };
 }
 
-let cached: { provider: MeterProvider; instruments: ReturnType<typeof makeInstruments> } | undefined;
-
-export function auditInstruments(): ReturnType<typeof makeInstruments> {
-  const provider = metrics.getMeterProvider();
-  if (cached === undefined || cached.provider !== provider) {
-    cached = { provider, instruments: makeInstruments(provider.getMeter(INSTRUMENTATION, '0.1.0')) };
-  }
-  return cached.instruments;
-}
+export const auditInstruments = perMeterProvider(INSTRUMENTATION, '0.1.0', makeInstruments);
 
 /** Makes the gauges read `client` until the returned function is called (at close). */
 export function observeAuditClient(client: AuditClientGauges): () => void {

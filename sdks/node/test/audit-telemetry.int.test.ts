@@ -15,7 +15,8 @@ import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '@warden/audit';
-import { createAuditClient, newCorrelationId, type ChangeRecord } from '../src/index.js';
+import { createAuditClient } from '../src/index.js';
+import { rolloutChange } from './support/changes.js';
 
 const AUDIT_MAIN = fileURLToPath(new URL('../../../services/audit/dist/main.js', import.meta.url));
 const keys = generateSigningKey();
@@ -51,19 +52,7 @@ async function value(name: string, attributes: Record<string, string>): Promise<
   return found[0]?.value;
 }
 
-const change = (i: number): ChangeRecord => ({
-  correlationId: newCorrelationId(),
-  traceId: undefined,
-  actor: 'user:sarah@acme.com',
-  action: 'flag.rollout_changed',
-  resource: 'org:acme/project:checkout/env:production/flag:checkout-v2',
-  before: { rollout: i },
-  after: { rollout: i + 1 },
-  reason: `step ${i}`,
-  outcome: 'success',
-  error: undefined,
-  decision: { allowed: true, decision: 'ALLOW', reason: { code: 'ALLOWED', message: '' }, revision: 1 },
-});
+const change = rolloutChange;
 
 beforeAll(async () => {
   metrics.setGlobalMeterProvider(provider);

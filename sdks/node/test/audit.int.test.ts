@@ -14,7 +14,8 @@ import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order } from '@warden/proto/audit/v1';
 import { generateSigningKey } from '@warden/audit';
-import { createAuditClient, newCorrelationId, type ChangeRecord } from '../src/index.js';
+import { createAuditClient } from '../src/index.js';
+import { rolloutChange } from './support/changes.js';
 
 const AUDIT_MAIN = fileURLToPath(new URL('../../../services/audit/dist/main.js', import.meta.url));
 const READER_KEY = 'sdk-test-reader-key-0123456789';
@@ -82,19 +83,7 @@ async function stored(): Promise<string[]> {
   return ids;
 }
 
-const change = (i: number): ChangeRecord => ({
-  correlationId: newCorrelationId(),
-  traceId: undefined,
-  actor: 'user:sarah@acme.com',
-  action: 'flag.rollout_changed',
-  resource: 'org:acme/project:checkout/env:production/flag:checkout-v2',
-  before: { rollout: i },
-  after: { rollout: i + 1 },
-  reason: `step ${i}`,
-  outcome: 'success',
-  error: undefined,
-  decision: { allowed: true, decision: 'ALLOW', reason: { code: 'ALLOWED', message: '' }, revision: 1 },
-});
+const change = rolloutChange;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'warden-sdk-audit-'));

@@ -3,16 +3,15 @@
  * services/authz/src/instruments.ts). main.ts registers the SDK (telemetry.ts).
  */
 import {
-  metrics,
   SpanKind,
   SpanStatusCode,
   trace,
   type Attributes,
   type Meter,
-  type MeterProvider,
   type ObservableResult,
 } from '@opentelemetry/api';
 import type { LogStatus } from './domain/audit-log.js';
+import { perMeterProvider } from './meter-provider.js';
 
 export const tracer = trace.getTracer('warden-audit', '0.1.0');
 
@@ -38,11 +37,7 @@ function observeLogs(result: ObservableResult, value: (log: LogStatus, now: numb
   }
 }
 
-/**
- * The metrics API has no proxy: instruments made before the process registers its
- * MeterProvider would stay no-ops. So they are made per registered provider (a
- * global lookup per call; the instruments themselves are cached), as in authz.
- */
+/** Made on the registered MeterProvider (perMeterProvider). */
 function makeInstruments(meter: Meter) {
   const spoolDepth = meter.createObservableGauge('warden.audit.spool.depth', {
     description: 'Events acknowledged into the local spool and not yet written to ClickHouse',
@@ -99,15 +94,7 @@ function makeInstruments(meter: Meter) {
   };
 }
 
-let cached: { provider: MeterProvider; instruments: ReturnType<typeof makeInstruments> } | undefined;
-
-export function instruments(): ReturnType<typeof makeInstruments> {
-  const provider = metrics.getMeterProvider();
-  if (cached === undefined || cached.provider !== provider) {
-    cached = { provider, instruments: makeInstruments(provider.getMeter('warden-audit', '0.1.0')) };
-  }
-  return cached.instruments;
-}
+export const instruments = perMeterProvider('warden-audit', '0.1.0', makeInstruments);
 
 /** Makes the gauges read `source` (and creates them on the registered provider); returns the undo. */
 export function observeGauges(source: GaugeSource): () => void {

@@ -1,5 +1,6 @@
 /** The authz service's metrics and spans, through @opentelemetry/api only. */
-import { isSpanContextValid, metrics, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Meter, type MeterProvider } from '@opentelemetry/api';
+import { isSpanContextValid, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Meter } from '@opentelemetry/api';
+import { perMeterProvider } from '@warden/audit';
 
 export const tracer = trace.getTracer('warden-authz', '0.1.0');
 
@@ -35,11 +36,7 @@ export function countDecision(decision: string, reason: string): void {
 export const SINGLE: Attributes = Object.freeze({ 'warden.batch': false });
 export const BATCH: Attributes = Object.freeze({ 'warden.batch': true });
 
-/**
- * The metrics API has no proxy: instruments made before the process registers its
- * MeterProvider would stay no-ops. So they are made per registered provider (a
- * global lookup per call; the instruments themselves are cached).
- */
+/** Made on the registered MeterProvider (perMeterProvider, from @warden/audit). */
 function makeInstruments(meter: Meter) {
   return {
     meter,
@@ -61,17 +58,10 @@ function observeDecisions(meter: Meter): void {
     });
 }
 
-let cached: { provider: MeterProvider; instruments: ReturnType<typeof makeInstruments> } | undefined;
-
-export function instruments(): ReturnType<typeof makeInstruments> {
-  const provider = metrics.getMeterProvider();
-  if (cached === undefined || cached.provider !== provider) {
-    const meter = provider.getMeter('warden-authz', '0.1.0');
-    observeDecisions(meter);
-    cached = { provider, instruments: makeInstruments(meter) };
-  }
-  return cached.instruments;
-}
+export const instruments = perMeterProvider('warden-authz', '0.1.0', (meter) => {
+  observeDecisions(meter);
+  return makeInstruments(meter);
+});
 
 /** Runs `work` in a child span named like a store call, e.g. `postgres view`. */
 export async function storeSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
