@@ -14,8 +14,8 @@ RUN npm ci --workspace @warden/authz --include-workspace-root --no-audit --no-fu
 FROM node:20-bookworm-slim
 # V8 lets the old generation grow to about four times the live data before a full collection
 # (its default growth factor on a machine with gigabytes). Growth ×1.8 keeps a replica holding
-# the benchmark's whole world (10,000 subjects, 100,000 bindings) under 300 MB at a few percent
-# more GC CPU; the live data itself is bounded by AUTHZ_CACHE_MAX_BYTES. docs/scaling.md
+# the benchmark's whole world (10,000 subjects, 100,000 bindings) under 300 MB for more GC CPU
+# (+4-16 % per Check measured, against +18-26 % for --max-old-space-size caps); the live data itself is bounded by AUTHZ_CACHE_MAX_BYTES. docs/scaling.md
 # ("Memory") has the measurements; npm run bench runs authz with the node options of CMD below
 # (a V8 flag Node does not accept in NODE_OPTIONS, hence on the command line).
 ENV NODE_ENV=production \
