@@ -17,7 +17,7 @@ export {
   verifyEventSignature,
   type SigningKeyPair,
 } from './domain/keys.js';
-export { parseResource, parseSubject, scopePath, type ResourceScope } from './domain/names.js';
+export { scopeOf, parseSubject, scopePath, type Scope } from '@warden/names';
 
 // Transparency-log verification (auditors, SDKs, the CLI).
 export { CompactRange, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './domain/merkle.js';

@@ -1,7 +1,7 @@
 /** The AccessPolicy adapter over a real authz gRPC connection: allow, deny, and fail closed. */
 import { describe, expect, it } from 'vitest';
 import { AuthzAccessPolicy } from '../src/authz/authz-access-policy.js';
-import { UnavailableError } from '../src/domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import { startAuthzDouble } from './support/authz-double.js';
 
 describe('AuthzAccessPolicy', () => {

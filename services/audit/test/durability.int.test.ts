@@ -5,7 +5,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { UnavailableError } from '../src/domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import type { ClickHouseAuditStore } from '../src/stores/clickhouse-audit-store.js';
 import { chdbDriver, freshStore } from './support/chdb.js';
 import { faulty } from './support/faulty-store.js';

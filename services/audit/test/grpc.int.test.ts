@@ -124,7 +124,7 @@ describe('AuditService over gRPC', () => {
     expect(uns).toMatchObject({ status: AppendStatus.APPEND_STATUS_REFUSED, error: { code: Status.UNAUTHENTICATED, reason: RefusalReason.REFUSAL_REASON_UNSIGNED, field: 'events[3].signature' } });
     expect(bsig).toMatchObject({ status: AppendStatus.APPEND_STATUS_REFUSED, error: { code: Status.UNAUTHENTICATED, reason: RefusalReason.REFUSAL_REASON_BAD_SIGNATURE } });
     expect(mal).toMatchObject({ status: AppendStatus.APPEND_STATUS_REFUSED, error: { code: Status.INVALID_ARGUMENT, reason: RefusalReason.REFUSAL_REASON_MALFORMED, field: 'events[5].event.resource' } });
-    expect(mal!.error!.message).toMatch(/segment 2 "project" is not type:id/);
+    expect(mal!.error!.message).toMatch(/segment 2 \("project"\) is not of the form type:id/);
     await expect(client.append({ events: [] })).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT, details: 'events: is empty' });
   });
 

@@ -6,9 +6,9 @@ import { validateBatch, validateCheck } from './domain/check.js';
 import { decide, type GrantView, type ValidCheck } from './domain/engine.js';
 import type { Caller } from './auth/caller.js';
 import { BATCH, countDecision, instruments, SINGLE } from './instruments.js';
-import { InvalidArgumentError, PermissionDeniedError } from './domain/errors.js';
+import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
 import type { CheckInput, CheckResult, Consistency } from './domain/model.js';
-import { parseAction } from './domain/names.js';
+import { parseAction } from '@warden/names';
 import type { GrantSource, ViewRequest } from './domain/ports.js';
 
 export interface Authorizer {

@@ -31,7 +31,7 @@ import {
 } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admin';
 import { createAuditCommand } from '@warden/audit/cli';
-import { InvalidArgumentError } from './domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { migrate } from './stores/postgres/migrations.js';
 import { applyWorld } from './stores/postgres/pg-writer.js';
 import { readWorldFile } from './world-file.js';

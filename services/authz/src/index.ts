@@ -3,10 +3,10 @@ export { startAuthzApp, type AuthzApp } from './app.js';
 export { loadConfig, ConfigError, KNOWN_SETTINGS, type Config } from './config.js';
 export { decide, type GrantView, type ValidCheck } from './domain/engine.js';
 export { parseWorld, type World, type WorldFile } from './domain/world.js';
-export { parseSubject, parseResource, parseAction } from './domain/names.js';
+export { parseSubject, parseResource, parseAction } from '@warden/names';
 export { SYSTEM_ROLES, ACTION_CATALOGUE } from './domain/catalogue.js';
 export type { Binding, CheckInput, CheckResult, Consistency, Decision, Reason, Role } from './domain/model.js';
-export { InvalidArgumentError, UnavailableError } from './domain/errors.js';
+export { InvalidArgumentError, UnavailableError } from '@warden/errors';
 export { createMemoryGrantView } from './stores/memory/memory-grant-view.js';
 // For sibling packages (bench/): the write path, migrations, the cached source, action matching.
 export { migrate } from './stores/postgres/migrations.js';

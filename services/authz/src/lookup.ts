@@ -12,9 +12,9 @@ import type { Caller } from './auth/caller.js';
 import { ACTION_CATALOGUE } from './domain/catalogue.js';
 import type { ValidCheck } from './domain/engine.js';
 import { decide } from './domain/engine.js';
-import { InvalidArgumentError, PermissionDeniedError } from './domain/errors.js';
+import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
 import type { Attributes } from './domain/model.js';
-import { parseAction, parseResource, parseSubject, type ResourcePath } from './domain/names.js';
+import { isSubjectType, parseAction, parseResource, parseSubject, SUBJECT_TYPES, type ResourcePath } from '@warden/names';
 import type { CandidateSource, GrantSource } from './domain/ports.js';
 
 export const LOOKUP_ACTION = 'authz:lookup';
@@ -169,8 +169,8 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
     async lookupSubjects(input, caller, signal) {
       const action = parseAction(input.action, 'action');
       const resource = parseResource(input.resource, 'resource');
-      if (input.subjectType !== undefined && !['user', 'service', 'group'].includes(input.subjectType)) {
-        throw new InvalidArgumentError('subject_type', `${JSON.stringify(input.subjectType)} is not one of user, service, group`);
+      if (input.subjectType !== undefined && !isSubjectType(input.subjectType)) {
+        throw new InvalidArgumentError('subject_type', `${JSON.stringify(input.subjectType)} is not one of ${SUBJECT_TYPES.join(', ')}`);
       }
       await mayLookup(caller, undefined, resource, 'resource', signal);
       const hash = queryHash(['subjects', input.action, input.resource, input.subjectType ?? null, input.context ?? null]);

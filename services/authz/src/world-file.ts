@@ -1,7 +1,7 @@
 /** Reading a world file (YAML or JSON) from disk. */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { InvalidArgumentError } from './domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { parseWorld, type World } from './domain/world.js';
 
 export async function readWorldFile(file: string): Promise<World> {

@@ -11,7 +11,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/authorizer.js';
-import { UnavailableError } from '../src/domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import type { CheckInput } from '../src/domain/model.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/stores/cache/cached-grant-source.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/authorizer.js';
 import { decide } from '../src/domain/engine.js';
 import type { Decision } from '../src/domain/model.js';
-import { parseAction, parseResource } from '../src/domain/names.js';
+import { parseAction, parseResource } from '@warden/names';
 import { parseWorld } from '../src/domain/world.js';
 import { createMemoryGrantView } from '../src/stores/memory/memory-grant-view.js';
 import { PgGrantStore } from '../src/stores/postgres/pg-grant-store.js';

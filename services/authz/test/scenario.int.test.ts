@@ -1,7 +1,7 @@
 /** The seed scenario against real Postgres: world applied by the writer, checks through the Authorizer and PgGrantStore. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/authorizer.js';
-import { InvalidArgumentError } from '../src/domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { parseWorld, type WorldFile } from '../src/domain/world.js';
 import { PgGrantStore } from '../src/stores/postgres/pg-grant-store.js';
 import { applyWorld } from '../src/stores/postgres/pg-writer.js';

@@ -6,13 +6,13 @@
  */
 import { createHash, createPublicKey } from 'node:crypto';
 import { createNoteVerifier, formatVerifierKey, openCheckpoint, signCheckpoint, type NoteSigner, type NoteVerifier } from './checkpoint.js';
-import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from './errors.js';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@warden/errors';
 import { canonicalEvent, contentHash, KEY_ID, parseEvent, PRODUCER, type AuditEvent } from './event.js';
 import { ProducerKeyRegistry } from './key-registry.js';
 import { parsePublicKey, verifyCanonicalSignatureAsync } from './keys.js';
 import { chainLink, GENESIS_CHAIN, leafDataFromCanonical, logOrigin, type LogRecord, type StoredRecord } from './log-record.js';
 import { CompactRange, hashLeaf, MerkleTree } from './merkle.js';
-import { parseResource } from './names.js';
+import { scopeOf } from '@warden/names';
 import type { AuditStore, CheckpointRow, CheckpointWitness, Clock, KeyEventRow, Spool, StoredId } from './ports.js';
 import type { Cursor, EventFilter } from './query.js';
 import { verifyLog, type VerifyReport } from './verify.js';
@@ -322,7 +322,7 @@ export class AuditLog {
           if (known.contentHash === c.contentHash) return { status: 'duplicate', id, seq: known.seq };
           return { status: 'refused', id, reason: 'conflict', field: 'event.id', message: `event ${id} is already logged with different content` };
         }
-        const scope = parseResource(c.event.resource);
+        const scope = scopeOf(c.event.resource);
         const org = scope.org;
         let t = tentative.get(org);
         if (t === undefined) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { canonicalEvent, parseEvent, type AuditEvent } from './event.js';
 import { generateSigningKey, signEvent, verifyEventSignature } from './keys.js';
-import { parseResource } from './names.js';
+import { scopeOf } from '@warden/names';
 
 const base: AuditEvent = {
   id: uuidv7(),
@@ -46,8 +46,14 @@ describe('events', () => {
     expect(parseEvent(base)).toMatchObject({ ok: true });
   });
 
+  it('accepts every subject authz can grant to (ids up to 254 characters), and no more', () => {
+    const id = `svc-${'a'.repeat(250)}`;
+    expect(parseEvent({ ...base, actor: { type: 'service', id } })).toMatchObject({ ok: true });
+    expect(parseEvent({ ...base, actor: { type: 'service', id: `${id}a` } })).toMatchObject({ ok: false, problem: { field: 'event.actor.id' } });
+  });
+
   it('derives org, project and environment from the resource path', () => {
-    expect(parseResource(base.resource)).toEqual({ org: 'acme', project: 'checkout', environment: 'production' });
-    expect(parseResource('org:acme/billing:main')).toEqual({ org: 'acme', project: '', environment: '' });
+    expect(scopeOf(base.resource)).toEqual({ org: 'acme', project: 'checkout', environment: 'production' });
+    expect(scopeOf('org:acme/billing:main')).toEqual({ org: 'acme', project: '', environment: '' });
   });
 });

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { z } from 'zod';
-import { parseResource, ID_PATTERN } from './names.js';
+import { parseResource, parseSubject, SUBJECT_TYPES } from '@warden/names';
 
 export const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /** `Date.prototype.toISOString()` output: UTC, millisecond precision. */
@@ -39,8 +39,15 @@ export const auditEventSchema = z
       .refine((s) => !Number.isNaN(Date.parse(s)), 'is not a valid date'),
     actor: z
       .object({
-        type: z.enum(['user', 'service', 'group']),
-        id: z.string().regex(ID_PATTERN, 'is not a valid subject id'),
+        type: z.enum(SUBJECT_TYPES),
+        // The same rule authz grants by: anything authz can grant to, audit records.
+        id: z.string().superRefine((value, ctx) => {
+          try {
+            parseSubject(`user:${value}`, 'id');
+          } catch (error) {
+            ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message.replace(/^id: /, '') : 'is not a valid subject id' });
+          }
+        }),
         onBehalfOf: nonEmpty(256).optional(),
       })
       .strict(),

@@ -1,7 +1,7 @@
 /** Timeline filters, their validation and cursors. Pure. */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { ACTION } from './event.js';
-import { ID_PATTERN, parseOrgId, parseResource, parseSubject, scopePath } from './names.js';
+import { SEGMENT_ID_PATTERN as ID_PATTERN, parseOrgId, parseSubject, scopeOf, scopePath } from '@warden/names';
 
 export type Order = 'newest' | 'oldest';
 
@@ -53,7 +53,7 @@ export function parseFilter(input: FilterInput, prefix = 'filter'): EventFilter 
   for (const [key, value] of [['resource', input.resource], ['resourcePrefix', input.resourcePrefix]] as const) {
     if (value === undefined) continue;
     const field = f(key === 'resource' ? 'resource' : 'resource_prefix');
-    const scope = parseResource(value, field);
+    const scope = scopeOf(value, field);
     if (scope.org !== org) throw new InvalidArgumentError(field, `is not in organization ${org}`);
     if (filter.project !== undefined && scope.project !== '' && scope.project !== filter.project) {
       throw new InvalidArgumentError(field, `is not in project ${filter.project}`);

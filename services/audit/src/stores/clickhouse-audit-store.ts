@@ -6,7 +6,7 @@ import type { AuditEvent, JsonValue } from '../domain/event.js';
 import type { StoredRecord, LogRecord } from '../domain/log-record.js';
 import type { AuditStore, CheckpointRow, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../domain/ports.js';
 import type { Cursor, EventFilter } from '../domain/query.js';
-import { scopePath } from '../domain/names.js';
+import { scopePath } from '@warden/names';
 import { storeSpan } from '../instruments.js';
 import { DATABASE_NAME, type ClickHouseDriver } from './driver.js';
 import {

@@ -3,7 +3,7 @@
  * an unreachable ClickHouse does (UnavailableError). `commitThenFail` makes the
  * next insert reach the engine and then report a failure (a timeout after commit).
  */
-import { UnavailableError } from '../../src/domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import type { AuditStore } from '../../src/domain/ports.js';
 
 export type FaultyStore = AuditStore & { down: boolean; commitThenFail: number; inserts: number };

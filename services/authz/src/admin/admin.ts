@@ -22,9 +22,9 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
-} from '../domain/errors.js';
+} from '@warden/errors';
 import type { Binding, Effect } from '../domain/model.js';
-import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject, type Action, type ResourcePath } from '../domain/names.js';
+import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject, type Action, type ResourcePath } from '@warden/names';
 import type { GrantSource } from '../domain/ports.js';
 import { grantKey, parseWorld, type World } from '../domain/world.js';
 import { bindingFromRow } from '../stores/postgres/pg-grant-store.js';

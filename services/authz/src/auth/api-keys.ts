@@ -5,8 +5,8 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
-import { InvalidArgumentError } from '../domain/errors.js';
-import { parseSubject } from '../domain/names.js';
+import { InvalidArgumentError } from '@warden/errors';
+import { parseSubject } from '@warden/names';
 import { withWrite, type WriteMeta, type WriteResult } from '../stores/postgres/pg-writer.js';
 
 const KEY_RE = /^wdn_([a-z2-7]{12})_([A-Za-z0-9_-]{43})$/;

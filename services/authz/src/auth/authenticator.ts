@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import { UnauthenticatedError, UnavailableError } from '../domain/errors.js';
-import { parseSubject } from '../domain/names.js';
+import { UnauthenticatedError, UnavailableError } from '@warden/errors';
+import { isSubjectType, parseSubject } from '@warden/names';
 import type { PgApiKeyStore, VerifiedKey } from './api-keys.js';
 import type { Caller } from './caller.js';
 
@@ -90,7 +90,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     }
     const claim = payload[jwt.subjectClaim];
     if (typeof claim !== 'string' || claim.length === 0) throw new UnauthenticatedError(`the token has no ${jwt.subjectClaim} claim`);
-    const subject = /^(user|service|group):/.test(claim) ? claim : `user:${claim}`;
+    const subject = isSubjectType(claim.slice(0, Math.max(0, claim.indexOf(':')))) ? claim : `user:${claim}`;
     try {
       parseSubject(subject, jwt.subjectClaim);
     } catch {

@@ -1,8 +1,8 @@
 /** Validating check requests: every name, and the size of every attribute bag. */
 import type { ValidCheck } from './engine.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import type { Attributes, CheckInput } from './model.js';
-import { parseAction, parseResource, parseSubject } from './names.js';
+import { parseAction, parseResource, parseSubject } from '@warden/names';
 
 export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
 export const MAX_BATCH = 1000;

@@ -9,7 +9,7 @@
  */
 import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import { LRUCache } from 'lru-cache';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 
 export const MAX_CONDITION_LENGTH = 2048;
 

@@ -3,7 +3,7 @@ import { createMemoryGrantView } from '../stores/memory/memory-grant-view.js';
 import { ACME_PHASES, caseName, loadAcme } from '../../test/acme-scenario.js';
 import { expectCase } from '../../test/support/expect-case.js';
 import { decide } from './engine.js';
-import { parseAction, parseResource } from './names.js';
+import { parseAction, parseResource } from '@warden/names';
 import { parseWorld, type WorldFile } from './world.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');

@@ -19,7 +19,7 @@ import {
 } from './catalogue.js';
 import { evaluateCondition, type ConditionVariables } from './conditions.js';
 import type { Attributes, Binding, CompiledRole, Decision, ResourceAttributes } from './model.js';
-import type { Action, ResourcePath } from './names.js';
+import type { Action, ResourcePath } from '@warden/names';
 
 /**
  * The slice of the grant graph a decision reads. Stores and caches implement it;

@@ -1,7 +1,7 @@
 /** What the core needs from the outside world. Adapters in stores/ implement these. */
 import type { GrantView } from './engine.js';
 import type { Consistency } from './model.js';
-import type { ResourcePath } from './names.js';
+import type { ResourcePath } from '@warden/names';
 
 export interface ViewRequest {
   readonly subject: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadAcme } from '../../test/acme-scenario.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { parseWorld } from './world.js';
 
 const fails = (input: unknown, message: string | RegExp) => {

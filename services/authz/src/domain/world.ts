@@ -7,9 +7,9 @@
 import { z } from 'zod';
 import { isSystemRole } from './catalogue.js';
 import { validateCondition } from './conditions.js';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, ResourceAttributes, Role } from './model.js';
-import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from './names.js';
+import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from '@warden/names';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'ids are 1-128 letters, digits and . _ @ + -');
 const actionList = z.array(z.string()).max(200);

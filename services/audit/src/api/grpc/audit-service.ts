@@ -1,9 +1,9 @@
 /** AuditService over gRPC: transport only; the AuditLog does the work. */
 import { ExportFormat, Order, type AuditServiceImplementation } from '@warden/proto/audit/v1';
 import type { AuditLog } from '../../domain/audit-log.js';
-import { FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from '../../domain/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from '@warden/errors';
 import { checkpointLine, CSV_HEADER, toCsvLine, toJsonLine } from '../../domain/export-format.js';
-import { parseOrgId, scopePath } from '../../domain/names.js';
+import { parseOrgId, scopePath } from '@warden/names';
 import type { AccessPolicy, AuditAction } from '../../domain/ports.js';
 import { decodeCursor, encodeCursor, filterScope, type Cursor, type EventFilter } from '../../domain/query.js';
 import type { CallerContext } from './caller-middleware.js';

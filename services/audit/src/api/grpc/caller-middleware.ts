@@ -7,8 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { CallContext, ServerMiddlewareCall } from 'nice-grpc';
-import { UnauthenticatedError } from '../../domain/errors.js';
-import { parseSubject } from '../../domain/names.js';
+import { UnauthenticatedError } from '@warden/errors';
+import { parseSubject } from '@warden/names';
 import type { Caller } from '../../domain/ports.js';
 
 export type CallerContext = { readonly caller: Caller | undefined };

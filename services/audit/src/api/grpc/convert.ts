@@ -15,7 +15,7 @@ import {
 } from '@warden/proto/audit/v1';
 import { Status } from 'nice-grpc';
 import type { AppendInput, AppendOutcome, RefusalReason as DomainRefusal } from '../../domain/audit-log.js';
-import { InvalidArgumentError } from '../../domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import type { StoredRecord } from '../../domain/log-record.js';
 import { parseFilter, type EventFilter, type Order } from '../../domain/query.js';
 import type { Problem, ProblemKind as DomainProblemKind, VerifyReport } from '../../domain/verify.js';

@@ -13,7 +13,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
-} from '../../domain/errors.js';
+} from '@warden/errors';
 import { protoFieldName } from './convert.js';
 
 export function toServerError(error: unknown): ServerError | undefined {

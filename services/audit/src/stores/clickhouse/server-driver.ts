@@ -4,7 +4,7 @@
  * UnavailableError so the core spools and callers retry.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { UnavailableError } from '../../domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import type { ClickHouseDriver, QueryParams } from '../driver.js';
 
 export type ServerDriverOptions = {

@@ -2,7 +2,7 @@
 import { Effect, type BindingRef } from '@warden/proto/authz/v1';
 import type { AdminServiceImplementation, ResourceSettings } from '@warden/proto/authz/v1/admin';
 import type { Admin, Settings } from '../../admin/admin.js';
-import { InvalidArgumentError } from '../../domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../lookup.js';
 import type { CallerContext } from './auth.js';
 import { bindingToProto } from './convert.js';

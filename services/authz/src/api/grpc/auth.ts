@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { keyIdOf } from '../../auth/api-keys.js';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Caller } from '../../auth/caller.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
+import { UnauthenticatedError } from '@warden/errors';
 import { failure } from './errors.js';
 
 export interface CallerContext {

@@ -1,7 +1,7 @@
 /** AuthzService over gRPC: transport only; the Authorizer decides. */
 import type { AuthzServiceImplementation } from '@warden/proto/authz/v1';
 import type { Authorizer } from '../../authorizer.js';
-import { InvalidArgumentError } from '../../domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import type { Lookups } from '../../lookup.js';
 import type { CallerContext } from './auth.js';
 import { checkFromProto, consistencyFromProto, pageFromProto, resultToProto } from './convert.js';

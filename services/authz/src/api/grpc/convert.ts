@@ -10,7 +10,7 @@ import {
   type PageRequest,
 } from '@warden/proto/authz/v1';
 import type { Page } from '../../lookup.js';
-import { InvalidArgumentError } from '../../domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, CheckInput, CheckResult, Consistency, DecisionKind, ReasonCode } from '../../domain/model.js';
 
 export function consistencyFromProto(value: PbConsistency | undefined, field = 'consistency'): Consistency | undefined {

@@ -13,7 +13,7 @@ import {
   PermissionDeniedError,
   UnauthenticatedError,
   UnavailableError,
-} from '../../domain/errors.js';
+} from '@warden/errors';
 
 export function toServerError(error: unknown): ServerError | undefined {
   if (error instanceof ServerError) return error;

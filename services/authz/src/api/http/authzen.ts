@@ -14,7 +14,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../../auth/caller.js';
 import type { Authorizer } from '../../authorizer.js';
 import { validateCheck } from '../../domain/check.js';
-import { InvalidArgumentError } from '../../domain/errors.js';
+import { InvalidArgumentError } from '@warden/errors';
+import { isSubjectType, SUBJECT_TYPES } from '@warden/names';
 import type { CheckInput, CheckResult } from '../../domain/model.js';
 import type { Lookups, PageResult } from '../../lookup.js';
 import { evaluationSchema, evaluationsSchema, searchActionSchema, searchResourceSchema, searchSubjectSchema } from './schemas.js';
@@ -39,10 +40,8 @@ interface PageIn {
   limit?: number;
 }
 
-const SUBJECT_TYPES = ['user', 'service', 'group'];
-
 function subjectName(subject: Entity, field: string): string {
-  if (!SUBJECT_TYPES.includes(subject.type)) throw new InvalidArgumentError(`${field}.type`, `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
+  if (!isSubjectType(subject.type)) throw new InvalidArgumentError(`${field}.type`, `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
   return `${subject.type}:${subject.id ?? ''}`;
 }
 
@@ -175,7 +174,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     { schema: { body: searchSubjectSchema } },
     async (request) => {
       const { subject, action, resource, context, page } = request.body;
-      if (!SUBJECT_TYPES.includes(subject.type)) throw new InvalidArgumentError('subject.type', `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
+      if (!isSubjectType(subject.type)) throw new InvalidArgumentError('subject.type', `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
       const found = await lookups.lookupSubjects(
         { action: action.name, resource: resourcePath(resource, 'resource'), subjectType: subject.type, context, page: lookupPage(page) },
         callerOf(request),

@@ -13,7 +13,7 @@ import { Metadata, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Caller } from '../../auth/caller.js';
-import { UnauthenticatedError } from '../../domain/errors.js';
+import { UnauthenticatedError } from '@warden/errors';
 import { toServerError } from '../grpc/errors.js';
 import type { CallerContext } from '../grpc/auth.js';
 import { registerAuthzen, type AuthzenDeps } from './authzen.js';

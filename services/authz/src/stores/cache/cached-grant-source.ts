@@ -53,7 +53,7 @@ import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import { COMPILED_SYSTEM_ROLES } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
-import { UnavailableError } from '../../domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Consistency, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../domain/ports.js';

@@ -1,6 +1,6 @@
 /** CandidateSource on Postgres: index range scans, keyset-paginated. */
 import type pg from 'pg';
-import { UnavailableError } from '../../domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import type { CandidateSource } from '../../domain/ports.js';
 
 export class PgCandidates implements CandidateSource {

@@ -9,7 +9,7 @@
  * maps it to RESOURCE_EXHAUSTED), so a slow watcher never holds memory or slows others.
  */
 import type pg from 'pg';
-import { UnavailableError } from '../../domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 
 export interface ChangeEvent {
   readonly kind: string;

@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
-import { UnavailableError } from '../../domain/errors.js';
+import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../domain/ports.js';

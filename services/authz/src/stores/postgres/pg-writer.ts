@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
-import { ConflictError } from '../../domain/errors.js';
+import { ConflictError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import { grantKey, type World } from '../../domain/world.js';
 import { invalidationPayload, PG_CHANNEL } from '../cache/cache-keys.js';

@@ -3,7 +3,7 @@
  * rooted at an organization) and actions (`area:verb`). Parsing is strict and
  * every error says which part of which field is wrong.
  */
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 
 export const SUBJECT_TYPES = ['user', 'service', 'group'] as const;
 export type SubjectType = (typeof SUBJECT_TYPES)[number];
@@ -12,6 +12,8 @@ export type SubjectType = (typeof SUBJECT_TYPES)[number];
 const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
 /** Ids: letters, digits and `. _ @ + -`; emails and env-var names fit. */
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
+/** A resource segment id (also an organization, project or environment id). */
+export const SEGMENT_ID_PATTERN: RegExp = ID_RE;
 const SUBJECT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}$/;
 
 export const MAX_RESOURCE_SEGMENTS = 8;
@@ -76,6 +78,10 @@ function describe(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
+export function isSubjectType(value: string): value is SubjectType {
+  return (SUBJECT_TYPES as readonly string[]).includes(value);
+}
+
 export function parseSubject(value: string, field = 'subject'): Subject {
   return (typeof value === 'string' ? subjects.get(value) : undefined) ?? subjects.set(value, Object.freeze(validSubject(value, field)));
 }
@@ -93,7 +99,7 @@ function validSubject(value: string, field: string): Subject {
   }
   const type = value.slice(0, colon);
   const id = value.slice(colon + 1);
-  if (!(SUBJECT_TYPES as readonly string[]).includes(type)) {
+  if (!isSubjectType(type)) {
     throw new InvalidArgumentError(field, `type ${describe(type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
   }
   if (!SUBJECT_ID_RE.test(id)) {
@@ -102,7 +108,7 @@ function validSubject(value: string, field: string): Subject {
       `id ${describe(id)} must be 1-254 characters of letters, digits and . _ @ + - starting with a letter or digit`,
     );
   }
-  return { type: type as SubjectType, id };
+  return { type, id };
 }
 
 export function parseResource(value: string, field = 'resource'): ResourcePath {

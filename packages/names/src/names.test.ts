@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError } from './errors.js';
+import { InvalidArgumentError } from '@warden/errors';
 import { chainOf, parseAction, parseActionPattern, parseResource, parseSubject } from './names.js';
+import { parseOrgId, scopeOf, scopePath } from './scopes.js';
 
 const fails = (fn: () => unknown, message: string) => {
   let error: unknown;
@@ -53,5 +54,26 @@ describe('names', () => {
     for (const bad of ['org:acme/flag:a\nb', "org:acme/flag:a';DROP TABLE bindings;--", 'org:acme/../org:x', 'org:acme/flag:.hidden']) {
       expect(() => parseResource(bad)).toThrow(InvalidArgumentError);
     }
+  });
+});
+
+describe('scopes', () => {
+  it('reads the organization, project and environment of a path', () => {
+    expect(scopeOf('org:acme/project:checkout/env:production/flag:checkout-v2')).toEqual({ org: 'acme', project: 'checkout', environment: 'production' });
+    expect(scopeOf('org:acme/billing:main')).toEqual({ org: 'acme', project: '', environment: '' });
+    expect(scopeOf('org:acme/project:api/database:main')).toEqual({ org: 'acme', project: 'api', environment: '' });
+  });
+
+  it('builds the path of a scope and parses organization ids', () => {
+    expect(scopePath({ org: 'acme', project: 'checkout', environment: 'production' })).toBe('org:acme/project:checkout/env:production');
+    expect(scopePath({ org: 'acme', environment: 'production' })).toBe('org:acme');
+    expect(parseOrgId('org:acme')).toBe('acme');
+    fails(() => parseOrgId('acme/x', 'filter.org'), 'filter.org: "acme/x" is not an organization id');
+  });
+
+  it('takes subject ids of up to 254 characters everywhere (one rule for grants and audit events)', () => {
+    const id = `a${'b'.repeat(253)}`;
+    expect(parseSubject(`user:${id}`).id).toBe(id);
+    expect(() => parseSubject(`user:${id}b`)).toThrow(/must be 1-254 characters/);
   });
 });

@@ -1,0 +1,13 @@
+export {
+  WardenError,
+  InvalidArgumentError,
+  UnauthenticatedError,
+  PermissionDeniedError,
+  NotFoundError,
+  ConflictError,
+  FailedPreconditionError,
+  ResourceExhaustedError,
+  UnavailableError,
+  DeadlineExceededError,
+} from './errors.js';
+export { STATUS, GrpcCode, statusOf, statusOfGrpcCode, type ErrorCode, type Status } from './status.js';

@@ -1,0 +1,22 @@
+export {
+  parseSubject,
+  parseResource,
+  parseAction,
+  parseActionPattern,
+  parseRoleName,
+  subjectString,
+  isSubjectType,
+  chainOf,
+  SUBJECT_TYPES,
+  SEGMENT_ID_PATTERN,
+  MAX_RESOURCE_SEGMENTS,
+  MAX_RESOURCE_LENGTH,
+  MAX_ACTION_LENGTH,
+  MAX_SUBJECT_LENGTH,
+  type Subject,
+  type SubjectType,
+  type ResourceSegment,
+  type ResourcePath,
+  type Action,
+} from './names.js';
+export { scopeOf, scopePath, parseOrgId, type Scope } from './scopes.js';
