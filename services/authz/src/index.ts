@@ -1,4 +1,4 @@
-export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './authorizer.js';
+export { createAuthorizer, type Authorizer, type AuthorizerOptions } from './usecases/check.js';
 export { startAuthzApp, type AuthzApp } from './app.js';
 export { loadConfig, ConfigError, KNOWN_SETTINGS, type Config } from './config.js';
 export { decide, type GrantView, type ValidCheck } from './domain/engine.js';
@@ -7,11 +7,11 @@ export { parseSubject, parseResource, parseAction } from '@warden/names';
 export { SYSTEM_ROLES, ACTION_CATALOGUE } from './domain/catalogue.js';
 export type { Binding, CheckInput, CheckResult, Consistency, Decision, Reason, Role } from './domain/model.js';
 export { InvalidArgumentError, UnavailableError } from '@warden/errors';
-export { createMemoryGrantView } from './stores/memory/memory-grant-view.js';
+export { createMemoryGrantView } from './adapters/memory/memory-grant-view.js';
 // For sibling packages (bench/): the write path, migrations, the cached source, action matching.
-export { migrate } from './stores/postgres/migrations.js';
-export { applyWorld } from './stores/postgres/pg-writer.js';
-export { CachedGrantSource, type CacheStats, type CachedGrantSourceOptions } from './stores/cache/cached-grant-source.js';
+export { migrate } from './adapters/postgres/migrations.js';
+export { applyWorld } from './adapters/postgres/pg-writer.js';
+export { CachedGrantSource, type CacheStats, type CachedGrantSourceOptions } from './adapters/cache/cached-grant-source.js';
 export { compileActions } from './domain/actions.js';
 export { DEFAULT_SENSITIVE_ACTIONS } from './domain/catalogue.js';
 export { HEALTH_PATHS } from './api/http/server.js';

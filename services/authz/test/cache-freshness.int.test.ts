@@ -10,12 +10,12 @@
  */
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../src/authorizer.js';
+import { createAuthorizer } from '../src/usecases/check.js';
 import { UnavailableError } from '@warden/errors';
 import type { CheckInput } from '../src/domain/model.js';
 import { parseWorld } from '../src/domain/world.js';
-import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/stores/cache/cached-grant-source.js';
-import { applyWorld, deleteBinding } from '../src/stores/postgres/pg-writer.js';
+import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
+import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-writer.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 import { startPgProxy } from './support/pg-proxy.js';
 import { ownRedis, SHARED_REDIS_URL, testRedis, type OwnRedis } from './support/redis-server.js';

@@ -8,12 +8,12 @@
 import fc from 'fast-check';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer, type Authorizer } from '../src/authorizer.js';
+import { createAuthorizer, type Authorizer } from '../src/usecases/check.js';
 import type { CheckResult, Consistency } from '../src/domain/model.js';
 import { parseWorld } from '../src/domain/world.js';
-import { CachedGrantSource } from '../src/stores/cache/cached-grant-source.js';
-import { PgGrantStore } from '../src/stores/postgres/pg-grant-store.js';
-import { applyWorld, deleteBinding, type WriteResult } from '../src/stores/postgres/pg-writer.js';
+import { CachedGrantSource } from '../src/adapters/cache/cached-grant-source.js';
+import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
+import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-writer.js';
 import { checkArb, worldArb } from './support/random-world.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';

@@ -6,13 +6,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../src/authorizer.js';
+import { createAuthorizer } from '../src/usecases/check.js';
 import type { WorldFile } from '../src/domain/world.js';
 import { parseWorld } from '../src/domain/world.js';
-import { createLookups, type PageResult } from '../src/lookup.js';
-import { PgCandidates } from '../src/stores/postgres/pg-candidates.js';
-import { PgGrantStore } from '../src/stores/postgres/pg-grant-store.js';
-import { applyWorld } from '../src/stores/postgres/pg-writer.js';
+import { createLookups, type PageResult } from '../src/usecases/lookups.js';
+import { PgCandidates } from '../src/adapters/postgres/pg-candidates.js';
+import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
+import { applyWorld } from '../src/adapters/postgres/pg-writer.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 
 const USERS = 1000;

@@ -5,14 +5,14 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../src/authorizer.js';
+import { createAuthorizer } from '../src/usecases/check.js';
 import { decide } from '../src/domain/engine.js';
 import type { Decision } from '../src/domain/model.js';
 import { parseAction, parseResource } from '@warden/names';
 import { parseWorld } from '../src/domain/world.js';
-import { createMemoryGrantView } from '../src/stores/memory/memory-grant-view.js';
-import { PgGrantStore } from '../src/stores/postgres/pg-grant-store.js';
-import { applyWorld } from '../src/stores/postgres/pg-writer.js';
+import { createMemoryGrantView } from '../src/adapters/memory/memory-grant-view.js';
+import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
+import { applyWorld } from '../src/adapters/postgres/pg-writer.js';
 import { checkArb, worldArb } from './support/random-world.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 

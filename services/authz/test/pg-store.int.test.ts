@@ -1,10 +1,10 @@
 /** The Postgres adapter: idempotent writes, revisions, changelog + outbox in the same transaction, revocation, indexed reads. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../src/authorizer.js';
+import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
-import { PgGrantStore, VIEW_SQL } from '../src/stores/postgres/pg-grant-store.js';
-import { applyWorld, deleteBinding, withWrite } from '../src/stores/postgres/pg-writer.js';
-import { migrate } from '../src/stores/postgres/migrations.js';
+import { PgGrantStore, VIEW_SQL } from '../src/adapters/postgres/pg-grant-store.js';
+import { applyWorld, deleteBinding, withWrite } from '../src/adapters/postgres/pg-writer.js';
+import { migrate } from '../src/adapters/postgres/migrations.js';
 import { loadAcme } from './acme-scenario.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 

@@ -8,10 +8,10 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../src/authorizer.js';
+import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
-import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/stores/cache/cached-grant-source.js';
-import { applyWorld, deleteBinding } from '../src/stores/postgres/pg-writer.js';
+import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
+import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-writer.js';
 import { ownRedisCluster, type OwnCluster } from './support/redis-cluster.js';
 import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';

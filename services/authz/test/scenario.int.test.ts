@@ -1,10 +1,10 @@
 /** The seed scenario against real Postgres: world applied by the writer, checks through the Authorizer and PgGrantStore. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthorizer } from '../src/authorizer.js';
+import { createAuthorizer } from '../src/usecases/check.js';
 import { InvalidArgumentError } from '@warden/errors';
 import { parseWorld, type WorldFile } from '../src/domain/world.js';
-import { PgGrantStore } from '../src/stores/postgres/pg-grant-store.js';
-import { applyWorld } from '../src/stores/postgres/pg-writer.js';
+import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
+import { applyWorld } from '../src/adapters/postgres/pg-writer.js';
 import { ACME_PHASES, caseName, loadAcme } from './acme-scenario.js';
 import { expectCase } from './support/expect-case.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';

@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { InvalidArgumentError } from '@warden/errors';
 import { parseSubject } from '@warden/names';
-import { withWrite, type WriteMeta, type WriteResult } from '../stores/postgres/pg-writer.js';
+import { withWrite, type WriteMeta, type WriteResult } from '../adapters/postgres/pg-writer.js';
 
 const KEY_RE = /^wdn_([a-z2-7]{12})_([A-Za-z0-9_-]{43})$/;
 const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';

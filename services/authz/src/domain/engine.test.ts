@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryGrantView } from '../stores/memory/memory-grant-view.js';
+import { createMemoryGrantView } from '../adapters/memory/memory-grant-view.js';
 import { ACME_PHASES, caseName, loadAcme } from '../../test/acme-scenario.js';
 import { expectCase } from '../../test/support/expect-case.js';
 import { decide } from './engine.js';

@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { migrate } from '../../src/stores/postgres/migrations.js';
+import { migrate } from '../../src/adapters/postgres/migrations.js';
 
 export const ADMIN_URL = process.env['WARDEN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

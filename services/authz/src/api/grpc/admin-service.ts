@@ -1,9 +1,9 @@
 /** AdminService over gRPC: transport only; src/admin/admin.ts decides and writes. */
 import { Effect, type BindingRef } from '@warden/proto/authz/v1';
 import type { AdminServiceImplementation, ResourceSettings } from '@warden/proto/authz/v1/admin';
-import type { Admin, Settings } from '../../admin/admin.js';
+import type { Admin, Settings } from '../../usecases/admin.js';
 import { InvalidArgumentError } from '@warden/errors';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../lookup.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../usecases/lookups.js';
 import type { CallerContext } from './auth.js';
 import { bindingToProto } from './convert.js';
 

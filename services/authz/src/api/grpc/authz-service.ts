@@ -1,8 +1,8 @@
 /** AuthzService over gRPC: transport only; the Authorizer decides. */
 import type { AuthzServiceImplementation } from '@warden/proto/authz/v1';
-import type { Authorizer } from '../../authorizer.js';
+import type { Authorizer } from '../../usecases/check.js';
 import { InvalidArgumentError } from '@warden/errors';
-import type { Lookups } from '../../lookup.js';
+import type { Lookups } from '../../usecases/lookups.js';
 import type { CallerContext } from './auth.js';
 import { checkFromProto, consistencyFromProto, pageFromProto, resultToProto } from './convert.js';
 

@@ -9,7 +9,7 @@ import {
   type Consistency as PbConsistency,
   type PageRequest,
 } from '@warden/proto/authz/v1';
-import type { Page } from '../../lookup.js';
+import type { Page } from '../../usecases/lookups.js';
 import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, CheckInput, CheckResult, Consistency, DecisionKind, ReasonCode } from '../../domain/model.js';
 

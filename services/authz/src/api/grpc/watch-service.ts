@@ -3,7 +3,7 @@ import { ServerError, Status } from 'nice-grpc';
 import type { GrantChange, WatchResponse, WatchServiceImplementation } from '@warden/proto/authz/v1/watch';
 import type { Caller } from '../../auth/caller.js';
 import { PermissionDeniedError } from '@warden/errors';
-import { WatcherTooSlowError, type ChangeEvent, type PgChangeFeed } from '../../stores/postgres/pg-change-feed.js';
+import { WatcherTooSlowError, type ChangeEvent, type PgChangeFeed } from '../../adapters/postgres/pg-change-feed.js';
 import type { CallerContext } from './auth.js';
 
 function changeToProto(change: ChangeEvent): GrantChange {

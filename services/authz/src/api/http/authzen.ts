@@ -12,12 +12,12 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../../auth/caller.js';
-import type { Authorizer } from '../../authorizer.js';
+import type { Authorizer } from '../../usecases/check.js';
 import { validateCheck } from '../../domain/check.js';
 import { InvalidArgumentError } from '@warden/errors';
 import { isSubjectType, SUBJECT_TYPES } from '@warden/names';
 import type { CheckInput, CheckResult } from '../../domain/model.js';
-import type { Lookups, PageResult } from '../../lookup.js';
+import type { Lookups, PageResult } from '../../usecases/lookups.js';
 import { evaluationSchema, evaluationsSchema, searchActionSchema, searchResourceSchema, searchSubjectSchema } from './schemas.js';
 
 interface Entity {

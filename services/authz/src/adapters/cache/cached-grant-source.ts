@@ -56,8 +56,8 @@ import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Consistency, ResourceAttributes } from '../../domain/model.js';
-import type { GrantSource, ViewRequest } from '../../domain/ports.js';
-import { closure, sortViewIndexes } from '../memory/memory-grant-view.js';
+import type { GrantSource, ViewRequest } from '../../ports.js';
+import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
 import { PgGrantStore, roleFromRow, type BindingRow, type RoleRow } from '../postgres/pg-grant-store.js';
 import {
   cacheKeysOf,

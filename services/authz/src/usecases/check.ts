@@ -2,14 +2,14 @@
  * The Check use case: validate, read a consistent view from the grant source, decide.
  * Transport-free; api/grpc and api/http call it.
  */
-import { validateBatch, validateCheck } from './domain/check.js';
-import { decide, type GrantView, type ValidCheck } from './domain/engine.js';
-import type { Caller } from './auth/caller.js';
-import { BATCH, countDecision, instruments, SINGLE } from './instruments.js';
+import { validateBatch, validateCheck } from '../domain/check.js';
+import { decide, type GrantView, type ValidCheck } from '../domain/engine.js';
+import type { Caller } from '../auth/caller.js';
+import { BATCH, countDecision, instruments, SINGLE } from '../instruments.js';
 import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
-import type { CheckInput, CheckResult, Consistency } from './domain/model.js';
+import type { CheckInput, CheckResult, Consistency } from '../domain/model.js';
 import { parseAction } from '@warden/names';
-import type { GrantSource, ViewRequest } from './domain/ports.js';
+import type { GrantSource, ViewRequest } from '../ports.js';
 
 export interface Authorizer {
   /**

@@ -25,10 +25,10 @@ import {
 } from '@warden/errors';
 import type { Binding, Effect } from '../domain/model.js';
 import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject, type Action, type ResourcePath } from '@warden/names';
-import type { GrantSource } from '../domain/ports.js';
+import type { GrantSource } from '../ports.js';
 import { grantKey, parseWorld, type World } from '../domain/world.js';
-import { bindingFromRow } from '../stores/postgres/pg-grant-store.js';
-import { applyWorld, withWrite, type WriteResult } from '../stores/postgres/pg-writer.js';
+import { bindingFromRow } from '../adapters/postgres/pg-grant-store.js';
+import { applyWorld, withWrite, type WriteResult } from '../adapters/postgres/pg-writer.js';
 
 export interface AdminDeps {
   readonly pool: pg.Pool;

@@ -6,6 +6,7 @@ import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import type { World } from '../../domain/world.js';
+import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
 
 export function createMemoryGrantView(world: World, revision = 1): GrantView {
   const bindings = new Map<string, Binding[]>();
@@ -34,29 +35,4 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? roles.get(`${org}\u0000${name}`),
     attributes: (path) => attributes.get(path),
   };
-}
-
-/** The subject and every group reachable from it; visits each once, so cycles end. */
-export function closure(subject: string, groupsOf: (subject: string) => readonly string[]): string[] {
-  const seen = new Set<string>([subject]);
-  const order = [subject];
-  for (let i = 0; i < order.length; i++) {
-    for (const group of groupsOf(order[i]!)) {
-      if (!seen.has(group)) {
-        seen.add(group);
-        order.push(group);
-      }
-    }
-  }
-  return order;
-}
-
-/**
- * Puts a view's indexes in a canonical order (bindings by effect then grant, groups
- * by name), so every store answers with the same reason whatever order its rows came in.
- */
-export function sortViewIndexes(bindings: Map<string, Binding[]>, groups: Map<string, string[]>): void {
-  const key = (b: Binding) => `${b.effect}\u0000${b.role ?? `~${(b.actions ?? []).join(',')}`}`;
-  for (const list of bindings.values()) list.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-  for (const list of groups.values()) list.sort();
 }

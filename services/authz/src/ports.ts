@@ -1,6 +1,6 @@
 /** What the core needs from the outside world. Adapters in stores/ implement these. */
-import type { GrantView } from './engine.js';
-import type { Consistency } from './model.js';
+import type { GrantView } from './domain/engine.js';
+import type { Consistency } from './domain/model.js';
 import type { ResourcePath } from '@warden/names';
 
 export interface ViewRequest {

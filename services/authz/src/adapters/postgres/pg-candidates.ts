@@ -1,7 +1,7 @@
 /** CandidateSource on Postgres: index range scans, keyset-paginated. */
 import type pg from 'pg';
 import { UnavailableError } from '@warden/errors';
-import type { CandidateSource } from '../../domain/ports.js';
+import type { CandidateSource } from '../../ports.js';
 
 export class PgCandidates implements CandidateSource {
   constructor(private readonly pool: pg.Pool) {}

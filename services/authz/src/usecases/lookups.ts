@@ -8,14 +8,14 @@
  * hash of the query, so it stays valid across writes and is refused for another query.
  */
 import { createHash } from 'node:crypto';
-import type { Caller } from './auth/caller.js';
-import { ACTION_CATALOGUE } from './domain/catalogue.js';
-import type { ValidCheck } from './domain/engine.js';
-import { decide } from './domain/engine.js';
+import type { Caller } from '../auth/caller.js';
+import { ACTION_CATALOGUE } from '../domain/catalogue.js';
+import type { ValidCheck } from '../domain/engine.js';
+import { decide } from '../domain/engine.js';
 import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
-import type { Attributes } from './domain/model.js';
+import type { Attributes } from '../domain/model.js';
 import { isSubjectType, parseAction, parseResource, parseSubject, SUBJECT_TYPES, type ResourcePath } from '@warden/names';
-import type { CandidateSource, GrantSource } from './domain/ports.js';
+import type { CandidateSource, GrantSource } from '../ports.js';
 
 export const LOOKUP_ACTION = 'authz:lookup';
 export const DEFAULT_PAGE_SIZE = 100;

@@ -13,8 +13,8 @@ import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
-import type { GrantSource, ViewRequest } from '../../domain/ports.js';
-import { closure, sortViewIndexes } from '../memory/memory-grant-view.js';
+import type { GrantSource, ViewRequest } from '../../ports.js';
+import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
 
 export const VIEW_SQL = `
 WITH RECURSIVE reach(subject) AS (

@@ -1,0 +1,30 @@
+/**
+ * Pure helpers over the grant graph that every GrantView implementation shares: the group
+ * closure of a subject and the canonical order of a view's indexes.
+ */
+import type { Binding } from './model.js';
+
+/** The subject and every group reachable from it; visits each once, so cycles end. */
+export function closure(subject: string, groupsOf: (subject: string) => readonly string[]): string[] {
+  const seen = new Set<string>([subject]);
+  const order = [subject];
+  for (let i = 0; i < order.length; i++) {
+    for (const group of groupsOf(order[i]!)) {
+      if (!seen.has(group)) {
+        seen.add(group);
+        order.push(group);
+      }
+    }
+  }
+  return order;
+}
+
+/**
+ * Puts a view's indexes in a canonical order (bindings by effect then grant, groups
+ * by name), so every store answers with the same reason whatever order its rows came in.
+ */
+export function sortViewIndexes(bindings: Map<string, Binding[]>, groups: Map<string, string[]>): void {
+  const key = (b: Binding) => `${b.effect}\u0000${b.role ?? `~${(b.actions ?? []).join(',')}`}`;
+  for (const list of bindings.values()) list.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  for (const list of groups.values()) list.sort();
+}
