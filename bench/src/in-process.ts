@@ -12,6 +12,7 @@ import {
   parseResource,
   type Decision,
   type World,
+  TRUSTED_LOCAL,
 } from '@warden/authz';
 import type pg from 'pg';
 import type { BenchCheck, GeneratedWorld } from './world.js';
@@ -86,7 +87,7 @@ export async function measureInProcess({ pool, databaseUrl, keyPrefix, world, pa
       for (let i = 0; i < n; i++) {
         // Let timers run (the cache's heartbeat), as a server's I/O would.
         if (i % 1000 === 0) await new Promise((r) => setImmediate(r));
-        const got = await authorizer.check(checks[i % checks.length]!);
+        const got = await authorizer.check(TRUSTED_LOCAL, checks[i % checks.length]!);
         if (i < checks.length && got.decision !== expected[i]!.decision) throw new Error(`wrong answer from the cached Check for ${JSON.stringify(checks[i])}`);
       }
       return Number(process.hrtime.bigint() - c0) / n;

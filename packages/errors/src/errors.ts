@@ -11,7 +11,7 @@ export abstract class WardenError extends Error {
 
 /** A request field is malformed or out of range. */
 export class InvalidArgumentError extends WardenError {
-  override readonly name = 'InvalidArgumentError';
+  override readonly name: string = 'InvalidArgumentError';
   readonly code = 'invalid_argument';
   constructor(
     /** The request field that is wrong, e.g. `resource` or `checks[3].subject`. */
@@ -29,42 +29,42 @@ export class InvalidArgumentError extends WardenError {
 
 /** The caller did not prove who it is. */
 export class UnauthenticatedError extends WardenError {
-  override readonly name = 'UnauthenticatedError';
+  override readonly name: string = 'UnauthenticatedError';
   readonly code = 'unauthenticated';
 }
 
 /** The caller is known and may not do this. */
 export class PermissionDeniedError extends WardenError {
-  override readonly name = 'PermissionDeniedError';
+  override readonly name: string = 'PermissionDeniedError';
   readonly code = 'permission_denied';
 }
 
 export class NotFoundError extends WardenError {
-  override readonly name = 'NotFoundError';
+  override readonly name: string = 'NotFoundError';
   readonly code = 'not_found';
 }
 
 /** A conflicting write: the same id with another payload, a name that is taken. */
 export class ConflictError extends WardenError {
-  override readonly name = 'ConflictError';
+  override readonly name: string = 'ConflictError';
   readonly code = 'already_exists';
 }
 
 /** The request is well-formed but the system's state forbids it (last owner, role in use, no checkpoint yet). */
 export class FailedPreconditionError extends WardenError {
-  override readonly name = 'FailedPreconditionError';
+  override readonly name: string = 'FailedPreconditionError';
   readonly code = 'failed_precondition';
 }
 
 /** A limit was reached (a queue, a quota); the caller may retry later. */
 export class ResourceExhaustedError extends WardenError {
-  override readonly name = 'ResourceExhaustedError';
+  override readonly name: string = 'ResourceExhaustedError';
   readonly code = 'resource_exhausted';
 }
 
 /** A dependency (store, cache, peer service) cannot answer safely now; transient, the caller may retry. */
 export class UnavailableError extends WardenError {
-  override readonly name = 'UnavailableError';
+  override readonly name: string = 'UnavailableError';
   readonly code = 'unavailable';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -73,7 +73,7 @@ export class UnavailableError extends WardenError {
 
 /** A deadline passed before the work finished. */
 export class DeadlineExceededError extends WardenError {
-  override readonly name = 'DeadlineExceededError';
+  override readonly name: string = 'DeadlineExceededError';
   readonly code = 'deadline_exceeded';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

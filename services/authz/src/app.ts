@@ -26,8 +26,8 @@ import { createAdmin } from './usecases/admin.js';
 import { createAdminServiceImpl } from './api/grpc/admin-service.js';
 import { authenticated } from './api/grpc/auth.js';
 import { createHttpServer } from './api/http/server.js';
-import { PgApiKeyStore } from './auth/api-keys.js';
-import { createAuthenticator, type JwtOptions } from './auth/authenticator.js';
+import { PgApiKeyStore } from './adapters/postgres/pg-api-key-store.js';
+import { createAuthenticator, type JwtOptions } from './usecases/authenticate.js';
 import { createLookups } from './usecases/lookups.js';
 import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
 import { observeGrantCache, tracingEnabled } from './instruments.js';
@@ -43,7 +43,10 @@ import { PgGrantStore } from './adapters/postgres/pg-grant-store.js';
 import { CachedGrantSource } from './adapters/cache/cached-grant-source.js';
 import { PgChangeFeed } from './adapters/postgres/pg-change-feed.js';
 import { createWatchServiceImpl } from './api/grpc/watch-service.js';
-import { applyWorld } from './adapters/postgres/pg-writer.js';
+import { applyWorld, PgGrantWriter } from './adapters/postgres/pg-grant-writer.js';
+import { PgGrantQueries } from './adapters/postgres/pg-grant-queries.js';
+import { answers, ping, serverIdentity, type ServerIdentity } from './adapters/postgres/pg-probes.js';
+import { createWatch } from './usecases/watch.js';
 import { readWorldFile } from './world-file.js';
 
 export interface AuthzApp {
@@ -133,7 +136,8 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const authorizer = createAuthorizer({ source: cache });
     const lookups = createLookups({ source: store, candidates: new PgCandidates(pool) });
     const keys = new PgApiKeyStore(pool);
-    const admin = createAdmin({ pool, source: store, keys, platformAdmins: new Set(config.platformAdmins), onWrite: (result) => cache.noteWrite(result) });
+    const platformAdmins = new Set(config.platformAdmins);
+    const admin = createAdmin({ source: store, queries: new PgGrantQueries(pool), writer: new PgGrantWriter(pool), keys, platformAdmins, onWrite: (result) => cache.noteWrite(result) });
     const authenticator = createAuthenticator({ keys, jwt: await jwtOptions(config), trustLoopback: config.trustLoopback, keyCacheMs: config.keyCacheMs });
     if (config.trustLoopback) logger.warn('AUTHZ_TRUST_LOOPBACK is on: calls from this host without credentials may check any subject');
     if (config.bootstrapKey !== undefined) await bootstrapKey(config.bootstrapKey, keys, logger);
@@ -147,8 +151,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     server.add(AuthzServiceDefinition, authenticated(AuthzServiceDefinition, authzImpl, authenticator, logger));
     server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
-    const platformAdmins = new Set(config.platformAdmins);
-    const watchImpl = createWatchServiceImpl(feed, (caller) => caller.kind === 'trusted_local' || platformAdmins.has(caller.subject));
+    const watchImpl = createWatchServiceImpl(createWatch(feed, platformAdmins));
     server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
     server.add(HealthDefinition, HealthServiceImpl(health));
     const port = await server.listen(`${config.grpc.host}:${config.grpc.port}`);
@@ -163,7 +166,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       readPool === undefined
         ? undefined
         : async () => {
-            const up = await readPool.query('SELECT 1').then(() => true, () => false);
+            const up = await answers(readPool);
             if (up !== replicaWasUp) {
               if (up) logger.info('read replica reachable: cache misses read it');
               else logger.warn('read replica unreachable: cache misses read the primary');
@@ -185,7 +188,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
         // The read replica is looked at in the background (logged when it goes and comes back)
         // but neither decides nor delays readiness: with it down, Checks answer from the primary.
         void readReplicaReachable?.();
-        await pool.query('SELECT 1');
+        await ping(pool);
         return true;
       },
     });
@@ -287,16 +290,14 @@ function redisCluster(url: string, options: { readonly maxRetriesPerRequest: num
  * warning (the primary answers until it is back); not in recovery is a warning too.
  */
 async function checkReadReplica(primary: pg.Pool, replica: pg.Pool, logger: Logger): Promise<void> {
-  const sql = 'SELECT system_identifier::text AS system, current_database() AS database, pg_is_in_recovery() AS standby FROM pg_control_system()';
-  type Identity = { system: string; database: string; standby: boolean };
-  let theirs: Identity;
+  let theirs: ServerIdentity;
   try {
-    theirs = (await replica.query<Identity>(sql)).rows[0]!;
+    theirs = await serverIdentity(replica);
   } catch (error) {
     logger.warn({ err: error }, 'read replica unreachable at start: cache misses read the primary until it answers');
     return;
   }
-  const ours = (await primary.query<Identity>(sql)).rows[0]!;
+  const ours = await serverIdentity(primary);
   if (theirs.system !== ours.system || theirs.database !== ours.database) {
     throw new ConfigError([
       `AUTHZ_DATABASE_READ_URL: not a replica of DATABASE_URL (${theirs.system !== ours.system ? 'another cluster' : `database ${JSON.stringify(theirs.database)}, not ${JSON.stringify(ours.database)}`})`,

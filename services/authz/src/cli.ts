@@ -33,7 +33,7 @@ import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admi
 import { createAuditCommand } from '@warden/audit/cli';
 import { InvalidArgumentError } from '@warden/errors';
 import { migrate } from './adapters/postgres/migrations.js';
-import { applyWorld } from './adapters/postgres/pg-writer.js';
+import { applyWorld } from './adapters/postgres/pg-grant-writer.js';
 import { readWorldFile } from './world-file.js';
 
 export const EXIT = { ok: 0, denied: 1, usage: 2, approval: 3, unavailable: 4, refused: 5 } as const;

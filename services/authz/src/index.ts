@@ -10,8 +10,9 @@ export { InvalidArgumentError, UnavailableError } from '@warden/errors';
 export { createMemoryGrantView } from './adapters/memory/memory-grant-view.js';
 // For sibling packages (bench/): the write path, migrations, the cached source, action matching.
 export { migrate } from './adapters/postgres/migrations.js';
-export { applyWorld } from './adapters/postgres/pg-writer.js';
+export { applyWorld } from './adapters/postgres/pg-grant-writer.js';
 export { CachedGrantSource, type CacheStats, type CachedGrantSourceOptions } from './adapters/cache/cached-grant-source.js';
 export { compileActions } from './domain/actions.js';
 export { DEFAULT_SENSITIVE_ACTIONS } from './domain/catalogue.js';
 export { HEALTH_PATHS } from './api/http/server.js';
+export { TRUSTED_LOCAL, type Caller } from './domain/caller.js';

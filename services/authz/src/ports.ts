@@ -1,6 +1,12 @@
-/** What the core needs from the outside world. Adapters in stores/ implement these. */
+/**
+ * What the use cases need from the outside world, reads and writes alike. Adapters
+ * (adapters/postgres, adapters/cache, adapters/memory) implement these; use cases import
+ * this file, never an adapter. Every method that does I/O takes the call's AbortSignal.
+ */
+import type { ApiKeyRecord, VerifiedKey } from './domain/api-key-format.js';
+import type { Change } from './domain/changes.js';
 import type { GrantView } from './domain/engine.js';
-import type { Consistency } from './domain/model.js';
+import type { Binding, Consistency, Effect } from './domain/model.js';
 import type { ResourcePath } from '@warden/names';
 
 export interface ViewRequest {
@@ -39,4 +45,119 @@ export interface CandidateSource {
    * Only subjects of `subjectType` when given. In byte order, after `after`.
    */
   subjectsOn(chain: readonly string[], subjectType: string | undefined, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;
+}
+
+/** Who makes a write and why: recorded in the changelog and the audit event of every change. */
+export interface WriteMeta {
+  /** A subject, or `system:<component>` for the service itself. */
+  readonly actor: string;
+  readonly reason?: string | undefined;
+}
+
+/** One change as the changelog and the audit trail record it. */
+export interface ChangeRecord {
+  /** e.g. `binding.created`, `resource.updated`. */
+  readonly kind: string;
+  /** What changed: a binding id, a resource path, `org/role`, `group<-member`, an API key id. */
+  readonly key: string;
+  /** The resource the change is about (for the audit trail's filters). */
+  readonly resource: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface WriteResult {
+  /** The revision after the write (unchanged when the write changed nothing). */
+  readonly revision: number;
+  readonly changes: readonly ChangeRecord[];
+}
+
+/** A binding as stored, with who granted it and when. */
+export interface StoredBinding {
+  readonly binding: Binding;
+  readonly org: string;
+  readonly createdAt: Date;
+}
+
+/**
+ * The state a write's guard reads: the newest committed state, inside the write's own
+ * transaction and under the writers' lock, so nothing can change between the guard's
+ * reads and the write.
+ */
+export interface GraphReader {
+  binding(id: string): Promise<StoredBinding | undefined>;
+  /** How many bindings of the organization name this role. */
+  bindingsUsingRole(org: string, role: string): Promise<number>;
+  /** Allow bindings of `owner` at the organization, with no condition and no expiry (or one after `at`), other than `exceptId`. */
+  ownerBindings(org: string, options: { readonly exceptId?: string | undefined; readonly validAt: Date }): Promise<number>;
+  roleExists(org: string, name: string): Promise<boolean>;
+}
+
+export interface GrantWriter {
+  /**
+   * Applies every change in one transaction with its changelog rows and audit events (the
+   * outbox), or none. `guard` runs first, inside the transaction under the writers' lock;
+   * what it throws aborts the write. A change set that changes nothing keeps the revision.
+   */
+  apply(changes: readonly Change[], meta: WriteMeta, guard?: (state: GraphReader) => Promise<void>): Promise<WriteResult>;
+}
+
+/** Reads the admin use cases make besides grant views. */
+export interface GrantQueries {
+  /** The action patterns of a custom role, or undefined when the organization has no such role. */
+  roleActions(org: string, name: string, signal?: AbortSignal): Promise<readonly string[] | undefined>;
+  /** Which of these paths are known resources. */
+  existingResources(paths: readonly string[], signal?: AbortSignal): Promise<ReadonlySet<string>>;
+  binding(id: string, signal?: AbortSignal): Promise<StoredBinding | undefined>;
+  /** The binding with this natural key (subject, scope, effect, grant). */
+  bindingByGrant(input: { subject: string; scope: string; effect: Effect; grantKey: string }, signal?: AbortSignal): Promise<StoredBinding | undefined>;
+  /** Bindings at `scope` and below (optionally of one subject), in (scope, id) byte order after `after`. */
+  listBindings(
+    input: { scope: string; subject?: string | undefined; after?: string | undefined; limit: number },
+    signal?: AbortSignal,
+  ): Promise<{ bindings: StoredBinding[]; revision: number }>;
+  /** The newest committed revision. */
+  revision(signal?: AbortSignal): Promise<number>;
+}
+
+/** Service API keys: only a hash of the secret is stored. */
+export interface ApiKeyStore {
+  /** Creates a key (the secret is returned once) and records the change like any other write. */
+  create(
+    input: { org: string; subject: string; description?: string | undefined; expiresAt?: Date | undefined },
+    meta: WriteMeta,
+  ): Promise<{ key: string; record: ApiKeyRecord } & WriteResult>;
+  get(id: string, signal?: AbortSignal): Promise<ApiKeyRecord | undefined>;
+  revoke(id: string, meta: WriteMeta): Promise<WriteResult>;
+  /** The key's identity if it is well-formed, known, unrevoked, unexpired and its secret matches. */
+  verify(key: string, signal?: AbortSignal): Promise<VerifiedKey | undefined>;
+}
+
+/** One change as Watch streams it. */
+export interface ChangeEvent {
+  readonly kind: string;
+  readonly key: string;
+  readonly before: Record<string, unknown> | null;
+  readonly after: Record<string, unknown> | null;
+  readonly actor: string;
+  readonly reason: string | null;
+  readonly at: Date;
+}
+
+export interface RevisionChanges {
+  readonly revision: number;
+  readonly changes: readonly ChangeEvent[];
+}
+
+export type WatchItem = RevisionChanges | { readonly caughtUp: true; readonly revision: number };
+
+/** The grant-change feed behind Watch. */
+export interface ChangeFeed {
+  /**
+   * The changes after `afterRevision` (or from now), revision by revision, then live. Ends
+   * with ResourceExhaustedError when the watcher falls too far behind.
+   */
+  watch(afterRevision: number, fromNow: boolean, signal: AbortSignal): AsyncIterable<WatchItem>;
+  /** Ends every watch (shutdown). */
+  close(): void;
 }

@@ -1,4 +1,5 @@
 /** The admin API's invariants, through the real gRPC server (and once over HTTP), on real Postgres. */
+import { currentRevision } from '../src/adapters/postgres/pg-revision.js';
 import { ClientError, Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decision, Effect } from '@warden/proto/authz/v1';
@@ -31,7 +32,7 @@ async function refused(call: Promise<unknown>, code: Status, message: RegExp): P
 }
 
 const grant = (subject: string, role: string, scope: string, reason = 'test') => ({ subject, role, actions: [] as string[], scope, effect: Effect.EFFECT_ALLOW, condition: '', reason });
-const revision = async () => Number((await t.db.pool.query('SELECT revision FROM warden_revision')).rows[0].revision);
+const revision = async () => currentRevision(t.db.pool);
 
 describe('who may call', () => {
   it('refuses an unauthenticated call', async () => {

@@ -8,6 +8,7 @@
  *   - Redis flushed under load → no wrong answer;
  *   - Postgres down → cached answers only within the staleness bound, then UNAVAILABLE.
  */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
@@ -15,7 +16,7 @@ import { UnavailableError } from '@warden/errors';
 import type { CheckInput } from '../src/domain/model.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
-import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 import { startPgProxy } from './support/pg-proxy.js';
 import { ownRedis, SHARED_REDIS_URL, testRedis, type OwnRedis } from './support/redis-server.js';
@@ -85,10 +86,10 @@ describe('two replicas, one Redis, one Postgres', () => {
       const granted = await applyWorld(db.pool, parseWorld({ orgs: [{ id: 'acme', bindings: [{ subject: 'user:cy', role: 'env_writer', scope: 'project:p/env:dev' }] }] }), { actor: 'system:test' });
       a.noteWrite(granted);
       const write = { ...WRITE, subject: 'user:cy' };
-      expect((await onB.check(write, { kind: 'at_least_revision', revision: granted.revision })).decision).toBe('ALLOW');
-      expect((await onA.check(write)).decision).toBe('ALLOW');
+      expect((await onB.check(TRUSTED_LOCAL, write, { consistency: { kind: 'at_least_revision', revision: granted.revision } })).decision).toBe('ALLOW');
+      expect((await onA.check(TRUSTED_LOCAL, write)).decision).toBe('ALLOW');
       // Warm: B answers from its in-process layer now.
-      expect((await onB.check(write)).decision).toBe('ALLOW');
+      expect((await onB.check(TRUSTED_LOCAL, write)).decision).toBe('ALLOW');
 
       const id = (granted.changes.find((c) => c.kind === 'binding.created') ?? granted.changes[0]!).key;
       const revoked = await deleteBinding(db.pool, id, { actor: 'user:admin', reason: 'offboarding' });
@@ -96,14 +97,14 @@ describe('two replicas, one Redis, one Postgres', () => {
       a.noteWrite(revoked);
       if (i % 2 === 0) {
         // With the revoke's revision: refused at once by the other replica (its first call after the revoke).
-        const immediate = await onB.check(write, { kind: 'at_least_revision', revision: revoked.revision });
+        const immediate = await onB.check(TRUSTED_LOCAL, write, { consistency: { kind: 'at_least_revision', revision: revoked.revision } });
         expect(immediate.decision).toBe('DENY');
         expect(immediate.revision).toBeGreaterThanOrEqual(revoked.revision);
         continue;
       }
       // Without it: refused once the invalidation arrives; measure when, from the commit.
       for (;;) {
-        const answer = await onB.check(write);
+        const answer = await onB.check(TRUSTED_LOCAL, write);
         if (answer.decision === 'DENY') break;
         expect(performance.now() - committed).toBeLessThan(2000);
         await new Promise((r) => setImmediate(r));
@@ -123,11 +124,11 @@ describe('two replicas, one Redis, one Postgres', () => {
     let clock = expiresAt - 1000;
     const authorizer = createAuthorizer({ source, now: () => clock });
     const check = { ...WRITE, subject: 'user:tmp' };
-    expect((await authorizer.check(check, { kind: 'fully_consistent' })).decision).toBe('ALLOW');
-    expect((await authorizer.check(check)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, check, { consistency: { kind: 'fully_consistent' } })).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, check)).decision).toBe('ALLOW');
     const fills = source.stats().pgFills;
     clock = expiresAt;
-    const expired = await authorizer.check(check);
+    const expired = await authorizer.check(TRUSTED_LOCAL, check);
     expect(expired.decision).toBe('DENY');
     expect(expired.reason.code).toBe('EXPIRED');
     expect(source.stats().pgFills).toBe(fills);
@@ -160,23 +161,23 @@ describe('the in-process hot path (memoized scope chains and group closures)', (
     const read: CheckInput = { subject: 'user:cy', action: 'flags:read', resource: 'org:hot/project:p/flag:f' };
     // Fill, then answer from the in-process layer twice (the second from the memos).
     for (let i = 0; i < 3; i++) {
-      expect((await authorizer.check(write)).decision).toBe('ALLOW');
-      expect((await authorizer.check(read)).decision).toBe('ALLOW'); // through group:ops
+      expect((await authorizer.check(TRUSTED_LOCAL, write)).decision).toBe('ALLOW');
+      expect((await authorizer.check(TRUSTED_LOCAL, read)).decision).toBe('ALLOW'); // through group:ops
     }
     const hits = source.stats().localHits;
     expect(hits).toBeGreaterThan(0);
 
     // The environment (an ancestor of the variable asked about) now requires approval.
     source.noteWrite(await applyWorld(db.pool, parseWorld({ orgs: [{ id: 'hot', projects: [{ id: 'p', environments: [{ id: 'dev', require_approval: true, approval_actions: ['variables:write'] }] }] }] }), meta));
-    expect((await authorizer.check(write)).decision).toBe('REQUIRES_APPROVAL');
-    expect((await authorizer.check(write)).decision).toBe('REQUIRES_APPROVAL');
+    expect((await authorizer.check(TRUSTED_LOCAL, write)).decision).toBe('REQUIRES_APPROVAL');
+    expect((await authorizer.check(TRUSTED_LOCAL, write)).decision).toBe('REQUIRES_APPROVAL');
 
     // The group's binding (not the user's) is revoked.
     const { rows } = await db.pool.query<{ id: string }>("SELECT id FROM bindings WHERE subject = 'group:ops' AND org = 'hot'");
     expect(rows).toHaveLength(1);
     source.noteWrite(await deleteBinding(db.pool, rows[0]!.id, meta));
-    expect((await authorizer.check(read)).decision).toBe('DENY');
-    expect((await authorizer.check(read)).decision).toBe('DENY');
+    expect((await authorizer.check(TRUSTED_LOCAL, read)).decision).toBe('DENY');
+    expect((await authorizer.check(TRUSTED_LOCAL, read)).decision).toBe('DENY');
     expect(source.stats().localHits).toBeGreaterThan(hits);
   });
 });
@@ -211,14 +212,14 @@ describe('batches from the in-process layer (one small view per check)', () => {
     const expected = ['ALLOW', 'DENY', 'ALLOW'];
     for (let round = 0; round < 3; round++) {
       const fills = source.stats().pgFills;
-      const { results } = await authorizer.checkBatch([onA, { ...onA, action: 'flags:enable' }, selfOnB], undefined, undefined, gw);
+      const { results } = await authorizer.checkBatch(gw, [onA, { ...onA, action: 'flags:enable' }, selfOnB]);
       expect(results.map((r) => r.decision)).toEqual(expected);
       // Asking about another subject on project b: the caller holds no authz:check there.
-      await expect(authorizer.checkBatch([onA, onB], undefined, undefined, gw)).rejects.toThrow(/checks\[1\]: service:gw may ask only about itself here/);
+      await expect(authorizer.checkBatch(gw, [onA, onB])).rejects.toThrow(/checks\[1\]: service:gw may ask only about itself here/);
       if (round > 0) expect(source.stats().pgFills, `round ${round} answered in-process`).toBe(fills);
     }
     // The same answers as a fully consistent read of Postgres.
-    const truth = await authorizer.checkBatch([onA, { ...onA, action: 'flags:enable' }, selfOnB], { kind: 'fully_consistent' }, undefined, gw);
+    const truth = await authorizer.checkBatch(gw, [onA, { ...onA, action: 'flags:enable' }, selfOnB], { consistency: { kind: 'fully_consistent' } });
     expect(truth.results.map((r) => r.decision)).toEqual(expected);
   });
 });
@@ -229,15 +230,15 @@ describe('Redis failures', () => {
     closers.push(() => redis.disconnect());
     const source = await replica({ redis, localMaxEntries: 0, keyPrefix: `${prefix}down:` });
     const authorizer = createAuthorizer({ source });
-    expect((await authorizer.check(WRITE)).decision).toBe('ALLOW');
-    expect((await authorizer.check(WRITE)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW');
     expect(source.stats().redisHits).toBeGreaterThan(0);
 
     await own.stop();
     const before = source.stats();
     for (let i = 0; i < 20; i++) {
-      expect((await authorizer.check(WRITE)).decision).toBe('ALLOW');
-      expect((await authorizer.check({ ...WRITE, subject: 'user:bob' })).decision).toBe('DENY');
+      expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW');
+      expect((await authorizer.check(TRUSTED_LOCAL, { ...WRITE, subject: 'user:bob' })).decision).toBe('DENY');
     }
     const during = source.stats();
     expect(during.redisErrors).toBeGreaterThan(before.redisErrors);
@@ -246,10 +247,10 @@ describe('Redis failures', () => {
     await own.start();
     for (let i = 0; i < 100 && redis.status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 20));
     expect(redis.status).toBe('ready');
-    expect((await authorizer.check(WRITE)).decision).toBe('ALLOW'); // miss: fills Redis
+    expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW'); // miss: fills Redis
     await new Promise((r) => setTimeout(r, 50));
     const hits = source.stats().redisHits;
-    expect((await authorizer.check(WRITE)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW');
     expect(source.stats().redisHits).toBeGreaterThan(hits);
   });
 
@@ -285,7 +286,7 @@ describe('Redis failures', () => {
     const readers = authorizers.flatMap((authorizer) =>
       [0, 1, 2].map(async () => {
         while (!stop) {
-          const [flip, ann] = await Promise.all([authorizer.check({ ...WRITE, subject: 'user:flip' }), authorizer.check(WRITE)]);
+          const [flip, ann] = await Promise.all([authorizer.check(TRUSTED_LOCAL, { ...WRITE, subject: 'user:flip' }), authorizer.check(TRUSTED_LOCAL, WRITE)]);
           answered += 2;
           if (ann.decision !== 'ALLOW') wrong++;
           // A revision whose write is still being recorded by the writer loop counts only once known.
@@ -312,28 +313,28 @@ describe('Postgres failures', () => {
     await source.start();
     closers.push(() => source.close());
     const authorizer = createAuthorizer({ source });
-    expect((await authorizer.check(WRITE)).decision).toBe('ALLOW');
-    expect((await authorizer.check(READ)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, READ)).decision).toBe('ALLOW');
 
     await proxy.cut();
     const cutAt = Date.now();
     // Within the bound: cached answers (allow and deny), an uncached subject cannot be answered.
-    expect((await authorizer.check(WRITE)).decision).toBe('ALLOW');
-    expect((await authorizer.check({ ...READ, action: 'secrets:reveal' })).decision).toBe('DENY');
-    await expect(authorizer.check({ ...WRITE, subject: 'user:nobody-cached' })).rejects.toBeInstanceOf(UnavailableError);
+    expect((await authorizer.check(TRUSTED_LOCAL, WRITE)).decision).toBe('ALLOW');
+    expect((await authorizer.check(TRUSTED_LOCAL, { ...READ, action: 'secrets:reveal' })).decision).toBe('DENY');
+    await expect(authorizer.check(TRUSTED_LOCAL, { ...WRITE, subject: 'user:nobody-cached' })).rejects.toBeInstanceOf(UnavailableError);
     // Past the bound: nothing, not even what is cached.
     await new Promise((r) => setTimeout(r, maxStalenessMs + 300 - (Date.now() - cutAt)));
-    const refused = authorizer.check(WRITE);
+    const refused = authorizer.check(TRUSTED_LOCAL, WRITE);
     await expect(refused).rejects.toBeInstanceOf(UnavailableError);
     await expect(refused).rejects.toThrow(/unreachable.*bound/);
-    await expect(authorizer.check(WRITE, { kind: 'fully_consistent' })).rejects.toBeInstanceOf(UnavailableError);
+    await expect(authorizer.check(TRUSTED_LOCAL, WRITE, { consistency: { kind: 'fully_consistent' } })).rejects.toBeInstanceOf(UnavailableError);
     expect(source.stats().staleRefusals).toBeGreaterThan(0);
 
     await proxy.restore();
     let answer;
     for (let i = 0; i < 100; i++) {
       try {
-        answer = await authorizer.check(WRITE);
+        answer = await authorizer.check(TRUSTED_LOCAL, WRITE);
         break;
       } catch {
         await new Promise((r) => setTimeout(r, 50));

@@ -5,6 +5,7 @@
  * only, in-process only. Each replica is warmed before the writes, so what is tested is
  * invalidation, not cold reads.
  */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import fc from 'fast-check';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import type { CheckResult, Consistency } from '../src/domain/model.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource } from '../src/adapters/cache/cached-grant-source.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
-import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-grant-writer.js';
 import { checkArb, worldArb } from './support/random-world.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';
@@ -86,19 +87,19 @@ describe('cached answers equal Postgres answers at the same revision', () => {
 
           const compare = async (written: WriteResult) => {
             writer.noteWrite(written);
-            const expected = await truth.checkBatch(checks);
+            const expected = await truth.checkBatch(TRUSTED_LOCAL, checks);
             for (const [i, authorizer] of cached.entries()) {
               // at_least_revision: at once, whether or not the notification has arrived.
               const consistency: Consistency = { kind: 'at_least_revision', revision: expected.revision };
-              const got = await authorizer.checkBatch(checks, consistency);
+              const got = await authorizer.checkBatch(TRUSTED_LOCAL, checks, { consistency: consistency });
               expect(got.results.map(summary), `replica ${i}, at_least_revision`).toEqual(expected.results.map(summary));
               // minimize_latency, once the replica has heard of the write.
               expect(await sources[i]!.waitForRevision(expected.revision, 2000)).toBe(true);
-              const fast = await authorizer.checkBatch(checks);
+              const fast = await authorizer.checkBatch(TRUSTED_LOCAL, checks);
               expect(fast.results.map(summary), `replica ${i}, minimize_latency`).toEqual(expected.results.map(summary));
               // Single Checks (the in-process hot path when everything is cached).
               for (const [k, check] of checks.slice(0, 8).entries()) {
-                expect(summary(await authorizer.check(check)), `replica ${i}, single check ${k}`).toEqual(summary(expected.results[k]!));
+                expect(summary(await authorizer.check(TRUSTED_LOCAL, check)), `replica ${i}, single check ${k}`).toEqual(summary(expected.results[k]!));
               }
               compared += checks.length;
             }

@@ -1,4 +1,5 @@
 /** The real gRPC server (on 127.0.0.1:0) with real Postgres, called through the real nice-grpc client. */
+import { currentRevision } from '../src/adapters/postgres/pg-revision.js';
 import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   channel = createChannel(app.grpcAddress);
   client = createClient(AuthzServiceDefinition, channel, { '*': { metadata: authHeader() } });
   // The world file is revision 1; creating the bootstrap key is a recorded change too.
-  startRevision = Number((await db.pool.query('SELECT revision FROM warden_revision')).rows[0].revision);
+  startRevision = await currentRevision(db.pool);
   expect(startRevision).toBe(2);
 });
 

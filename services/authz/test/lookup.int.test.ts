@@ -4,6 +4,7 @@
  * bindings, conditions, expiries, protected environments and a resource registry;
  * pages (small limits) concatenated equal the whole answer.
  */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
@@ -12,7 +13,7 @@ import { parseWorld } from '../src/domain/world.js';
 import { createLookups, type PageResult } from '../src/usecases/lookups.js';
 import { PgCandidates } from '../src/adapters/postgres/pg-candidates.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
-import { applyWorld } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 
 const USERS = 1000;
@@ -149,12 +150,12 @@ describe('lookups equal brute-force Check on a 1,200-subject world', () => {
           const expected: string[] = [];
           for (let i = 0; i < pool.length; i += 1000) {
             const chunk = pool.slice(i, i + 1000);
-            const { results } = await authorizer.checkBatch(chunk.map((subject) => ({ subject, action, resource, context })));
+            const { results } = await authorizer.checkBatch(TRUSTED_LOCAL, chunk.map((subject) => ({ subject, action, resource, context })));
             results.forEach((result, j) => {
               if (result.decision === 'ALLOW') expected.push(chunk[j]!);
             });
           }
-          const found = await allPages((token) => lookups().lookupSubjects({ action, resource, subjectType, context, page: { token, limit } }));
+          const found = await allPages((token) => lookups().lookupSubjects(TRUSTED_LOCAL, { action, resource, subjectType, context, page: { token, limit } }));
           expect(found).toEqual([...expected].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
           if (found.length > 0) nonEmpty++;
         },
@@ -176,8 +177,8 @@ describe('lookups equal brute-force Check on a 1,200-subject world', () => {
         fc.integer({ min: 1, max: 25 }),
         async (subject, action, type, scope, limit) => {
           const candidates = world.resources.filter((path) => (path === scope || path.startsWith(`${scope}/`)) && path.slice(path.lastIndexOf('/') + 1).startsWith(`${type}:`));
-          const expected = candidates.length === 0 ? [] : (await authorizer.checkBatch(candidates.map((resource) => ({ subject, action, resource })))).results.flatMap((result, i) => (result.decision === 'ALLOW' ? [candidates[i]!] : []));
-          const found = await allPages((token) => lookups().lookupResources({ subject, action, resourceType: type, scope, page: { token, limit } }));
+          const expected = candidates.length === 0 ? [] : (await authorizer.checkBatch(TRUSTED_LOCAL, candidates.map((resource) => ({ subject, action, resource })))).results.flatMap((result, i) => (result.decision === 'ALLOW' ? [candidates[i]!] : []));
+          const found = await allPages((token) => lookups().lookupResources(TRUSTED_LOCAL, { subject, action, resourceType: type, scope, page: { token, limit } }));
           expect(found).toEqual([...expected].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
           if (found.length > 0) nonEmpty++;
         },
@@ -191,9 +192,9 @@ describe('lookups equal brute-force Check on a 1,200-subject world', () => {
     const authorizer = createAuthorizer({ source: source() });
     for (const subject of world.subjects.slice(0, 25)) {
       const resource = 'org:big/project:p1/env:stage/flag:f1';
-      const found = await allPages((token) => lookups().lookupActions({ subject, resource, page: { token, limit: 5 } }));
+      const found = await allPages((token) => lookups().lookupActions(TRUSTED_LOCAL, { subject, resource, page: { token, limit: 5 } }));
       const candidates = [...new Set([...ACTIONS, ...found])];
-      const { results } = await authorizer.checkBatch(candidates.map((action) => ({ subject, action, resource })));
+      const { results } = await authorizer.checkBatch(TRUSTED_LOCAL, candidates.map((action) => ({ subject, action, resource })));
       const allowed = candidates.filter((_, i) => results[i]!.decision === 'ALLOW');
       for (const action of ACTIONS) expect(found.includes(action), `${subject} ${action}`).toBe(allowed.includes(action));
       for (const action of found) expect(allowed).toContain(action);

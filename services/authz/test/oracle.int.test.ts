@@ -3,6 +3,7 @@
  * one-statement snapshot) equals the in-memory oracle's — decision, rule and the
  * binding named as reason.
  */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
@@ -12,7 +13,7 @@ import { parseAction, parseResource } from '@warden/names';
 import { parseWorld } from '../src/domain/world.js';
 import { createMemoryGrantView } from '../src/adapters/memory/memory-grant-view.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
-import { applyWorld } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
 import { checkArb, worldArb } from './support/random-world.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 
@@ -49,7 +50,7 @@ describe('Postgres-backed decisions equal the in-memory oracle', () => {
           await applyWorld(db.pool, world, { actor: 'system:test' });
           const oracle = createMemoryGrantView(world);
           const now = Date.now();
-          const { results } = await createAuthorizer({ source: new PgGrantStore(db.pool), now: () => now }).checkBatch(checks);
+          const { results } = await createAuthorizer({ source: new PgGrantStore(db.pool), now: () => now }).checkBatch(TRUSTED_LOCAL, checks);
           checks.forEach((c, i) => {
             const expected = decide(oracle, { ...c, action: parseAction(c.action), resource: parseResource(c.resource) }, now);
             expect(summary(results[i]!), JSON.stringify(c)).toEqual(summary(expected));

@@ -1,9 +1,11 @@
 /** The Postgres adapter: idempotent writes, revisions, changelog + outbox in the same transaction, revocation, indexed reads. */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
 import { PgGrantStore, VIEW_SQL } from '../src/adapters/postgres/pg-grant-store.js';
-import { applyWorld, deleteBinding, withWrite } from '../src/adapters/postgres/pg-writer.js';
+import { withWrite } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
 import { migrate } from '../src/adapters/postgres/migrations.js';
 import { loadAcme } from './acme-scenario.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
@@ -92,18 +94,18 @@ describe('PgGrantStore and the writer', () => {
   it('revoking a binding takes effect at the next revision', async () => {
     const authorizer = createAuthorizer({ source: new PgGrantStore(db.pool) });
     const input = { subject: 'user:sam@acme.com', action: 'variables:write', resource: 'org:acme/project:checkout/env:staging/variable:X' };
-    const allowed = await authorizer.check(input);
+    const allowed = await authorizer.check(TRUSTED_LOCAL, input);
     expect(allowed.decision).toBe('ALLOW');
     const revoked = await deleteBinding(db.pool, allowed.reason.binding!.id, { actor: 'user:adam@acme.com', reason: 'left the team' });
     expect(revoked.revision).toBe(allowed.revision + 1);
     expect(revoked.changes[0]).toMatchObject({ kind: 'binding.deleted', before: { subject: 'user:sam@acme.com', role: 'env_writer' }, after: null });
-    const denied = await authorizer.check(input, { kind: 'at_least_revision', revision: revoked.revision });
+    const denied = await authorizer.check(TRUSTED_LOCAL, input, { consistency: { kind: 'at_least_revision', revision: revoked.revision } });
     expect(denied).toMatchObject({ decision: 'DENY', revision: revoked.revision, reason: { code: 'NO_BINDING' } });
   });
 
   it('refuses a revision newer than any committed one', async () => {
     const authorizer = createAuthorizer({ source: new PgGrantStore(db.pool) });
-    await expect(authorizer.check({ subject: 'user:a', action: 'flags:read', resource: 'org:acme' }, { kind: 'at_least_revision', revision: 10_000 })).rejects.toThrow(
+    await expect(authorizer.check(TRUSTED_LOCAL, { subject: 'user:a', action: 'flags:read', resource: 'org:acme' }, { consistency: { kind: 'at_least_revision', revision: 10_000 } })).rejects.toThrow(
       /consistency.at_least_revision: revision 10000 is newer/,
     );
   });

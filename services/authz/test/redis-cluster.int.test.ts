@@ -6,12 +6,13 @@
  *     the nodes, and two replicas sharing the Cluster stay coherent after a revoke.
  * The property test in cache-oracle.int.test.ts also runs both Cluster shapes.
  */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
-import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
 import { ownRedisCluster, type OwnCluster } from './support/redis-cluster.js';
 import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
@@ -80,7 +81,7 @@ function counting(redis: Redis): { redis: Redis; reads: () => number } {
 describe('a single Redis', () => {
   it('a Redis hit costs one round trip, even for a subject in nested groups', async () => {
     const filler = await source({ redis: testRedis(SHARED_REDIS_URL), localMaxEntries: 0 });
-    const first = await createAuthorizer({ source: filler }).check(CHECK);
+    const first = await createAuthorizer({ source: filler }).check(TRUSTED_LOCAL, CHECK);
     expect(first.decision).toBe('ALLOW');
     expect(first.reason.binding?.subject).toBe('group:c');
     await new Promise((r) => setTimeout(r, 100)); // the fill's writes to Redis are not awaited
@@ -89,7 +90,7 @@ describe('a single Redis', () => {
     closers.push(() => client.redis.disconnect());
     const reader = await source({ redis: client.redis, localMaxEntries: 0 });
     const before = client.reads();
-    const answer = await createAuthorizer({ source: reader }).check(CHECK);
+    const answer = await createAuthorizer({ source: reader }).check(TRUSTED_LOCAL, CHECK);
     expect(answer.decision).toBe('ALLOW');
     expect(answer.reason.binding?.subject).toBe('group:c');
     expect(client.reads() - before).toBe(1);
@@ -105,7 +106,7 @@ describe('a Redis Cluster', () => {
     const s = await source({ redis: cluster.client(), localMaxEntries: 0 });
     const authorizer = createAuthorizer({ source: s });
     for (const subject of ['user:uma', 'user:vic']) {
-      for (const env of ['dev', 'prod']) expect((await authorizer.check({ ...CHECK, subject, resource: `org:acme/project:p/env:${env}` })).decision).toBe('ALLOW');
+      for (const env of ['dev', 'prod']) expect((await authorizer.check(TRUSTED_LOCAL, { ...CHECK, subject, resource: `org:acme/project:p/env:${env}` })).decision).toBe('ALLOW');
     }
     await new Promise((r) => setTimeout(r, 200));
     const perNode = await Promise.all(cluster.nodes.map((_, i) => cluster.node(i).keys(`${prefix}*`)));
@@ -127,7 +128,7 @@ describe('a Redis Cluster', () => {
     expect(perNode.filter((keys) => keys.length > 0).length).toBeGreaterThanOrEqual(2);
     // A second replica, Redis only, answers from the Cluster without Postgres.
     const other = await source({ redis: cluster.client(), localMaxEntries: 0 });
-    expect((await createAuthorizer({ source: other }).check(CHECK)).decision).toBe('ALLOW');
+    expect((await createAuthorizer({ source: other }).check(TRUSTED_LOCAL, CHECK)).decision).toBe('ALLOW');
     expect(other.stats().pgFills).toBe(0);
     expect(other.stats().redisHits).toBeGreaterThanOrEqual(8);
     expect(other.stats().redisErrors).toBe(0);
@@ -137,19 +138,19 @@ describe('a Redis Cluster', () => {
     const a = await source({ redis: cluster.client() });
     const b = await source({ redis: cluster.client() });
     const check = { ...CHECK, subject: 'user:vic' };
-    expect((await createAuthorizer({ source: b }).check(check)).decision).toBe('ALLOW');
+    expect((await createAuthorizer({ source: b }).check(TRUSTED_LOCAL, check)).decision).toBe('ALLOW');
     const { rows } = await db.pool.query<{ id: string }>(`SELECT id FROM bindings WHERE subject = 'user:vic'`);
     const revoked = await deleteBinding(db.pool, rows[0]!.id, { actor: 'system:test' });
     a.noteWrite(revoked); // publishes on the Cluster as the admin API does
     // With the revoke's revision: refused at once.
-    const atOnce = await createAuthorizer({ source: b }).check(check, { kind: 'at_least_revision', revision: revoked.revision });
+    const atOnce = await createAuthorizer({ source: b }).check(TRUSTED_LOCAL, check, { consistency: { kind: 'at_least_revision', revision: revoked.revision } });
     expect(atOnce.decision).toBe('DENY');
     // Without it: refused once B has heard (Cluster pub/sub or Postgres NOTIFY).
     expect(await b.waitForRevision(revoked.revision, 2000)).toBe(true);
-    expect((await createAuthorizer({ source: b }).check(check)).decision).toBe('DENY');
+    expect((await createAuthorizer({ source: b }).check(TRUSTED_LOCAL, check)).decision).toBe('DENY');
     // The Cluster does not serve the revoked unit as current to a third replica either.
     const c = await source({ redis: cluster.client(), localMaxEntries: 0 });
-    expect((await createAuthorizer({ source: c }).check(check)).decision).toBe('DENY');
+    expect((await createAuthorizer({ source: c }).check(TRUSTED_LOCAL, check)).decision).toBe('DENY');
   });
 });
 

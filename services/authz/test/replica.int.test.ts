@@ -10,6 +10,8 @@
  *   and the app wiring: AUTHZ_DATABASE_READ_URL, /readyz, a URL that is not a replica refused.
  * If this machine cannot run a replica, beforeAll fails with the reason: never a skip.
  */
+import { currentRevision } from '../src/adapters/postgres/pg-revision.js';
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import { pino } from 'pino';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +23,7 @@ import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
 import { migrate } from '../src/adapters/postgres/migrations.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
-import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-grant-writer.js';
 import { startStreamingReplica, type StreamingReplica } from './support/replica.js';
 
 let cluster: StreamingReplica;
@@ -101,7 +103,7 @@ async function authzProcess(options: Partial<CachedGrantSourceOptions> = {}): Pr
 }
 
 async function expectTruth(authorizer: Authorizer, input: CheckInput, consistency?: Consistency): Promise<string> {
-  const [got, want] = await Promise.all([authorizer.check(input, consistency), truth.check(input, { kind: 'fully_consistent' })]);
+  const [got, want] = await Promise.all([authorizer.check(TRUSTED_LOCAL, input, { consistency: consistency }), truth.check(TRUSTED_LOCAL, input, { consistency: { kind: 'fully_consistent' } })]);
   expect(got.decision, `${input.subject} ${input.action} ${input.resource}`).toBe(want.decision);
   return got.decision;
 }
@@ -116,9 +118,8 @@ async function revokeCy(granted: WriteResult): Promise<WriteResult> {
   return deleteBinding(primary, created.key, { actor: 'user:admin', reason: 'offboarding' });
 }
 
-async function standbyRevision(): Promise<number> {
-  const { rows } = await standby.query<{ revision: string }>('SELECT revision FROM warden_revision');
-  return Number(rows[0]!.revision);
+function standbyRevision(): Promise<number> {
+  return currentRevision(standby);
 }
 
 async function eventually(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
@@ -152,7 +153,7 @@ describe('Check misses on a Postgres streaming replica', () => {
   it('(a) cache-miss fills go to the standby; nothing reads the primary', async () => {
     writer = await authzProcess();
     const before = { ...acquired };
-    for (const input of [WRITE, READ, BOB]) expect(await writer.authorizer.check(input).then((r) => r.decision)).toBe('ALLOW');
+    for (const input of [WRITE, READ, BOB]) expect(await writer.authorizer.check(TRUSTED_LOCAL, input).then((r) => r.decision)).toBe('ALLOW');
     const stats = writer.source.stats();
     expect(stats.pgFills).toBeGreaterThan(0);
     expect(stats.readReplicaFills).toBe(stats.pgFills);
@@ -174,8 +175,8 @@ describe('Check misses on a Postgres streaming replica', () => {
     await cluster.waitForReplay();
     expect(await other.source.waitForRevision(granted.revision, 2_000)).toBe(true);
     const fills0 = [writer.source.stats().readReplicaFills, other.source.stats().readReplicaFills];
-    expect((await writer.authorizer.check(CY)).decision).toBe('ALLOW');
-    expect((await other.authorizer.check(CY)).decision).toBe('ALLOW');
+    expect((await writer.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('ALLOW');
+    expect((await other.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('ALLOW');
     expect([writer.source.stats().readReplicaFills, other.source.stats().readReplicaFills]).toEqual(fills0.map((n) => n + 1));
 
     await cluster.pauseReplay();
@@ -191,7 +192,7 @@ describe('Check misses on a Postgres streaming replica', () => {
     // than the revoke), then the primary — not a loop.
     const w0 = writer.source.stats();
     const p0 = acquired.primary;
-    expect((await writer.authorizer.check(CY)).decision).toBe('DENY');
+    expect((await writer.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('DENY');
     const w1 = writer.source.stats();
     expect(w1.readReplicaLagged).toBe(w0.readReplicaLagged + 1);
     expect(w1.readReplicaFills).toBe(w0.readReplicaFills + 1);
@@ -199,16 +200,16 @@ describe('Check misses on a Postgres streaming replica', () => {
     expect(acquired.primary).toBeGreaterThan(p0);
 
     // Another process, with the revoke's revision: DENY at once (catch-up and fill on the primary).
-    expect((await other.authorizer.check(CY, { kind: 'at_least_revision', revision: revoked.revision })).decision).toBe('DENY');
+    expect((await other.authorizer.check(TRUSTED_LOCAL, CY, { consistency: { kind: 'at_least_revision', revision: revoked.revision } })).decision).toBe('DENY');
     // … and with no revision asked, once the revoke is applied there: never the standby's stale ALLOW.
     expect(await other.source.waitForRevision(revoked.revision, 2_000)).toBe(true);
-    for (let i = 0; i < 5; i++) expect((await other.authorizer.check(CY)).decision).toBe('DENY');
-    expect((await other.authorizer.check(CY, { kind: 'fully_consistent' })).decision).toBe('DENY');
+    for (let i = 0; i < 5; i++) expect((await other.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('DENY');
+    expect((await other.authorizer.check(TRUSTED_LOCAL, CY, { consistency: { kind: 'fully_consistent' } })).decision).toBe('DENY');
 
     // A process started now (its floor is the revoke): the paused standby cannot prove anything
     // current, so one refused read there, then the primary; later fills skip the standby.
     const fresh = await authzProcess();
-    expect((await fresh.authorizer.check(CY)).decision).toBe('DENY');
+    expect((await fresh.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('DENY');
     expect(fresh.source.stats().readReplicaLagged).toBe(1);
     expect(fresh.source.stats().readReplicaRevision).toBe(paused);
     const freshReplicaFills = fresh.source.stats().readReplicaFills;
@@ -234,7 +235,7 @@ describe('Check misses on a Postgres streaming replica', () => {
     await cluster.waitForReplay();
     await new Promise((r) => setTimeout(r, 150)); // past one heartbeat: a probe of the standby is due
     // The standby was last seen behind: this fill reads the primary and probes the standby.
-    expect((await writer.authorizer.check(CY)).decision).toBe('ALLOW');
+    expect((await writer.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('ALLOW');
     await eventually('the probe sees the standby caught up', () => writer.source.stats().readReplicaRevision >= regranted.revision);
 
     // Revoke again: with replay running, the refill of the revoked unit is the standby's.
@@ -242,7 +243,7 @@ describe('Check misses on a Postgres streaming replica', () => {
     writer.source.noteWrite(revoked);
     await cluster.waitForReplay();
     const before = writer.source.stats();
-    expect((await writer.authorizer.check(CY)).decision).toBe('DENY');
+    expect((await writer.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('DENY');
     const after = writer.source.stats();
     expect(after.readReplicaFills).toBe(before.readReplicaFills + 1);
     expect(after.pgFills).toBe(before.pgFills + 1);
@@ -363,13 +364,13 @@ describe('Check misses on a Postgres streaming replica', () => {
     const written = await applyWorld(app.pool, parseWorld({ orgs: [{ id: 'acme', projects: [{ id: 'p', environments: [{ id: 'dev' }] }], bindings: [{ subject: 'user:bob', role: 'viewer' }] }] }), { actor: 'system:test' });
     app.grantCache.noteWrite(written);
     await cluster.waitForReplay();
-    expect((await app.authorizer.check(BOB)).decision).toBe('ALLOW');
+    expect((await app.authorizer.check(TRUSTED_LOCAL, BOB)).decision).toBe('ALLOW');
     expect(app.grantCache.stats().readReplicaFills).toBeGreaterThan(0);
     expect((await fetch(`${app.httpUrl}/readyz`)).status).toBe(200);
 
     await cluster.stopStandby();
     expect((await fetch(`${app.httpUrl}/readyz`)).status).toBe(200);
-    expect((await app.authorizer.check(DEE)).decision).toBe('DENY'); // no binding in this database; answered from the primary
+    expect((await app.authorizer.check(TRUSTED_LOCAL, DEE)).decision).toBe('DENY'); // no binding in this database; answered from the primary
     expect(app.grantCache.stats().readReplicaErrors).toBeGreaterThan(0);
   });
 });

@@ -1,10 +1,11 @@
 /** The seed scenario against real Postgres: world applied by the writer, checks through the Authorizer and PgGrantStore. */
+import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
 import { InvalidArgumentError } from '@warden/errors';
 import { parseWorld, type WorldFile } from '../src/domain/world.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
-import { applyWorld } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
 import { ACME_PHASES, caseName, loadAcme } from './acme-scenario.js';
 import { expectCase } from './support/expect-case.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
@@ -33,15 +34,13 @@ describe('the seed scenario on real Postgres', () => {
       const authorizer = () => createAuthorizer({ source: new PgGrantStore(db.pool) });
       for (const c of phase.cases) {
         it(caseName(c), async () => {
-          const result = await authorizer().check({ subject: c.subject, action: c.action, resource: c.resource, context: c.context });
+          const result = await authorizer().check(TRUSTED_LOCAL, { subject: c.subject, action: c.action, resource: c.resource, context: c.context });
           expect(result.revision).toBe(lastRevision);
           expectCase(result, c);
         });
       }
       it('answers the whole phase as one batch, in order, at one revision', async () => {
-        const { results, revision } = await authorizer().checkBatch(
-          phase.cases.map((c) => ({ subject: c.subject, action: c.action, resource: c.resource, context: c.context })),
-        );
+        const { results, revision } = await authorizer().checkBatch(TRUSTED_LOCAL, phase.cases.map((c) => ({ subject: c.subject, action: c.action, resource: c.resource, context: c.context })));
         expect(revision).toBe(lastRevision);
         results.forEach((result, i) => expectCase(result, phase.cases[i]!));
       });
@@ -63,14 +62,14 @@ describe('the seed scenario on real Postgres', () => {
     ];
     for (const [name, input, message] of cases) {
       it(name, async () => {
-        const error = await createAuthorizer({ source: new PgGrantStore(db.pool) }).check(input).catch((e: unknown) => e);
+        const error = await createAuthorizer({ source: new PgGrantStore(db.pool) }).check(TRUSTED_LOCAL, input).catch((e: unknown) => e);
         expect(error).toBeInstanceOf(InvalidArgumentError);
         expect((error as Error).message).toMatch(message);
       });
     }
     it('names the item of a batch', async () => {
       const error = await createAuthorizer({ source: new PgGrantStore(db.pool) })
-        .checkBatch([
+        .checkBatch(TRUSTED_LOCAL, [
           { subject: 'user:a', action: 'flags:read', resource: 'org:acme' },
           { subject: 'user:a', action: 'flags:read', resource: 'acme' },
         ])

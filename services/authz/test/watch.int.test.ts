@@ -11,7 +11,7 @@ import { startAuthzApp, type AuthzApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { parseWorld } from '../src/domain/world.js';
 import { PgChangeFeed, WatcherTooSlowError } from '../src/adapters/postgres/pg-change-feed.js';
-import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-writer.js';
+import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
 import { createTestDatabase, type TestDatabase } from './support/pg.js';
 
 let db: TestDatabase;

@@ -8,7 +8,7 @@
  * hash of the query, so it stays valid across writes and is refused for another query.
  */
 import { createHash } from 'node:crypto';
-import type { Caller } from '../auth/caller.js';
+import type { Caller } from '../domain/caller.js';
 import { ACTION_CATALOGUE } from '../domain/catalogue.js';
 import type { ValidCheck } from '../domain/engine.js';
 import { decide } from '../domain/engine.js';
@@ -16,6 +16,7 @@ import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
 import type { Attributes } from '../domain/model.js';
 import { isSubjectType, parseAction, parseResource, parseSubject, SUBJECT_TYPES, type ResourcePath } from '@warden/names';
 import type { CandidateSource, GrantSource } from '../ports.js';
+import { NO_OPTIONS, type CallOptions } from './call.js';
 
 export const LOOKUP_ACTION = 'authz:lookup';
 export const DEFAULT_PAGE_SIZE = 100;
@@ -63,9 +64,9 @@ export interface LookupActionsInput extends Common {
 }
 
 export interface Lookups {
-  lookupResources(input: LookupResourcesInput, caller?: Caller, signal?: AbortSignal): Promise<PageResult<string>>;
-  lookupSubjects(input: LookupSubjectsInput, caller?: Caller, signal?: AbortSignal): Promise<PageResult<string>>;
-  lookupActions(input: LookupActionsInput, caller?: Caller, signal?: AbortSignal): Promise<PageResult<string>>;
+  lookupResources(caller: Caller, input: LookupResourcesInput, options?: CallOptions): Promise<PageResult<string>>;
+  lookupSubjects(caller: Caller, input: LookupSubjectsInput, options?: CallOptions): Promise<PageResult<string>>;
+  lookupActions(caller: Caller, input: LookupActionsInput, options?: CallOptions): Promise<PageResult<string>>;
 }
 
 function queryHash(parts: readonly unknown[]): string {
@@ -102,8 +103,8 @@ export interface LookupOptions {
 
 export function createLookups({ source, candidates, now = Date.now }: LookupOptions): Lookups {
   /** The caller may look up for `subject` (or for anyone, with `others`) under `resource`. */
-  async function mayLookup(caller: Caller | undefined, subject: string | undefined, resource: ResourcePath, field: string, signal?: AbortSignal): Promise<void> {
-    if (caller === undefined || caller.kind === 'trusted_local') return;
+  async function mayLookup(caller: Caller, subject: string | undefined, resource: ResourcePath, field: string, signal?: AbortSignal): Promise<void> {
+    if (caller.kind === 'trusted_local') return;
     if (caller.kind === 'api_key' && resource.org !== caller.org) {
       throw new PermissionDeniedError(`${field}: the API key of ${caller.subject} acts only within org:${caller.org}`);
     }
@@ -149,7 +150,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
   }
 
   return {
-    async lookupResources(input, caller, signal) {
+    async lookupResources(caller, input, { signal } = NO_OPTIONS) {
       parseSubject(input.subject, 'subject');
       const action = parseAction(input.action, 'action');
       const scope = parseResource(input.scope, 'scope');
@@ -166,7 +167,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       );
     },
 
-    async lookupSubjects(input, caller, signal) {
+    async lookupSubjects(caller, input, { signal } = NO_OPTIONS) {
       const action = parseAction(input.action, 'action');
       const resource = parseResource(input.resource, 'resource');
       if (input.subjectType !== undefined && !isSubjectType(input.subjectType)) {
@@ -184,7 +185,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       );
     },
 
-    async lookupActions(input, caller, signal) {
+    async lookupActions(caller, input, { signal } = NO_OPTIONS) {
       parseSubject(input.subject, 'subject');
       const resource = parseResource(input.resource, 'resource');
       await mayLookup(caller, input.subject, resource, 'subject', signal);

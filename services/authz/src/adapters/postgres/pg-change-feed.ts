@@ -9,24 +9,11 @@
  * maps it to RESOURCE_EXHAUSTED), so a slow watcher never holds memory or slows others.
  */
 import type pg from 'pg';
-import { UnavailableError } from '@warden/errors';
+import { ResourceExhaustedError, UnavailableError } from '@warden/errors';
+import { currentRevision } from './pg-revision.js';
+import type { ChangeEvent, ChangeFeed, RevisionChanges, WatchItem } from '../../ports.js';
 
-export interface ChangeEvent {
-  readonly kind: string;
-  readonly key: string;
-  readonly before: Record<string, unknown> | null;
-  readonly after: Record<string, unknown> | null;
-  readonly actor: string;
-  readonly reason: string | null;
-  readonly at: Date;
-}
-
-export interface RevisionChanges {
-  readonly revision: number;
-  readonly changes: readonly ChangeEvent[];
-}
-
-export type WatchItem = RevisionChanges | { readonly caughtUp: true; readonly revision: number };
+export type { ChangeEvent, RevisionChanges, WatchItem } from '../../ports.js';
 
 /** Where revisions come from: the cached grant source's invalidation listener. */
 export interface RevisionNotifier {
@@ -34,7 +21,8 @@ export interface RevisionNotifier {
   onRevision(listener: (revision: number) => void): () => void;
 }
 
-export class WatcherTooSlowError extends Error {
+/** A watcher that fell too far behind (RESOURCE_EXHAUSTED: resume from `resumeAfter`). */
+export class WatcherTooSlowError extends ResourceExhaustedError {
   override readonly name = 'WatcherTooSlowError';
   constructor(
     readonly resumeAfter: number,
@@ -91,7 +79,7 @@ export interface ChangeFeedOptions {
   readonly pageSize?: number;
 }
 
-export class PgChangeFeed {
+export class PgChangeFeed implements ChangeFeed {
   private readonly subscribers = new Set<Subscriber>();
   private fetched: number;
   private fetching: Promise<void> | undefined;
@@ -176,8 +164,7 @@ export class PgChangeFeed {
 
   private async newest(): Promise<number> {
     try {
-      const { rows } = await this.options.pool.query<{ revision: string }>('SELECT revision FROM warden_revision');
-      return Number(rows[0]!.revision);
+      return await currentRevision(this.options.pool);
     } catch (error) {
       throw new UnavailableError('the changelog (Postgres) could not be read', { cause: error });
     }

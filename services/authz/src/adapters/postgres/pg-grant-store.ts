@@ -15,6 +15,7 @@ import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../ports.js';
 import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
+import { currentRevision } from './pg-revision.js';
 
 export const VIEW_SQL = `
 WITH RECURSIVE reach(subject) AS (
@@ -120,9 +121,8 @@ export class PgGrantStore implements GrantSource {
     return toView(row);
   }
 
-  async revision(): Promise<number> {
-    const { rows } = await this.pool.query<{ revision: string }>('SELECT revision FROM warden_revision');
-    return Number(rows[0]!.revision);
+  revision(): Promise<number> {
+    return currentRevision(this.pool);
   }
 }
 

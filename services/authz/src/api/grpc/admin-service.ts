@@ -1,4 +1,4 @@
-/** AdminService over gRPC: transport only; src/admin/admin.ts decides and writes. */
+/** AdminService over gRPC: transport only; usecases/admin.ts decides and writes. */
 import { Effect, type BindingRef } from '@warden/proto/authz/v1';
 import type { AdminServiceImplementation, ResourceSettings } from '@warden/proto/authz/v1/admin';
 import type { Admin, Settings } from '../../usecases/admin.js';
@@ -43,22 +43,22 @@ function decodeListToken(token: string): string | undefined {
 
 export function createAdminServiceImpl(admin: Admin): AdminServiceImplementation<CallerContext> {
   return {
-    async createOrganization(request, { caller }) {
-      return admin.createOrganization(caller, { orgId: request.orgId, owner: request.owner, reason: optional(request.reason) });
+    async createOrganization(request, { caller, signal }) {
+      return admin.createOrganization(caller, { orgId: request.orgId, owner: request.owner, reason: optional(request.reason) }, { signal });
     },
-    async putResource(request, { caller }) {
-      return admin.putResource(caller, { path: request.path, settings: settingsFromProto(request.settings), reason: optional(request.reason) });
+    async putResource(request, { caller, signal }) {
+      return admin.putResource(caller, { path: request.path, settings: settingsFromProto(request.settings), reason: optional(request.reason) }, { signal });
     },
-    async putRole(request, { caller }) {
+    async putRole(request, { caller, signal }) {
       return admin.putRole(caller, {
         org: request.org, name: request.name, description: optional(request.description), actions: request.actions,
         membership: request.membership, ceiling: request.ceiling, reason: optional(request.reason),
-      });
+      }, { signal });
     },
-    async deleteRole(request, { caller }) {
-      return admin.deleteRole(caller, { org: request.org, name: request.name, reason: optional(request.reason) });
+    async deleteRole(request, { caller, signal }) {
+      return admin.deleteRole(caller, { org: request.org, name: request.name, reason: optional(request.reason) }, { signal });
     },
-    async grantBinding(request, { caller }) {
+    async grantBinding(request, { caller, signal }) {
       const result = await admin.grantBinding(caller, {
         subject: request.subject,
         role: optional(request.role),
@@ -68,33 +68,33 @@ export function createAdminServiceImpl(admin: Admin): AdminServiceImplementation
         expiresAt: request.expiresAt,
         condition: optional(request.condition),
         reason: optional(request.reason),
-      });
+      }, { signal });
       return { binding: bindingToProto(result.binding), revision: result.revision, created: result.created };
     },
-    async revokeBinding(request, { caller }) {
-      return admin.revokeBinding(caller, { bindingId: request.bindingId, reason: optional(request.reason) });
+    async revokeBinding(request, { caller, signal }) {
+      return admin.revokeBinding(caller, { bindingId: request.bindingId, reason: optional(request.reason) }, { signal });
     },
-    async listBindings(request, { caller }) {
+    async listBindings(request, { caller, signal }) {
       const limit = Math.min(request.page?.limit || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-      const result = await admin.listBindings(caller, { scope: request.scope, subject: optional(request.subject), after: decodeListToken(request.page?.token ?? ''), limit });
+      const result = await admin.listBindings(caller, { scope: request.scope, subject: optional(request.subject), after: decodeListToken(request.page?.token ?? ''), limit }, { signal });
       return {
         bindings: result.bindings.map((b) => ({ binding: bindingToProto(b.binding) as BindingRef, grantedBy: b.grantedBy ?? '', reason: b.reason ?? '', createdAt: b.createdAt })),
         nextPageToken: result.last === undefined ? '' : Buffer.from(result.last).toString('base64url'),
         revision: result.revision,
       };
     },
-    async addGroupMember(request, { caller }) {
-      return admin.addGroupMember(caller, { org: request.org, group: request.group, member: request.member, reason: optional(request.reason) });
+    async addGroupMember(request, { caller, signal }) {
+      return admin.addGroupMember(caller, { org: request.org, group: request.group, member: request.member, reason: optional(request.reason) }, { signal });
     },
-    async removeGroupMember(request, { caller }) {
-      return admin.removeGroupMember(caller, { org: request.org, group: request.group, member: request.member, reason: optional(request.reason) });
+    async removeGroupMember(request, { caller, signal }) {
+      return admin.removeGroupMember(caller, { org: request.org, group: request.group, member: request.member, reason: optional(request.reason) }, { signal });
     },
-    async createApiKey(request, { caller }) {
-      const created = await admin.createApiKey(caller, { org: request.org, subject: request.subject, description: optional(request.description), expiresAt: request.expiresAt, reason: optional(request.reason) });
+    async createApiKey(request, { caller, signal }) {
+      const created = await admin.createApiKey(caller, { org: request.org, subject: request.subject, description: optional(request.description), expiresAt: request.expiresAt, reason: optional(request.reason) }, { signal });
       return { keyId: created.record.id, key: created.key, revision: created.revision };
     },
-    async revokeApiKey(request, { caller }) {
-      return admin.revokeApiKey(caller, { keyId: request.keyId, reason: optional(request.reason) });
+    async revokeApiKey(request, { caller, signal }) {
+      return admin.revokeApiKey(caller, { keyId: request.keyId, reason: optional(request.reason) }, { signal });
     },
   };
 }

@@ -4,9 +4,9 @@
  */
 import type { CallContext, ServiceImplementation, TsProtoServiceDefinition } from 'nice-grpc';
 import type { Logger } from 'pino';
-import { keyIdOf } from '../../auth/api-keys.js';
-import type { Authenticator } from '../../auth/authenticator.js';
-import type { Caller } from '../../auth/caller.js';
+import { keyIdOf } from '../../domain/api-key-format.js';
+import type { Authenticator } from '../../usecases/authenticate.js';
+import type { Caller } from '../../domain/caller.js';
 import { UnauthenticatedError } from '@warden/errors';
 import { failure } from './errors.js';
 

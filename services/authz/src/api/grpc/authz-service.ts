@@ -9,7 +9,7 @@ import { checkFromProto, consistencyFromProto, pageFromProto, resultToProto } fr
 export function createAuthzServiceImpl(authorizer: Authorizer, lookups: Lookups): AuthzServiceImplementation<CallerContext> {
   return {
     async check(request, context) {
-      const result = await authorizer.check(checkFromProto(request), consistencyFromProto(request.consistency), context.signal, context.caller);
+      const result = await authorizer.check(context.caller, checkFromProto(request), { consistency: consistencyFromProto(request.consistency), signal: context.signal });
       return resultToProto(result);
     },
     async checkBatch(request, context) {
@@ -18,36 +18,22 @@ export function createAuthzServiceImpl(authorizer: Authorizer, lookups: Lookups)
           throw new InvalidArgumentError(`checks[${index}].consistency`, 'must be unset; set the batch consistency instead');
         }
       }
-      const { results, revision } = await authorizer.checkBatch(
-        request.checks.map(checkFromProto),
-        consistencyFromProto(request.consistency),
-        context.signal,
-        context.caller,
-      );
+      const { results, revision } = await authorizer.checkBatch(context.caller, request.checks.map(checkFromProto), {
+        consistency: consistencyFromProto(request.consistency),
+        signal: context.signal,
+      });
       return { results: results.map(resultToProto), revision };
     },
     async lookupResources(request, context) {
-      const page = await lookups.lookupResources(
-        { subject: request.subject, action: request.action, resourceType: request.resourceType, scope: request.scope, context: request.context, page: pageFromProto(request.page) },
-        context.caller,
-        context.signal,
-      );
+      const page = await lookups.lookupResources(context.caller, { subject: request.subject, action: request.action, resourceType: request.resourceType, scope: request.scope, context: request.context, page: pageFromProto(request.page) }, { signal: context.signal });
       return { resources: page.results, nextPageToken: page.nextToken, revision: page.revision };
     },
     async lookupSubjects(request, context) {
-      const page = await lookups.lookupSubjects(
-        { action: request.action, resource: request.resource, subjectType: request.subjectType === '' ? undefined : request.subjectType, context: request.context, page: pageFromProto(request.page) },
-        context.caller,
-        context.signal,
-      );
+      const page = await lookups.lookupSubjects(context.caller, { action: request.action, resource: request.resource, subjectType: request.subjectType === '' ? undefined : request.subjectType, context: request.context, page: pageFromProto(request.page) }, { signal: context.signal });
       return { subjects: page.results, nextPageToken: page.nextToken, revision: page.revision };
     },
     async lookupActions(request, context) {
-      const page = await lookups.lookupActions(
-        { subject: request.subject, resource: request.resource, context: request.context, page: pageFromProto(request.page) },
-        context.caller,
-        context.signal,
-      );
+      const page = await lookups.lookupActions(context.caller, { subject: request.subject, resource: request.resource, context: request.context, page: pageFromProto(request.page) }, { signal: context.signal });
       return { actions: page.results, nextPageToken: page.nextToken, revision: page.revision };
     },
   };

@@ -11,7 +11,7 @@
  * `context` is `request`. A deny is 200 with decision false.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Caller } from '../../auth/caller.js';
+import type { Caller } from '../../domain/caller.js';
 import type { Authorizer } from '../../usecases/check.js';
 import { validateCheck } from '../../domain/check.js';
 import { InvalidArgumentError } from '@warden/errors';
@@ -114,7 +114,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
   });
 
   app.post<{ Body: Required<Pick<Tuple, 'subject' | 'action' | 'resource'>> & Tuple }>('/access/v1/evaluation', { schema: { body: evaluationSchema } }, async (request) => {
-    const result = await authorizer.check(toCheck(request.body, ''), undefined, undefined, callerOf(request));
+    const result = await authorizer.check(callerOf(request), toCheck(request.body, ''));
     return decisionOf(result);
   });
 
@@ -129,7 +129,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
         for (const key of ['subject', 'action', 'resource'] as const) {
           if (body[key] === undefined) throw new InvalidArgumentError(key, 'is required when there is no evaluations array');
         }
-        const result = await authorizer.check(toCheck(body as Required<Tuple>, ''), undefined, undefined, caller);
+        const result = await authorizer.check(caller, toCheck(body as Required<Tuple>, ''));
         return decisionOf(result);
       }
       // Defaults from the top level; an item's own values take precedence.
@@ -154,7 +154,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
         }
       });
       const valid = prepared.flatMap((p) => ('check' in p ? [p.check] : []));
-      const decided = valid.length > 0 ? (await authorizer.checkBatch(valid, undefined, undefined, caller)).results : [];
+      const decided = valid.length > 0 ? (await authorizer.checkBatch(caller, valid)).results : [];
       const results: Array<ReturnType<typeof decisionOf> | { decision: false; context: { error: { status: number; message: string } } }> = [];
       let next = 0;
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
@@ -175,10 +175,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     async (request) => {
       const { subject, action, resource, context, page } = request.body;
       if (!isSubjectType(subject.type)) throw new InvalidArgumentError('subject.type', `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
-      const found = await lookups.lookupSubjects(
-        { action: action.name, resource: resourcePath(resource, 'resource'), subjectType: subject.type, context, page: lookupPage(page) },
-        callerOf(request),
-      );
+      const found = await lookups.lookupSubjects(callerOf(request), { action: action.name, resource: resourcePath(resource, 'resource'), subjectType: subject.type, context, page: lookupPage(page) });
       return pageOf(found, splitSubject);
     },
   );
@@ -193,10 +190,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
       if (scope !== undefined && typeof scope !== 'string') throw new InvalidArgumentError('resource.properties.scope', 'must be a string (a Warden path)');
       const under = scope ?? (caller.kind === 'api_key' ? `org:${caller.org}` : undefined);
       if (under === undefined) throw new InvalidArgumentError('resource.properties.scope', 'is required: the Warden path to search under, e.g. "org:acme"');
-      const found = await lookups.lookupResources(
-        { subject: subjectName(subject, 'subject'), action: action.name, resourceType: resource.type, scope: under, context, page: lookupPage(page) },
-        caller,
-      );
+      const found = await lookups.lookupResources(caller, { subject: subjectName(subject, 'subject'), action: action.name, resourceType: resource.type, scope: under, context, page: lookupPage(page) });
       return pageOf(found, (id) => ({ type: resource.type, id }));
     },
   );
@@ -206,10 +200,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     { schema: { body: searchActionSchema } },
     async (request) => {
       const { subject, resource, context, page } = request.body;
-      const found = await lookups.lookupActions(
-        { subject: subjectName(subject, 'subject'), resource: resourcePath(resource, 'resource'), context, page: lookupPage(page) },
-        callerOf(request),
-      );
+      const found = await lookups.lookupActions(callerOf(request), { subject: subjectName(subject, 'subject'), resource: resourcePath(resource, 'resource'), context, page: lookupPage(page) });
       return pageOf(found, (name) => ({ name }));
     },
   );

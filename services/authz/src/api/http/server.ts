@@ -11,13 +11,13 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Metadata, Status, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
-import type { Authenticator } from '../../auth/authenticator.js';
-import type { Caller } from '../../auth/caller.js';
+import type { Authenticator } from '../../usecases/authenticate.js';
+import type { Caller } from '../../domain/caller.js';
 import { UnauthenticatedError } from '@warden/errors';
 import { toServerError } from '../grpc/errors.js';
 import type { CallerContext } from '../grpc/auth.js';
 import { registerAuthzen, type AuthzenDeps } from './authzen.js';
-import { keyIdOf } from '../../auth/api-keys.js';
+import { keyIdOf } from '../../domain/api-key-format.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -185,8 +185,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
           throw Object.assign(new SyntaxError(`the body is not a valid ${method.name} request: ${(error as Error).message}`));
         }
         const controller = new AbortController();
-        request.raw.once('close', () => {
-          if (!reply.sent) controller.abort();
+        // The response's 'close' before it finished means the client went away (a request's own
+        // 'close' fires as soon as its body has been read, so it cannot tell).
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) controller.abort();
         });
         const context = {
           caller: callerOf(request),

@@ -9,8 +9,9 @@ import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify,
 import { LRUCache } from 'lru-cache';
 import { UnauthenticatedError, UnavailableError } from '@warden/errors';
 import { isSubjectType, parseSubject } from '@warden/names';
-import type { PgApiKeyStore, VerifiedKey } from './api-keys.js';
-import type { Caller } from './caller.js';
+import type { VerifiedKey } from '../domain/api-key-format.js';
+import { TRUSTED_LOCAL, type Caller } from '../domain/caller.js';
+import type { ApiKeyStore } from '../ports.js';
 
 export interface JwtOptions {
   /** A JWKS URL (fetched and cached by jose) or a key set given inline. */
@@ -22,7 +23,7 @@ export interface JwtOptions {
 }
 
 export interface AuthenticatorOptions {
-  readonly keys: PgApiKeyStore;
+  readonly keys: ApiKeyStore;
   readonly jwt?: JwtOptions | undefined;
   readonly trustLoopback: boolean;
   /** How long a verified (or refused) API key is remembered; a revocation takes at most this long. */
@@ -35,9 +36,6 @@ export interface Credentials {
   /** The peer address: `127.0.0.1`, `::1`, `ipv4:127.0.0.1:5000`, `unix:…`. */
   readonly peer?: string | undefined;
 }
-
-/** The caller of every trusted loopback call: one frozen object, not one per call. */
-const TRUSTED_LOCAL: Caller = Object.freeze({ kind: 'trusted_local', subject: 'service:local' });
 
 export interface Authenticator {
   authenticate(credentials: Credentials): Promise<Caller>;

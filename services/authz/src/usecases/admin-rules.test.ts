@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileActions } from '../domain/actions.js';
-import { actionToDecide, expandPatterns } from './admin.js';
+import { actionToDecide, expandPatterns } from './admin-rules.js';
 
 describe('expandPatterns (what a grant carries, for the no-escalation check)', () => {
   it('keeps exact actions, in and outside the catalogue', () => {

@@ -19,6 +19,12 @@ export type Caller =
       readonly subject: 'service:local';
     };
 
+/**
+ * The caller of in-process use (a host embedding the use cases, the benchmark) and of every
+ * trusted loopback call: may check and look up anything, never administer. One frozen object.
+ */
+export const TRUSTED_LOCAL: Caller = Object.freeze({ kind: 'trusted_local', subject: 'service:local' });
+
 export function describeCaller(caller: Caller): string {
   switch (caller.kind) {
     case 'api_key':
