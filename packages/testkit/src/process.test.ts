@@ -27,7 +27,7 @@ describe('test processes', () => {
   it('fails a wait at once, with the output, when the process exits', async () => {
     const proc = startProcess(process.execPath, script(`console.error('bad config: PORT'); process.exit(2);`), { name: 'svc' });
     const started = Date.now();
-    const error = await proc.waitFor('ready', () => false, { timeoutMs: 20_000 }).catch((e: unknown) => e as Error);
+    const error = (await proc.waitFor('ready', () => false, { timeoutMs: 20_000 }).catch((e: unknown) => e)) as Error;
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(error.message).toMatch(/^svc exited \(code 2, signal null\)/);
     expect(error.message).toContain('bad config: PORT');

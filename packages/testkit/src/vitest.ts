@@ -13,6 +13,8 @@ import { inject } from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { createDatabase, createTemplateDatabase, pgAdminUrl, type DatabaseOptions, type Migrate, type TestDatabase } from './postgres.js';
 
+export type { TestDatabase } from './postgres.js';
+
 declare module 'vitest' {
   export interface ProvidedContext {
     pgTemplate: string;

@@ -6,7 +6,7 @@ import { PgGrantStore, VIEW_SQL } from '../src/adapters/postgres/pg-grant-store.
 import { applyWorld, deleteBinding, withWrite } from '../src/adapters/postgres/pg-writer.js';
 import { migrate } from '../src/adapters/postgres/migrations.js';
 import { loadAcme } from './acme-scenario.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 beforeAll(async () => {
