@@ -13,7 +13,7 @@
  *     server process's CPU (/proc/<pid>/stat).
  *  5. In-process engine ns/decision and replica A's memory with the whole world cached.
  *
- * Usage: npm run bench [-- --quick] [--seconds N] [--rounds N] [--subjects N --projects N --bindings N]
+ * Usage: npm run bench [-- --quick] [--seconds N] [--warmup N] [--rounds N] [--in-flight 1,16,64] [--subjects N --projects N --bindings N] (--help: this)
  * Env: BENCH_PG_URL (default WARDEN_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
  * WARDEN_TEST_REDIS_URL, else redis://127.0.0.1:6379).
  */
@@ -45,8 +45,16 @@ const { values } = parseArgs({
     projects: { type: 'string' },
     bindings: { type: 'string' },
     'in-flight': { type: 'string', default: '1,16,64' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help === true) {
+  process.stdout.write(
+    'Usage: npm run bench [-- --quick] [--seconds N] [--warmup N] [--rounds N] [--in-flight 1,16,64] [--subjects N --projects N --bindings N]\n' +
+      'Env: BENCH_PG_URL (default WARDEN_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default WARDEN_TEST_REDIS_URL, else redis://127.0.0.1:6379)\n',
+  );
+  process.exit(0);
+}
 const quick = values.quick === true;
 const SECONDS = Number(values.seconds ?? (quick ? 1 : 3));
 const WARMUP = Number(values.warmup ?? (quick ? 0.5 : 1));
