@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { HEALTH_PATHS, KNOWN_SETTINGS } from '@warden/authz';
+import { parseDockerfile } from '@warden/testkit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const here = (...parts: string[]) => path.join(ROOT, 'deploy', ...parts);
@@ -63,12 +64,12 @@ describe('Dockerfiles', () => {
       const text = readFileSync(here(file), 'utf8');
       expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
       expect(text).toMatch(/^USER node$/m);
-      const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(text)?.[1] ?? 'null') as string[] | null;
-      expect(cmd?.[0], 'exec-form CMD starting node').toBe('node');
+      const { cmd } = parseDockerfile(text, file);
+      expect(cmd[0], 'exec-form CMD starting node').toBe('node');
       // Node options only between node and the script (V8 flags such as --heap-growing-percent cannot go in NODE_OPTIONS).
-      for (const option of cmd!.slice(1, -1)) expect(option, `${file}: ${option} is a node option`).toMatch(/^--[a-z0-9-]+(=\S+)?$/);
-      execFileSync(process.execPath, [...cmd!.slice(1, -1), '-e', '0']); // node accepts them
-      const source = cmd!.at(-1)!.replace('/dist/', '/src/').replace(/\.js$/, '.ts');
+      for (const option of cmd.slice(1, -1)) expect(option, `${file}: ${option} is a node option`).toMatch(/^--[a-z0-9-]+(=\S+)?$/);
+      execFileSync(process.execPath, [...cmd.slice(1, -1), '-e', '0']); // node accepts them
+      const source = cmd.at(-1)!.replace('/dist/', '/src/').replace(/\.js$/, '.ts');
       expect(existsSync(path.join(ROOT, source)), `${source} exists`).toBe(true);
       for (const [, from] of text.matchAll(/^COPY --from=build \/src\/(\S+) /gm)) {
         const top = from!.split('/')[0]!;

@@ -16,68 +16,59 @@
  * audit timeline, /metrics, and a SIGTERM that both processes answer with exit code 0
  * within compose's stop grace period.
  *
+ * Reading compose and the Dockerfiles and applying the table: support/compose.ts.
+ *
  * Needs `npm run build` (the services' dist), Postgres (WARDEN_TEST_PG_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres) and Redis (WARDEN_TEST_REDIS_URL, default
  * redis://127.0.0.1:6379): without them it fails, loudly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
-import pg from 'pg';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
 import { AuthzServiceDefinition, Decision, Effect, ReasonCode } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
 import { verifyEventSignature, type AuditEvent, type JsonValue } from '@warden/audit';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const DEPLOY = path.join(ROOT, 'deploy');
-const PG_ADMIN_URL = process.env['WARDEN_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const MACHINE_REDIS_URL = process.env['WARDEN_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+import { createDatabase, deleteKeys, redisPrefix, sharedRedis, startProcess, type TestDatabase, type TestProcess } from '@warden/testkit';
+import {
+  address,
+  allocate,
+  asPath,
+  bind,
+  compose,
+  containerEnv,
+  keep,
+  listen,
+  mounts,
+  netns,
+  plan,
+  port,
+  readDockerfile,
+  ROOT,
+  stopGraceMs,
+  type Endpoints,
+  type MappingTable,
+  type Plan,
+  type Run,
+  type ServiceName,
+} from './support/compose.js';
 
 // ---------------------------------------------------------------------------------------
 // The mapping table: every variable a Warden container gets, and what it becomes here.
 // ---------------------------------------------------------------------------------------
 
-type Rule =
-  /** The same value natively. */
-  | { readonly kind: 'keep' }
-  /** A path in the container: through its secrets and volumes to the file or folder the test made. */
-  | { readonly kind: 'path' }
-  /** A listen host: 0.0.0.0 becomes 127.0.0.1 (nothing this test starts listens beyond loopback). */
-  | { readonly kind: 'bind' }
-  /** A listen port: a free port of this machine. */
-  | { readonly kind: 'port' }
-  /** A listen address host:port: 127.0.0.1 and a free port. */
-  | { readonly kind: 'listen' }
-  /** host:port or URL of a compose service (or of loopback in the container's network namespace). */
-  | { readonly kind: 'address' }
-  /** Not passed: why. */
-  | { readonly kind: 'drop'; readonly why: string };
-
-const keep: Rule = { kind: 'keep' };
-const asPath: Rule = { kind: 'path' };
-const bind: Rule = { kind: 'bind' };
-const port: Rule = { kind: 'port' };
-const listen: Rule = { kind: 'listen' };
-const address: Rule = { kind: 'address' };
 // No ClickHouse server can be installed here (Debian's is 18.16, there is no container engine),
 // so audit runs with CLICKHOUSE_URL unset: the same SQL on the embedded chdb engine, whose data
 // lands in AUDIT_DATA_DIR (the audit-spool volume, a temporary folder).
 const NO_CLICKHOUSE_SERVER = 'no ClickHouse server here: audit uses the embedded chdb engine in AUDIT_DATA_DIR';
 
-type ServiceName = 'authz' | 'audit';
-
-const ENV_RULES: Record<ServiceName, Readonly<Record<string, Rule>>> = {
+const ENV_RULES: MappingTable['rules'] = {
   authz: {
     NODE_ENV: keep, // authz.Dockerfile
     DATABASE_URL_FILE: asPath, // secret database_url: holds the URL of this test's fresh database
@@ -116,7 +107,7 @@ const ENV_RULES: Record<ServiceName, Readonly<Record<string, Rule>>> = {
 };
 
 /** Variables the test adds that compose does not set, and why. */
-const ADDED: Record<ServiceName, Readonly<Record<string, (run: Run) => string>>> = {
+const ADDED: MappingTable['added'] = {
   authz: {
     // Compose gives authz a Redis of its own; here the machine's Redis is shared with other tests.
     AUTHZ_REDIS_KEY_PREFIX: (run) => run.redisPrefix,
@@ -146,274 +137,12 @@ function pem(key: KeyObject): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// Reading compose and the Dockerfiles.
-// ---------------------------------------------------------------------------------------
-
-interface ComposeService {
-  image?: string;
-  build?: { context: string; dockerfile: string };
-  command?: unknown;
-  entrypoint?: unknown;
-  environment?: Record<string, string | number | boolean>;
-  secrets?: string[];
-  volumes?: string[];
-  ports?: string[];
-  network_mode?: string;
-  stop_grace_period?: string;
-  depends_on?: Record<string, { condition: string }>;
-}
-interface Compose {
-  services: Record<string, ComposeService>;
-  secrets: Record<string, { file: string }>;
-}
-
-const compose = parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as Compose;
-
-interface Image {
-  readonly env: Record<string, string>;
-  readonly cmd: readonly string[];
-}
-
-/** The final stage's ENV and CMD of a Dockerfile. */
-function readDockerfile(file: string): Image {
-  const text = readFileSync(path.join(ROOT, file), 'utf8').replace(/\\\n/g, ' ');
-  const stage = text.slice(text.lastIndexOf('\nFROM '));
-  const env: Record<string, string> = {};
-  for (const [, body] of stage.matchAll(/^ENV\s+(.+)$/gm)) {
-    for (const pair of body!.trim().split(/\s+/)) {
-      const match = /^([A-Z_][A-Z0-9_]*)=([^"'\s]*)$/.exec(pair);
-      if (match === null) throw new Error(`${file}: cannot read ENV ${pair} (KEY=value without quotes expected)`);
-      env[match[1]!] = match[2]!;
-    }
-  }
-  const cmd = /^CMD (\[.*\])$/m.exec(stage)?.[1];
-  if (cmd === undefined) throw new Error(`${file}: no exec-form CMD`);
-  return { env, cmd: JSON.parse(cmd) as string[] };
-}
-
-/** The service whose network namespace a service lives in (`network_mode: service:x`). */
-function netns(service: string): string {
-  const mode = compose.services[service]?.network_mode;
-  if (mode === undefined) return service;
-  const shared = /^service:(\w+)$/.exec(mode)?.[1];
-  if (shared === undefined) throw new Error(`${service}: network_mode ${mode} is not mapped by this test`);
-  return netns(shared);
-}
-
-/** Compose `stop_grace_period` (Docker's default: 10 s), after which the engine kills the process. */
-function stopGraceMs(service: string): number {
-  const value = compose.services[service]?.stop_grace_period ?? '10s';
-  const match = /^(\d+)(ms|s|m)$/.exec(value);
-  if (match === null) throw new Error(`${service}: stop_grace_period ${value} is not mapped by this test`);
-  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
-}
-
-// ---------------------------------------------------------------------------------------
-// The run: temporary files, ports, the mapped environments.
-// ---------------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address() as { port: number };
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-interface Run {
-  readonly dir: string;
-  readonly databaseUrl: string;
-  readonly redisPrefix: string;
-  readonly producerKey: KeyObject;
-  /** Audit API keys by subject. */
-  readonly auditKeys: Readonly<Record<string, string>>;
-  /** The container environment's value (Dockerfile ENV + compose environment), before mapping. */
-  env(service: ServiceName, name: string): string;
-}
-
-interface Plan {
-  readonly service: ServiceName;
-  readonly args: readonly string[];
-  readonly env: Record<string, string>;
-}
-
-/** `${netns}:${containerPort}` → the port the native process listens on (or the machine's Redis). */
-type Endpoints = Map<string, string>;
-
-function containerEnv(service: ServiceName): Record<string, string> {
-  const spec = compose.services[service]!;
-  const image = readDockerfile(spec.build!.dockerfile);
-  const env = { ...image.env };
-  for (const [key, value] of Object.entries(spec.environment ?? {})) env[key] = String(value);
-  return env;
-}
-
-function mounts(service: ServiceName, dir: string): Array<{ target: string; source: string }> {
-  const spec = compose.services[service]!;
-  const out: Array<{ target: string; source: string }> = [];
-  const secretsDir = path.join(dir, 'secrets');
-  for (const secret of spec.secrets ?? []) {
-    const file = compose.secrets[secret]?.file;
-    if (file === undefined) throw new Error(`${service}: secret ${secret} is not declared`);
-    out.push({ target: `/run/secrets/${secret}`, source: path.join(secretsDir, path.relative(path.join(DEPLOY, 'secrets'), path.resolve(DEPLOY, file))) });
-  }
-  for (const volume of spec.volumes ?? []) {
-    const [from, target] = volume.split(':') as [string, string];
-    if (from.startsWith('.') || from.startsWith('/')) {
-      const host = path.resolve(DEPLOY, from);
-      const underSecrets = path.relative(path.join(DEPLOY, 'secrets'), host);
-      out.push({ target, source: underSecrets.startsWith('..') ? host : path.join(secretsDir, underSecrets) });
-    } else {
-      out.push({ target, source: path.join(dir, 'volumes', from) });
-    }
-  }
-  return out.sort((a, b) => b.target.length - a.target.length);
-}
-
-function plan(service: ServiceName, run: Run, endpoints: Endpoints): Plan {
-  const spec = compose.services[service]!;
-  if (spec.entrypoint !== undefined || spec.command !== undefined) throw new Error(`${service}: compose overrides the image's command; map it in this test`);
-  const image = readDockerfile(spec.build!.dockerfile);
-  expect(image.cmd[0], `${service}: the image starts node`).toBe('node');
-  const rules = ENV_RULES[service];
-  const env: Record<string, string> = {};
-  const where = mounts(service, run.dir);
-  const toHostPath = (value: string, name: string) => {
-    const mount = where.find((m) => value === m.target || value.startsWith(`${m.target}/`));
-    if (mount === undefined) throw new Error(`${service}: ${name}=${value} is in no secret or volume of the container`);
-    return mount.source + value.slice(mount.target.length);
-  };
-  const resolveAddress = (host: string, containerPort: string, name: string): string => {
-    // Loopback is the container's own network namespace; a service name is that service's, and a
-    // service that lives in another's namespace (network_mode) has no name of its own in compose.
-    let namespace = host;
-    if (host === '127.0.0.1' || host === 'localhost') namespace = netns(service);
-    else if (compose.services[host]?.network_mode !== undefined) throw new Error(`${service}: ${name} names ${host}, which has no address of its own (network_mode)`);
-    const found = endpoints.get(`${namespace}:${containerPort}`);
-    if (found === undefined) throw new Error(`${service}: ${name} points at ${host}:${containerPort}, which nothing started here serves`);
-    return found;
-  };
-  for (const [name, value] of Object.entries(containerEnv(service))) {
-    const rule = rules[name];
-    if (rule === undefined) {
-      throw new Error(`${service}: the container gets ${name}=${value}, which deploy/topology.int.test.ts does not map: add it to ENV_RULES (pass it through or override it, and say why)`);
-    }
-    switch (rule.kind) {
-      case 'keep':
-        env[name] = value;
-        break;
-      case 'path':
-        env[name] = toHostPath(value, name);
-        break;
-      case 'bind':
-        expect(['0.0.0.0', '127.0.0.1'], `${service}: ${name}`).toContain(value);
-        env[name] = '127.0.0.1';
-        break;
-      case 'port':
-        env[name] = endpoints.get(`${netns(service)}:${value}`)!.split(':')[1]!;
-        break;
-      case 'listen':
-        env[name] = endpoints.get(`${netns(service)}:${value.split(':')[1]}`)!;
-        break;
-      case 'address': {
-        if (value.includes('://')) {
-          const url = new URL(value);
-          const target = resolveAddress(url.hostname, url.port, name);
-          url.host = target;
-          env[name] = url.toString().replace(/\/$/, '');
-        } else {
-          const [host, containerPort] = value.split(':') as [string, string];
-          env[name] = resolveAddress(host, containerPort, name);
-        }
-        break;
-      }
-      case 'drop':
-        break;
-    }
-  }
-  for (const name of Object.keys(rules)) {
-    expect(Object.keys(containerEnv(service)), `${service}: ENV_RULES maps ${name}, which the container no longer gets: remove it from the table`).toContain(name);
-  }
-  for (const [name, value] of Object.entries(ADDED[service])) env[name] = value(run);
-  return { service, args: image.cmd.slice(1), env };
-}
-
-/** Free ports for every listening port of the two containers, keyed by network namespace and container port. */
-async function allocate(): Promise<Endpoints> {
-  const endpoints: Endpoints = new Map();
-  for (const service of ['authz', 'audit'] as const) {
-    for (const [name, value] of Object.entries(containerEnv(service))) {
-      const rule = ENV_RULES[service][name];
-      const containerPort = rule?.kind === 'port' ? value : rule?.kind === 'listen' ? value.split(':')[1] : undefined;
-      if (containerPort === undefined) continue;
-      const key = `${netns(service)}:${containerPort}`;
-      if (endpoints.has(key)) throw new Error(`${service}: ${name} listens on ${containerPort}, which another process in the network namespace of ${netns(service)} listens on`);
-      endpoints.set(key, `127.0.0.1:${await freePort()}`);
-    }
-  }
-  // The dependencies compose runs and this machine has: Redis (Postgres is reached through the database_url secret).
-  const redis = new URL(MACHINE_REDIS_URL);
-  endpoints.set('redis:6379', `${redis.hostname}:${redis.port || '6379'}`);
-  return endpoints;
-}
-
-// ---------------------------------------------------------------------------------------
 // Processes.
 // ---------------------------------------------------------------------------------------
 
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
-  stdout: string;
-  stderr: string;
-}
-
-function start(p: Plan, home: string): Proc {
-  const child = spawn(process.execPath, [...p.args], {
-    cwd: ROOT, // the image's WORKDIR (/app) holds the repository's layout
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, ...p.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc: Proc = {
-    name: p.service,
-    child,
-    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, atMs: Date.now() }))),
-    stdout: '',
-    stderr: '',
-  };
-  child.stdout!.on('data', (chunk: Buffer) => (proc.stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (proc.stderr += chunk.toString()));
-  return proc;
-}
-
-function output(proc: Proc): string {
-  const tail = (text: string) => text.split('\n').slice(-40).map((line) => (line.length > 400 ? `${line.slice(0, 400)}…` : line)).join('\n');
-  return `--- ${proc.name} stderr ---\n${tail(proc.stderr) || '(empty)'}\n--- ${proc.name} stdout (last 40 lines) ---\n${tail(proc.stdout) || '(empty)'}`;
-}
-
-/** Polls `probe` until it returns a value; fails with the process's output on timeout or exit. */
-async function until<T>(proc: Proc, what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
-      throw new Error(`${proc.name} exited (code ${proc.child.exitCode}, signal ${proc.child.signalCode}) before ${what}\n${output(proc)}`);
-    }
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${proc.name}: no ${what} within ${timeoutMs} ms (last error: ${last instanceof Error ? last.message : String(last)})\n${output(proc)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function start(p: Plan, home: string): TestProcess {
+  // The image's WORKDIR (/app) holds the repository's layout; only the container's environment, PATH and HOME.
+  return startProcess(process.execPath, p.args, { name: p.service, cwd: ROOT, inheritEnv: false, env: { HOME: home, ...p.env } });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -424,9 +153,10 @@ let tempDir: string | undefined;
 let run: Run;
 let endpoints: Endpoints;
 let plans: Record<ServiceName, Plan>;
-let database: { name: string; pool: pg.Pool } | undefined;
-let authz: Proc | undefined;
-let audit: Proc | undefined;
+let database: TestDatabase | undefined;
+let redis: Redis | undefined;
+let authz: TestProcess | undefined;
+let audit: TestProcess | undefined;
 const channels: Channel[] = [];
 
 function grpcClients(key: string) {
@@ -463,38 +193,14 @@ beforeAll(async () => {
   tempDir = dir;
 
   // A fresh, empty database: authz migrates it at start, as it would the compose Postgres.
-  const name = `warden_topology_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  try {
-    await admin.connect();
-  } catch (error) {
-    throw new Error(`this test needs the machine's Postgres at ${PG_ADMIN_URL} (set WARDEN_TEST_PG_URL): ${(error as Error).message}`);
-  }
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const databaseUrl = new URL(PG_ADMIN_URL);
-  databaseUrl.pathname = `/${name}`;
-  database = { name, pool: new pg.Pool({ connectionString: databaseUrl.toString(), max: 2 }) };
-
-  const redis = new Redis(MACHINE_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (error) {
-    throw new Error(`this test needs the machine's Redis at ${MACHINE_REDIS_URL} (set WARDEN_TEST_REDIS_URL): ${(error as Error).message}`);
-  } finally {
-    redis.disconnect();
-  }
+  database = await createDatabase({ prefix: 'warden_topology_', poolMax: 2 });
+  redis = await sharedRedis();
 
   const containerEnvs = { authz: containerEnv('authz'), audit: containerEnv('audit') };
   run = {
     dir,
-    databaseUrl: databaseUrl.toString(),
-    redisPrefix: `warden-topology-${randomBytes(4).toString('hex')}:`,
+    databaseUrl: database.url,
+    redisPrefix: redisPrefix('topology'),
     producerKey: generateKeyPairSync('ed25519').privateKey,
     auditKeys: { [AUDITOR]: `auditor-${randomBytes(16).toString('hex')}`, [MEMBER]: `member-${randomBytes(16).toString('hex')}` },
     env: (service, key) => {
@@ -520,46 +226,30 @@ beforeAll(async () => {
     }
   }
 
-  endpoints = await allocate();
-  plans = { authz: plan('authz', run, endpoints), audit: plan('audit', run, endpoints) };
+  const table = { rules: ENV_RULES, added: ADDED };
+  endpoints = await allocate(table);
+  plans = { authz: plan('authz', run, endpoints, table), audit: plan('audit', run, endpoints, table) };
 
   // Compose's order: audit depends on a healthy authz.
   expect(compose.services['audit']!.depends_on?.['authz']?.condition).toBe('service_healthy');
   await mkdir(path.join(dir, 'home-authz'));
   await mkdir(path.join(dir, 'home-audit'));
   authz = start(plans.authz, path.join(dir, 'home-authz'));
-  await until(authz, 'HTTP 200 on /readyz', 30_000, async () => ((await fetch(httpUrl('/readyz'))).status === 200 ? true : undefined));
+  await authz.waitFor('HTTP 200 on /readyz', async () => (await fetch(httpUrl('/readyz'))).status === 200, { timeoutMs: 30_000, intervalMs: 100 });
   audit = start(plans.audit, path.join(dir, 'home-audit'));
   const healthChannel = createChannel(plans.audit.env['AUDIT_GRPC_ADDRESS']!);
   channels.push(healthChannel);
   const health = createClient(HealthDefinition, healthChannel);
   const SERVING = 1; // grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
-  await until(audit, 'grpc.health.v1 SERVING', 30_000, async () => ((await health.check({ service: '' })).status === SERVING ? true : undefined));
+  await audit.waitFor('grpc.health.v1 SERVING', async () => (await health.check({ service: '' })).status === SERVING, { timeoutMs: 30_000, intervalMs: 100 });
 }, 90_000);
 
 afterAll(async () => {
   for (const channel of channels) channel.close();
-  for (const proc of [audit, authz]) {
-    if (proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null) {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-    }
-  }
-  if (database !== undefined) {
-    await database.pool.end();
-    const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database.name} WITH (FORCE)`);
-    await admin.end();
-  }
-  if (run !== undefined) {
-    const redis = new Redis(MACHINE_REDIS_URL, { maxRetriesPerRequest: 0 });
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${run.redisPrefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+  for (const proc of [audit, authz]) await proc?.kill();
+  await database?.drop();
+  if (redis !== undefined) {
+    if (run !== undefined) await deleteKeys(redis, run.redisPrefix);
     redis.disconnect();
   }
   if (tempDir !== undefined) await rm(tempDir, { recursive: true, force: true });
@@ -654,10 +344,14 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
     );
     expect(rows.map((r) => [Number(r.revision), r.action])).toEqual([[granted.revision, 'binding.created'], [revokedRevision, 'binding.deleted']]);
     const filter = { org: 'acme', resourcePrefix: scope, actions: ['binding.created', 'binding.deleted'] };
-    const events = await until(audit!, 'both change events in the audit timeline', 20_000, async () => {
-      const found = await timeline(run.auditKeys[AUDITOR]!, filter);
-      return found.length >= 2 ? found : undefined;
-    });
+    const events = await audit!.waitFor(
+      'both change events in the audit timeline',
+      async () => {
+        const found = await timeline(run.auditKeys[AUDITOR]!, filter);
+        return found.length >= 2 ? found : undefined;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     // Audit event ids are the outbox ids, so each event is tied to the revision its write committed as.
     expect(events.map((e) => e.signed?.event?.id)).toEqual(rows.map((r) => r.id));
     expect(events[0]!.seq).toBeLessThan(events[1]!.seq);
@@ -709,8 +403,8 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
       proc.child.kill('SIGTERM');
       const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), grace).unref());
       const exit = await Promise.race([proc.exited, timeout]);
-      if (exit === 'timeout') throw new Error(`${proc.name} still running ${grace} ms after SIGTERM (compose would kill it now)\n${output(proc)}`);
-      expect(exit, output(proc)).toMatchObject({ code: 0, signal: null });
+      if (exit === 'timeout') throw new Error(`${proc.name} still running ${grace} ms after SIGTERM (compose would kill it now)\n${proc.tail()}`);
+      expect(exit, proc.tail()).toMatchObject({ code: 0, signal: null });
       expect(exit.atMs - sent).toBeLessThan(grace);
     }
     expect(authz!.stdout).toContain('"msg":"authz stopped"');

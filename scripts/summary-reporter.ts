@@ -1,11 +1,12 @@
 /**
  * Prints one plain closing line after every run — `vitest: N passed, N failed, N skipped`
- * — for tools that read a runner's last line. Test files that fail to load count as failed.
+ * — for tools that read a runner's last line. Test files that fail to load count as failed, and
+ * so does a run that failed outside every file (a global setup: no Postgres for the template).
  */
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestModule, TestRunEndReason } from 'vitest/node';
 
 export default class SummaryReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<unknown>, reason: TestRunEndReason): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -22,6 +23,7 @@ export default class SummaryReporter implements Reporter {
       failed += failedHere;
     }
     failed += unhandledErrors.length;
+    if (reason === 'failed' && failed === 0) failed = 1;
     process.stdout.write(`\nvitest: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

@@ -16,7 +16,6 @@
  *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
  *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, createClient } from 'nice-grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
+import { freePort, startNode } from '@warden/testkit';
 
 const root = resolve(import.meta.dirname, '../..');
 const audit = (p) => import(join(root, 'services/audit/dist', p));
@@ -50,31 +50,35 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 const dir = mkdtempSync(join(tmpdir(), 'warden-audit-bench-'));
 const producer = generateSigningKey();
 writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'bench', keyId: 'b1', publicKey: rawPublicKey(producer.publicKey).toString('base64') }]));
-const port = 50_000 + Math.floor(Math.random() * 5000);
-const service = spawn(process.execPath, [join(root, 'services/audit/dist/main.js')], {
+const port = await freePort();
+const service = startNode(join(root, 'services/audit/dist/main.js'), [], {
+  name: 'audit',
   cwd: dir,
+  inheritEnv: false,
+  stdout: 'inherit',
+  stderr: 'inherit',
   env: {
-    PATH: process.env.PATH,
     AUDIT_DATA_DIR: join(dir, 'data'),
     AUDIT_GRPC_ADDRESS: `127.0.0.1:${port}`,
     AUDIT_AUTHZ_DISABLED: 'true',
     AUDIT_PRODUCER_KEYS_FILE: join(dir, 'producers.json'),
     AUDIT_LOG_LEVEL: 'warn',
   },
-  stdio: ['ignore', 'inherit', 'inherit'],
 });
 const channel = createChannel(`127.0.0.1:${port}`);
 const client = createClient(AuditServiceDefinition, channel);
-for (let i = 0; ; i += 1) {
-  try {
-    await client.checkpoint({ org: 'bench' });
-    break;
-  } catch (error) {
-    if (error?.details?.includes?.('caller')) break; // up (the read needs a caller)
-    if (i > 100) throw error;
-    await sleep(100);
-  }
-}
+await service.waitFor(
+  'a checkpoint read answered',
+  async () => {
+    try {
+      await client.checkpoint({ org: 'bench' });
+    } catch (error) {
+      if (!error?.details?.includes?.('caller')) throw error; // else up: the read needs a caller
+    }
+    return true;
+  },
+  { timeoutMs: 10_000, intervalMs: 100 },
+);
 
 let clock = Date.now() - 3_600_000;
 const resources = Array.from({ length: 50 }, (_, i) => `org:bench/project:p${i % 5}/env:${i % 2 ? 'production' : 'staging'}/flag:f${i}`);
@@ -165,8 +169,7 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s`);
 }
 channel.close();
-service.kill('SIGTERM');
-await new Promise((r) => service.once('exit', r));
+await service.stop();
 
 // 3. Timeline query over 10M rows (chdb in this process, its own data directory).
 if (ROWS > 0) {

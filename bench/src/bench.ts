@@ -13,13 +13,12 @@
  *     server process's CPU (/proc/<pid>/stat).
  *  5. In-process engine ns/decision and replica A's memory with the whole world cached.
  *
- * Usage: npm run bench [-- --quick] [--seconds N] [--rounds N] [--subjects N --projects N --bindings N]
- * Env: BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default redis://127.0.0.1:6379).
+ * Usage: npm run bench [-- --quick] [--seconds N] [--warmup N] [--rounds N] [--in-flight 1,16,64] [--subjects N --projects N --bindings N] (--help: this)
+ * Env: BENCH_PG_URL (default WARDEN_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default
+ * WARDEN_TEST_REDIS_URL, else redis://127.0.0.1:6379).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { freePort } from './ports.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +28,7 @@ import * as hdr from 'hdr-histogram-js';
 import { Redis } from 'ioredis';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { parseWorld, type Decision } from '@warden/authz';
+import { deleteKeys, eventually, freePorts, pgAdminUrl, readDockerfile, redisUrl, startProcess, type TestProcess } from '@warden/testkit';
 import { AuthzServiceDefinition, Decision as PbDecision, type AuthzServiceClient, type CheckRequest } from '@warden/proto/authz/v1';
 import { createBenchDatabase } from './database.js';
 import { measureInProcess } from './in-process.js';
@@ -45,16 +45,24 @@ const { values } = parseArgs({
     projects: { type: 'string' },
     bindings: { type: 'string' },
     'in-flight': { type: 'string', default: '1,16,64' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help === true) {
+  process.stdout.write(
+    'Usage: npm run bench [-- --quick] [--seconds N] [--warmup N] [--rounds N] [--in-flight 1,16,64] [--subjects N --projects N --bindings N]\n' +
+      'Env: BENCH_PG_URL (default WARDEN_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default WARDEN_TEST_REDIS_URL, else redis://127.0.0.1:6379)\n',
+  );
+  process.exit(0);
+}
 const quick = values.quick === true;
 const SECONDS = Number(values.seconds ?? (quick ? 1 : 3));
 const WARMUP = Number(values.warmup ?? (quick ? 0.5 : 1));
 const ROUNDS = Number(values.rounds ?? 3);
 const IN_FLIGHT = values['in-flight']!.split(',').map(Number);
 const WORLD = worldFromArgs(values);
-const PG_URL = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const PG_URL = process.env['BENCH_PG_URL'] ?? pgAdminUrl();
+const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? redisUrl();
 const require = createRequire(import.meta.url);
 const AUTHZ_MAIN = path.join(path.dirname(require.resolve('@warden/authz')), 'main.js');
 const NULL_SERVER = fileURLToPath(new URL('./null-server.js', import.meta.url));
@@ -62,11 +70,9 @@ const CERBOS_BIN = path.join(path.dirname(require.resolve('@cerbos/cerbos-linux-
 const RESULTS = fileURLToPath(new URL('../results/', import.meta.url));
 const CLK_TCK = 100;
 /** Warden runs with the node options its image's CMD gives (deploy/authz.Dockerfile), as in production. */
-async function imageNodeFlags(): Promise<string[]> {
-  const dockerfile = await readFile(fileURLToPath(new URL('../../deploy/authz.Dockerfile', import.meta.url)), 'utf8');
-  const match = /^CMD (\[.*\])$/m.exec(dockerfile);
-  const command = match === null ? undefined : (JSON.parse(match[1]!) as string[]);
-  if (command?.[0] !== 'node' || command.at(-1) !== 'services/authz/dist/main.js') {
+function imageNodeFlags(): string[] {
+  const command = readDockerfile(fileURLToPath(new URL('../../deploy/authz.Dockerfile', import.meta.url))).cmd;
+  if (command[0] !== 'node' || command.at(-1) !== 'services/authz/dist/main.js') {
     throw new Error('deploy/authz.Dockerfile: expected CMD ["node", <options…>, "services/authz/dist/main.js"]');
   }
   return command.slice(1, -1);
@@ -86,46 +92,24 @@ async function rssMiB(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
-const children: ChildProcess[] = [];
-function start(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let tail = '';
-  const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-4000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  child.once('exit', (code, signal) => {
-    if (!stopping) log(`${path.basename(args[0] ?? command)} exited (${code ?? signal}): ${tail}`);
-  });
-  children.push(child);
-  return child;
-}
+const children: TestProcess[] = [];
 let stopping = false;
+function start(command: string, args: string[], env: Record<string, string> = {}): TestProcess {
+  const proc = startProcess(command, args, { name: path.basename(args.find((a) => a.endsWith('.js')) ?? command), env, outputLimit: 4000 });
+  void proc.exited.then(({ code, signal }) => {
+    if (!stopping) log(`${proc.name} exited (${code ?? signal}): ${proc.log}`);
+  });
+  children.push(proc);
+  return proc;
+}
 async function stopAll(): Promise<void> {
   stopping = true;
-  await Promise.all(
-    children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+  await Promise.all(children.map((proc) => proc.stop({ graceMs: 5000 })));
 }
 
-async function until<T>(what: string, attempt: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what} not ready: ${(error as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** Polls `attempt` until it answers; the answer. */
+function until<T>(what: string, attempt: () => Promise<T>): Promise<T> {
+  return eventually(async () => ({ value: await attempt() }), { what: `${what} ready`, timeoutMs: 60_000, intervalMs: 100 }).then((r) => r.value);
 }
 
 const DECISION_OF: Record<number, Decision['decision']> = {
@@ -274,8 +258,8 @@ async function main(): Promise<void> {
     results['calibrationNs'] = calibration;
 
     // 2. Servers.
-    const [portA, portB, cerbosHttp, cerbosGrpc] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const nodeFlags = await imageNodeFlags();
+    const [portA, portB, cerbosHttp, cerbosGrpc] = (await freePorts(4)) as [number, number, number, number];
+    const nodeFlags = imageNodeFlags();
     results['wardenNodeFlags'] = nodeFlags;
     log(`Warden runs as its image does: node ${[...nodeFlags, 'main.js'].join(' ')} (deploy/authz.Dockerfile)`);
     const wardenEnv = (port: number, extra: Record<string, string>) => ({
@@ -292,14 +276,7 @@ async function main(): Promise<void> {
     const a = start(process.execPath, [...nodeFlags, AUTHZ_MAIN], wardenEnv(portA, {}));
     const b = start(process.execPath, [...nodeFlags, AUTHZ_MAIN], wardenEnv(portB, { AUTHZ_CACHE_MAX_ENTRIES: '0' }));
     const nul = start(process.execPath, [NULL_SERVER]);
-    const nullAddress = await new Promise<string>((resolve) => {
-      let out = '';
-      nul.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        const match = /"address":"([^"]+)"/.exec(out);
-        if (match) resolve(match[1]!);
-      });
-    });
+    const nullAddress = (await nul.waitForOutput(/"address":"([^"]+)"/, { timeoutMs: 30_000 }))[1]!;
     const policyDir = path.join(work, 'cerbos-policies');
     await writeCerbosPolicies(policyDir);
     const cerbosConf = path.join(work, 'cerbos.yaml');
@@ -404,12 +381,7 @@ async function main(): Promise<void> {
     redis.on('error', () => undefined);
     try {
       await redis.connect();
-      let cursor = '0';
-      do {
-        const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-        cursor = nextCursor;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
+      await deleteKeys(redis, redisPrefix);
     } catch {
       // Redis cleanup is best effort.
     }

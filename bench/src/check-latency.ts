@@ -7,10 +7,8 @@
  * The server runs in sidecar mode (AUTHZ_TRUST_LOOPBACK): the loop measures Check, not key checks.
  * Usage: npm run bench:latency [-- --seconds 10]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { freePort } from './ports.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +16,7 @@ import { parseArgs } from 'node:util';
 import * as hdr from 'hdr-histogram-js';
 import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
 import { AuthzServiceDefinition, Decision, type CheckRequest } from '@warden/proto/authz/v1';
+import { freePorts, startNode, type TestProcess } from '@warden/testkit';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
 const seconds = Number(values.seconds);
@@ -26,35 +25,20 @@ const AUTHZ_MAIN = path.join(path.dirname(require.resolve('@warden/authz')), 'ma
 const WORLD = fileURLToPath(new URL('../../examples/acme.yaml', import.meta.url));
 const NULL_SERVER = fileURLToPath(new URL('./null-server.js', import.meta.url));
 
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = pattern.exec(out);
-      if (match) resolve(match);
-    };
-    child.stdout!.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
-  });
-}
-
 const REQUEST: CheckRequest = { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: 'org:acme/project:checkout/env:production/flag:checkout-v2' };
 
 /** Spawns authz and returns the ms from spawn until a Check is answered. */
-async function startAuthz(dataDir: string, pgPort: number, grpcPort: number): Promise<{ child: ChildProcess; ms: number }> {
+async function startAuthz(dataDir: string, pgPort: number, grpcPort: number): Promise<{ child: TestProcess; ms: number }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [AUTHZ_MAIN, '--world', WORLD], {
-    env: { ...process.env, DATABASE_URL: '', AUTHZ_DATA_DIR: dataDir, AUTHZ_EMBEDDED_PG_PORT: String(pgPort), AUTHZ_GRPC_PORT: String(grpcPort), AUTHZ_HTTP_PORT: '0', AUTHZ_METRICS_PORT: '0', AUTHZ_TRUST_LOOPBACK: 'true', AUTHZ_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = startNode(AUTHZ_MAIN, ['--world', WORLD], {
+    name: 'authz',
+    env: { DATABASE_URL: '', AUTHZ_DATA_DIR: dataDir, AUTHZ_EMBEDDED_PG_PORT: String(pgPort), AUTHZ_GRPC_PORT: String(grpcPort), AUTHZ_HTTP_PORT: '0', AUTHZ_METRICS_PORT: '0', AUTHZ_TRUST_LOOPBACK: 'true', AUTHZ_LOG_LEVEL: 'warn' },
+    outputLimit: 4000,
   });
-  child.stdout!.resume();
-  child.stderr!.resume();
   const channel = createChannel(`127.0.0.1:${grpcPort}`);
   const client = createClient(AuthzServiceDefinition, channel);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`authz exited with ${child.exitCode}`);
+    if (!child.running) throw new Error(`authz exited with ${(await child.exited).code}\n${child.tail()}`);
     try {
       const response = await client.check(REQUEST, { signal: AbortSignal.timeout(1000) });
       if (response.decision !== Decision.DECISION_ALLOW) throw new Error('wrong answer');
@@ -67,12 +51,6 @@ async function startAuthz(dataDir: string, pgPort: number, grpcPort: number): Pr
   }
   channel.close();
   return { child, ms: performance.now() - started };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 async function measure(address: string, expect: Decision): Promise<{ calls: number; p50: number; p99: number; p999: number }> {
@@ -97,19 +75,18 @@ async function measure(address: string, expect: Decision): Promise<{ calls: numb
 const work = await mkdtemp(path.join(tmpdir(), 'warden-bench-'));
 await chmod(work, 0o755);
 try {
-  const pgPort = await freePort();
-  const grpcPort = await freePort();
+  const [pgPort, grpcPort] = (await freePorts(2)) as [number, number];
   const cold = await startAuthz(path.join(work, 'data'), pgPort, grpcPort);
-  await stop(cold.child);
+  await cold.child.stop();
   const warm = await startAuthz(path.join(work, 'data'), pgPort, grpcPort);
 
-  const nullServer = spawn(process.execPath, [NULL_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const nullAddress = (await waitForLine(nullServer, /"address":"([^"]+)"/))[1]!;
+  const nullServer = startNode(NULL_SERVER, [], { stderr: 'inherit' });
+  const nullAddress = (await nullServer.waitForOutput(/"address":"([^"]+)"/, { timeoutMs: 30_000 }))[1]!;
 
   const base = await measure(nullAddress, Decision.DECISION_ALLOW);
   const warden = await measure(`127.0.0.1:${grpcPort}`, Decision.DECISION_ALLOW);
-  nullServer.kill('SIGTERM');
-  await stop(warm.child);
+  await nullServer.stop();
+  await warm.child.stop();
 
   const us = (v: number) => `${v.toFixed(0)} µs`;
   const rows = [

@@ -3,61 +3,42 @@
  * (authz on embedded Postgres, audit on the embedded ClickHouse engine, the flag
  * service), then the demo; its output is the audit timeline of the seed scenario.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts, startNode, type TestProcess } from '@warden/testkit';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 let dir: string;
-let child: ChildProcess;
+let example: TestProcess | undefined;
 let env: NodeJS.ProcessEnv;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   if (!existsSync(path.join(DIST, 'main.js'))) throw new Error('build first (npm test does)');
   dir = await mkdtemp(path.join(tmpdir(), 'warden-example-'));
   await chmod(dir, 0o755);
+  const [port, grpcPort, httpPort, auditPort, pgPort] = await freePorts(5);
   env = {
     ...process.env,
     EXAMPLE_DATA_DIR: path.join(dir, 'data'),
     EXAMPLE_LOG_LEVEL: 'warn',
-    EXAMPLE_PORT: String(await freePort()),
-    EXAMPLE_AUTHZ_GRPC_PORT: String(await freePort()),
-    EXAMPLE_AUTHZ_HTTP_PORT: String(await freePort()),
-    EXAMPLE_AUDIT_PORT: String(await freePort()),
-    EXAMPLE_PG_PORT: String(await freePort()),
+    EXAMPLE_PORT: String(port),
+    EXAMPLE_AUTHZ_GRPC_PORT: String(grpcPort),
+    EXAMPLE_AUTHZ_HTTP_PORT: String(httpPort),
+    EXAMPLE_AUDIT_PORT: String(auditPort),
+    EXAMPLE_PG_PORT: String(pgPort),
   };
-  child = spawn(process.execPath, [path.join(DIST, 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const deadline = Date.now() + 100_000;
-  while (!existsSync(path.join(dir, 'data', 'endpoints.json'))) {
-    if (child.exitCode !== null) throw new Error(`the example exited with ${child.exitCode}: ${errors}`);
-    if (Date.now() > deadline) throw new Error(`the example did not start: ${errors}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  example = startNode(path.join(DIST, 'main.js'), [], { name: 'the example', env, stdout: 'ignore' });
+  await example.waitFor('data/endpoints.json written', () => existsSync(path.join(dir, 'data', 'endpoints.json')), { timeoutMs: 100_000, intervalMs: 200 });
 });
 
 afterAll(async () => {
-  if (child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await example?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -5,9 +5,7 @@
  * is down and drained once it is up (the real service, dist/main.js on chdb), and
  * the sent/failed counter counts both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +13,7 @@ import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKey } from '@warden/audit';
+import { eventually, freePort, startNode, type TestProcess } from '@warden/testkit';
 import { createAuditClient } from '../src/index.js';
 import { rolloutChange } from './support/changes.js';
 
@@ -25,16 +24,7 @@ const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMilli
 const provider = new MeterProvider({ readers: [reader] });
 let dir: string;
 let address: string;
-let child: ChildProcess | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+let audit: TestProcess | undefined;
 
 /** The data points of one metric, collected now: attributes and value. */
 async function points(name: string): Promise<{ attributes: Record<string, unknown>; value: number }[]> {
@@ -63,11 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await audit?.stop();
   await provider.shutdown();
   metrics.disable();
   await rm(dir, { recursive: true, force: true });
@@ -80,7 +66,7 @@ describe('audit client metrics', () => {
     for (let i = 0; i < 7; i++) await client.record(change(i));
     await memoryOnly.record(change(100));
     // Nothing listens yet: the client's attempts (each carrying the 7 events, batchSize 7) fail; they stay queued and spooled.
-    for (let i = 0; i < 100 && client.stats.failedAttempts === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually(() => client.stats.failedAttempts > 0, { what: 'a failed attempt', timeoutMs: 2_000 });
     expect(client.stats.failedAttempts).toBeGreaterThan(0);
     expect(await value('warden.audit.client.queue.length', { 'warden.producer': 'flags' })).toBe(7);
     expect(await value('warden.audit.client.spool.depth', { 'warden.producer': 'flags' })).toBe(7);
@@ -91,9 +77,10 @@ describe('audit client metrics', () => {
     expect(failed).toBe(7 * client.stats.failedAttempts);
     expect(await value('warden.audit.client.events', { 'warden.result': 'sent' })).toBeUndefined();
 
-    child = spawn(process.execPath, [AUDIT_MAIN], {
+    audit = startNode(AUDIT_MAIN, [], {
+      name: 'audit',
+      inheritEnv: false,
       env: {
-        PATH: process.env.PATH,
         AUDIT_GRPC_ADDRESS: address,
         AUDIT_DATA_DIR: path.join(dir, 'audit'),
         AUDIT_METRICS_PORT: '0',
@@ -101,7 +88,8 @@ describe('audit client metrics', () => {
         AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),
         AUDIT_LOG_LEVEL: 'warn',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdout: 'inherit',
+      stderr: 'inherit',
     });
     await client.flush();
     expect(client.stats.accepted).toBe(7);

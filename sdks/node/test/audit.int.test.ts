@@ -4,9 +4,7 @@
  * restarted on the same data; a client "crashes" with events only in its spool and
  * a new client replays them. Every acknowledged event ends up stored exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +12,7 @@ import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order } from '@warden/proto/audit/v1';
 import { generateSigningKey } from '@warden/audit';
+import { freePort, startNode, type TestProcess } from '@warden/testkit';
 import { createAuditClient } from '../src/index.js';
 import { rolloutChange } from './support/changes.js';
 
@@ -21,22 +20,13 @@ const AUDIT_MAIN = fileURLToPath(new URL('../../../services/audit/dist/main.js',
 const READER_KEY = 'sdk-test-reader-key-0123456789';
 let dir: string;
 let address: string;
-let child: ChildProcess | undefined;
+let audit: TestProcess | undefined;
 const keys = generateSigningKey();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startAudit(): Promise<void> {
-  child = spawn(process.execPath, [AUDIT_MAIN], {
+  audit = startNode(AUDIT_MAIN, [], {
+    name: 'audit',
     env: {
-      ...process.env,
       AUDIT_GRPC_ADDRESS: address,
       // Any free port: other test processes may run an audit service (default /metrics port 9465) at the same time.
       AUDIT_METRICS_PORT: '0',
@@ -46,26 +36,15 @@ async function startAudit(): Promise<void> {
       AUDIT_API_KEYS_FILE: path.join(dir, 'api-keys.json'),
       AUDIT_LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdout: 'inherit',
+    stderr: 'inherit',
   });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the audit service exited with ${child.exitCode}`);
-    try {
-      await stored();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error('the audit service did not come up');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  await audit.waitFor('a query answered', async () => (await stored(), true), { timeoutMs: 60_000, intervalMs: 100 });
 }
 
 async function killAudit(): Promise<void> {
-  const exited = new Promise((resolve) => child!.once('exit', resolve));
-  child!.kill('SIGKILL');
-  await exited;
-  child = undefined;
+  await audit!.kill();
+  audit = undefined;
 }
 
 /** Every event id stored for org acme (oldest first). */
@@ -95,7 +74,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (child) await killAudit();
+  if (audit) await killAudit();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -3,6 +3,7 @@ import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Effect } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
+import { eventually } from '@warden/testkit';
 import { createWarden, type Warden } from '../src/index.js';
 import { startAuthz, type RunningAuthz } from './support/authz.js';
 
@@ -20,17 +21,9 @@ afterAll(async () => {
   await authz?.close();
 });
 
-async function until(condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('decision cache', () => {
   it('serves repeated checks from the cache once its Watch stream is live', async () => {
-    await until(() => warden.cache!.ready);
+    await eventually(() => warden.cache!.ready);
     expect((await warden.check(check)).decision).toBe('DENY');
     const hitsBefore = warden.cache!.hits;
     for (let i = 0; i < 20; i++) expect((await warden.check(check)).decision).toBe('DENY');
@@ -44,7 +37,7 @@ describe('decision cache', () => {
     // With the write's revision: never the cached DENY.
     expect((await warden.check({ ...check, atLeastRevision: granted.revision })).decision).toBe('ALLOW');
     // Without it, the Watch event empties the cache shortly after the commit.
-    await until(async () => (await warden.check(check)).decision === 'ALLOW');
+    await eventually(async () => (await warden.check(check)).decision === 'ALLOW');
     const revoked = await admin.revokeBinding({ bindingId: granted.binding!.id, reason: 'test' });
     warden.noteRevision(revoked.revision);
     expect((await warden.check(check)).decision).toBe('DENY');

@@ -5,11 +5,12 @@
  * not acknowledged; here everything, to also prove duplicates are caught):
  * every acknowledged event is stored exactly once and the log verifies.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startNode, type TestProcess } from '@warden/testkit';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition, ExportFormat, Order, type AuditServiceClient, type SignedEvent } from '@warden/proto/audit/v1';
 import { signEvent } from '../src/domain/keys.js';
@@ -23,16 +24,17 @@ const reader = { metadata: Metadata({ 'x-warden-subject': 'user:sre@acme.com' })
 
 describe('crash (SIGKILL) mid-stream and restart', () => {
   const dir = tempDir('warden-audit-crash');
-  const port = 53_000 + Math.floor(Math.random() * 4000);
-  let child: ChildProcess | undefined;
+  let port: number;
+  let audit: TestProcess | undefined;
   let channel: Channel | undefined;
   let client: AuditServiceClient;
 
   function start(): void {
-    child = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
+    audit = startNode(join(root, 'dist', 'main.js'), [], {
+      name: 'audit',
       cwd: dir,
+      inheritEnv: false,
       env: {
-        PATH: process.env.PATH,
         AUDIT_GRPC_ADDRESS: `127.0.0.1:${port}`,
         // Any free port: other test processes may run an audit service at the same time.
         AUDIT_METRICS_PORT: '0',
@@ -42,25 +44,19 @@ describe('crash (SIGKILL) mid-stream and restart', () => {
         AUDIT_CHECKPOINT_EVERY: '50',
         AUDIT_LOG_LEVEL: 'error',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdout: 'ignore',
+      stderr: 'inherit',
     });
     channel = createChannel(`127.0.0.1:${port}`);
     client = createClient(AuditServiceDefinition, channel);
   }
 
   async function ready(): Promise<void> {
-    for (let i = 0; i < 200; i += 1) {
-      try {
-        await client.checkpoint({ org: 'acme' }, reader);
-        return;
-      } catch {
-        await sleep(50);
-      }
-    }
-    throw new Error('the service did not start');
+    await audit!.waitFor('a checkpoint read answered', async () => (await client.checkpoint({ org: 'acme' }, reader), true), { timeoutMs: 10_000, intervalMs: 50 });
   }
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    port = await freePort();
     // The child runs the built service: compile it first (the suite may run without `npm run build`).
     execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
     writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'flags', keyId: 'k1', publicKey: flags.publicKeyB64 }]));
@@ -68,7 +64,7 @@ describe('crash (SIGKILL) mid-stream and restart', () => {
 
   afterAll(async () => {
     channel?.close();
-    child?.kill('SIGKILL');
+    await audit?.kill();
   });
 
   it('loses nothing acknowledged and stores nothing twice', async () => {
@@ -84,7 +80,7 @@ describe('crash (SIGKILL) mid-stream and restart', () => {
     let sent = 0;
     const inFlight = batches.map(async (batch, i) => {
       await sleep(i * 10);
-      if (child?.exitCode !== null || child.signalCode !== null) return;
+      if (audit?.running !== true) return;
       sent += 1;
       try {
         const response = await client.append({ events: batch });
@@ -95,7 +91,7 @@ describe('crash (SIGKILL) mid-stream and restart', () => {
     });
     // Kill once some batches were acknowledged, with others still in flight.
     while (acknowledged.size < 200) await sleep(5);
-    child!.kill('SIGKILL');
+    await audit!.kill();
     await Promise.all(inFlight);
     const ackedBeforeCrash = acknowledged.size;
     expect(ackedBeforeCrash).toBeGreaterThanOrEqual(200);

@@ -4,15 +4,14 @@
  * OTEL_EXPORTER_OTLP_ENDPOINT set, spans go over OTLP/HTTP (JSON) to a collector
  * double here, each Append a server span with its ClickHouse insert as a child.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNode, type TestProcess } from '@warden/testkit';
 import { signEvent } from '../src/domain/keys.js';
 import { createProducer } from './support/producer.js';
 import { parsePrometheus, sampleValue } from './support/prometheus.js';
@@ -27,18 +26,11 @@ type OtlpBody = { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
 describe('telemetry of the audit process (dist/main.js)', () => {
   const received: OtlpSpan[] = [];
   let collector: Server;
-  let child: ChildProcess;
+  let audit: TestProcess | undefined;
   let channel: Channel | undefined;
   const logs: Record<string, unknown>[] = [];
 
-  const waitFor = async <T>(what: string, find: () => T | undefined): Promise<T> => {
-    for (let i = 0; i < 300; i += 1) {
-      const found = find();
-      if (found !== undefined) return found;
-      await sleep(50);
-    }
-    throw new Error(`timed out waiting for ${what}; logs: ${JSON.stringify(logs)}`);
-  };
+  const waitFor = <T>(what: string, find: () => T | undefined) => audit!.waitFor(what, find, { timeoutMs: 15_000, intervalMs: 50 });
 
   beforeAll(async () => {
     collector = createServer((request, response) => {
@@ -57,10 +49,11 @@ describe('telemetry of the audit process (dist/main.js)', () => {
 
     const dir = tempDir('warden-audit-telemetry-process');
     writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: flags.name, keyId: flags.keyId, publicKey: flags.publicKeyB64 }]));
-    child = spawn(process.execPath, [join(root, 'dist', 'main.js')], {
+    audit = startNode(join(root, 'dist', 'main.js'), [], {
+      name: 'audit',
       cwd: dir,
+      inheritEnv: false,
       env: {
-        PATH: process.env.PATH,
         AUDIT_GRPC_ADDRESS: '127.0.0.1:0',
         AUDIT_METRICS_PORT: '0',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorPort}`,
@@ -69,18 +62,14 @@ describe('telemetry of the audit process (dist/main.js)', () => {
         AUDIT_PRODUCER_KEYS_FILE: 'producers.json',
         AUDIT_LOG_LEVEL: 'info',
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stderr: 'inherit',
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+    createInterface({ input: audit.child.stdout! }).on('line', (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
   });
 
   afterAll(async () => {
     channel?.close();
-    if (child !== undefined && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await audit?.stop();
     await new Promise((resolve) => collector?.close(resolve));
   });
 

@@ -17,20 +17,20 @@ import type { CheckInput } from '../src/domain/model.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { deleteKeys, ownRedis, redisPrefix, sharedRedis, testRedis, type OwnRedis } from '@warden/testkit';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 import { startPgProxy } from './support/pg-proxy.js';
-import { ownRedis, SHARED_REDIS_URL, testRedis, type OwnRedis } from './support/redis-server.js';
 import pg from 'pg';
 
 let db: TestDatabase;
 let shared: Redis;
 let own: OwnRedis;
 const closers: Array<() => Promise<void> | void> = [];
-const prefix = `warden-test:cache-freshness:${process.pid}:${Date.now()}:`;
+const prefix = redisPrefix('cache-freshness');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  shared = testRedis(SHARED_REDIS_URL);
+  shared = await sharedRedis();
   own = await ownRedis();
   await applyWorld(
     db.pool,
@@ -53,8 +53,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  const keys = await shared.keys(`${prefix}*`);
-  if (keys.length > 0) await shared.del(...keys);
+  await deleteKeys(shared, prefix);
   shared.disconnect();
   await own.stop();
   await db.drop();

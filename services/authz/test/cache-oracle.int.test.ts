@@ -16,20 +16,19 @@ import { CachedGrantSource } from '../src/adapters/cache/cached-grant-source.js'
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
 import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-grant-writer.js';
 import { checkArb, worldArb } from './support/random-world.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
-import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';
-import { ownRedisCluster, type OwnCluster } from './support/redis-cluster.js';
+import { deleteKeys, ownRedisCluster, redisPrefix, sharedRedis, type OwnCluster } from '@warden/testkit';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 let redis: Redis;
 let cluster: OwnCluster;
 let writer: CachedGrantSource;
 const sources: CachedGrantSource[] = [];
-const prefix = `warden-test:cache-oracle:${process.pid}:${Date.now()}:`;
+const prefix = redisPrefix('cache-oracle');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  redis = testRedis(SHARED_REDIS_URL);
+  redis = await sharedRedis();
   cluster = await ownRedisCluster();
   const make = async (opts: { redis?: Redis | Cluster; localMaxEntries?: number }) => {
     const source = new CachedGrantSource({ pool: db.pool, databaseUrl: db.url, keyPrefix: prefix, ...opts });
@@ -46,8 +45,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const source of sources) await source.close();
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   redis.disconnect();
   await cluster?.stop();
   await db.drop();

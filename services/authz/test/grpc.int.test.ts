@@ -12,7 +12,7 @@ import { AuthzServiceDefinition, Decision, ReasonCode, type AuthzServiceClient }
 import { startAuthzApp, type AuthzApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { ACME_FILE } from './acme-scenario.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 let app: AuthzApp;

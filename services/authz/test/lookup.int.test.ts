@@ -14,7 +14,7 @@ import { createLookups, type PageResult } from '../src/usecases/lookups.js';
 import { PgCandidates } from '../src/adapters/postgres/pg-candidates.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
 import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 const USERS = 1000;
 const SERVICES = 120;

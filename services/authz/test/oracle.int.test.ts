@@ -15,7 +15,7 @@ import { createMemoryGrantView } from '../src/adapters/memory/memory-grant-view.
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
 import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
 import { checkArb, worldArb } from './support/random-world.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 beforeAll(async () => {

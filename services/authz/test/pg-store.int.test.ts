@@ -8,7 +8,7 @@ import { withWrite } from '../src/adapters/postgres/pg-writer.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
 import { migrate } from '../src/adapters/postgres/migrations.js';
 import { loadAcme } from './acme-scenario.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 beforeAll(async () => {

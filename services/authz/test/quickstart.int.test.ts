@@ -3,46 +3,33 @@
  * (initialised from nothing in a temporary folder), the `warden check` CLI against
  * it, and a clean SIGTERM shutdown that stops Postgres too.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startNode, type TestProcess } from '@warden/testkit';
 import { ACME_FILE } from './acme-scenario.js';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const MAIN = path.join(DIST, 'main.js');
 const CLI = path.join(DIST, 'warden.js');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 let dataDir: string;
-let child: ChildProcess;
+let authz: TestProcess | undefined;
 let address: string;
-let logs = '';
-let exited: Promise<number | null>;
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` (npm test does)`);
   dataDir = await mkdtemp(path.join(tmpdir(), 'warden-quickstart-'));
   await chmod(dataDir, 0o755); // as root, Postgres runs as `postgres` and must be able to enter it
   const pgPort = await freePort();
-  child = spawn(process.execPath, [MAIN, '--world', ACME_FILE], {
+  authz = startNode(MAIN, ['--world', ACME_FILE], {
+    name: 'authz',
     env: {
-      ...process.env,
       DATABASE_URL: '',
       AUTHZ_DATA_DIR: path.join(dataDir, 'data'),
       AUTHZ_EMBEDDED_PG_PORT: String(pgPort),
@@ -54,27 +41,17 @@ beforeAll(async () => {
       AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
       AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "ready" within 90s:\n${logs}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      logs += chunk.toString();
-      const match = /"address":"([^"]+)","msg":"authz gRPC server listening"/.exec(logs);
-      if (match && logs.includes('"msg":"ready"')) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`authz exited with ${code}:\n${logs}`)));
-  });
+  const proc = authz;
+  address = await proc.waitFor(
+    '"ready" and the gRPC address',
+    () => (proc.log.includes('"msg":"ready"') ? /"address":"([^"]+)","msg":"authz gRPC server listening"/.exec(proc.log)?.[1] : undefined),
+    { timeoutMs: 90_000 },
+  );
 }, 120_000);
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL');
+  await authz?.kill();
   await rm(dataDir, { recursive: true, force: true });
 });
 
@@ -91,9 +68,9 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 
 describe('quickstart: the service on embedded Postgres and the warden CLI', () => {
   it('started embedded Postgres, migrated and applied the example world', () => {
-    expect(logs).toContain('"msg":"embedded Postgres started"');
-    expect(logs).toContain('"msg":"migrations applied"');
-    expect(logs).toMatch(/"changes":\d+,"revision":1,"msg":"world applied"/);
+    expect(authz!.log).toContain('"msg":"embedded Postgres started"');
+    expect(authz!.log).toContain('"msg":"migrations applied"');
+    expect(authz!.log).toMatch(/"changes":\d+,"revision":1,"msg":"world applied"/);
   });
 
   it('warden check: ALLOW exits 0, DENY exits 1, bad input exits 2', async () => {
@@ -134,9 +111,8 @@ describe('quickstart: the service on embedded Postgres and the warden CLI', () =
   });
 
   it('stops on SIGTERM with exit code 0 and stops Postgres', async () => {
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(logs).toContain('"msg":"authz stopped"');
+    expect((await authz!.stop()).code).toBe(0);
+    expect(authz!.log).toContain('"msg":"authz stopped"');
     expect(existsSync(path.join(dataDir, 'data', 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });

@@ -13,20 +13,19 @@ import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
-import { ownRedisCluster, type OwnCluster } from './support/redis-cluster.js';
-import { SHARED_REDIS_URL, testRedis } from './support/redis-server.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { deleteKeys, ownRedisCluster, redisPrefix, redisUrl, sharedRedis, testRedis, type OwnCluster } from '@warden/testkit';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 let shared: Redis;
 let cluster: OwnCluster;
 const closers: Array<() => Promise<void> | void> = [];
-const prefix = `warden-test:redis-shape:${process.pid}:${Date.now()}:`;
+const prefix = redisPrefix('redis-shape');
 const CHECK = { subject: 'user:uma', action: 'flags:read', resource: 'org:acme/project:p/env:dev' };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  shared = testRedis(SHARED_REDIS_URL);
+  shared = await sharedRedis();
   cluster = await ownRedisCluster();
   await applyWorld(
     db.pool,
@@ -53,8 +52,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const close of closers.reverse()) await close();
-  const keys = await shared.keys(`${prefix}*`);
-  if (keys.length > 0) await shared.del(...keys);
+  await deleteKeys(shared, prefix);
   shared.disconnect();
   await cluster?.stop();
   await db?.drop();
@@ -80,13 +78,13 @@ function counting(redis: Redis): { redis: Redis; reads: () => number } {
 
 describe('a single Redis', () => {
   it('a Redis hit costs one round trip, even for a subject in nested groups', async () => {
-    const filler = await source({ redis: testRedis(SHARED_REDIS_URL), localMaxEntries: 0 });
+    const filler = await source({ redis: testRedis(redisUrl()), localMaxEntries: 0 });
     const first = await createAuthorizer({ source: filler }).check(TRUSTED_LOCAL, CHECK);
     expect(first.decision).toBe('ALLOW');
     expect(first.reason.binding?.subject).toBe('group:c');
     await new Promise((r) => setTimeout(r, 100)); // the fill's writes to Redis are not awaited
 
-    const client = counting(testRedis(SHARED_REDIS_URL));
+    const client = counting(testRedis(redisUrl()));
     closers.push(() => client.redis.disconnect());
     const reader = await source({ redis: client.redis, localMaxEntries: 0 });
     const before = client.reads();

@@ -6,7 +6,6 @@
  * the audit service was down when the change was made.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
@@ -16,18 +15,8 @@ import { Effect } from '@warden/proto/authz/v1';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
 import { generateSigningKey, privateKeyToPem } from '@warden/audit';
 import { loadConfig as loadAuditConfig, startAuditApp, type AuditApp } from '@warden/audit/service';
+import { eventually, freePort } from '@warden/testkit';
 import { startTestApp, type TestApp } from './support/app.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let dir: string;
 let authz: TestApp;
@@ -97,13 +86,11 @@ describe('the authz outbox reaches the audit trail', () => {
       pino({ level: 'silent' }),
     );
 
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const { rows } = await authz.db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE shipped_at IS NULL');
-      if (rows[0].n === 0) break;
-      if (Date.now() > deadline) throw new Error('the outbox never emptied');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(async () => (await authz.db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE shipped_at IS NULL')).rows[0].n === 0, {
+      what: 'the outbox empties',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
 
     const events = await timeline({ org: 'acme', resourcePrefix: 'org:acme/project:search/env:staging', actions: ['binding.created'] });
     const mine = events.filter((e) => (e.signed?.event?.after as { id?: string } | undefined)?.id === granted.binding!.id);

@@ -24,6 +24,7 @@ import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapter
 import { migrate } from '../src/adapters/postgres/migrations.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
 import { applyWorld, deleteBinding, type WriteResult } from '../src/adapters/postgres/pg-grant-writer.js';
+import { eventually } from '@warden/testkit';
 import { startStreamingReplica, type StreamingReplica } from './support/replica.js';
 
 let cluster: StreamingReplica;
@@ -120,14 +121,6 @@ async function revokeCy(granted: WriteResult): Promise<WriteResult> {
 
 function standbyRevision(): Promise<number> {
   return currentRevision(standby);
-}
-
-async function eventually(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await test())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** Fills that read the primary (all fills minus those the standby answered). */
@@ -236,7 +229,7 @@ describe('Check misses on a Postgres streaming replica', () => {
     await new Promise((r) => setTimeout(r, 150)); // past one heartbeat: a probe of the standby is due
     // The standby was last seen behind: this fill reads the primary and probes the standby.
     expect((await writer.authorizer.check(TRUSTED_LOCAL, CY)).decision).toBe('ALLOW');
-    await eventually('the probe sees the standby caught up', () => writer.source.stats().readReplicaRevision >= regranted.revision);
+    await eventually(() => writer.source.stats().readReplicaRevision >= regranted.revision, { what: 'the probe sees the standby caught up', timeoutMs: 3_000 });
 
     // Revoke again: with replay running, the refill of the revoked unit is the standby's.
     const revoked = await revokeCy(regranted);
@@ -286,12 +279,15 @@ describe('Check misses on a Postgres streaming replica', () => {
     warm.source.noteWrite(revoked);
     await cluster.waitForReplay();
     let probe = 0;
-    await eventually('fills read the standby again', async () => {
-      const before = warm.source.stats().readReplicaFills;
-      const input: CheckInput = { ...DEE, resource: `org:acme/project:p/env:dev/flag:probe-${++probe}` };
-      await expectTruth(warm.authorizer, input);
-      return warm.source.stats().readReplicaFills > before;
-    });
+    await eventually(
+      async () => {
+        const before = warm.source.stats().readReplicaFills;
+        const input: CheckInput = { ...DEE, resource: `org:acme/project:p/env:dev/flag:probe-${++probe}` };
+        await expectTruth(warm.authorizer, input);
+        return warm.source.stats().readReplicaFills > before;
+      },
+      { what: 'fills read the standby again', timeoutMs: 3_000 },
+    );
     expect(await expectTruth(warm.authorizer, CY)).toBe('DENY');
   });
 

@@ -8,7 +8,7 @@ import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
 import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
 import { ACME_PHASES, caseName, loadAcme } from './acme-scenario.js';
 import { expectCase } from './support/expect-case.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 beforeAll(async () => {

@@ -12,7 +12,7 @@ import { loadConfig } from '../src/config.js';
 import { parseWorld } from '../src/domain/world.js';
 import { PgChangeFeed, WatcherTooSlowError } from '../src/adapters/postgres/pg-change-feed.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
-import { createTestDatabase, type TestDatabase } from './support/pg.js';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
 let app: AuthzApp;

@@ -5,21 +5,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import { pino } from 'pino';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
+import { createTestIdp, type TokenOptions } from '@warden/testkit';
+import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 import { startAuthzApp, type AuthzApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { ACME_FILE } from '../acme-scenario.js';
-import { createTestDatabase, type TestDatabase } from './pg.js';
-
-export const ISSUER = 'https://idp.warden.test';
-export const AUDIENCE = 'warden';
 
 export interface TestApp {
   readonly app: AuthzApp;
@@ -27,7 +23,7 @@ export interface TestApp {
   /** The bootstrap key of service:acme-admin (owner of acme). */
   readonly adminKey: string;
   /** Signs a token for `sub` with the JWKS's key (options override claims or make it invalid). */
-  token(sub: string, options?: { expiresIn?: string; audience?: string; issuer?: string; foreignKey?: boolean }): Promise<string>;
+  token(sub: string, options?: TokenOptions): Promise<string>;
   grpc(credential?: string): { authz: ReturnType<typeof createClient<typeof AuthzServiceDefinition>>; admin: ReturnType<typeof createClient<typeof AdminServiceDefinition>> };
   /** POST JSON to the HTTP API with a credential. */
   post(route: string, body: unknown, credential?: string, headers?: Record<string, string>): Promise<{ status: number; body: unknown; text: string; headers: Headers }>;
@@ -40,16 +36,8 @@ export async function startTestApp(env: Record<string, string> = {}, logger = pi
   await chmod(dir, 0o700);
   const keyFile = path.join(dir, 'admin.key');
 
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
-  const foreign = await generateKeyPair('ES256');
-  const jwk = { ...(await exportJWK(publicKey)), kid: 'test-1', alg: 'ES256', use: 'sig' };
-  const jwks: Server = createServer((request, response) => {
-    if (request.url === '/jwks.json') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
-    } else response.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
-  const jwksPort = (jwks.address() as { port: number }).port;
+  const idp = await createTestIdp();
+  const jwks = await idp.serve();
 
   const app = await startAuthzApp(
     loadConfig({
@@ -60,9 +48,9 @@ export async function startTestApp(env: Record<string, string> = {}, logger = pi
       AUTHZ_BOOTSTRAP_KEY_FILE: keyFile,
       AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
       AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
-      AUTHZ_JWKS_URL: `http://127.0.0.1:${jwksPort}/jwks.json`,
-      AUTHZ_JWT_ISSUER: ISSUER,
-      AUTHZ_JWT_AUDIENCE: AUDIENCE,
+      AUTHZ_JWKS_URL: jwks.url,
+      AUTHZ_JWT_ISSUER: idp.issuer,
+      AUTHZ_JWT_AUDIENCE: idp.audience,
       AUTHZ_SHUTDOWN_GRACE_MS: '2000',
       ...env,
     }),
@@ -75,16 +63,7 @@ export async function startTestApp(env: Record<string, string> = {}, logger = pi
     app,
     db,
     adminKey,
-    async token(sub, options = {}) {
-      return new SignJWT({})
-        .setProtectedHeader({ alg: 'ES256', kid: 'test-1' })
-        .setSubject(sub)
-        .setIssuer(options.issuer ?? ISSUER)
-        .setAudience(options.audience ?? AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(options.expiresIn ?? '5m')
-        .sign(options.foreignKey ? foreign.privateKey : privateKey);
-    },
+    token: (sub, options) => idp.token(sub, options),
     grpc(credential) {
       const channel = createChannel(app.grpcAddress);
       channels.push(channel);
@@ -113,7 +92,7 @@ export async function startTestApp(env: Record<string, string> = {}, logger = pi
     async close() {
       for (const channel of channels) channel.close();
       await app.close();
-      await new Promise<void>((resolve) => jwks.close(() => resolve()));
+      await jwks.close();
       await db.drop();
       await rm(dir, { recursive: true, force: true });
     },

@@ -14,7 +14,7 @@ import { appendFile, chmod, chown, mkdtemp, readFile, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from './redis-server.js';
+import { eventually, freePort } from '@warden/testkit';
 
 export const PG_BIN = process.env['WARDEN_TEST_PG_BIN'] ?? debianPgBin();
 
@@ -82,22 +82,6 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string, valu
   }
 }
 
-async function until(what: string, timeoutMs: number, test: () => Promise<boolean>, detail: () => Promise<string> = async () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await test()) return;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not after ${timeoutMs} ms${last instanceof Error ? ` (last error: ${last.message})` : ''}\n${await detail().catch(() => '')}`);
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function node(port: number): PgNode {
   return { port, url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}` };
 }
@@ -135,9 +119,7 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
     return `--- ${name} (last lines) ---\n${text.split('\n').slice(-20).join('\n')}`;
   };
   const streaming = () =>
-    until(
-      'the standby is in recovery and streaming from the primary',
-      20_000,
+    eventually(
       async () => {
         const [row] = await query<{ recovery: boolean; status: string | null }>(
           standby.url(),
@@ -145,7 +127,12 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
         );
         return row?.recovery === true && row.status === 'streaming';
       },
-      async () => `${await logOf('primary.log')}\n${await logOf('standby.log')}`,
+      {
+        what: 'the standby is in recovery and streaming from the primary',
+        timeoutMs: 20_000,
+        intervalMs: 25,
+        detail: async () => `${await logOf('primary.log')}\n${await logOf('standby.log')}`,
+      },
     );
 
   try {
@@ -172,17 +159,23 @@ export async function startStreamingReplica(): Promise<StreamingReplica> {
     async waitForReplay(timeoutMs = 10_000) {
       const [current] = await query<{ lsn: string }>(primary.url(), 'SELECT pg_current_wal_lsn()::text AS lsn');
       const lsn = current!.lsn;
-      await until(`the standby replays the primary's WAL up to ${lsn}`, timeoutMs, async () => {
-        const [row] = await query<{ done: boolean }>(standby.url(), 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn]);
-        return row?.done === true;
-      });
+      await eventually(
+        async () => {
+          const [row] = await query<{ done: boolean }>(standby.url(), 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done', [lsn]);
+          return row?.done === true;
+        },
+        { what: `the standby replays the primary's WAL up to ${lsn}`, timeoutMs, intervalMs: 25 },
+      );
     },
     async pauseReplay() {
       await query(standby.url(), 'SELECT pg_wal_replay_pause()');
-      await until('replay on the standby is paused', 5_000, async () => {
-        const [row] = await query<{ state: string }>(standby.url(), 'SELECT pg_get_wal_replay_pause_state() AS state');
-        return row?.state === 'paused';
-      });
+      await eventually(
+        async () => {
+          const [row] = await query<{ state: string }>(standby.url(), 'SELECT pg_get_wal_replay_pause_state() AS state');
+          return row?.state === 'paused';
+        },
+        { what: 'replay on the standby is paused', timeoutMs: 5_000, intervalMs: 25 },
+      );
     },
     async resumeReplay() {
       await query(standby.url(), 'SELECT pg_wal_replay_resume()');
