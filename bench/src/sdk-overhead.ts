@@ -23,7 +23,7 @@ import { createChannel, createClient, Metadata } from 'nice-grpc';
 import pg from 'pg';
 import { AuthzServiceDefinition, Decision } from '@warden/proto/authz/v1';
 import { AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { generateSigningKey, signedEventToProto } from '@warden/audit';
+import { generateSigningKey, signedEventToProto } from '@warden/audit-events';
 import { createAuditClient, createWarden, newCorrelationId } from '@warden/sdk';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' } } });

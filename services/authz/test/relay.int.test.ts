@@ -14,7 +14,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Effect } from '@warden/proto/authz/v1';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
-import { generateSigningKey, privateKeyToPem } from '@warden/audit';
+import { generateSigningKey, privateKeyToPem } from '@warden/audit-events';
 import { loadConfig as loadAuditConfig, startAuditApp, type AuditApp } from '@warden/audit/service';
 import { startTestApp, type TestApp } from './support/app.js';
 

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { actorFromSubject } from '@warden/audit-events';
 import { ConflictError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import { grantKey, type World } from '../../domain/world.js';
@@ -77,7 +78,7 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
     const events = changes.map((change) => ({
       id: uuidv7(),
       occurred_at: now.toISOString(),
-      actor: actorOf(meta.actor),
+      actor: actorFromSubject(meta.actor, { wardenComponents: true }),
       action: change.kind,
       resource: change.resource,
       key: change.key,
@@ -106,11 +107,6 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
 
 function json(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
-}
-
-function actorOf(actor: string): { type: string; id: string } {
-  const colon = actor.indexOf(':');
-  return colon < 0 ? { type: 'system', id: actor } : { type: actor.slice(0, colon), id: actor.slice(colon + 1) };
 }
 
 const CHUNK = 5000;
