@@ -5,7 +5,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
 # Only authz's dependencies; then drop the build tools and the optional packages: the
-# ClickHouse drivers (@warden/audit is here for event signing only) and embedded Postgres's
+# ClickHouse drivers (@warden/audit is here for its telemetry helpers only) and embedded Postgres's
 # binaries (a container is given DATABASE_URL).
 RUN npm ci --workspace @warden/authz --include-workspace-root --no-audit --no-fund \
  && npx turbo run build --filter=@warden/authz... \
@@ -28,6 +28,8 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/proto/package.json ./proto/package.json
 COPY --from=build /src/proto/dist ./proto/dist
+# The shared packages (@warden/audit-events, @warden/names, …): node_modules links to them.
+COPY --from=build /src/packages ./packages
 COPY --from=build /src/services/authz/package.json ./services/authz/package.json
 COPY --from=build /src/services/authz/dist ./services/authz/dist
 # The image runs as the unprivileged `node` user; in production DATABASE_URL points at a real Postgres.

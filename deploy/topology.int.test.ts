@@ -34,7 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
 import { AuthzServiceDefinition, Decision, Effect, ReasonCode } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
-import { verifyEventSignature, type AuditEvent, type JsonValue } from '@warden/audit';
+import { verifyEventSignature, type AuditEvent, type JsonValue } from '@warden/audit-events';
 import { createDatabase, deleteKeys, redisPrefix, sharedRedis, startProcess, type TestDatabase, type TestProcess } from '@warden/testkit';
 import {
   address,

@@ -27,7 +27,7 @@ import { freePort, startNode } from '@warden/testkit';
 
 const root = resolve(import.meta.dirname, '../..');
 const audit = (p) => import(join(root, 'services/audit/dist', p));
-const { generateSigningKey, rawPublicKey, signEvent } = await audit('index.js');
+const { generateSigningKey, rawPublicKey, signEvent } = await import('@warden/audit-events');
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -173,8 +173,8 @@ await service.stop();
 
 // 3. Timeline query over 10M rows (chdb in this process, its own data directory).
 if (ROWS > 0) {
-  const { ChdbDriver } = await audit('stores/chdb/chdb-driver.js');
-  const { ClickHouseAuditStore } = await audit('stores/clickhouse-audit-store.js');
+  const { ChdbDriver } = await audit('adapters/stores/chdb/chdb-driver.js');
+  const { ClickHouseAuditStore } = await audit('adapters/stores/clickhouse-audit-store.js');
   const { parseFilter } = await audit('domain/query.js');
   const driver = ChdbDriver.open(join(dir, 'timeline-chdb'));
   const store = new ClickHouseAuditStore({ driver, database: 'bench_timeline' });

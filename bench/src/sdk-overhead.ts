@@ -19,7 +19,7 @@ import * as hdr from 'hdr-histogram-js';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuthzServiceDefinition, Decision } from '@warden/proto/authz/v1';
 import { AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { generateSigningKey, signedEventToProto } from '@warden/audit';
+import { generateSigningKey, signedEventToProto } from '@warden/audit-events';
 import { createAuditClient, createWarden, newCorrelationId } from '@warden/sdk';
 import { createDatabase, eventually, freePort, pgAdminUrl, startNode, type TestProcess } from '@warden/testkit';
 

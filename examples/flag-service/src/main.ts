@@ -15,7 +15,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { generateSigningKey, parsePrivateKey, privateKeyToPem } from '@warden/audit';
+import { generateSigningKey, parsePrivateKey, privateKeyToPem } from '@warden/audit-events';
 import { loadConfig as loadAuditConfig, startAuditApp } from '@warden/audit/service';
 import { loadConfig as loadAuthzConfig, startAuthzApp } from '@warden/authz';
 import { createWarden } from '@warden/sdk';

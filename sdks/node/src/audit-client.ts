@@ -2,25 +2,25 @@
  * The audit client: records changes as signed audit events and ships them to the
  * audit service.
  *
- *  - Signs locally with the same code the authz relay uses (`@warden/audit`): RFC 8785
+ *  - Signs locally with the same code the authz relay uses (`@warden/audit-events`): RFC 8785
  *    canonical JSON, Ed25519 — exactly what the service verifies.
  *  - Batches (up to `batchSize`, or every `flushIntervalMs`), retries with backoff
  *    while the service is unreachable, never holds more than `maxQueue` events
  *    (`record` waits for room: backpressure, not loss).
  *  - With `spoolDir`, an event is appended and fsynced to a local spool before
  *    `record` resolves, and replayed at the next start: nothing acknowledged is lost
- *    across a crash. Event ids are stable, so a replay of an event the service already
- *    has is answered DUPLICATE and stored once.
+ *    across a crash. Answered batches are appended to the spool too (it is never
+ *    rewritten per batch; see audit-spool.ts). Event ids are stable, so a replay of an
+ *    event the service already has is answered DUPLICATE and stored once.
  *  - `close()` flushes everything (or leaves it in the spool) before it resolves.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import type { KeyObject } from 'node:crypto';
-import path from 'node:path';
 import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit';
+import { actorFromSubject, parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit-events';
 import type { AuditRecorder, ChangeRecord } from './client.js';
+import { AuditSpool } from './audit-spool.js';
 import { auditInstruments, observeAuditClient } from './audit-telemetry.js';
 
 export interface AuditClientOptions {
@@ -30,7 +30,7 @@ export interface AuditClientOptions {
   readonly producer: string;
   /** The id of the producer key that signs. */
   readonly keyId: string;
-  /** The Ed25519 private key (see `parsePrivateKey` in `@warden/audit`). */
+  /** The Ed25519 private key (see `parsePrivateKey` in `@warden/audit-events`). */
   readonly signingKey: KeyObject;
   /** An API key for the audit service, when it wants one for Append. */
   readonly apiKey?: string | undefined;
@@ -62,14 +62,6 @@ interface Pending {
   readonly event: AuditEvent;
 }
 
-/** `user:sarah@acme.com` → `{ type: 'user', id: 'sarah@acme.com' }`. */
-function actorOf(subject: string): AuditEvent['actor'] {
-  const colon = subject.indexOf(':');
-  const type = subject.slice(0, colon);
-  if (type !== 'user' && type !== 'service' && type !== 'group') throw new TypeError(`the actor ${JSON.stringify(subject)} is not a user, service or group`);
-  return { type, id: subject.slice(colon + 1) };
-}
-
 /** `flags:enable` → `flags.enable`; a failure is `<action>.failed`. */
 function auditActionOf(action: string, outcome: ChangeRecord['outcome']): string {
   const base = action.replace(':', '.');
@@ -80,7 +72,7 @@ export function eventOf(change: ChangeRecord, producer: string, keyId: string): 
   const candidate = {
     id: change.correlationId,
     occurredAt: new Date().toISOString(),
-    actor: actorOf(change.actor),
+    actor: actorFromSubject(change.actor),
     action: auditActionOf(change.action, change.outcome),
     resource: change.resource,
     before: change.before ?? null,
@@ -100,51 +92,6 @@ export function newCorrelationId(): string {
   return uuidv7();
 }
 
-class Spool {
-  private readonly file: string;
-  /** Events in the spool file (the `warden.audit.client.spool.depth` gauge). */
-  depth = 0;
-  constructor(dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.file = path.join(dir, 'audit-spool.jsonl');
-  }
-  load(): AuditEvent[] {
-    if (!existsSync(this.file)) return [];
-    const events: AuditEvent[] = [];
-    for (const line of readFileSync(this.file, 'utf8').split('\n')) {
-      if (line === '') continue;
-      try {
-        const parsed = parseEvent(JSON.parse(line));
-        if (parsed.ok) events.push(parsed.event);
-      } catch {
-        // A torn last line from a crash mid-write: its record() never resolved.
-      }
-    }
-    this.depth = events.length;
-    return events;
-  }
-  append(event: AuditEvent): void {
-    const fd = openSync(this.file, 'a');
-    try {
-      writeSync(fd, `${JSON.stringify(event)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    this.depth += 1;
-  }
-  /** Rewrites the spool to hold exactly these events (atomically: write, fsync, rename). */
-  rewrite(events: readonly AuditEvent[]): void {
-    const next = `${this.file}.next`;
-    writeFileSync(next, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
-    const fd = openSync(next, 'r+');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(next, this.file);
-    this.depth = events.length;
-  }
-}
-
 export interface AuditClient extends AuditRecorder {
   /** Sends everything queued now; resolves when the queue is empty. */
   flush(): Promise<void>;
@@ -158,7 +105,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   const channel: Channel = createChannel(options.address);
   const metadata = options.apiKey ? Metadata({ authorization: `Bearer ${options.apiKey}` }) : Metadata();
   const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata } });
-  const spool = options.spoolDir !== undefined ? new Spool(options.spoolDir) : undefined;
+  const spool = options.spoolDir !== undefined ? new AuditSpool(options.spoolDir) : undefined;
   const queue: Pending[] = (spool?.load() ?? []).map((event) => ({ event }));
   auditInstruments().queueDepth.add(queue.length);
   // Observable gauges (queue length, spool depth) read this client until close().
@@ -170,6 +117,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> | undefined;
   let backoffMs = 0;
+  let spooling = 0;
 
   const schedule = (delay: number) => {
     if (timer !== undefined || closed && queue.length === 0) return;
@@ -199,11 +147,16 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
         shipped.add(1, { outcome: result.status === AppendStatus.APPEND_STATUS_ACCEPTED ? 'accepted' : result.status === AppendStatus.APPEND_STATUS_DUPLICATE ? 'duplicate' : 'refused' });
       });
       clientEvents.add(batch.length, { 'warden.result': 'sent' });
-      queue.splice(0, batch.length);
-      queueDepth.add(-batch.length);
+      // Remove exactly what was sent (a flush may have sent the same batch meanwhile).
+      const sent = new Set(batch);
+      const answered = queue.filter((p) => sent.has(p));
+      const remaining = queue.filter((p) => !sent.has(p));
+      queue.splice(0, queue.length, ...remaining);
+      queueDepth.add(-answered.length);
       stats.queued = queue.length;
-      spool?.rewrite(queue.map((p) => p.event));
-      while (waitingForRoom.length > 0 && queue.length < maxQueue) waitingForRoom.shift()!();
+      while (waitingForRoom.length > 0 && queue.length + spooling < maxQueue) waitingForRoom.shift()!();
+      // Losing this line only means the events are sent again after a restart (answered DUPLICATE).
+      if (answered.length > 0) await spool?.answer(answered.map((p) => p.event.id), remaining.map((p) => p.event)).catch(() => undefined);
       backoffMs = 0;
       return true;
     } catch (error) {
@@ -244,8 +197,14 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
     async record(change) {
       if (closed) throw new Error('the audit client is closed');
       const event = eventOf(change, options.producer, options.keyId);
-      while (queue.length >= maxQueue) await new Promise<void>((resolve) => waitingForRoom.push(resolve));
-      spool?.append(event);
+      // Events on their way into the spool count against maxQueue too.
+      while (queue.length + spooling >= maxQueue) await new Promise<void>((resolve) => waitingForRoom.push(resolve));
+      spooling += 1;
+      try {
+        await spool?.append(event);
+      } finally {
+        spooling -= 1;
+      }
       queue.push({ event });
       auditInstruments().queueDepth.add(1);
       stats.queued = queue.length;
@@ -268,6 +227,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
         if (!(await sendOnce())) await new Promise((resolve) => setTimeout(resolve, Math.min(backoffMs, Math.max(0, deadline - Date.now()))));
       }
       stopGauges();
+      await spool?.close();
       channel.close();
     },
   };

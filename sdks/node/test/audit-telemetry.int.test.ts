@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey } from '@warden/audit';
+import { generateSigningKey } from '@warden/audit-events';
 import { eventually, freePort, startNode, type TestProcess } from '@warden/testkit';
 import { createAuditClient } from '../src/index.js';
 import { rolloutChange } from './support/changes.js';

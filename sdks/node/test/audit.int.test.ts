@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order } from '@warden/proto/audit/v1';
-import { generateSigningKey } from '@warden/audit';
+import { generateSigningKey } from '@warden/audit-events';
 import { freePort, startNode, type TestProcess } from '@warden/testkit';
 import { createAuditClient } from '../src/index.js';
 import { rolloutChange } from './support/changes.js';
@@ -113,6 +113,36 @@ describe('the audit client', () => {
     await next.close();
     const found = await stored();
     for (const id of ids) expect(found.filter((f) => f === id), id).toHaveLength(1);
+  }, 120_000);
+
+  it('after a crash, replays only what the service had not answered: the spool remembers answered batches', async () => {
+    const spoolDir = path.join(dir, 'spool-c');
+    // Sends only when flushed (as the crashing client above): what it holds at the "crash" stays unsent.
+    const crashing = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir, batchSize: 1000, flushIntervalMs: 3_600_000 });
+    const answered: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const record = change(2000 + i);
+      await crashing.record(record);
+      answered.push(record.correlationId);
+    }
+    await crashing.flush();
+    expect(crashing.stats.accepted).toBe(30);
+    await killAudit();
+    const waiting: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const record = change(3000 + i);
+      await crashing.record(record);
+      waiting.push(record.correlationId);
+    }
+    // The process "dies" here, with 20 events only in its spool.
+    await startAudit();
+    const next = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir, batchSize: 10, flushIntervalMs: 10 });
+    expect(next.stats.queued).toBe(20);
+    await next.flush();
+    await next.close();
+    expect(next.stats).toMatchObject({ accepted: 20, duplicates: 0, refused: 0 });
+    const found = await stored();
+    for (const id of [...answered, ...waiting]) expect(found.filter((f) => f === id), id).toHaveLength(1);
   }, 120_000);
 
   it('refuses to record what the audit service could never accept, before anything is applied', () => {

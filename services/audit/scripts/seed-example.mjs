@@ -15,7 +15,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { AuditServiceDefinition } from '@warden/proto/audit/v1';
 
 const dist = resolve(import.meta.dirname, '..', 'dist');
-const { generateSigningKey, rawPublicKey, signEvent } = await import(join(dist, 'index.js'));
+const { generateSigningKey, rawPublicKey, signEvent } = await import('@warden/audit-events');
 const { createAuditCommand } = await import(join(dist, 'cli.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-audit-seed-'));

@@ -7,21 +7,20 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { AuditLog } from './domain/audit-log.js';
-import { createNoteSigner, createNoteVerifier, parseVerifierKey, type NoteVerifier } from './domain/checkpoint.js';
-import { generateSigningKey, parsePrivateKey, privateKeyToPem } from './domain/keys.js';
 import { createPublicKey } from 'node:crypto';
+import { createNoteSigner, createNoteVerifier, generateSigningKey, parsePrivateKey, parseVerifierKey, privateKeyToPem, type NoteVerifier } from '@warden/audit-events';
+import { AuditLog } from './usecases/audit-log.js';
 import type { AccessPolicy, AuditStore } from './domain/ports.js';
 import type { IdentityOptions } from './api/grpc/caller-middleware.js';
 import { readApiKeys, readProducerKeys } from './files.js';
 import { createAuditGrpcServer } from './api/grpc/server.js';
-import { AuthzAccessPolicy, allowAuthenticatedPolicy } from './authz/authz-access-policy.js';
-import { ClickHouseAuditStore } from './stores/clickhouse-audit-store.js';
-import { ChdbDriver } from './stores/chdb/chdb-driver.js';
-import { ServerDriver } from './stores/clickhouse/server-driver.js';
-import type { ClickHouseDriver } from './stores/driver.js';
-import { FileSpool } from './spool/file-spool.js';
-import { FileWitness } from './spool/file-witness.js';
+import { AuthzAccessPolicy, allowAuthenticatedPolicy } from './adapters/authz/authz-access-policy.js';
+import { ClickHouseAuditStore } from './adapters/stores/clickhouse-audit-store.js';
+import { ChdbDriver } from './adapters/stores/chdb/chdb-driver.js';
+import { ServerDriver } from './adapters/stores/clickhouse/server-driver.js';
+import type { ClickHouseDriver } from './adapters/stores/driver.js';
+import { FileSpool } from './adapters/spool/file-spool.js';
+import { FileWitness } from './adapters/spool/file-witness.js';
 import { observeGauges } from './instruments.js';
 
 export type AuditApp = {
@@ -93,7 +92,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     apiKeys: config.apiKeysFile === undefined ? new Map() : readApiKeys(config.apiKeysFile),
     trustSubjectHeader: config.trustSubjectHeader,
   };
-  const { server, health } = createAuditGrpcServer({ log, policy, identity, logger, keyAdminScope: config.keyAdminScope });
+  const { server, health } = createAuditGrpcServer({ log, store, policy, identity, logger, keyAdminScope: config.keyAdminScope });
   const port = await server.listen(config.grpcAddress);
   const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
   const address = `${host}:${port}`;

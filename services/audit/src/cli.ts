@@ -6,11 +6,17 @@
 import { readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { Command, Option } from 'commander';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
-import { AuditServiceDefinition, ExportFormat, Order, ProblemKind, type AuditServiceClient, type StoredEvent } from '@warden/proto/audit/v1';
-import { parseCheckpointNote, parseVerifierKey } from './domain/checkpoint.js';
-import { parseExportLine } from './domain/export-format.js';
-import { ProducerKeyRegistry } from './domain/key-registry.js';
-import { verifyLog, verifyProvenRecords, type ProvenRecord } from './domain/verify.js';
+import { AuditServiceDefinition, ExportFormat, Order, type AuditServiceClient, type StoredEvent } from '@warden/proto/audit/v1';
+import {
+  parseCheckpointNote,
+  parseExportLine,
+  parseVerifierKey,
+  problemKindFromProto,
+  ProducerKeyRegistry,
+  verifyLog,
+  verifyProvenRecords,
+  type ProvenRecord,
+} from '@warden/audit-events';
 import { readProducerKeys } from './files.js';
 
 export type CliIo = {
@@ -86,17 +92,6 @@ export function formatTimelineLine(e: StoredEvent): string {
   const reason = event.reason !== undefined ? `  "${event.reason}"` : '';
   return `${time}  ${actor.padEnd(26)}  ${event.action.padEnd(22)}  ${event.resource}${change}${reason}${e.payloadExpired ? '  [payload expired]' : ''}`;
 }
-
-const PROBLEM_NAMES: Record<number, string> = {
-  [ProblemKind.PROBLEM_KIND_EDITED]: 'edited',
-  [ProblemKind.PROBLEM_KIND_MISSING]: 'missing',
-  [ProblemKind.PROBLEM_KIND_EXTRA]: 'extra',
-  [ProblemKind.PROBLEM_KIND_BAD_EVENT_SIGNATURE]: 'bad-event-signature',
-  [ProblemKind.PROBLEM_KIND_CHAIN]: 'chain',
-  [ProblemKind.PROBLEM_KIND_ROOT_MISMATCH]: 'root-mismatch',
-  [ProblemKind.PROBLEM_KIND_FORGED_CHECKPOINT]: 'forged-checkpoint',
-  [ProblemKind.PROBLEM_KIND_ROLLBACK]: 'rollback',
-};
 
 /**
  * Verifies an exported JSON Lines file offline. A whole-log export (log order)
@@ -257,8 +252,8 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
           io.stdout(`OK  ${report.eventsChecked} events, ${report.checkpointsVerified} checkpoint roots verified, tree size ${report.treeSize}${report.payloadsExpired > 0 ? `, ${report.payloadsExpired} payloads expired by retention` : ''}\n`);
         } else {
           const first = report.firstProblem;
-          io.stdout(`FAILED  first problem at seq ${first?.seq}: [${PROBLEM_NAMES[first?.kind ?? 0] ?? 'unknown'}] ${first?.message}\n`);
-          for (const p of report.problems.slice(1, 20)) io.stdout(`        seq ${p.seq}: [${PROBLEM_NAMES[p.kind] ?? 'unknown'}] ${p.message}\n`);
+          io.stdout(`FAILED  first problem at seq ${first?.seq}: [${(first === undefined ? undefined : problemKindFromProto(first.kind)) ?? 'unknown'}] ${first?.message}\n`);
+          for (const p of report.problems.slice(1, 20)) io.stdout(`        seq ${p.seq}: [${problemKindFromProto(p.kind) ?? 'unknown'}] ${p.message}\n`);
           io.setExitCode(1);
         }
       } finally {

@@ -1,20 +1,11 @@
 /** Key files read by the service and the CLI. */
 import { readFileSync } from 'node:fs';
+import { parseProducerKeys, type ProducerKeyEvent } from '@warden/audit-events';
 import { hashApiKey } from './api/grpc/caller-middleware.js';
-import { parsePublicKey } from './domain/keys.js';
-import type { KeyEventRow } from './domain/ports.js';
 
 /** JSON array of `{producer, keyId, publicKey (base64 raw or PEM), revokedAt?}`. */
-export function readProducerKeys(path: string): KeyEventRow[] {
-  const list = JSON.parse(readFileSync(path, 'utf8')) as { producer: string; keyId: string; publicKey: string; revokedAt?: string }[];
-  if (!Array.isArray(list)) throw new TypeError(`${path}: expected a JSON array of {producer, keyId, publicKey, revokedAt?}`);
-  const rows: KeyEventRow[] = [];
-  for (const entry of list) {
-    parsePublicKey(entry.publicKey);
-    rows.push({ producer: entry.producer, keyId: entry.keyId, publicKey: entry.publicKey, kind: 'added', at: new Date(0).toISOString() });
-    if (entry.revokedAt !== undefined) rows.push({ producer: entry.producer, keyId: entry.keyId, publicKey: '', kind: 'revoked', at: new Date(entry.revokedAt).toISOString() });
-  }
-  return rows;
+export function readProducerKeys(path: string): ProducerKeyEvent[] {
+  return parseProducerKeys(readFileSync(path, 'utf8'), path);
 }
 
 /** JSON array of `{subject, key}` or `{subject, keySha256}`. */

@@ -10,7 +10,7 @@ import {
   type Meter,
   type ObservableResult,
 } from '@opentelemetry/api';
-import type { LogStatus } from './domain/audit-log.js';
+import type { LogStatus } from './usecases/audit-log.js';
 import { perMeterProvider } from './meter-provider.js';
 
 export const tracer = trace.getTracer('warden-audit', '0.1.0');

@@ -2,7 +2,7 @@
  * @warden/audit/service — the audit service for composition by other packages
  * (e.g. the one-command startup). Loads chdb and gRPC.
  */
-export { AuditLog, type AppendInput, type AppendOutcome, type AuditLogOptions, type RefusalReason } from './domain/audit-log.js';
+export { AuditLog, type AppendInput, type AppendOutcome, type AuditLogOptions, type RefusalReason } from './usecases/audit-log.js';
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { startAuditApp, type AuditApp, type AppOverrides } from './app.js';
-export { AuthzAccessPolicy } from './authz/authz-access-policy.js';
+export { AuthzAccessPolicy } from './adapters/authz/authz-access-policy.js';

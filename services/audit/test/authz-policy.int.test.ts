@@ -1,6 +1,6 @@
 /** The AccessPolicy adapter over a real authz gRPC connection: allow, deny, and fail closed. */
 import { describe, expect, it } from 'vitest';
-import { AuthzAccessPolicy } from '../src/authz/authz-access-policy.js';
+import { AuthzAccessPolicy } from '../src/adapters/authz/authz-access-policy.js';
 import { UnavailableError } from '@warden/errors';
 import { startAuthzDouble } from './support/authz-double.js';
 

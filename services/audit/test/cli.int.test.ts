@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'nice-grpc';
 import type { AuditApp } from '../src/app.js';
 import { createAuditCommand, type CliIo } from '../src/cli.js';
-import { signEvent } from '../src/domain/keys.js';
+import { signEvent } from '@warden/audit-events';
 import { startAuthzDouble } from './support/authz-double.js';
 import { startTestApp } from './support/app.js';
 import { createProducer } from './support/producer.js';

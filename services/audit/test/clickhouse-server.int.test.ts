@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { ServerDriver } from '../src/stores/clickhouse/server-driver.js';
+import { ServerDriver } from '../src/adapters/stores/clickhouse/server-driver.js';
 import { auditLogSuite } from './support/audit-log-suite.js';
 
 const url = process.env.CLICKHOUSE_URL;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startNode, type TestProcess } from '@warden/testkit';
 import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition, ExportFormat, Order, type AuditServiceClient, type SignedEvent } from '@warden/proto/audit/v1';
-import { signEvent } from '../src/domain/keys.js';
+import { signEvent } from '@warden/audit-events';
 import { createProducer } from './support/producer.js';
 import { tempDir } from './support/temp.js';
 

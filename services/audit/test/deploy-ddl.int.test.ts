@@ -6,8 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import * as sql from '../src/stores/sql.js';
-import { ClickHouseAuditStore } from '../src/stores/clickhouse-audit-store.js';
+import * as sql from '../src/adapters/stores/sql.js';
+import { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 import { chdbDriver, sharedDriver } from './support/chdb.js';
 
 const deploy = join(import.meta.dirname, '..', '..', '..', 'deploy', 'clickhouse');

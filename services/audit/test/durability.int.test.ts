@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '@warden/errors';
-import type { ClickHouseAuditStore } from '../src/stores/clickhouse-audit-store.js';
+import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 import { chdbDriver, freshStore } from './support/chdb.js';
 import { faulty } from './support/faulty-store.js';
 import { createHarness } from './support/harness.js';
@@ -131,6 +131,8 @@ describe('durability', () => {
     const inner = await freshStore(chdbDriver(), 'resume');
     let h = await createHarness(inner, [flags.keyRow], { checkpointEvery: 4 });
     for (let i = 0; i < 5; i += 1) await h.log.append([flags.signed(), flags.signed()]);
+    // Checkpoints are signed after the acknowledgement, off the commit path.
+    await h.log.checkpointsSettled();
     expect(h.log.latestCheckpoint('acme')?.treeSize).toBe(8);
     await h.log.append([flags.signed()]);
     const reads: [number, number][] = [];

@@ -14,16 +14,13 @@ import {
   type AuditServiceClient,
   type SignedEvent,
 } from '@warden/proto/audit/v1';
-import type { AuditEvent } from '../src/domain/event.js';
-import { signEvent } from '../src/domain/keys.js';
-import { parseCheckpointNote, parseVerifierKey, verifyNote } from '../src/domain/checkpoint.js';
-import { verifyConsistency, verifyInclusion } from '../src/domain/merkle.js';
+import { type AuditEvent, signEvent, parseCheckpointNote, parseVerifierKey, verifyNote, verifyConsistency, verifyInclusion } from '@warden/audit-events';
 import type { AuditApp } from '../src/app.js';
 import { startAuthzDouble } from './support/authz-double.js';
 import { startTestApp } from './support/app.js';
 import { createProducer } from './support/producer.js';
 import { chdbDriver } from './support/chdb.js';
-import type { ClickHouseAuditStore } from '../src/stores/clickhouse-audit-store.js';
+import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 
 const flags = createProducer('flags', 'k1');
 const authzProducer = createProducer('authz', 'a1');

@@ -4,10 +4,8 @@
  * does, then Verify must name the broken place.
  */
 import { describe, expect, it } from 'vitest';
-import { createNoteSigner, signCheckpoint } from '../src/domain/checkpoint.js';
-import { generateSigningKey, signEvent } from '../src/domain/keys.js';
-import { chainLink, computeLeafHash, type LogRecord, type StoredRecord } from '../src/domain/log-record.js';
-import type { ClickHouseAuditStore } from '../src/stores/clickhouse-audit-store.js';
+import { createNoteSigner, signCheckpoint, generateSigningKey, signEvent, chainLink, computeLeafHash, type LogRecord, type StoredRecord } from '@warden/audit-events';
+import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 import { chdbDriver, freshStore } from './support/chdb.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { createProducer } from './support/producer.js';

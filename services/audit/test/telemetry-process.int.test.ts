@@ -12,7 +12,7 @@ import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNode, type TestProcess } from '@warden/testkit';
-import { signEvent } from '../src/domain/keys.js';
+import { signEvent } from '@warden/audit-events';
 import { createProducer } from './support/producer.js';
 import { parsePrometheus, sampleValue } from './support/prometheus.js';
 import { tempDir } from './support/temp.js';

@@ -32,7 +32,7 @@ import { createLookups } from './usecases/lookups.js';
 import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
 import { observeGrantCache, tracingEnabled } from './instruments.js';
 import { startOutboxRelay, type OutboxRelay } from './outbox/relay.js';
-import { parsePrivateKey } from '@warden/audit';
+import { parsePrivateKey } from '@warden/audit-events';
 import { PgCandidates } from './adapters/postgres/pg-candidates.js';
 import { createAuthorizer, type Authorizer } from './usecases/check.js';
 import { ConfigError, type Config } from './config.js';

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Effect } from '@warden/proto/authz/v1';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
-import { generateSigningKey, privateKeyToPem } from '@warden/audit';
+import { generateSigningKey, privateKeyToPem } from '@warden/audit-events';
 import { loadConfig as loadAuditConfig, startAuditApp, type AuditApp } from '@warden/audit/service';
 import { eventually, freePort } from '@warden/testkit';
 import { startTestApp, type TestApp } from './support/app.js';

@@ -1,8 +1,8 @@
 /**
  * What the audit core needs from the outside world. Adapters live in
- * stores/, spool/ and api/; the core never imports them.
+ * adapters/ (stores/, spool/, authz/) and api/; the core never imports them.
  */
-import type { LogRecord, StoredRecord } from './log-record.js';
+import type { LogRecord, ProducerKeyEvent, StoredRecord } from '@warden/audit-events';
 import type { EventFilter, Cursor } from './query.js';
 
 export type LogHead = {
@@ -30,15 +30,8 @@ export type CheckpointRow = {
   readonly compactRange: string;
 };
 
-export type KeyEventRow = {
-  readonly producer: string;
-  readonly keyId: string;
-  /** Base64 raw Ed25519 public key. */
-  readonly publicKey: string;
-  readonly kind: 'added' | 'revoked';
-  /** ISO 8601 ms UTC. */
-  readonly at: string;
-};
+/** A producer key added or revoked, as the store keeps it (append-only). */
+export type KeyEventRow = ProducerKeyEvent;
 
 export type StoreCallOptions = { readonly signal?: AbortSignal | undefined };
 

@@ -1,6 +1,6 @@
 /** Timeline filters, their validation and cursors. Pure. */
 import { InvalidArgumentError } from '@warden/errors';
-import { ACTION } from './event.js';
+import { ACTION } from '@warden/audit-events';
 import { SEGMENT_ID_PATTERN as ID_PATTERN, parseOrgId, parseSubject, scopeOf, scopePath } from '@warden/names';
 
 export type Order = 'newest' | 'oldest';

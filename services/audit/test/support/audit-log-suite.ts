@@ -4,12 +4,10 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { openCheckpoint, createNoteVerifier } from '../../src/domain/checkpoint.js';
-import { signEvent } from '../../src/domain/keys.js';
-import { verifyConsistency, verifyInclusion } from '../../src/domain/merkle.js';
+import { openCheckpoint, createNoteVerifier, signEvent, verifyConsistency, verifyInclusion } from '@warden/audit-events';
 import { parseFilter } from '../../src/domain/query.js';
-import type { ClickHouseDriver } from '../../src/stores/driver.js';
-import type { ClickHouseAuditStore } from '../../src/stores/clickhouse-audit-store.js';
+import type { ClickHouseDriver } from '../../src/adapters/stores/driver.js';
+import type { ClickHouseAuditStore } from '../../src/adapters/stores/clickhouse-audit-store.js';
 import { freshStore } from './chdb.js';
 import { createHarness, type Harness } from './harness.js';
 import { createProducer } from './producer.js';
@@ -94,6 +92,8 @@ export function auditLogSuite(driver: () => ClickHouseDriver): void {
     await h.log.addProducerKey('proofs', 'p1', p.publicKeyB64);
     const events = Array.from({ length: 9 }, (_, i) => p.signed({ resource: `org:globex/project:web/env:staging/flag:f${i}` }));
     for (const e of events) await h.log.append([e]);
+    // Checkpoints are signed after the acknowledgement, off the commit path.
+    await h.log.checkpointsSettled();
     const first = h.log.latestCheckpoint('globex');
     expect(first?.treeSize).toBe(8);
     await h.log.checkpointAll();

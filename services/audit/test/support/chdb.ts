@@ -3,9 +3,9 @@
  * file); each suite gets its own ClickHouse database inside it.
  */
 import { join } from 'node:path';
-import { ChdbDriver } from '../../src/stores/chdb/chdb-driver.js';
-import { ClickHouseAuditStore } from '../../src/stores/clickhouse-audit-store.js';
-import type { ClickHouseDriver } from '../../src/stores/driver.js';
+import { ChdbDriver } from '../../src/adapters/stores/chdb/chdb-driver.js';
+import { ClickHouseAuditStore } from '../../src/adapters/stores/clickhouse-audit-store.js';
+import type { ClickHouseDriver } from '../../src/adapters/stores/driver.js';
 import { tempDir } from './temp.js';
 
 let shared: ChdbDriver | undefined;

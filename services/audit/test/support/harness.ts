@@ -1,12 +1,11 @@
 /** Builds an AuditLog over a store with a spool and witness in a temp folder. */
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { AuditLog, type AuditLogOptions } from '../../src/domain/audit-log.js';
-import { createNoteSigner, createNoteVerifier } from '../../src/domain/checkpoint.js';
-import { generateSigningKey } from '../../src/domain/keys.js';
+import { AuditLog, type AuditLogOptions } from '../../src/usecases/audit-log.js';
+import { createNoteSigner, createNoteVerifier, generateSigningKey } from '@warden/audit-events';
 import type { AuditStore, KeyEventRow } from '../../src/domain/ports.js';
-import { FileSpool } from '../../src/spool/file-spool.js';
-import { FileWitness } from '../../src/spool/file-witness.js';
+import { FileSpool } from '../../src/adapters/spool/file-spool.js';
+import { FileWitness } from '../../src/adapters/spool/file-witness.js';
 import { tempDir } from './temp.js';
 
 export type Harness = {
@@ -47,6 +46,8 @@ export async function createHarness(
     dir,
     checkpointKey,
     restart: async (overrides = {}) => {
+      // The old process is gone before the new one starts: it writes nothing more (checkpoints included).
+      await log.drain();
       await spool.close();
       return createHarness(store, keys, { ...options, ...overrides, dir, checkpointKey });
     },

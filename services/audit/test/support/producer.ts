@@ -1,7 +1,6 @@
 /** A test producer: an Ed25519 key registered under a producer name, and signed events. */
 import { v7 as uuidv7 } from 'uuid';
-import type { AuditEvent } from '../../src/domain/event.js';
-import { generateSigningKey, rawPublicKey, signEvent } from '../../src/domain/keys.js';
+import { type AuditEvent, generateSigningKey, rawPublicKey, signEvent } from '@warden/audit-events';
 import type { KeyEventRow } from '../../src/domain/ports.js';
 
 export type TestProducer = ReturnType<typeof createProducer>;

@@ -16,7 +16,7 @@ import { ClientError, createChannel, createClient, Status, type Channel } from '
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { signedEventToProto, type AuditEvent } from '@warden/audit';
+import { actorFromSubject, signedEventToProto, type AuditEvent } from '@warden/audit-events';
 
 export interface OutboxRelayOptions {
   readonly pool: pg.Pool;
@@ -53,18 +53,13 @@ interface OutboxRow {
   };
 }
 
-/** Authz's own components (`system:world-file`) act as the service account `service:warden.<component>`. */
-function actorOf(actor: OutboxRow['event']['actor']): AuditEvent['actor'] {
-  if (actor.type === 'user' || actor.type === 'service' || actor.type === 'group') return { type: actor.type, id: actor.id };
-  return { type: 'service', id: `warden.${actor.id}` };
-}
-
 export function toAuditEvent(row: OutboxRow, producer: string, keyId: string): AuditEvent {
   const e = row.event;
   return {
     id: row.id,
     occurredAt: new Date(e.occurred_at).toISOString(),
-    actor: actorOf(e.actor),
+    // Authz's own components (`system:world-file`, in rows written before the writer mapped them) act as `service:warden.<component>`.
+    actor: actorFromSubject(`${e.actor.type}:${e.actor.id}`, { wardenComponents: true }),
     action: e.action,
     resource: e.resource,
     before: (e.before ?? null) as AuditEvent['before'],

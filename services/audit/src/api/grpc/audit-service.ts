@@ -1,23 +1,20 @@
-/** AuditService over gRPC: transport only; the AuditLog does the work. */
-import { ExportFormat, Order, type AuditServiceImplementation } from '@warden/proto/audit/v1';
-import type { AuditLog } from '../../domain/audit-log.js';
-import { FailedPreconditionError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from '@warden/errors';
-import { checkpointLine, CSV_HEADER, toCsvLine, toJsonLine } from '../../domain/export-format.js';
+/** AuditService over gRPC: transport only; the AuditLog and the use cases do the work. */
+import type { AuditServiceImplementation } from '@warden/proto/audit/v1';
+import { signedEventFromProto, storedRecordToProto, verifyReportToProto } from '@warden/audit-events';
+import { InvalidArgumentError } from '@warden/errors';
 import { parseOrgId, scopePath } from '@warden/names';
-import type { AccessPolicy, AuditAction } from '../../domain/ports.js';
-import { decodeCursor, encodeCursor, filterScope, type Cursor, type EventFilter } from '../../domain/query.js';
+import type { AccessPolicy, AuditStore } from '../../domain/ports.js';
+import { createAccess } from '../../usecases/access.js';
+import type { AuditLog } from '../../usecases/audit-log.js';
+import { exportEvents } from '../../usecases/export.js';
+import { queryTimeline } from '../../usecases/timeline.js';
 import type { CallerContext } from './caller-middleware.js';
-import {
-  appendInputFromProto,
-  appendResultToProto,
-  exportFormatFromProto,
-  filterFromProto,
-  storedEventToProto,
-  verifyReportToProto,
-} from './convert.js';
+import { appendResultToProto, exportRequestFromProto, filterFromProto } from './convert.js';
 
 export type AuditServiceDeps = {
   readonly log: AuditLog;
+  /** The store the log writes to, read by timelines and exports. */
+  readonly store: AuditStore;
   readonly policy: AccessPolicy;
   /** The resource on which `audit:manage_keys` is checked; key administration is off when unset. */
   readonly keyAdminScope?: string | undefined;
@@ -25,114 +22,39 @@ export type AuditServiceDeps = {
   readonly exportPageSize?: number;
 };
 
-const MAX_PAGE = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+function orgOf(value: string): string {
+  if (value === '') throw new InvalidArgumentError('org', 'is required');
+  return parseOrgId(value);
+}
+
 export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImplementation<CallerContext> {
-  const { log, policy } = deps;
-  const exportPageSize = deps.exportPageSize ?? 1000;
-
-  async function authorize(context: CallerContext & { signal: AbortSignal }, action: AuditAction, scope: string): Promise<void> {
-    if (context.caller === undefined) throw new UnauthenticatedError('this call needs a caller: send an API key');
-    if (!(await policy.allowed(context.caller, action, scope, { signal: context.signal }))) {
-      throw new PermissionDeniedError(`${context.caller.subject} may not ${action} on ${scope}`);
-    }
-  }
-
-  async function* pages(filter: EventFilter, start: Cursor | undefined, pageSize: number, limit: number, signal: AbortSignal) {
-    let cursor = start;
-    let remaining = limit === 0 ? Number.POSITIVE_INFINITY : limit;
-    while (remaining > 0) {
-      const n = Math.min(pageSize, remaining);
-      const rows = await log.query(filter, cursor, n, signal);
-      const last = rows[rows.length - 1];
-      if (last !== undefined) cursor = { occurredAt: last.event.occurredAt, seq: last.seq };
-      remaining -= rows.length;
-      yield { rows, cursor, more: rows.length === n };
-      if (rows.length < n) return;
-    }
-  }
-
-  async function keyAdmin(context: CallerContext & { signal: AbortSignal }, action: AuditAction): Promise<void> {
-    if (deps.keyAdminScope === undefined) throw new FailedPreconditionError('producer key administration is disabled (set AUDIT_KEY_ADMIN_SCOPE)');
-    await authorize(context, action, deps.keyAdminScope);
-  }
-
-  function orgOf(value: string): string {
-    if (value === '') throw new InvalidArgumentError('org', 'is required');
-    return parseOrgId(value);
-  }
+  const { log, store } = deps;
+  const access = createAccess(deps.policy, deps.keyAdminScope);
+  const exports = { store, access, proofs: { context: (org: string) => log.proofContext(org) }, pageSize: deps.exportPageSize ?? 1000 };
 
   return {
     async append(request) {
       if (request.events.length === 0) throw new InvalidArgumentError('events', 'is empty');
-      const outcomes = await log.append(request.events.map(appendInputFromProto));
+      const outcomes = await log.append(request.events.map(signedEventFromProto));
       return { results: outcomes.map(appendResultToProto) };
     },
 
     async *query(request, context) {
       const filter = filterFromProto(request.filter, request.order);
-      if (request.pageSize > MAX_PAGE) throw new InvalidArgumentError('page_size', `is ${request.pageSize}; at most ${MAX_PAGE}`);
-      const cursor = request.cursor === '' ? undefined : decodeCursor(request.cursor, filter.order);
-      await authorize(context, 'audit:read', filterScope(filter));
-      let sent = false;
-      for await (const page of pages(filter, cursor, request.pageSize === 0 ? 100 : request.pageSize, request.limit, context.signal)) {
-        if (page.rows.length === 0 && sent) return;
-        sent = true;
-        yield {
-          events: page.rows.map(storedEventToProto),
-          nextCursor: page.more && page.cursor !== undefined ? encodeCursor(page.cursor, filter.order) : '',
-        };
-      }
+      const timeline = queryTimeline({ store, access }, context.caller, { filter, cursor: request.cursor, pageSize: request.pageSize, limit: request.limit }, context.signal);
+      for await (const page of timeline) yield { events: page.records.map(storedRecordToProto), nextCursor: page.nextCursor };
     },
 
     async *export(request, context) {
-      const format = exportFormatFromProto(request.format);
-      if (request.withProofs && format === 'csv') throw new InvalidArgumentError('with_proofs', 'is for JSONL exports');
-      if (request.order === Order.ORDER_LOG) {
-        if (request.withProofs) throw new InvalidArgumentError('with_proofs', 'is for filtered exports; a log-order export verifies as a whole');
-        const f = request.filter;
-        if (f === undefined) throw new InvalidArgumentError('filter', 'is required');
-        if (f.org === '') throw new InvalidArgumentError('filter.org', 'is required');
-        const org = parseOrgId(f.org, 'filter.org');
-        if (f.project !== undefined || f.environment !== undefined || f.resource !== undefined || f.resourcePrefix !== undefined || f.actor !== undefined || f.actions.length > 0 || f.since !== undefined || f.until !== undefined) {
-          throw new InvalidArgumentError('order', 'ORDER_LOG exports a whole organization log: set only filter.org');
-        }
-        await authorize(context, 'audit:export', scopePath({ org }));
-        if (format === 'csv') yield { data: Buffer.from(CSV_HEADER, 'utf8') };
-        let chunk: string[] = [];
-        for await (const record of log.scanLog(org, context.signal)) {
-          chunk.push(format === 'csv' ? toCsvLine(record) : toJsonLine(record));
-          if (chunk.length >= exportPageSize) {
-            yield { data: Buffer.from(chunk.join(''), 'utf8') };
-            chunk = [];
-          }
-        }
-        if (chunk.length > 0) yield { data: Buffer.from(chunk.join(''), 'utf8') };
-        return;
-      }
-      const filter = filterFromProto(request.filter, request.order);
-      await authorize(context, 'audit:export', filterScope(filter));
-      if (format === 'csv') yield { data: Buffer.from(CSV_HEADER, 'utf8') };
-      const proofs = request.withProofs ? await log.proofContext(filter.org) : undefined;
-      if (proofs !== undefined) yield { data: Buffer.from(checkpointLine(proofs.checkpoint.note), 'utf8') };
-      for await (const page of pages(filter, undefined, exportPageSize, 0, context.signal)) {
-        if (page.rows.length === 0) continue;
-        const text = page.rows
-          .map((r) => {
-            if (format === 'csv') return toCsvLine(r);
-            if (proofs === undefined || r.seq >= proofs.checkpoint.treeSize) return toJsonLine(r);
-            return toJsonLine(r, { treeSize: proofs.checkpoint.treeSize, path: proofs.tree.inclusionProof(r.seq, proofs.checkpoint.treeSize) });
-          })
-          .join('');
-        yield { data: Buffer.from(text, 'utf8') };
-      }
+      for await (const text of exportEvents(exports, context.caller, exportRequestFromProto(request), context.signal)) yield { data: Buffer.from(text, 'utf8') };
     },
 
     async verify(request, context) {
       const org = orgOf(request.org);
       if (request.toSeq !== 0 && request.toSeq <= request.fromSeq) throw new InvalidArgumentError('to_seq', 'must be greater than from_seq');
-      await authorize(context, 'audit:read', scopePath({ org }));
+      await access.authorize(context.caller, 'audit:read', scopePath({ org }), context.signal);
       const report = await log.verify(org, {
         from: request.fromSeq,
         to: request.toSeq === 0 ? undefined : request.toSeq,
@@ -144,7 +66,7 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
 
     async checkpoint(request, context) {
       const org = orgOf(request.org);
-      await authorize(context, 'audit:read', scopePath({ org }));
+      await access.authorize(context.caller, 'audit:read', scopePath({ org }), context.signal);
       const latest = log.latestCheckpoint(org);
       return {
         ...(latest !== undefined
@@ -157,7 +79,7 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
     async inclusionProof(request, context) {
       const org = orgOf(request.org);
       if (!UUID.test(request.eventId)) throw new InvalidArgumentError('event_id', 'must be an event id (UUID)');
-      await authorize(context, 'audit:read', scopePath({ org }));
+      await access.authorize(context.caller, 'audit:read', scopePath({ org }), context.signal);
       const proof = await log.inclusionProof(org, request.eventId, request.treeSize, context.signal);
       return {
         seq: proof.seq,
@@ -170,7 +92,7 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
 
     async consistencyProof(request, context) {
       const org = orgOf(request.org);
-      await authorize(context, 'audit:read', scopePath({ org }));
+      await access.authorize(context.caller, 'audit:read', scopePath({ org }), context.signal);
       const proof = await log.consistencyProof(org, request.fromSize, request.toSize);
       return {
         fromSize: proof.fromSize,
@@ -182,20 +104,20 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
     },
 
     async addProducerKey(request, context) {
-      await keyAdmin(context, 'audit:manage_keys');
+      await access.authorizeKeyAdmin(context.caller, 'audit:manage_keys', context.signal);
       if (request.publicKey.length !== 32) throw new InvalidArgumentError('public_key', `is ${request.publicKey.length} bytes; an Ed25519 public key is 32`);
       await log.addProducerKey(request.producer, request.keyId, Buffer.from(request.publicKey).toString('base64'));
       return {};
     },
 
     async revokeProducerKey(request, context) {
-      await keyAdmin(context, 'audit:manage_keys');
+      await access.authorizeKeyAdmin(context.caller, 'audit:manage_keys', context.signal);
       const revokedAt = await log.revokeProducerKey(request.producer, request.keyId);
       return { revokedAt: new Date(revokedAt) };
     },
 
     async listProducerKeys(_request, context) {
-      await keyAdmin(context, 'audit:read');
+      await access.authorizeKeyAdmin(context.caller, 'audit:read', context.signal);
       return {
         keys: log.keys.list().map((k) => ({
           producer: k.producer,
@@ -207,5 +129,3 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
     },
   };
 }
-
-export { ExportFormat };

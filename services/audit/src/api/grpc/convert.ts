@@ -1,61 +1,27 @@
-/** Protobuf ⇄ domain, in named functions. Only api/ sees generated types. */
+/**
+ * Protobuf ⇄ the service's requests and answers, in named functions. Events,
+ * stored records and verify reports map in @warden/audit-events (one mapping for
+ * producers and the service); what is the service's own lives here.
+ */
 import {
   AppendStatus,
   ExportFormat,
   Order as ProtoOrder,
-  ProblemKind,
   RefusalReason,
   type AppendResult,
-  type Event,
+  type ExportRequest as ProtoExportRequest,
   type Filter,
-  type Problem as ProtoProblem,
-  type SignedEvent,
-  type StoredEvent,
-  type VerifyResponse,
 } from '@warden/proto/audit/v1';
 import { Status } from 'nice-grpc';
-import type { AppendInput, AppendOutcome, RefusalReason as DomainRefusal } from '../../domain/audit-log.js';
 import { InvalidArgumentError } from '@warden/errors';
-import type { StoredRecord } from '../../domain/log-record.js';
+import { parseOrgId } from '@warden/names';
+import type { AppendOutcome, RefusalReason as DomainRefusal } from '../../domain/append.js';
 import { parseFilter, type EventFilter, type Order } from '../../domain/query.js';
-import type { Problem, ProblemKind as DomainProblemKind, VerifyReport } from '../../domain/verify.js';
+import type { ExportFormat as DomainExportFormat, ExportRequest } from '../../usecases/export.js';
 
 /** `event.occurredAt` → `event.occurred_at` (proto field names in messages). */
 export function protoFieldName(field: string): string {
   return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-export function eventFromProto(event: Event | undefined): unknown {
-  if (event === undefined) return undefined;
-  const out: Record<string, unknown> = {
-    id: event.id,
-    action: event.action,
-    resource: event.resource,
-    producer: event.producer,
-    keyId: event.keyId,
-  };
-  if (event.occurredAt !== undefined && !Number.isNaN(event.occurredAt.getTime())) out.occurredAt = event.occurredAt.toISOString();
-  if (event.actor !== undefined) {
-    const actor: Record<string, unknown> = { type: event.actor.type, id: event.actor.id };
-    if (event.actor.onBehalfOf !== undefined) actor.onBehalfOf = event.actor.onBehalfOf;
-    out.actor = actor;
-  }
-  if (event.before !== undefined) out.before = event.before as unknown;
-  if (event.after !== undefined) out.after = event.after as unknown;
-  if (event.reason !== undefined) out.reason = event.reason;
-  const r = event.request;
-  if (r !== undefined && (r.ip !== undefined || r.userAgent !== undefined || r.traceId !== undefined)) {
-    const request: Record<string, unknown> = {};
-    if (r.ip !== undefined) request.ip = r.ip;
-    if (r.userAgent !== undefined) request.userAgent = r.userAgent;
-    if (r.traceId !== undefined) request.traceId = r.traceId;
-    out.request = request;
-  }
-  return out;
-}
-
-export function appendInputFromProto(signed: SignedEvent): AppendInput {
-  return { event: eventFromProto(signed.event), signature: signed.signature.length === 0 ? undefined : signed.signature };
 }
 
 const REFUSALS: Record<DomainRefusal, { reason: RefusalReason; code: Status }> = {
@@ -109,63 +75,24 @@ export function filterFromProto(filter: Filter | undefined, order: ProtoOrder): 
   });
 }
 
-export function exportFormatFromProto(format: ExportFormat): 'jsonl' | 'csv' {
+export function exportFormatFromProto(format: ExportFormat): DomainExportFormat {
   if (format === ExportFormat.EXPORT_FORMAT_CSV) return 'csv';
   if (format === ExportFormat.EXPORT_FORMAT_JSONL || format === ExportFormat.EXPORT_FORMAT_UNSPECIFIED) return 'jsonl';
   throw new InvalidArgumentError('format', `unknown export format ${format}`);
 }
 
-export function storedEventToProto(record: StoredRecord): StoredEvent {
-  const e = record.event;
-  const event: Event = {
-    id: e.id,
-    occurredAt: new Date(e.occurredAt),
-    actor: { type: e.actor.type, id: e.actor.id, ...(e.actor.onBehalfOf !== undefined ? { onBehalfOf: e.actor.onBehalfOf } : {}) },
-    action: e.action,
-    resource: e.resource,
-    producer: e.producer,
-    keyId: e.keyId,
-    request: { ...(e.request?.ip !== undefined ? { ip: e.request.ip } : {}), ...(e.request?.userAgent !== undefined ? { userAgent: e.request.userAgent } : {}), ...(e.request?.traceId !== undefined ? { traceId: e.request.traceId } : {}) },
-  };
-  if (e.before !== undefined) event.before = e.before;
-  if (e.after !== undefined) event.after = e.after;
-  if (e.reason !== undefined) event.reason = e.reason;
-  return {
-    signed: { event, signature: Buffer.from(record.signature, 'base64') },
-    org: record.org,
-    seq: record.seq,
-    loggedAt: new Date(record.loggedAt),
-    project: record.project,
-    environment: record.environment,
-    leafHash: record.leafHash,
-    chainHash: record.chainHash,
-    payloadExpired: record.payloadExpired,
-  };
-}
-
-const KINDS: Record<DomainProblemKind, ProblemKind> = {
-  edited: ProblemKind.PROBLEM_KIND_EDITED,
-  missing: ProblemKind.PROBLEM_KIND_MISSING,
-  extra: ProblemKind.PROBLEM_KIND_EXTRA,
-  'bad-event-signature': ProblemKind.PROBLEM_KIND_BAD_EVENT_SIGNATURE,
-  chain: ProblemKind.PROBLEM_KIND_CHAIN,
-  'root-mismatch': ProblemKind.PROBLEM_KIND_ROOT_MISMATCH,
-  'forged-checkpoint': ProblemKind.PROBLEM_KIND_FORGED_CHECKPOINT,
-  rollback: ProblemKind.PROBLEM_KIND_ROLLBACK,
-};
-
-function problemToProto(problem: Problem): ProtoProblem {
-  return { kind: KINDS[problem.kind], seq: problem.seq, eventId: problem.eventId, message: problem.message };
-}
-
-export function verifyReportToProto(report: VerifyReport): VerifyResponse {
-  return {
-    ok: report.ok,
-    eventsChecked: report.eventsChecked,
-    checkpointsVerified: report.checkpointsVerified,
-    payloadsExpired: report.payloadsExpired,
-    ...(report.firstProblem !== undefined ? { firstProblem: problemToProto(report.firstProblem) } : {}),
-    problems: report.problems.map(problemToProto),
-    treeSize: report.treeSize,
-  };
+/** ORDER_LOG is a whole organization log: only filter.org may be set, and no proofs (it verifies as a whole). */
+export function exportRequestFromProto(request: ProtoExportRequest): ExportRequest {
+  const format = exportFormatFromProto(request.format);
+  if (request.withProofs && format === 'csv') throw new InvalidArgumentError('with_proofs', 'is for JSONL exports');
+  if (request.order !== ProtoOrder.ORDER_LOG) return { kind: 'filtered', filter: filterFromProto(request.filter, request.order), format, withProofs: request.withProofs };
+  if (request.withProofs) throw new InvalidArgumentError('with_proofs', 'is for filtered exports; a log-order export verifies as a whole');
+  const f = request.filter;
+  if (f === undefined) throw new InvalidArgumentError('filter', 'is required');
+  if (f.org === '') throw new InvalidArgumentError('filter.org', 'is required');
+  const org = parseOrgId(f.org, 'filter.org');
+  if (f.project !== undefined || f.environment !== undefined || f.resource !== undefined || f.resourcePrefix !== undefined || f.actor !== undefined || f.actions.length > 0 || f.since !== undefined || f.until !== undefined) {
+    throw new InvalidArgumentError('order', 'ORDER_LOG exports a whole organization log: set only filter.org');
+  }
+  return { kind: 'log', org, format };
 }

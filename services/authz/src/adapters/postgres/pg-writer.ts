@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
+import { actorFromSubject } from '@warden/audit-events';
 import { storeSpan } from '../../instruments.js';
 import type { ChangeRecord, WriteMeta, WriteResult } from '../../ports.js';
 import { invalidationPayload, PG_CHANNEL } from '../cache/cache-keys.js';
@@ -54,7 +55,7 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
     const events = changes.map((change) => ({
       id: uuidv7(),
       occurred_at: now.toISOString(),
-      actor: actorOf(meta.actor),
+      actor: actorFromSubject(meta.actor, { wardenComponents: true }),
       action: change.kind,
       resource: change.resource,
       key: change.key,
@@ -83,9 +84,4 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
 
 function json(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
-}
-
-function actorOf(actor: string): { type: string; id: string } {
-  const colon = actor.indexOf(':');
-  return colon < 0 ? { type: 'system', id: actor } : { type: actor.slice(0, colon), id: actor.slice(colon + 1) };
 }

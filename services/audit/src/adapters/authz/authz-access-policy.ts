@@ -7,7 +7,7 @@
 import { ClientError, createChannel, createClient, Status, type Channel } from 'nice-grpc';
 import { AuthzServiceDefinition, Decision, type AuthzServiceClient } from '@warden/proto/authz/v1';
 import { UnavailableError } from '@warden/errors';
-import type { AccessPolicy, Caller, StoreCallOptions } from '../domain/ports.js';
+import type { AccessPolicy, Caller, StoreCallOptions } from '../../domain/ports.js';
 
 const TRANSIENT = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.ABORTED]);
 

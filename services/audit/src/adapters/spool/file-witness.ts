@@ -3,10 +3,10 @@
  * organization, kept on local disk outside ClickHouse (atomic replace, fsynced).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointWitness } from '../domain/ports.js';
-import { syncDir } from './file-spool.js';
+import { writeFileDurably } from '@warden/spool';
+import type { CheckpointWitness } from '../../domain/ports.js';
 
 export class FileWitness implements CheckpointWitness {
   constructor(private readonly dir: string) {
@@ -23,16 +23,6 @@ export class FileWitness implements CheckpointWitness {
   }
 
   async write(org: string, note: string): Promise<void> {
-    const path = this.file(org);
-    const temp = `${path}.tmp`;
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(note, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-    await syncDir(this.dir);
+    await writeFileDurably(this.file(org), note);
   }
 }

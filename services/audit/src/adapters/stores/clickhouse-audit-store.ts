@@ -2,12 +2,11 @@
  * The AuditStore over ClickHouse: one SQL text (sql.ts) run by either driver
  * (chdb in-process or a server through @clickhouse/client).
  */
-import type { AuditEvent, JsonValue } from '../domain/event.js';
-import type { StoredRecord, LogRecord } from '../domain/log-record.js';
-import type { AuditStore, CheckpointRow, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../domain/ports.js';
-import type { Cursor, EventFilter } from '../domain/query.js';
+import type { AuditEvent, JsonValue, LogRecord, StoredRecord } from '@warden/audit-events';
+import type { AuditStore, CheckpointRow, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../../domain/ports.js';
+import type { Cursor, EventFilter } from '../../domain/query.js';
 import { scopePath } from '@warden/names';
-import { storeSpan } from '../instruments.js';
+import { storeSpan } from '../../instruments.js';
 import { DATABASE_NAME, type ClickHouseDriver } from './driver.js';
 import {
   CREATE_CHECKPOINTS_TABLE,

@@ -89,6 +89,11 @@ export function parseEvent(input: unknown): { ok: true; event: AuditEvent } | { 
   return { ok: false, problem: { field, message: issue?.message ?? 'is malformed' } };
 }
 
+/** The millisecond Unix time a UUIDv7 (an event id) was minted at. */
+export function uuidV7Time(id: string): number {
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}
+
 /** RFC 8785 canonical JSON of an event: the bytes producers sign. */
 export function canonicalEvent(event: AuditEvent): string {
   const text = canonicalize(event);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
-import { canonicalEvent, parseEvent, type AuditEvent } from './event.js';
+import { canonicalEvent, parseEvent, uuidV7Time, type AuditEvent } from './event.js';
 import { generateSigningKey, signEvent, verifyEventSignature } from './keys.js';
 import { scopeOf } from '@warden/names';
 
@@ -55,5 +55,10 @@ describe('events', () => {
   it('derives org, project and environment from the resource path', () => {
     expect(scopeOf(base.resource)).toEqual({ org: 'acme', project: 'checkout', environment: 'production' });
     expect(scopeOf('org:acme/billing:main')).toEqual({ org: 'acme', project: '', environment: '' });
+  });
+
+  it('reads the minting time of a UUIDv7 event id', () => {
+    const at = Date.UTC(2026, 10, 23, 14, 5, 0, 123);
+    expect(uuidV7Time(uuidv7({ msecs: at }))).toBe(at);
   });
 });

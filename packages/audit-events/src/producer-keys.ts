@@ -5,7 +5,17 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { parsePublicKey } from './keys.js';
-import type { KeyEventRow } from './ports.js';
+
+/** One append-only key event: a key added or revoked (the registry's only input). */
+export type ProducerKeyEvent = {
+  readonly producer: string;
+  readonly keyId: string;
+  /** Base64 raw Ed25519 public key (or a PEM text); empty for a revocation. */
+  readonly publicKey: string;
+  readonly kind: 'added' | 'revoked';
+  /** ISO 8601 ms UTC. */
+  readonly at: string;
+};
 
 export type KeyLookup =
   | { readonly status: 'unknown-producer' }
@@ -17,12 +27,12 @@ type Entry = { key: KeyObject; publicKey: string; revokedAt: string | undefined 
 export class ProducerKeyRegistry {
   private readonly producers = new Map<string, Map<string, Entry>>();
 
-  constructor(rows: readonly KeyEventRow[] = []) {
+  constructor(rows: readonly ProducerKeyEvent[] = []) {
     for (const row of rows) this.apply(row);
   }
 
   /** Applies one key event; a revocation of an unknown key is ignored. Throws on a malformed key. */
-  apply(row: KeyEventRow): void {
+  apply(row: ProducerKeyEvent): void {
     let keys = this.producers.get(row.producer);
     if (row.kind === 'added') {
       if (keys === undefined) {
@@ -66,4 +76,21 @@ export class ProducerKeyRegistry {
   has(producer: string, keyId: string): boolean {
     return this.producers.get(producer)?.has(keyId) ?? false;
   }
+}
+
+/**
+ * A producer keys file: a JSON array of `{producer, keyId, publicKey (base64 raw or PEM),
+ * revokedAt?}`, as the service (AUDIT_PRODUCER_KEYS_FILE) and offline verify read it.
+ * `source` names the file in error messages.
+ */
+export function parseProducerKeys(text: string, source: string): ProducerKeyEvent[] {
+  const list = JSON.parse(text) as { producer: string; keyId: string; publicKey: string; revokedAt?: string }[];
+  if (!Array.isArray(list)) throw new TypeError(`${source}: expected a JSON array of {producer, keyId, publicKey, revokedAt?}`);
+  const rows: ProducerKeyEvent[] = [];
+  for (const entry of list) {
+    parsePublicKey(entry.publicKey);
+    rows.push({ producer: entry.producer, keyId: entry.keyId, publicKey: entry.publicKey, kind: 'added', at: new Date(0).toISOString() });
+    if (entry.revokedAt !== undefined) rows.push({ producer: entry.producer, keyId: entry.keyId, publicKey: '', kind: 'revoked', at: new Date(entry.revokedAt).toISOString() });
+  }
+  return rows;
 }

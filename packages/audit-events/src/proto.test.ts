@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SignedEvent } from '@warden/proto/audit/v1';
-import { appendInputFromProto } from './api/grpc/convert.js';
-import { parseEvent, type AuditEvent } from './domain/event.js';
-import { generateSigningKey, verifyEventSignature } from './domain/keys.js';
-import { signedEventToProto } from './producer.js';
+import { ProblemKind as ProtoProblemKind, SignedEvent } from '@warden/proto/audit/v1';
+import { parseEvent, type AuditEvent } from './event.js';
+import { generateSigningKey, verifyEventSignature } from './keys.js';
+import { problemKindFromProto, problemKindToProto, signedEventFromProto, signedEventToProto } from './proto.js';
+import type { ProblemKind } from './verify.js';
 
 describe('the producer side of the wire', () => {
   const keys = generateSigningKey();
@@ -36,7 +36,7 @@ describe('the producer side of the wire', () => {
   for (const event of events) {
     it(`${event.action}: survives the wire byte for byte, and its signature verifies on the other side`, () => {
       const wire = SignedEvent.decode(SignedEvent.encode(signedEventToProto(event, keys.privateKey)).finish());
-      const received = appendInputFromProto(wire);
+      const received = signedEventFromProto(wire);
       const parsed = parseEvent(received.event);
       expect(parsed.ok).toBe(true);
       if (!parsed.ok) return;
@@ -44,4 +44,11 @@ describe('the producer side of the wire', () => {
       expect(verifyEventSignature(parsed.event, received.signature!, keys.publicKey)).toBe(true);
     });
   }
+
+  it('problem kinds map both ways; an unknown kind maps to nothing', () => {
+    const kinds: ProblemKind[] = ['edited', 'missing', 'extra', 'bad-event-signature', 'chain', 'root-mismatch', 'forged-checkpoint', 'rollback'];
+    for (const kind of kinds) expect(problemKindFromProto(problemKindToProto(kind))).toBe(kind);
+    expect(new Set(kinds.map(problemKindToProto)).size).toBe(kinds.length);
+    expect(problemKindFromProto(ProtoProblemKind.PROBLEM_KIND_UNSPECIFIED)).toBeUndefined();
+  });
 });

@@ -1,0 +1,98 @@
+/**
+ * @warden/audit-events — what producers, auditors and the audit service share. Pure:
+ * node:crypto, canonicalize, zod, @warden/names and @warden/proto's types; no I/O.
+ */
+// Events and their signatures (producers: the authz outbox relay, the Node SDK).
+export {
+  auditEventSchema,
+  parseEvent,
+  canonicalEvent,
+  contentHash,
+  uuidV7Time,
+  UUID_V7,
+  ISO_MS,
+  ACTION,
+  PRODUCER,
+  KEY_ID,
+  type AuditEvent,
+  type JsonValue,
+  type EventProblem,
+} from './event.js';
+export { actorFromSubject, type AuditActor, type ActorOptions } from './actor.js';
+export {
+  generateSigningKey,
+  parsePrivateKey,
+  parsePublicKey,
+  privateKeyToPem,
+  publicKeyFromRaw,
+  rawPublicKey,
+  signEvent,
+  verifyEventSignature,
+  verifyCanonicalSignatureAsync,
+  type SigningKeyPair,
+} from './keys.js';
+
+// The wire (warden.audit.v1), both directions.
+export {
+  eventToProto,
+  eventFromProto,
+  signedEventToProto,
+  signedEventFromProto,
+  storedRecordToProto,
+  problemKindToProto,
+  problemKindFromProto,
+  verifyReportToProto,
+  type ReceivedEvent,
+} from './proto.js';
+
+// Transparency-log verification (auditors, the CLI, the service).
+export { CompactRange, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.js';
+export {
+  createNoteSigner,
+  createNoteVerifier,
+  formatCheckpointBody,
+  formatVerifierKey,
+  keyHash,
+  openCheckpoint,
+  parseCheckpointNote,
+  parseSignedNote,
+  parseVerifierKey,
+  signCheckpoint,
+  verifyNote,
+  type Checkpoint,
+  type NoteSigner,
+  type NoteVerifier,
+  type NoteSignature,
+  type SignedNote,
+  type ParsedNote,
+} from './checkpoint.js';
+export {
+  chainLink,
+  computeLeafHash,
+  leafData,
+  leafDataFromCanonical,
+  logOrigin,
+  GENESIS_CHAIN,
+  type LogRecord,
+  type StoredRecord,
+} from './log-record.js';
+export {
+  verifyLog,
+  verifyProvenRecords,
+  type Problem,
+  type ProblemKind,
+  type ProvenRecord,
+  type VerifyLogInput,
+  type VerifyReport,
+} from './verify.js';
+export {
+  checkpointLine,
+  fromJsonLine,
+  parseExportLine,
+  toJsonLine,
+  toCsvLine,
+  CSV_HEADER,
+  type ExportedRecord,
+  type ParsedLine,
+} from './export-format.js';
+export { ProducerKeyRegistry, parseProducerKeys, type ProducerKeyEvent, type KeyLookup } from './producer-keys.js';

@@ -1,0 +1,1 @@
+export { SpoolFile, syncDir, writeFileDurably, type ReadOptions } from './spool-file.js';

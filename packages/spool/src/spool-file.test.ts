@@ -1,0 +1,104 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SpoolFile, writeFileDurably } from './spool-file.js';
+
+const root = mkdtempSync(join(tmpdir(), 'warden-spool-'));
+let n = 0;
+const fresh = () => join(root, `case-${++n}`, 'spool.jsonl');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+type Entry = { i: number };
+
+describe('SpoolFile', () => {
+  it('appends lines and reads them back in order, across instances', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    expect(spool.isEmpty).toBe(true);
+    expect(spool.read()).toEqual([]);
+    await spool.append([{ i: 0 }, { i: 1 }]);
+    await spool.append([{ i: 2 }]);
+    expect(spool.isEmpty).toBe(false);
+    await spool.close();
+    expect(new SpoolFile<Entry>(path).read()).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    expect(new SpoolFile<Entry>(path).isEmpty).toBe(false);
+  });
+
+  it('appends in place: the file is never rewritten by an append', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    await spool.append([{ i: 0 }]);
+    const { ino, size } = statSync(path);
+    await spool.append([{ i: 1 }]);
+    expect(statSync(path).ino).toBe(ino);
+    expect(readFileSync(path, 'utf8').slice(0, size)).toBe('{"i":0}\n');
+    await spool.close();
+  });
+
+  it('concurrent appends keep their call order and share writes', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    await Promise.all(Array.from({ length: 200 }, (_, i) => spool.append([{ i }])));
+    expect(spool.read().map((e) => e.i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    await spool.close();
+  });
+
+  it('ignores a torn tail and cuts it off before the next append', async () => {
+    const path = fresh();
+    const first = new SpoolFile<Entry>(path);
+    await first.append([{ i: 0 }]);
+    await first.close();
+    appendFileSync(path, '{"i":1}'); // all bytes but the newline: that append never resolved
+    const second = new SpoolFile<Entry>(path);
+    expect(second.read()).toEqual([{ i: 0 }]);
+    await second.append([{ i: 2 }]);
+    expect(readFileSync(path, 'utf8')).toBe('{"i":0}\n{"i":2}\n');
+    await second.close();
+  });
+
+  it('tolerates an unreadable last line, refuses one in the middle unless told to skip it', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    writeFileSync(path, '{"i":0}\n{"i":\n');
+    expect(spool.read()).toEqual([{ i: 0 }]);
+    writeFileSync(path, '{"i":0}\n{"i":\n{"i":2}\n');
+    expect(() => spool.read()).toThrow(/is corrupt at line 2/);
+    expect(spool.read({ skipCorrupt: true })).toEqual([{ i: 0 }, { i: 2 }]);
+  });
+
+  it('replace() compacts atomically; clear() removes everything; appends issued after them survive', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    await spool.append([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const replaced = spool.replace([{ i: 2 }]);
+    const after = spool.append([{ i: 3 }]);
+    await Promise.all([replaced, after]);
+    expect(spool.read()).toEqual([{ i: 2 }, { i: 3 }]);
+    const cleared = spool.clear();
+    const afterClear = spool.append([{ i: 4 }]);
+    await Promise.all([cleared, afterClear]);
+    expect(spool.read()).toEqual([{ i: 4 }]);
+    await spool.clear();
+    expect(spool.isEmpty).toBe(true);
+    expect(spool.read()).toEqual([]);
+    await spool.replace([]);
+    expect(spool.isEmpty).toBe(true);
+  });
+
+  it('a failed append rejects and leaves the spool usable', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<{ big?: bigint; i?: number }>(path);
+    await expect(spool.append([{ big: 1n }])).rejects.toThrow(/BigInt/);
+    await spool.append([{ i: 1 }]);
+    expect(spool.read()).toEqual([{ i: 1 }]);
+    await spool.close();
+  });
+
+  it('writeFileDurably replaces a file whole', async () => {
+    const path = join(root, 'witness.txt');
+    await writeFileDurably(path, 'one\n');
+    await writeFileDurably(path, 'two\n');
+    expect(readFileSync(path, 'utf8')).toBe('two\n');
+  });
+});

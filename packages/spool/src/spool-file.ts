@@ -1,0 +1,238 @@
+/**
+ * An fsynced append-only JSON Lines file: the one spool under the audit service
+ * (batches not yet in ClickHouse) and the Node SDK's audit client (events the audit
+ * service has not answered yet).
+ *
+ * Invariants:
+ *  - append() resolves only once its lines are on disk (fdatasync; the folder is
+ *    fsynced when the file is created): what a caller acknowledges after append()
+ *    survives a crash.
+ *  - Operations run one at a time, in call order (append, replace, clear, close), so
+ *    a replace or clear never drops an append issued after it. Appends waiting behind
+ *    one another are written and synced together (group commit).
+ *  - Only newline-terminated lines are entries. A torn tail (a crash mid-append: that
+ *    append never resolved) is ignored by read() and cut off before the next append,
+ *    so it never ends up between complete lines.
+ *  - replace() is atomic (temporary file, fsync, rename, folder fsync): after a crash
+ *    the file holds the old or the new content, never a mix.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export type ReadOptions = {
+  /**
+   * Skip complete lines that are not JSON instead of throwing (the file was damaged
+   * outside this code). A torn tail is always skipped.
+   * @defaultValue false
+   */
+  readonly skipCorrupt?: boolean;
+};
+
+type Op =
+  | { readonly kind: 'append'; readonly text: string; readonly done: Settle }
+  | { readonly kind: 'other'; readonly run: () => Promise<void>; readonly done: Settle };
+type Settle = { resolve(): void; reject(error: unknown): void };
+
+export class SpoolFile<T> {
+  readonly path: string;
+  private readonly dir: string;
+  private handle: FileHandle | undefined;
+  private hasContent: boolean;
+  private readonly ops: Op[] = [];
+  private running = false;
+
+  constructor(path: string) {
+    this.path = path;
+    this.dir = dirname(path);
+    mkdirSync(this.dir, { recursive: true });
+    this.hasContent = existsSync(path) && statSync(path).size > 0;
+  }
+
+  /** False once anything (even a torn tail) is on disk, true after clear(). */
+  get isEmpty(): boolean {
+    return !this.hasContent;
+  }
+
+  /**
+   * Every entry in append order, parsed (not validated: the caller checks the shape).
+   * Throws when a complete line before the last one is not JSON, unless `skipCorrupt`.
+   */
+  read(options: ReadOptions = {}): T[] {
+    if (!existsSync(this.path)) return [];
+    const text = readFileSync(this.path, 'utf8');
+    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
+    lines.pop();
+    const lastFull = lines.findLastIndex((line) => line !== '');
+    const entries: T[] = [];
+    lines.forEach((line, i) => {
+      if (line === '') return;
+      try {
+        entries.push(JSON.parse(line) as T);
+      } catch (error) {
+        // The last complete line may be a write torn before this code cut torn tails.
+        if (i === lastFull || options.skipCorrupt === true) return;
+        throw new Error(`spool ${this.path} is corrupt at line ${i + 1}`, { cause: error });
+      }
+    });
+    return entries;
+  }
+
+  /** Appends one line per entry; resolves once they are on disk. */
+  append(entries: readonly T[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    let text: string;
+    try {
+      text = lines(entries);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ kind: 'append', text, done: { resolve, reject } });
+      void this.drain();
+    });
+  }
+
+  /** Atomically replaces the whole content with `entries` (compaction). */
+  replace(entries: readonly T[]): Promise<void> {
+    return this.exclusive(async () => {
+      await this.closeHandle();
+      if (entries.length === 0) {
+        await this.remove();
+        return;
+      }
+      await writeFileDurably(this.path, lines(entries));
+      this.hasContent = true;
+    });
+  }
+
+  /** Removes the file (every entry). */
+  clear(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.closeHandle();
+      await this.remove();
+    });
+  }
+
+  /** Closes the file after the operations already issued; a later append reopens it. */
+  close(): Promise<void> {
+    return this.exclusive(() => this.closeHandle());
+  }
+
+  private exclusive(run: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ kind: 'other', run, done: { resolve, reject } });
+      void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.ops.length > 0) {
+        const first = this.ops.shift()!;
+        if (first.kind === 'other') {
+          await first.run().then(first.done.resolve, first.done.reject);
+          continue;
+        }
+        const group: Settle[] = [first.done];
+        let text = first.text;
+        while (this.ops[0]?.kind === 'append') {
+          const next = this.ops.shift() as Extract<Op, { kind: 'append' }>;
+          group.push(next.done);
+          text += next.text;
+        }
+        try {
+          await this.write(text);
+          for (const done of group) done.resolve();
+        } catch (error) {
+          for (const done of group) done.reject(error);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async write(text: string): Promise<void> {
+    const handle = await this.openForAppend();
+    try {
+      await handle.appendFile(text, 'utf8');
+      this.hasContent = true;
+      await handle.datasync();
+    } catch (error) {
+      // A partial line may be on disk: reopen (and cut it) before the next append.
+      await this.closeHandle().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async openForAppend(): Promise<FileHandle> {
+    if (this.handle !== undefined) return this.handle;
+    const created = !existsSync(this.path);
+    const handle = await open(this.path, 'a+');
+    try {
+      if (created) await syncDir(this.dir);
+      else await cutTornTail(handle);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+    this.handle = handle;
+    return handle;
+  }
+
+  private async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await handle?.close();
+  }
+
+  private async remove(): Promise<void> {
+    if (existsSync(this.path)) await unlink(this.path);
+    await syncDir(this.dir);
+    this.hasContent = false;
+  }
+}
+
+function lines(entries: readonly unknown[]): string {
+  return entries.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+}
+
+/** Truncates the file after its last newline (a torn tail is never an acknowledged entry). */
+async function cutTornTail(handle: FileHandle): Promise<void> {
+  const { size } = await handle.stat();
+  if (size === 0) return;
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  if (last[0] === 0x0a) return;
+  const content = Buffer.alloc(size);
+  await handle.read(content, 0, size, 0);
+  await handle.truncate(content.lastIndexOf(0x0a) + 1);
+  await handle.sync();
+}
+
+/** Fsyncs a folder, so a created, renamed or removed entry in it survives a crash. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Replaces a file atomically and durably: temporary file, fsync, rename, folder fsync. */
+export async function writeFileDurably(path: string, text: string): Promise<void> {
+  const temp = `${path}.tmp`;
+  const handle = await open(temp, 'w');
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, path);
+  await syncDir(dirname(path));
+}

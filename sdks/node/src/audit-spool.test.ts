@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { v7 as uuidv7 } from 'uuid';
+import type { AuditEvent } from '@warden/audit-events';
+import { AuditSpool } from './audit-spool.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'warden-sdk-spool-'));
+let n = 0;
+const fresh = () => path.join(root, `case-${++n}`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const event = (i: number): AuditEvent => ({
+  id: uuidv7(),
+  occurredAt: new Date(Date.UTC(2026, 10, 23, 12, 0, i)).toISOString(),
+  actor: { type: 'user', id: 'sarah@acme.com' },
+  action: 'flag.rollout_changed',
+  resource: 'org:acme/project:checkout/env:production/flag:checkout-v2',
+  before: { rollout: i },
+  after: { rollout: i + 1 },
+  producer: 'flags',
+  keyId: 'flags-1',
+});
+
+describe("the audit client's spool", () => {
+  it('keeps every recorded event the service did not answer, across a crash', async () => {
+    const dir = fresh();
+    const spool = new AuditSpool(dir);
+    const events = Array.from({ length: 6 }, (_, i) => event(i));
+    for (const e of events) await spool.append(e);
+    await spool.answer([events[0]!.id, events[1]!.id], events.slice(2));
+    // No close(): the process dies here.
+    const next = new AuditSpool(dir);
+    expect(next.load()).toEqual(events.slice(2));
+    expect(next.depth).toBe(4);
+  });
+
+  it('appends an answer line per batch instead of rewriting the file, and removes it when everything is answered', async () => {
+    const dir = fresh();
+    const spool = new AuditSpool(dir);
+    const events = Array.from({ length: 4 }, (_, i) => event(i));
+    for (const e of events) await spool.append(e);
+    const { ino, size } = statSync(spool.path);
+    const before = readFileSync(spool.path, 'utf8');
+    await spool.answer([events[0]!.id], events.slice(1));
+    await spool.answer([events[1]!.id], events.slice(2));
+    expect(statSync(spool.path).ino).toBe(ino);
+    expect(readFileSync(spool.path, 'utf8').slice(0, size)).toBe(before);
+    expect(readFileSync(spool.path, 'utf8').slice(size)).toBe(`{"answered":["${events[0]!.id}"]}\n{"answered":["${events[1]!.id}"]}\n`);
+    await spool.answer([events[2]!.id, events[3]!.id], []);
+    expect(() => statSync(spool.path)).toThrow(/ENOENT/);
+    expect(new AuditSpool(dir).load()).toEqual([]);
+    await spool.append(events[0]!);
+    expect(new AuditSpool(dir).load()).toEqual([events[0]]);
+  });
+
+  it('does not remove the file while an append is on its way', async () => {
+    const dir = fresh();
+    const spool = new AuditSpool(dir);
+    const first = event(0);
+    const second = event(1);
+    await spool.append(first);
+    const appending = spool.append(second);
+    await spool.answer([first.id], []);
+    await appending;
+    expect(new AuditSpool(dir).load()).toEqual([second]);
+  });
+
+  it('compacts once answered lines far outnumber waiting events', async () => {
+    const dir = fresh();
+    const spool = new AuditSpool(dir, 3);
+    const events = Array.from({ length: 5 }, (_, i) => event(i));
+    for (const e of events) await spool.append(e);
+    await spool.answer([events[0]!.id, events[1]!.id], events.slice(2));
+    await spool.answer([events[2]!.id], events.slice(3));
+    expect(readFileSync(spool.path, 'utf8')).toBe(events.slice(3).map((e) => `${JSON.stringify(e)}\n`).join(''));
+    expect(new AuditSpool(dir).load()).toEqual(events.slice(3));
+  });
+
+  it('reads a spool written by earlier versions (one event per line) and skips what is not an event', () => {
+    const dir = fresh();
+    const events = [event(0), event(1)];
+    const file = path.join(dir, 'audit-spool.jsonl');
+    new AuditSpool(dir);
+    writeFileSync(file, `${JSON.stringify(events[0])}\nnot json\n{"id":"x"}\n${JSON.stringify(events[1])}\n{"torn":`);
+    const spool = new AuditSpool(dir);
+    expect(spool.load()).toEqual(events);
+    expect(spool.depth).toBe(2);
+  });
+});
