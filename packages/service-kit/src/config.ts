@@ -50,20 +50,19 @@ export function knownSettings(schema: SettingsSchema): readonly string[] {
   return [...Object.keys(schema.shape), ...secretNames(schema).map((name) => `${name}_FILE`)].sort();
 }
 
-export interface LoadOptions<Values> {
+export interface LoadOptions {
   /** The service's own prefix (`AUTHZ_`): unknown variables that start with it are refused. */
   readonly prefix: string;
   /** The environment, injected (tests pass their own). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /**
-   * Checks across settings, run once every setting parsed: `problem(message)` with a message
-   * that starts with the variable(s) it is about.
-   */
-  readonly check?: (values: Values, problem: (message: string) => void) => void;
 }
 
-/** The parsed settings; throws ConfigError listing every problem. */
-export function loadConfig<Schema extends SettingsSchema>(schema: Schema, options: LoadOptions<z.output<Schema>>): z.output<Schema> {
+/**
+ * The parsed settings; throws ConfigError listing every problem. Checks across settings
+ * belong in the schema's `superRefine`: an issue with a path is reported as `<path>: <message>`,
+ * one without as its message alone (which then names the variables, e.g. `A / B: set both`).
+ */
+export function loadConfig<Schema extends SettingsSchema>(schema: Schema, options: LoadOptions): z.output<Schema> {
   const { prefix, env } = options;
   const known = new Set(knownSettings(schema));
   const problems: string[] = [];
@@ -94,8 +93,7 @@ export function loadConfig<Schema extends SettingsSchema>(schema: Schema, option
     }
   }
   const parsed = schema.safeParse(input);
-  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || 'environment'}: ${issue.message}`);
-  if (parsed.success && problems.length === 0) options.check?.(parsed.data, (message) => problems.push(message));
+  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(issue.path.length === 0 ? issue.message : `${issue.path.join('.')}: ${issue.message}`);
   if (problems.length > 0 || !parsed.success) {
     const hint = unknown ? `known ${prefix}* settings: ${[...known].filter((k) => k.startsWith(prefix)).join(', ')}` : undefined;
     throw new ConfigError(problems, hint);

@@ -1,8 +1,7 @@
 /** The error handler on a real fastify instance, through its whole request pipeline (inject). */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../test/support/logger.js';
 import {
   ConflictError,
   FailedPreconditionError,
@@ -15,16 +14,7 @@ import {
 } from '@warden/errors';
 import { httpErrorHandler } from './http-errors.js';
 
-const logged: Array<Record<string, unknown>> = [];
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  }),
-);
+const { logger, lines: logged } = capturingLogger();
 
 const THROWN: Record<string, () => Error> = {
   invalid: () => new InvalidArgumentError('resource', 'is required'),

@@ -1,22 +1,12 @@
 /** withCaller on a real nice-grpc server, called through a real client (grpc.health.v1 as the service). */
-import { Writable } from 'node:stream';
 import { createChannel, createClient, createServer, Metadata, Status, type Channel, type Server } from 'nice-grpc';
 import { HealthDefinition, type HealthServiceImplementation } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health.js';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capturingLogger } from '../../test/support/logger.js';
 import { InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError } from '@warden/errors';
 import { withCaller, type CallerContext } from './with-caller.js';
 
-const logged: Array<Record<string, unknown>> = [];
-const logger = pino(
-  { level: 'info' },
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  }),
-);
+const { logger, lines: logged } = capturingLogger();
 
 /** The service name asked for says what to do; the status says who called. */
 const implementation: HealthServiceImplementation<CallerContext<string>> = {
