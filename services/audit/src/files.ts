@@ -1,6 +1,6 @@
 /** Key files read by the service and the CLI. */
 import { readFileSync } from 'node:fs';
-import { hashApiKey } from './api/grpc/caller-middleware.js';
+import { hashApiKey } from './api/grpc/identity.js';
 import { parsePublicKey } from './domain/keys.js';
 import type { KeyEventRow } from './domain/ports.js';
 

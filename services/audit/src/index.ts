@@ -46,4 +46,3 @@ export type { AccessPolicy, AuditStore, Caller, CheckpointWitness, Spool } from 
 
 // The producer side of the wire (relay, SDK): what producers sign, as Append carries it.
 export { eventToProto, signedEventToProto } from './producer.js';
-export { perMeterProvider } from './meter-provider.js';

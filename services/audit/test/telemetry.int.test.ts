@@ -19,7 +19,7 @@ import type { AuditApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import type { AuditEvent } from '../src/domain/event.js';
 import { signEvent } from '../src/domain/keys.js';
-import { startTelemetry, traceFields, type Telemetry } from '../src/telemetry.js';
+import { startTelemetry, traceFields, type Telemetry } from '@warden/service-kit';
 import type { FaultyStore } from './support/faulty-store.js';
 import { createProducer } from './support/producer.js';
 import { parsePrometheus, sampleValue, type Sample } from './support/prometheus.js';

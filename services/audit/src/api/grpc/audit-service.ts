@@ -6,7 +6,7 @@ import { checkpointLine, CSV_HEADER, toCsvLine, toJsonLine } from '../../domain/
 import { parseOrgId, scopePath } from '@warden/names';
 import type { AccessPolicy, AuditAction } from '../../domain/ports.js';
 import { decodeCursor, encodeCursor, filterScope, type Cursor, type EventFilter } from '../../domain/query.js';
-import type { CallerContext } from './caller-middleware.js';
+import type { CallerContext } from './identity.js';
 import {
   appendInputFromProto,
   appendResultToProto,
