@@ -22,6 +22,7 @@ import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit';
 import type { AuditRecorder, ChangeRecord } from './client.js';
 import { auditInstruments, observeAuditClient } from './audit-telemetry.js';
+import { createBackoff } from '@warden/client-kit';
 
 export interface AuditClientOptions {
   /** `host:port` of the audit service's gRPC API. */
@@ -169,6 +170,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> | undefined;
+  const backoff = createBackoff({ initialMs: 100, maxMs: 5000 });
   let backoffMs = 0;
 
   const schedule = (delay: number) => {
@@ -204,14 +206,14 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       stats.queued = queue.length;
       spool?.rewrite(queue.map((p) => p.event));
       while (waitingForRoom.length > 0 && queue.length < maxQueue) waitingForRoom.shift()!();
+      backoff.reset();
       backoffMs = 0;
       return true;
     } catch (error) {
       stats.failedAttempts++;
       clientEvents.add(batch.length, { 'warden.result': 'failed' });
       const retryable = !(error instanceof ClientError) || [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.INTERNAL, Status.UNKNOWN].includes(error.code);
-      backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
-      if (!retryable) backoffMs = 5000;
+      backoffMs = retryable ? backoff.next() : 5000;
       return false;
     }
   }
