@@ -22,6 +22,7 @@ import { actorFromSubject, parseEvent, signedEventToProto, type AuditEvent } fro
 import type { AuditRecorder, ChangeRecord } from './client.js';
 import { AuditSpool } from './audit-spool.js';
 import { auditInstruments, observeAuditClient } from './audit-telemetry.js';
+import { createBackoff } from '@warden/client-kit';
 
 export interface AuditClientOptions {
   /** `host:port` of the audit service's gRPC API. */
@@ -116,6 +117,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let sending: Promise<void> | undefined;
+  const backoff = createBackoff({ initialMs: 100, maxMs: 5000 });
   let backoffMs = 0;
   let spooling = 0;
 
@@ -157,14 +159,14 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       while (waitingForRoom.length > 0 && queue.length + spooling < maxQueue) waitingForRoom.shift()!();
       // Losing this line only means the events are sent again after a restart (answered DUPLICATE).
       if (answered.length > 0) await spool?.answer(answered.map((p) => p.event.id), remaining.map((p) => p.event)).catch(() => undefined);
+      backoff.reset();
       backoffMs = 0;
       return true;
     } catch (error) {
       stats.failedAttempts++;
       clientEvents.add(batch.length, { 'warden.result': 'failed' });
       const retryable = !(error instanceof ClientError) || [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.INTERNAL, Status.UNKNOWN].includes(error.code);
-      backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
-      if (!retryable) backoffMs = 5000;
+      backoffMs = retryable ? backoff.next() : 5000;
       return false;
     }
   }

@@ -2,11 +2,12 @@
  * The audit client's metrics, through @opentelemetry/api only: the host application
  * registers the SDK and its exporters; this package never starts a provider.
  *
- * They are made on the provider the host registers (perMeterProvider, from @warden/audit),
- * as the Warden services' are. The gauges read every open audit client of the process.
+ * They are made on the provider the host registers (createInstruments, from
+ * @warden/client-kit), as the Warden services' are. The gauges read every open audit
+ * client of the process.
  */
-import { perMeterProvider } from '@warden/audit';
 import type { Meter, ObservableResult } from '@opentelemetry/api';
+import { createInstruments } from '@warden/client-kit';
 import { INSTRUMENTATION } from './telemetry.js';
 
 /** What the gauges read from one open audit client. */
@@ -56,7 +57,7 @@ function makeInstruments(meter: Meter) {
   };
 }
 
-export const auditInstruments = perMeterProvider(INSTRUMENTATION, '0.1.0', makeInstruments);
+export const auditInstruments = createInstruments(INSTRUMENTATION, '0.1.0', makeInstruments);
 
 /** Makes the gauges read `client` until the returned function is called (at close). */
 export function observeAuditClient(client: AuditClientGauges): () => void {

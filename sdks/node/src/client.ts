@@ -32,7 +32,8 @@ import {
   WardenUnavailableError,
 } from './errors.js';
 import type { CallerCredentials, WardenOptions } from './options.js';
-import { cacheRequests, checkDuration, decisions, tracer } from './telemetry.js';
+import { checkInstruments, tracer } from './telemetry.js';
+import { createBackoff, delay } from '@warden/client-kit';
 
 export type Attributes = Readonly<Record<string, unknown>>;
 
@@ -186,14 +187,14 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
     const watch = createClientFactory().use(authMiddleware(options.credentials)).create(WatchServiceDefinition, channel);
     const live = cache;
     watching = (async () => {
-      let delay = 100;
+      const reconnect = createBackoff({ initialMs: 100, maxMs: 5000 });
       let first = true;
       while (!watchAbort.signal.aborted) {
         try {
           const request = first ? { afterRevision: 0, fromNow: true } : { afterRevision: live.resumeFrom, fromNow: false };
           for await (const event of watch.watch(request, { signal: watchAbort.signal })) {
             first = false;
-            delay = 100;
+            reconnect.reset();
             live.onEvent({ revision: event.revision, changes: event.changes.length, caughtUp: event.caughtUp });
             if (event.changes.length > 0) know(event.revision);
           }
@@ -202,13 +203,13 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
         }
         live.onDisconnect();
         if (watchAbort.signal.aborted) return;
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 5000);
+        await delay(reconnect.next(), watchAbort.signal);
       }
     })();
   }
 
   function record(decision: Decision, seconds: number, cached: boolean) {
+    const { checkDuration, decisions } = checkInstruments();
     checkDuration.record(seconds, { 'warden.decision': decision.decision, 'warden.cache.hit': cached });
     decisions.add(1, { 'warden.decision': decision.decision });
   }
@@ -220,7 +221,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
         const key = cache && !input.fullyConsistent ? cacheKey([input.subject, input.action, input.resource, input.context, input.resourceAttributes, input.subjectAttributes]) : undefined;
         if (key !== undefined && cache!.ready) {
           const hit = cache!.get(key, input.atLeastRevision);
-          cacheRequests.add(1, { result: hit ? 'hit' : 'miss' });
+          checkInstruments().cacheRequests.add(1, { result: hit ? 'hit' : 'miss' });
           if (hit !== undefined) {
             span.setAttributes({ 'warden.decision': hit.decision, 'warden.reason': hit.reason.code, 'warden.revision': hit.revision, 'warden.cache.hit': true });
             record(hit, (performance.now() - started) / 1000, true);
@@ -265,6 +266,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
             callOptions(opts?.signal),
           );
           const results = response.results.map(decisionFromProto);
+          const { decisions } = checkInstruments();
           for (const decision of results) decisions.add(1, { 'warden.decision': decision.decision });
           return results;
         } catch (error) {

@@ -11,7 +11,7 @@ import { createPublicKey } from 'node:crypto';
 import { createNoteSigner, createNoteVerifier, generateSigningKey, parsePrivateKey, parseVerifierKey, privateKeyToPem, type NoteVerifier } from '@warden/audit-events';
 import { AuditLog } from './usecases/audit-log.js';
 import type { AccessPolicy, AuditStore } from './domain/ports.js';
-import type { IdentityOptions } from './api/grpc/caller-middleware.js';
+import type { IdentityOptions } from './api/grpc/identity.js';
 import { readApiKeys, readProducerKeys } from './files.js';
 import { createAuditGrpcServer } from './api/grpc/server.js';
 import { AuthzAccessPolicy, allowAuthenticatedPolicy } from './adapters/authz/authz-access-policy.js';
@@ -22,6 +22,7 @@ import type { ClickHouseDriver } from './adapters/stores/driver.js';
 import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
 import { observeGauges } from './instruments.js';
+import { createBackoff, delay } from '@warden/service-kit';
 
 export type AuditApp = {
   readonly log: AuditLog;
@@ -101,11 +102,21 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const checkpointTimer = setInterval(() => {
     void log.checkpointAll().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint tick failed'));
   }, config.checkpointIntervalMs);
-  const replayTimer = setInterval(() => {
-    if (log.degraded) void log.replaySpool().catch((error: unknown) => logger.warn({ err: error }, 'spool replay failed'));
-  }, config.spoolRetryMs);
   checkpointTimer.unref();
-  replayTimer.unref();
+  // While degraded, the spool is replayed every AUDIT_SPOOL_RETRY_MS, backing off (the one
+  // backoff, @warden/service-kit) up to 10× that while ClickHouse keeps failing.
+  const stopReplay = new AbortController();
+  const replaying = (async () => {
+    const backoff = createBackoff({ initialMs: config.spoolRetryMs, maxMs: config.spoolRetryMs * 10 });
+    let wait = config.spoolRetryMs;
+    while (!stopReplay.signal.aborted) {
+      await delay(wait, stopReplay.signal);
+      if (stopReplay.signal.aborted) return;
+      const replayed = !log.degraded || (await log.replaySpool().catch((error: unknown) => (logger.warn({ err: error }, 'spool replay failed'), false)));
+      if (replayed) backoff.reset();
+      wait = replayed ? config.spoolRetryMs : backoff.next();
+    }
+  })();
   logger.info({ address, store: config.clickhouse.kind, database: config.database }, 'audit service listening');
 
   let closed = false;
@@ -118,8 +129,19 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       closed = true;
       health.setStatus('unhealthy');
       clearInterval(checkpointTimer);
-      clearInterval(replayTimer);
-      await server.shutdown();
+      stopReplay.abort();
+      await replaying;
+      // Calls in flight (a long Export) may finish within the grace period, then are cancelled.
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        server.shutdown().then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), config.shutdownGraceMs))),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        logger.warn({ graceMs: config.shutdownGraceMs }, 'calls still running after the grace period; cancelling them');
+        server.forceShutdown();
+      }
       await log.drain();
       await log.replaySpool().catch(() => false);
       await log.checkpointAll().catch(() => undefined);

@@ -35,7 +35,8 @@ describe('loadConfig', () => {
     };
     expect(bad({ AUDIT_METRICS_PORT: '65536' })).toEqual([expect.stringMatching(/^AUDIT_METRICS_PORT: /)]);
     expect(bad({ AUDIT_METRICS_PORT: 'ninety' })).toEqual([expect.stringMatching(/^AUDIT_METRICS_PORT: /)]);
-    expect(bad({ AUDIT_METRICS_HOST: '' })).toEqual([expect.stringMatching(/^AUDIT_METRICS_HOST: /)]);
+    // An empty value is an unset one (the services' one loader): the default host.
+    expect(loadConfig({ AUDIT_AUTHZ_DISABLED: 'true', AUDIT_METRICS_HOST: '' }, '/').telemetry.metricsHost).toBe('127.0.0.1');
     expect(bad({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([expect.stringMatching(/^OTEL_EXPORTER_OTLP_ENDPOINT: /)]);
     // Still refused: a misspelt telemetry setting would otherwise silently do nothing.
     expect(bad({ AUDIT_METRIC_PORT: '9465' })).toEqual(['AUDIT_METRIC_PORT: unknown setting']);

@@ -1,24 +1,27 @@
 /**
- * Configuration: read from the environment in one place, parsed with zod,
- * every problem reported at once, unknown or contradictory settings refused,
- * before a socket is opened. `*_FILE` settings name files holding secrets.
+ * The audit service's configuration: AUDIT_* (and the shared CLICKHOUSE_URL,
+ * OTEL_EXPORTER_OTLP_ENDPOINT) read by the one loader of @warden/service-kit — every problem
+ * at once, unknown AUDIT_* and contradictory settings refused, an empty value is unset —
+ * before a socket is opened. `*_FILE` settings name files holding secrets; relative paths
+ * are resolved against the working directory.
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ConfigError, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 import { DATABASE_NAME } from './adapters/stores/driver.js';
 
-const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = setting.bool;
+const int = setting.int;
 
 const schema = z
   .object({
-    AUDIT_GRPC_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').default('127.0.0.1:50052'),
+    AUDIT_GRPC_ADDRESS: setting.address().default('127.0.0.1:50052'),
     AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
     CLICKHOUSE_URL: z.url().optional(),
     AUDIT_CLICKHOUSE_USER: z.string().min(1).optional(),
     AUDIT_CLICKHOUSE_PASSWORD_FILE: z.string().min(1).optional(),
     AUDIT_CLICKHOUSE_DATABASE: z.string().regex(DATABASE_NAME, 'must be a ClickHouse identifier').default('warden_audit'),
-    AUDIT_MIGRATE: bool.optional(),
+    AUDIT_MIGRATE: bool().optional(),
     AUDIT_PAYLOAD_TTL_DAYS: int(1, 36500).optional(),
     AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
     AUDIT_SIGNING_KEY_NAME: z.string().regex(/^[^\s+]+$/, 'must have no spaces or +').default('warden-audit'),
@@ -26,9 +29,9 @@ const schema = z
     AUDIT_ORIGIN_PREFIX: z.string().regex(/^[^\s+]+$/, 'must have no spaces or +').default('audit.warden.local'),
     AUDIT_PRODUCER_KEYS_FILE: z.string().min(1).optional(),
     AUDIT_API_KEYS_FILE: z.string().min(1).optional(),
-    AUDIT_TRUST_SUBJECT_HEADER: bool.default(false),
-    AUDIT_AUTHZ_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').optional(),
-    AUDIT_AUTHZ_DISABLED: bool.default(false),
+    AUDIT_TRUST_SUBJECT_HEADER: bool().default(false),
+    AUDIT_AUTHZ_ADDRESS: setting.address().optional(),
+    AUDIT_AUTHZ_DISABLED: bool().default(false),
     AUDIT_KEY_ADMIN_SCOPE: z.string().regex(/^org:[^\s]+$/, 'must be a resource path like org:warden').optional(),
     AUDIT_CHECKPOINT_EVERY: int(1, 10_000_000).default(1000),
     AUDIT_CHECKPOINT_INTERVAL_MS: int(100, 86_400_000).default(10_000),
@@ -37,12 +40,12 @@ const schema = z
     AUDIT_MAX_FUTURE_SKEW_MS: int(0, 86_400_000).default(300_000),
     AUDIT_SPOOL_RETRY_MS: int(50, 600_000).default(1000),
     AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(20),
-    AUDIT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    AUDIT_LOG_LEVEL: setting.logLevel(),
+    AUDIT_SHUTDOWN_GRACE_MS: setting.shutdownGraceMs(),
     // Prometheus `/metrics` (0: any free port), as authz's AUTHZ_METRICS_HOST/PORT.
     AUDIT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
-    AUDIT_METRICS_PORT: int(0, 65535).default(9465),
-    // The standard OpenTelemetry variable: traces are made and exported over OTLP/HTTP only when set.
-    OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    AUDIT_METRICS_PORT: setting.port().default(9465),
+    OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
   })
   .superRefine((c, ctx) => {
     if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
@@ -57,7 +60,7 @@ const schema = z
   });
 
 /** Every environment variable the service reads (docs/configuration.md is checked against it). */
-export const KNOWN_SETTINGS: readonly string[] = Object.keys(schema.shape).sort();
+export const KNOWN_SETTINGS: readonly string[] = knownSettings(schema);
 
 export type Config = {
   readonly grpcAddress: string;
@@ -85,29 +88,16 @@ export type Config = {
   readonly spoolRetryMs: number;
   readonly minCommitIntervalMs: number;
   readonly logLevel: string;
+  /** On SIGTERM, how long in-flight calls may finish before they are cancelled. */
+  readonly shutdownGraceMs: number;
   /** Prometheus `/metrics` (port 0: any free port) and OTLP traces (only when an endpoint is set). */
   readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
 };
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-}
+export { ConfigError };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
-  const problems: string[] = [];
-  const input: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) continue;
-    if (key.startsWith('AUDIT_') && !knownKeys.has(key)) problems.push(`${key}: unknown setting`);
-    if (knownKeys.has(key)) input[key] = value;
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.') || 'env'}: ${issue.message}`);
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const c = parsed.data;
+  const c = loadSettings(schema, { prefix: 'AUDIT_', env });
   const dataDir = resolve(cwd, c.AUDIT_DATA_DIR);
   const server = c.CLICKHOUSE_URL !== undefined;
   return {
@@ -136,16 +126,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     spoolRetryMs: c.AUDIT_SPOOL_RETRY_MS,
     minCommitIntervalMs: c.AUDIT_MIN_COMMIT_INTERVAL_MS,
     logLevel: c.AUDIT_LOG_LEVEL,
+    shutdownGraceMs: c.AUDIT_SHUTDOWN_GRACE_MS,
     telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
   };
 }
-
-const knownKeys = new Set([
-  'AUDIT_GRPC_ADDRESS', 'AUDIT_DATA_DIR', 'CLICKHOUSE_URL', 'AUDIT_CLICKHOUSE_USER', 'AUDIT_CLICKHOUSE_PASSWORD_FILE',
-  'AUDIT_CLICKHOUSE_DATABASE', 'AUDIT_MIGRATE', 'AUDIT_PAYLOAD_TTL_DAYS', 'AUDIT_SIGNING_KEY_FILE', 'AUDIT_SIGNING_KEY_NAME',
-  'AUDIT_PREVIOUS_VERIFIER_KEYS', 'AUDIT_ORIGIN_PREFIX', 'AUDIT_PRODUCER_KEYS_FILE', 'AUDIT_API_KEYS_FILE',
-  'AUDIT_TRUST_SUBJECT_HEADER', 'AUDIT_AUTHZ_ADDRESS', 'AUDIT_AUTHZ_DISABLED', 'AUDIT_KEY_ADMIN_SCOPE', 'AUDIT_CHECKPOINT_EVERY',
-  'AUDIT_CHECKPOINT_INTERVAL_MS', 'AUDIT_MAX_BATCH', 'AUDIT_MAX_EVENT_BYTES', 'AUDIT_MAX_FUTURE_SKEW_MS',
-  'AUDIT_SPOOL_RETRY_MS', 'AUDIT_MIN_COMMIT_INTERVAL_MS', 'AUDIT_LOG_LEVEL', 'AUDIT_METRICS_HOST', 'AUDIT_METRICS_PORT',
-  'OTEL_EXPORTER_OTLP_ENDPOINT',
-]);

@@ -1,7 +1,7 @@
 /** Key files read by the service and the CLI. */
 import { readFileSync } from 'node:fs';
 import { parseProducerKeys, type ProducerKeyEvent } from '@warden/audit-events';
-import { hashApiKey } from './api/grpc/caller-middleware.js';
+import { hashApiKey } from './api/grpc/identity.js';
 
 /** JSON array of `{producer, keyId, publicKey (base64 raw or PEM), revokedAt?}`. */
 export function readProducerKeys(path: string): ProducerKeyEvent[] {

@@ -1,17 +1,11 @@
 /**
  * The audit service's metrics and spans, through @opentelemetry/api only (as
- * services/authz/src/instruments.ts). main.ts registers the SDK (telemetry.ts).
+ * services/authz/src/instruments.ts). main.ts registers the SDK (runService → startTelemetry,
+ * @warden/service-kit).
  */
-import {
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Attributes,
-  type Meter,
-  type ObservableResult,
-} from '@opentelemetry/api';
+import { trace, type Meter, type ObservableResult } from '@opentelemetry/api';
+import { createInstruments, createStoreSpan } from '@warden/service-kit';
 import type { LogStatus } from './usecases/audit-log.js';
-import { perMeterProvider } from './meter-provider.js';
 
 export const tracer = trace.getTracer('warden-audit', '0.1.0');
 
@@ -37,7 +31,7 @@ function observeLogs(result: ObservableResult, value: (log: LogStatus, now: numb
   }
 }
 
-/** Made on the registered MeterProvider (perMeterProvider). */
+/** Made on the registered MeterProvider (createInstruments). */
 function makeInstruments(meter: Meter) {
   const spoolDepth = meter.createObservableGauge('warden.audit.spool.depth', {
     description: 'Events acknowledged into the local spool and not yet written to ClickHouse',
@@ -94,7 +88,7 @@ function makeInstruments(meter: Meter) {
   };
 }
 
-export const instruments = perMeterProvider('warden-audit', '0.1.0', makeInstruments);
+export const instruments = createInstruments('warden-audit', '0.1.0', makeInstruments);
 
 /** Makes the gauges read `source` (and creates them on the registered provider); returns the undo. */
 export function observeGauges(source: GaugeSource): () => void {
@@ -105,53 +99,5 @@ export function observeGauges(source: GaugeSource): () => void {
   };
 }
 
-/** One ClickHouse call, described with the OpenTelemetry database semantic conventions. */
-export type StoreCall = {
-  /** `db.operation.name`: SELECT, INSERT, CREATE. */
-  readonly operation: string;
-  /** `db.collection.name`: the table. */
-  readonly table: string;
-  /** `db.namespace`: the database. */
-  readonly database: string;
-  /** Which AuditStore method made the call (`findIds`, `insertRecords`…). */
-  readonly method: string;
-  readonly attributes?: Attributes;
-};
-
-function errorType(error: unknown): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : undefined;
-  if (typeof code === 'string' && code !== '') return code;
-  return error instanceof Error ? error.name : 'unknown';
-}
-
-/**
- * Runs `work` in a client span named `{db.operation.name} {db.collection.name}` (the
- * database conventions' span name), a child of the active span (the RPC's).
- */
-export async function storeSpan<T>(call: StoreCall, work: () => Promise<T>): Promise<T> {
-  const summary = `${call.operation} ${call.table}`;
-  const attributes: Attributes = {
-    'db.system.name': 'clickhouse',
-    'db.operation.name': call.operation,
-    'db.collection.name': call.table,
-    'db.namespace': call.database,
-    'db.query.summary': summary,
-    'warden.store.method': call.method,
-    ...call.attributes,
-  };
-  return tracer.startActiveSpan(summary, { kind: SpanKind.CLIENT, attributes }, async (span) => {
-    try {
-      return await work();
-    } catch (error) {
-      const type = errorType(error);
-      span.setAttribute('error.type', type);
-      // ClickHouse server errors carry a numeric code (the driver's `code`).
-      if (/^\d+$/.test(type)) span.setAttribute('db.response.status_code', type);
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
-}
+/** Runs `work` in a client span (database conventions), a child of the active span (the RPC's). */
+export const storeSpan = createStoreSpan(tracer);

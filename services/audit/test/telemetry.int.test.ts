@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { type AuditEvent, signEvent } from '@warden/audit-events';
-import { startTelemetry, traceFields, type Telemetry } from '../src/telemetry.js';
+import { startTelemetry, traceFields, type Telemetry } from '@warden/service-kit';
 import type { FaultyStore } from './support/faulty-store.js';
 import { createProducer } from './support/producer.js';
 import { parsePrometheus, sampleValue, type Sample } from './support/prometheus.js';

@@ -1,42 +1,42 @@
 /**
- * The authz service's configuration, read from the environment in one place and
- * validated with zod before any socket opens. Every problem is reported at once;
- * unknown AUTHZ_* variables are refused (a typo should not silently do nothing).
+ * The authz service's configuration: AUTHZ_* (and the shared DATABASE_URL, REDIS_URL,
+ * OTEL_EXPORTER_OTLP_ENDPOINT) read by the one loader of @warden/service-kit — every problem
+ * at once, unknown AUTHZ_* refused, an empty value is unset — before any socket opens.
  * Secrets may come from files: DATABASE_URL_FILE, AUTHZ_DATABASE_READ_URL_FILE.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigError, fileSecret, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = setting.port();
 const schema = z.strictObject({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL: fileSecret(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   AUTHZ_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
   AUTHZ_GRPC_PORT: port.default(50051),
   AUTHZ_DATA_DIR: z.string().min(1).default('data'),
   AUTHZ_EMBEDDED_PG_PORT: port.default(54329),
   AUTHZ_PG_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   // A streaming read replica (standby) of DATABASE_URL: cache-miss fills read there.
-  AUTHZ_DATABASE_READ_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  AUTHZ_PG_READ_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  AUTHZ_DATABASE_READ_URL: fileSecret(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  // Optional (not defaulted) so that setting it without a replica is refused; 10 when unset.
+  AUTHZ_PG_READ_POOL_MAX: z.coerce.number().int().min(1).max(1000).optional(),
   AUTHZ_WORLD_FILE: z.string().min(1).optional(),
-  AUTHZ_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  AUTHZ_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  AUTHZ_LOG_LEVEL: setting.logLevel(),
+  AUTHZ_SHUTDOWN_GRACE_MS: setting.shutdownGraceMs(),
   AUTHZ_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   AUTHZ_HTTP_PORT: port.default(8080),
   AUTHZ_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTHZ_CORS_ORIGINS: z.string().optional(),
   AUTHZ_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTHZ_METRICS_PORT: port.default(9464),
-  // The standard OpenTelemetry variable: export traces over OTLP/HTTP when set.
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
   // The outbox relay (management changes → the audit service). Unset address: events wait in the outbox.
-  AUTHZ_AUDIT_ADDRESS: z.string().regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port').optional(),
+  AUTHZ_AUDIT_ADDRESS: setting.address().optional(),
   AUTHZ_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AUTHZ_AUDIT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
   AUTHZ_AUDIT_PRODUCER: z.string().regex(/^[a-z][a-z0-9._:-]{0,63}$/, 'must be a producer name like authz').default('authz'),
   AUTHZ_OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   AUTHZ_OUTBOX_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
-  AUTHZ_TRUST_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  AUTHZ_TRUST_LOOPBACK: setting.bool().default(false),
   AUTHZ_KEY_CACHE_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   AUTHZ_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTHZ_JWKS_FILE: z.string().min(1).optional(),
@@ -49,7 +49,7 @@ const schema = z.strictObject({
   AUTHZ_BOOTSTRAP_KEY_ORG: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'must be an organization id').optional(),
   // The cached grant graph (stores/cache). Unset REDIS_URL: in-process layer only.
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  AUTHZ_REDIS_CLUSTER: z.enum(['true', 'false']).default('false'),
+  AUTHZ_REDIS_CLUSTER: setting.bool().default(false),
   // No hash tags in the prefix: each unit key must hash on its own (a Cluster spreads them).
   AUTHZ_REDIS_KEY_PREFIX: z.string().min(1).max(64).regex(/^[^{}\s]+$/, 'must have no braces or spaces').default('warden:'),
   AUTHZ_REDIS_TTL_MS: z.coerce.number().int().min(1000).max(30 * 86_400_000).default(3_600_000),
@@ -58,6 +58,35 @@ const schema = z.strictObject({
   AUTHZ_MAX_STALENESS_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   AUTHZ_CACHE_HEARTBEAT_MS: z.coerce.number().int().min(20).max(600_000).default(1_000),
   AUTHZ_WATCH_MAX_BUFFERED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+}).superRefine((c, ctx) => {
+  // Settings valid one by one but not together (each message names its variables).
+  const problem = (message: string) => ctx.addIssue({ code: 'custom', path: [], message });
+  if (c.AUTHZ_DATABASE_READ_URL !== undefined && c.DATABASE_URL === undefined) {
+    problem('AUTHZ_DATABASE_READ_URL: needs DATABASE_URL (the primary it replicates); embedded Postgres has no read replica');
+  }
+  if (c.AUTHZ_PG_READ_POOL_MAX !== undefined && c.AUTHZ_DATABASE_READ_URL === undefined) problem('AUTHZ_PG_READ_POOL_MAX: set only with AUTHZ_DATABASE_READ_URL');
+  const jwtSet = [c.AUTHZ_JWKS_URL, c.AUTHZ_JWKS_FILE, c.AUTHZ_JWT_ISSUER, c.AUTHZ_JWT_AUDIENCE].some((v) => v !== undefined);
+  if (jwtSet) {
+    if ((c.AUTHZ_JWKS_URL === undefined) === (c.AUTHZ_JWKS_FILE === undefined)) problem('AUTHZ_JWKS_URL / AUTHZ_JWKS_FILE: set exactly one to accept tokens');
+    if (c.AUTHZ_JWT_ISSUER === undefined) problem('AUTHZ_JWT_ISSUER: required when tokens are accepted');
+    if (c.AUTHZ_JWT_AUDIENCE === undefined) problem('AUTHZ_JWT_AUDIENCE: required when tokens are accepted');
+  }
+  const bootstrap = [c.AUTHZ_BOOTSTRAP_KEY_FILE, c.AUTHZ_BOOTSTRAP_KEY_SUBJECT, c.AUTHZ_BOOTSTRAP_KEY_ORG];
+  if (bootstrap.some((v) => v !== undefined) && bootstrap.some((v) => v === undefined)) problem('AUTHZ_BOOTSTRAP_KEY_FILE / _SUBJECT / _ORG: set all three or none');
+  for (const admin of list(c.AUTHZ_PLATFORM_ADMINS)) {
+    if (!/^(user|service):[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(admin)) problem(`AUTHZ_PLATFORM_ADMINS: ${JSON.stringify(admin)} is not a user or service subject`);
+  }
+  if (c.AUTHZ_REDIS_CLUSTER && c.REDIS_URL === undefined) problem('AUTHZ_REDIS_CLUSTER: needs REDIS_URL (one node of the cluster)');
+  if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
+    problem('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
+  }
+  const auditParts = [c.AUTHZ_AUDIT_ADDRESS, c.AUTHZ_AUDIT_SIGNING_KEY_FILE, c.AUTHZ_AUDIT_KEY_ID];
+  if (auditParts.some((v) => v !== undefined) && auditParts.some((v) => v === undefined)) {
+    problem('AUTHZ_AUDIT_ADDRESS / _SIGNING_KEY_FILE / _KEY_ID: set all three to ship audit events, or none');
+  }
+  for (const origin of list(c.AUTHZ_CORS_ORIGINS)) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problem(`AUTHZ_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path)`);
+  }
 });
 
 export interface Config {
@@ -107,98 +136,37 @@ export interface Config {
   readonly watchMaxBuffered: number;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
+export { ConfigError };
+
+/** Every environment variable the service reads (deploy manifests and docs/configuration.md are checked against it). */
+export const KNOWN_SETTINGS: readonly string[] = knownSettings(schema);
+
+/** A comma-separated list, trimmed, without empty entries. */
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-const KNOWN = new Set(Object.keys(schema.shape));
-/** Secrets that may be read from a file instead: `<NAME>_FILE`. */
-const FROM_FILE = ['DATABASE_URL', 'AUTHZ_DATABASE_READ_URL'] as const;
-
-/** Every environment variable the service reads (deploy manifests are checked against it). */
-export const KNOWN_SETTINGS: readonly string[] = [...KNOWN, ...FROM_FILE.map((name) => `${name}_FILE`)].sort();
-
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  const problems: string[] = [];
-  const input: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || value === '') continue;
-    if (KNOWN.has(key)) input[key] = value;
-    else if (key.startsWith('AUTHZ_') && !KNOWN_SETTINGS.includes(key)) problems.push(`${key}: unknown setting (known: ${KNOWN_SETTINGS.filter((k) => k.startsWith('AUTHZ_')).join(', ')})`);
-  }
-  for (const name of FROM_FILE) {
-    const file = env[`${name}_FILE`];
-    if (file === undefined || file === '') continue;
-    if (input[name] !== undefined) problems.push(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
-    else {
-      try {
-        input[name] = readFileSync(file, 'utf8').trim();
-      } catch (error) {
-        problems.push(`${name}_FILE: cannot read ${file}: ${(error as Error).message}`);
-      }
-    }
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      // Never echo the value: DATABASE_URL may carry a password.
-      problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    }
-  }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  const c = parsed.data;
-  if (c.AUTHZ_DATABASE_READ_URL !== undefined && c.DATABASE_URL === undefined) {
-    problems.push('AUTHZ_DATABASE_READ_URL: needs DATABASE_URL (the primary it replicates); embedded Postgres has no read replica');
-  }
-  if (input['AUTHZ_PG_READ_POOL_MAX'] !== undefined && c.AUTHZ_DATABASE_READ_URL === undefined) {
-    problems.push('AUTHZ_PG_READ_POOL_MAX: set only with AUTHZ_DATABASE_READ_URL');
-  }
+  const c = loadSettings(schema, { prefix: 'AUTHZ_', env });
   const jwtSet = [c.AUTHZ_JWKS_URL, c.AUTHZ_JWKS_FILE, c.AUTHZ_JWT_ISSUER, c.AUTHZ_JWT_AUDIENCE].some((v) => v !== undefined);
-  if (jwtSet) {
-    if ((c.AUTHZ_JWKS_URL === undefined) === (c.AUTHZ_JWKS_FILE === undefined)) problems.push('AUTHZ_JWKS_URL / AUTHZ_JWKS_FILE: set exactly one to accept tokens');
-    if (c.AUTHZ_JWT_ISSUER === undefined) problems.push('AUTHZ_JWT_ISSUER: required when tokens are accepted');
-    if (c.AUTHZ_JWT_AUDIENCE === undefined) problems.push('AUTHZ_JWT_AUDIENCE: required when tokens are accepted');
-  }
-  const bootstrap = [c.AUTHZ_BOOTSTRAP_KEY_FILE, c.AUTHZ_BOOTSTRAP_KEY_SUBJECT, c.AUTHZ_BOOTSTRAP_KEY_ORG];
-  if (bootstrap.some((v) => v !== undefined) && bootstrap.some((v) => v === undefined)) {
-    problems.push('AUTHZ_BOOTSTRAP_KEY_FILE / _SUBJECT / _ORG: set all three or none');
-  }
-  const platformAdmins = (c.AUTHZ_PLATFORM_ADMINS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const admin of platformAdmins) if (!/^(user|service):[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(admin)) problems.push(`AUTHZ_PLATFORM_ADMINS: ${JSON.stringify(admin)} is not a user or service subject`);
-  if (c.AUTHZ_REDIS_CLUSTER === 'true' && c.REDIS_URL === undefined) problems.push('AUTHZ_REDIS_CLUSTER: needs REDIS_URL (one node of the cluster)');
-  if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
-    problems.push('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
-  }
-  const auditParts = [c.AUTHZ_AUDIT_ADDRESS, c.AUTHZ_AUDIT_SIGNING_KEY_FILE, c.AUTHZ_AUDIT_KEY_ID];
-  if (auditParts.some((v) => v !== undefined) && auditParts.some((v) => v === undefined)) {
-    problems.push('AUTHZ_AUDIT_ADDRESS / _SIGNING_KEY_FILE / _KEY_ID: set all three to ship audit events, or none');
-  }
-  const corsOrigins = (c.AUTHZ_CORS_ORIGINS ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
-  for (const origin of corsOrigins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`AUTHZ_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path)`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
   return {
     databaseUrl: c.DATABASE_URL,
     grpc: { host: c.AUTHZ_GRPC_HOST, port: c.AUTHZ_GRPC_PORT },
     dataDir: c.AUTHZ_DATA_DIR,
     embeddedPostgresPort: c.AUTHZ_EMBEDDED_PG_PORT,
     poolMax: c.AUTHZ_PG_POOL_MAX,
-    readReplica: c.AUTHZ_DATABASE_READ_URL !== undefined ? { url: c.AUTHZ_DATABASE_READ_URL, poolMax: c.AUTHZ_PG_READ_POOL_MAX } : undefined,
+    readReplica: c.AUTHZ_DATABASE_READ_URL !== undefined ? { url: c.AUTHZ_DATABASE_READ_URL, poolMax: c.AUTHZ_PG_READ_POOL_MAX ?? 10 } : undefined,
     worldFile: c.AUTHZ_WORLD_FILE,
     logLevel: c.AUTHZ_LOG_LEVEL,
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
-    http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL, corsOrigins },
+    http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL, corsOrigins: list(c.AUTHZ_CORS_ORIGINS) },
     telemetry: { metricsHost: c.AUTHZ_METRICS_HOST, metricsPort: c.AUTHZ_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
-    trustLoopback: c.AUTHZ_TRUST_LOOPBACK === 'true',
+    trustLoopback: c.AUTHZ_TRUST_LOOPBACK,
     keyCacheMs: c.AUTHZ_KEY_CACHE_MS,
     jwt: jwtSet
       ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM }
       : undefined,
-    platformAdmins,
+    platformAdmins: list(c.AUTHZ_PLATFORM_ADMINS),
     audit:
       c.AUTHZ_AUDIT_ADDRESS !== undefined
         ? {
@@ -216,7 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         : undefined,
     cache: {
       redisUrl: c.REDIS_URL,
-      redisCluster: c.AUTHZ_REDIS_CLUSTER === 'true',
+      redisCluster: c.AUTHZ_REDIS_CLUSTER,
       keyPrefix: c.AUTHZ_REDIS_KEY_PREFIX,
       redisTtlMs: c.AUTHZ_REDIS_TTL_MS,
       maxEntries: c.AUTHZ_CACHE_MAX_ENTRIES,

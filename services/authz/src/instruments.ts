@@ -1,21 +1,11 @@
-/** The authz service's metrics and spans, through @opentelemetry/api only. */
-import { isSpanContextValid, SpanStatusCode, trace, type Attributes, type BatchObservableResult, type Meter } from '@opentelemetry/api';
-import { perMeterProvider } from '@warden/audit';
+/**
+ * The authz service's metrics and spans, through @opentelemetry/api only; the process
+ * registers the SDK (runService → startTelemetry, @warden/service-kit).
+ */
+import { trace, type Attributes, type BatchObservableResult, type Meter } from '@opentelemetry/api';
+import { createInstruments, createStoreSpan } from '@warden/service-kit';
 
 export const tracer = trace.getTracer('warden-authz', '0.1.0');
-
-/**
- * Whether a tracing SDK is registered. The API's no-op tracer hands out spans with an
- * invalid context; an SDK's spans have a valid one even when its sampler drops them.
- * Without an SDK the per-RPC span middleware is left out: it would cost CPU on every
- * call and record nothing.
- */
-export function tracingEnabled(): boolean {
-  const probe = trace.getTracer('warden-authz-probe').startSpan('probe');
-  const valid = isSpanContextValid(probe.spanContext());
-  probe.end();
-  return valid;
-}
 
 /**
  * Decisions are tallied here and reported through an observable counter: the hot path
@@ -36,7 +26,7 @@ export function countDecision(decision: string, reason: string): void {
 export const SINGLE: Attributes = Object.freeze({ 'warden.batch': false });
 export const BATCH: Attributes = Object.freeze({ 'warden.batch': true });
 
-/** Made on the registered MeterProvider (perMeterProvider, from @warden/audit). */
+/** Made on the registered MeterProvider (createInstruments). */
 function makeInstruments(meter: Meter) {
   return {
     meter,
@@ -58,25 +48,13 @@ function observeDecisions(meter: Meter): void {
     });
 }
 
-export const instruments = perMeterProvider('warden-authz', '0.1.0', (meter) => {
+export const instruments = createInstruments('warden-authz', '0.1.0', (meter) => {
   observeDecisions(meter);
   return makeInstruments(meter);
 });
 
-/** Runs `work` in a child span named like a store call, e.g. `postgres view`. */
-export async function storeSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
-  return tracer.startActiveSpan(name, { attributes }, async (span) => {
-    try {
-      return await work();
-    } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
-      throw error;
-    } finally {
-      span.end();
-    }
-  });
-}
+/** Runs `work` in a client span named like a store call (`postgres grant view`), a child of the RPC's. */
+export const storeSpan = createStoreSpan(tracer);
 
 /** What the grant cache reports (CachedGrantSource.stats()). */
 export interface CacheStatsLike {

@@ -6,7 +6,7 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Effect } from '@warden/proto/authz/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTelemetry, type Telemetry } from '../src/telemetry.js';
+import { startTelemetry, type Telemetry } from '@warden/service-kit';
 import type { TestApp } from './support/app.js';
 
 const spans = new InMemorySpanExporter();

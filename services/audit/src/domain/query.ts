@@ -1,6 +1,7 @@
 /** Timeline filters, their validation and cursors. Pure. */
 import { InvalidArgumentError } from '@warden/errors';
 import { ACTION } from '@warden/audit-events';
+import { decodePageToken, encodePageToken } from '@warden/service-kit';
 import { SEGMENT_ID_PATTERN as ID_PATTERN, parseOrgId, parseSubject, scopeOf, scopePath } from '@warden/names';
 
 export type Order = 'newest' | 'oldest';
@@ -94,20 +95,19 @@ function isoOf(date: Date, field: string): string {
   return date.toISOString();
 }
 
+const isCursorPosition = (value: unknown): value is { t: string; s: number } => {
+  const v = value as { t?: unknown; s?: unknown } | null;
+  return typeof v === 'object' && v !== null && typeof v.t === 'string' && !Number.isNaN(Date.parse(v.t)) && typeof v.s === 'number' && Number.isSafeInteger(v.s);
+};
+
+/** A Query cursor, in the one page-token format (@warden/service-kit): the last row's position, for this order. */
 export function encodeCursor(cursor: Cursor, order: Order): string {
-  return Buffer.from(JSON.stringify({ t: cursor.occurredAt, s: cursor.seq, o: order }), 'utf8').toString('base64url');
+  return encodePageToken({ t: cursor.occurredAt, s: cursor.seq }, ['events', order]);
 }
 
+/** The position a cursor of this order carries; InvalidArgumentError(`field`) for anything Query did not return. */
 export function decodeCursor(text: string, order: Order, field = 'cursor'): Cursor {
-  try {
-    const value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { t?: unknown; s?: unknown; o?: unknown };
-    if (typeof value.t !== 'string' || Number.isNaN(Date.parse(value.t)) || typeof value.s !== 'number' || !Number.isSafeInteger(value.s)) {
-      throw new Error('shape');
-    }
-    if (value.o !== order) throw new InvalidArgumentError(field, 'was made for the other order');
-    return { occurredAt: value.t, seq: value.s };
-  } catch (error) {
-    if (error instanceof InvalidArgumentError) throw error;
-    throw new InvalidArgumentError(field, 'is not a cursor returned by Query');
-  }
+  const position = decodePageToken(text, ['events', order], field, isCursorPosition);
+  if (position === undefined) throw new InvalidArgumentError(field, 'is not a token this query returned');
+  return { occurredAt: position.t, seq: position.s };
 }

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { actorFromSubject, signedEventToProto, type AuditEvent } from '@warden/audit-events';
+import { createBackoff, delay } from '@warden/service-kit';
 
 export interface OutboxRelayOptions {
   readonly pool: pg.Pool;
@@ -130,28 +131,25 @@ export function startOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   const loop = async () => {
-    let delay = options.intervalMs;
+    // The one backoff (@warden/service-kit): 250 ms doubling to 10 s while the audit service fails.
+    const backoff = createBackoff({ initialMs: 250, maxMs: 10_000 });
+    let wait = options.intervalMs;
     while (!stopping.signal.aborted) {
       try {
         running = drain();
         await running;
-        delay = options.intervalMs;
+        backoff.reset();
+        wait = options.intervalMs;
       } catch (error) {
         if (stopping.signal.aborted) break;
         stats.failedAttempts++;
+        wait = backoff.next();
         const unavailable = error instanceof ClientError && [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED].includes(error.code);
-        logger.warn({ err: unavailable ? undefined : error, retryInMs: delay }, unavailable ? 'the audit service is unreachable; outbox events wait' : 'shipping outbox events failed');
-        delay = Math.min(Math.max(delay * 2, 250), 10_000);
+        logger.warn({ err: unavailable ? undefined : error, retryInMs: wait }, unavailable ? 'the audit service is unreachable; outbox events wait' : 'shipping outbox events failed');
       } finally {
         running = undefined;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        stopping.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
+      await delay(wait, stopping.signal);
     }
   };
   const looping = loop();

@@ -4,10 +4,10 @@
  * every candidate is decided by the same engine as Check, so a result is listed
  * exactly when Check says ALLOW (REQUIRES_APPROVAL is not ALLOW).
  *
- * Pages are keyset-based: the token carries the last candidate examined and a
- * hash of the query, so it stays valid across writes and is refused for another query.
+ * Pages are keyset-based (the one page-token format, @warden/service-kit): the token carries
+ * the last candidate examined and a hash of the query, so it stays valid across writes and
+ * is refused for another query.
  */
-import { createHash } from 'node:crypto';
 import type { Caller } from '../domain/caller.js';
 import { ACTION_CATALOGUE } from '../domain/catalogue.js';
 import type { ValidCheck } from '../domain/engine.js';
@@ -15,6 +15,7 @@ import { decide } from '../domain/engine.js';
 import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
 import type { Attributes } from '../domain/model.js';
 import { isSubjectType, parseAction, parseResource, parseSubject, SUBJECT_TYPES, type ResourcePath } from '@warden/names';
+import { decodePageToken, encodePageToken } from '@warden/service-kit';
 import type { CandidateSource, GrantSource } from '../ports.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
 
@@ -69,23 +70,11 @@ export interface Lookups {
   lookupActions(caller: Caller, input: LookupActionsInput, options?: CallOptions): Promise<PageResult<string>>;
 }
 
-function queryHash(parts: readonly unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 16);
-}
+const isName = (value: unknown): value is string => typeof value === 'string';
 
-function encodeToken(after: string, hash: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, a: after, q: hash })).toString('base64url');
-}
-
-function decodeToken(token: string | undefined, hash: string): string | undefined {
-  if (token === undefined || token === '') return undefined;
-  try {
-    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { v?: unknown; a?: unknown; q?: unknown };
-    if (parsed.v === 1 && typeof parsed.a === 'string' && parsed.q === hash) return parsed.a;
-  } catch {
-    // fall through
-  }
-  throw new InvalidArgumentError('page.token', 'is not a token this query returned');
+/** The last candidate a page token of `query` carries; undefined for the first page. */
+function decodeToken(token: string | undefined, query: readonly unknown[]): string | undefined {
+  return decodePageToken(token, query, 'page.token', isName);
 }
 
 function pageSize(page: Page | undefined): number {
@@ -122,7 +111,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
     toCheck: (candidate: string) => ValidCheck,
     after: string | undefined,
     limit: number,
-    hash: string,
+    query: readonly unknown[],
     signal?: AbortSignal,
   ): Promise<PageResult<string>> {
     const results: string[] = [];
@@ -142,7 +131,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
         if (decide(view, check, at).decision === 'ALLOW') results.push(batch[i]!);
         if (results.length === limit || scanned >= MAX_SCAN) {
           const more = i < batch.length - 1 || (await next(last, 1)).length > 0;
-          return { results, nextToken: more ? encodeToken(last, hash) : '', revision };
+          return { results, nextToken: more ? encodePageToken(last, query) : '', revision };
         }
       }
       if (batch.length < CHUNK) return { results, nextToken: '', revision };
@@ -156,13 +145,13 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const scope = parseResource(input.scope, 'scope');
       if (!TYPE_RE.test(input.resourceType)) throw new InvalidArgumentError('resource_type', `${JSON.stringify(input.resourceType)} is not a resource type (lowercase letters, digits and _)`);
       await mayLookup(caller, input.subject, scope, 'subject', signal);
-      const hash = queryHash(['resources', input.subject, input.action, input.resourceType, input.scope, input.context ?? null]);
+      const query = ['resources', input.subject, input.action, input.resourceType, input.scope, input.context ?? null];
       return scan(
         (after, limit) => candidates.resourcesUnder(scope.path, input.resourceType, after, limit, signal),
         (path) => ({ subject: input.subject, action, resource: parseResource(path), context: input.context }),
-        decodeToken(input.page?.token, hash),
+        decodeToken(input.page?.token, query),
         pageSize(input.page),
-        hash,
+        query,
         signal,
       );
     },
@@ -174,13 +163,13 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
         throw new InvalidArgumentError('subject_type', `${JSON.stringify(input.subjectType)} is not one of ${SUBJECT_TYPES.join(', ')}`);
       }
       await mayLookup(caller, undefined, resource, 'resource', signal);
-      const hash = queryHash(['subjects', input.action, input.resource, input.subjectType ?? null, input.context ?? null]);
+      const query = ['subjects', input.action, input.resource, input.subjectType ?? null, input.context ?? null];
       return scan(
         (after, limit) => candidates.subjectsOn(resource.chain, input.subjectType, after, limit, signal),
         (subject) => ({ subject, action, resource, context: input.context }),
-        decodeToken(input.page?.token, hash),
+        decodeToken(input.page?.token, query),
         pageSize(input.page),
-        hash,
+        query,
         signal,
       );
     },
@@ -205,14 +194,14 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const allowed = [...candidatesSet]
         .sort()
         .filter((action) => decide(view, { subject: input.subject, action: parseAction(action), resource, context: input.context }, at).decision === 'ALLOW');
-      const hash = queryHash(['actions', input.subject, input.resource, input.context ?? null]);
-      const after = decodeToken(input.page?.token, hash);
+      const query = ['actions', input.subject, input.resource, input.context ?? null];
+      const after = decodeToken(input.page?.token, query);
       const start = after === undefined ? 0 : allowed.findIndex((a) => a > after);
       const from = start < 0 ? allowed.length : start;
       const limit = pageSize(input.page);
       const results = allowed.slice(from, from + limit);
       const more = from + limit < allowed.length;
-      return { results, nextToken: more ? encodeToken(results.at(-1)!, hash) : '', revision: view.revision };
+      return { results, nextToken: more ? encodePageToken(results.at(-1)!, query) : '', revision: view.revision };
     },
   };
 }

@@ -2,6 +2,7 @@
  * The AuditStore over ClickHouse: one SQL text (sql.ts) run by either driver
  * (chdb in-process or a server through @clickhouse/client).
  */
+import type { Attributes } from '@opentelemetry/api';
 import type { AuditEvent, JsonValue, LogRecord, StoredRecord } from '@warden/audit-events';
 import type { AuditStore, CheckpointRow, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../../domain/ports.js';
 import type { Cursor, EventFilter } from '../../domain/query.js';
@@ -172,15 +173,32 @@ export class ClickHouseAuditStore implements AuditStore {
     await this.driver.command(CREATE_PRODUCER_KEYS_TABLE, db);
   }
 
+  /** A ClickHouse call's span: named `{db.operation.name} {db.collection.name}`, with the database conventions' attributes. */
+  private call(operation: string, table: Table, method: string, extra: Attributes = {}): [string, Attributes] {
+    const summary = `${operation} ${table}`;
+    return [
+      summary,
+      {
+        'db.system.name': 'clickhouse',
+        'db.operation.name': operation,
+        'db.collection.name': table,
+        'db.namespace': this.database,
+        'db.query.summary': summary,
+        'warden.store.method': method,
+        ...extra,
+      },
+    ];
+  }
+
   /** A SELECT of `table`, as a child span of the caller's (OpenTelemetry database conventions). */
   private q<T>(method: string, table: Table, sql: string, params: Record<string, unknown>, options?: StoreCallOptions): Promise<T[]> {
-    return storeSpan({ operation: 'SELECT', table, database: this.database, method }, () =>
+    return storeSpan(...this.call('SELECT', table, method), () =>
       this.driver.query<T>(sql, { db: this.database, ...params }, { signal: options?.signal }),
     );
   }
 
   private insert(method: string, table: Table, rows: readonly Record<string, unknown>[], settings: Record<string, string | number>): Promise<void> {
-    return storeSpan({ operation: 'INSERT', table, database: this.database, method, attributes: { 'db.operation.batch.size': rows.length } }, () =>
+    return storeSpan(...this.call('INSERT', table, method, { 'db.operation.batch.size': rows.length }), () =>
       this.driver.insert(this.database, table, rows, settings),
     );
   }

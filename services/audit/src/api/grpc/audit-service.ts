@@ -8,7 +8,7 @@ import { createAccess } from '../../usecases/access.js';
 import type { AuditLog } from '../../usecases/audit-log.js';
 import { exportEvents } from '../../usecases/export.js';
 import { queryTimeline } from '../../usecases/timeline.js';
-import type { CallerContext } from './caller-middleware.js';
+import type { CallerContext } from './identity.js';
 import { appendResultToProto, exportRequestFromProto, filterFromProto } from './convert.js';
 
 export type AuditServiceDeps = {

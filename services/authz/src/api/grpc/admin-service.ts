@@ -3,6 +3,7 @@ import { Effect, type BindingRef } from '@warden/proto/authz/v1';
 import type { AdminServiceImplementation, ResourceSettings } from '@warden/proto/authz/v1/admin';
 import type { Admin, Settings } from '../../usecases/admin.js';
 import { InvalidArgumentError } from '@warden/errors';
+import { decodePageToken, encodePageToken } from '@warden/service-kit';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../usecases/lookups.js';
 import type { CallerContext } from './auth.js';
 import { bindingToProto } from './convert.js';
@@ -34,12 +35,8 @@ function effectFromProto(effect: Effect): 'allow' | 'deny' {
 
 const optional = (value: string): string | undefined => (value === '' ? undefined : value);
 
-function decodeListToken(token: string): string | undefined {
-  if (token === '') return undefined;
-  const decoded = Buffer.from(token, 'base64url').toString('utf8');
-  if (!/^\S+ [0-9a-f-]{36}$/.test(decoded)) throw new InvalidArgumentError('page.token', 'is not a token this query returned');
-  return decoded;
-}
+/** A listBindings position: `<scope> <binding id>` (the store's keyset order). */
+const isListPosition = (value: unknown): value is string => typeof value === 'string' && /^\S+ [0-9a-f-]{36}$/.test(value);
 
 export function createAdminServiceImpl(admin: Admin): AdminServiceImplementation<CallerContext> {
   return {
@@ -76,10 +73,12 @@ export function createAdminServiceImpl(admin: Admin): AdminServiceImplementation
     },
     async listBindings(request, { caller, signal }) {
       const limit = Math.min(request.page?.limit || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-      const result = await admin.listBindings(caller, { scope: request.scope, subject: optional(request.subject), after: decodeListToken(request.page?.token ?? ''), limit }, { signal });
+      const query = ['bindings', request.scope, request.subject];
+      const after = decodePageToken(request.page?.token, query, 'page.token', isListPosition);
+      const result = await admin.listBindings(caller, { scope: request.scope, subject: optional(request.subject), after, limit }, { signal });
       return {
         bindings: result.bindings.map((b) => ({ binding: bindingToProto(b.binding) as BindingRef, grantedBy: b.grantedBy ?? '', reason: b.reason ?? '', createdAt: b.createdAt })),
-        nextPageToken: result.last === undefined ? '' : Buffer.from(result.last).toString('base64url'),
+        nextPageToken: result.last === undefined ? '' : encodePageToken(result.last, query),
         revision: result.revision,
       };
     },

@@ -1,68 +1,39 @@
 /**
  * Every gRPC call is authenticated and gets `caller` in its context; every failure becomes a
- * gRPC status. Refusals are logged with the method, the peer and the key id (never the secret).
+ * gRPC status. Both through the services' one shape, withCaller (@warden/service-kit/grpc:
+ * wrapped methods, not middleware, which keeps a Check one async function). Refusals are
+ * logged with the method, the peer and the key id (never the secret).
  */
-import type { CallContext, ServiceImplementation, TsProtoServiceDefinition } from 'nice-grpc';
+import type { ServiceImplementation, TsProtoServiceDefinition } from 'nice-grpc';
 import type { Logger } from 'pino';
+import { UnauthenticatedError } from '@warden/errors';
+import { withCaller, type CallerContext as KitCallerContext } from '@warden/service-kit/grpc';
 import { keyIdOf } from '../../domain/api-key-format.js';
 import type { Authenticator } from '../../usecases/authenticate.js';
 import type { Caller } from '../../domain/caller.js';
-import { UnauthenticatedError } from '@warden/errors';
-import { failure } from './errors.js';
 
-export interface CallerContext {
-  readonly caller: Caller;
-}
+export type CallerContext = KitCallerContext<Caller>;
 
-type Method = (request: unknown, context: CallContext & CallerContext) => unknown;
-
-/**
- * A service implementation whose every method first authenticates the call and adds `caller`
- * to its context; failures (of either) leave as gRPC statuses (errors.ts). Wrapped methods
- * rather than a nice-grpc middleware: a middleware is one more async generator, and a copy
- * of the context, on every call a Check included; here a unary call is one async function.
- * The context is the call's own object (nice-grpc makes one per call), so `caller` is set on it.
- */
+/** `implementation` with every method authenticated first (UNAUTHENTICATED when that fails). */
 export function authenticated<Service extends TsProtoServiceDefinition>(
   definition: Service,
   implementation: ServiceImplementation<Service, CallerContext>,
   authenticator: Authenticator,
   logger: Logger,
 ): ServiceImplementation<Service> {
-  const wrapped: Record<string, unknown> = {};
-  for (const [key, method] of Object.entries(definition.methods)) {
-    const run = (implementation as unknown as Record<string, Method>)[key]!.bind(implementation);
-    const path = `/${definition.fullName}/${method.name}`;
-    const authenticate = async (context: CallContext): Promise<CallContext & CallerContext> => {
+  return withCaller<Service, Caller>(definition, implementation, {
+    logger,
+    async identify(context, method) {
       const authorization = context.metadata.get('authorization');
       try {
-        const caller = await authenticator.authenticate({ authorization, peer: context.peer });
-        const extended = context as CallContext & { caller: Caller };
-        extended.caller = caller;
-        return extended;
+        return await authenticator.authenticate({ authorization, peer: context.peer });
       } catch (error) {
         if (error instanceof UnauthenticatedError) {
           const token = /^Bearer\s+(\S+)/i.exec(authorization ?? '')?.[1];
-          logger.warn({ method: path, peer: context.peer, keyId: token ? keyIdOf(token) : undefined, reason: error.message }, 'unauthenticated call refused');
+          logger.warn({ method, peer: context.peer, keyId: token ? keyIdOf(token) : undefined, reason: error.message }, 'unauthenticated call refused');
         }
         throw error;
       }
-    };
-    wrapped[key] = method.responseStream
-      ? async function* (request: unknown, context: CallContext) {
-          try {
-            yield* run(request, await authenticate(context)) as AsyncIterable<unknown>;
-          } catch (error) {
-            throw failure(error, path, context.signal, logger);
-          }
-        }
-      : async (request: unknown, context: CallContext) => {
-          try {
-            return await run(request, await authenticate(context));
-          } catch (error) {
-            throw failure(error, path, context.signal, logger);
-          }
-        };
-  }
-  return wrapped as ServiceImplementation<Service>;
+    },
+  });
 }

@@ -3,18 +3,18 @@
  * as Connect-style JSON (`POST /warden.authz.v1.AdminService/GrantBinding`, proto3
  * JSON bodies; the same implementations as gRPC), and /healthz, /readyz.
  *
- * Every route but discovery and health is authenticated. Errors: AuthZEN routes
- * answer the spec's status with a plain error-message string; Connect routes a JSON
- * `{code, message}` with Connect's status codes.
+ * Every route but discovery and health is authenticated. Errors (@warden/service-kit's
+ * httpErrorHandler): every route answers the status of the one table of @warden/errors;
+ * AuthZEN routes with a plain error-message string, Connect routes with a JSON `{code, message}`.
  */
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { Metadata, Status, type CallContext } from 'nice-grpc';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { Metadata, type CallContext } from 'nice-grpc';
 import type { Logger } from 'pino';
 import type { Authenticator } from '../../usecases/authenticate.js';
 import type { Caller } from '../../domain/caller.js';
 import { UnauthenticatedError } from '@warden/errors';
-import { toServerError } from '../grpc/errors.js';
+import { httpErrorHandler } from '@warden/service-kit';
 import type { CallerContext } from '../grpc/auth.js';
 import { registerAuthzen, type AuthzenDeps } from './authzen.js';
 import { keyIdOf } from '../../domain/api-key-format.js';
@@ -55,24 +55,7 @@ export interface HttpServerOptions extends Omit<AuthzenDeps, 'callerOf'> {
   readonly corsOrigins?: readonly string[] | undefined;
 }
 
-const CONNECT_CODES: Partial<Record<Status, [string, number]>> = {
-  [Status.INVALID_ARGUMENT]: ['invalid_argument', 400],
-  [Status.UNAUTHENTICATED]: ['unauthenticated', 401],
-  [Status.PERMISSION_DENIED]: ['permission_denied', 403],
-  [Status.NOT_FOUND]: ['not_found', 404],
-  [Status.ALREADY_EXISTS]: ['already_exists', 409],
-  [Status.FAILED_PRECONDITION]: ['failed_precondition', 400],
-  [Status.UNAVAILABLE]: ['unavailable', 503],
-};
-const AUTHZEN_STATUS: Partial<Record<Status, number>> = {
-  [Status.INVALID_ARGUMENT]: 400,
-  [Status.UNAUTHENTICATED]: 401,
-  [Status.PERMISSION_DENIED]: 403,
-  [Status.NOT_FOUND]: 404,
-  [Status.ALREADY_EXISTS]: 409,
-  [Status.FAILED_PRECONDITION]: 409,
-  [Status.UNAVAILABLE]: 503,
-};
+const BODY_LIMIT = 1024 * 1024;
 
 /** The health routes (public): probes in deploy/ are checked against these. */
 export const HEALTH_PATHS = { alive: '/healthz', ready: '/readyz' } as const;
@@ -87,7 +70,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
@@ -128,42 +111,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     void reply.code(404).type('text/plain; charset=utf-8').send(`no route for ${request.method} ${request.url.split('?')[0]}`);
   });
 
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const connect = !request.url.startsWith('/access/') && !request.url.startsWith('/.well-known/');
-    let code: Status;
-    let message: string;
-    if (error.validation !== undefined) {
-      code = Status.INVALID_ARGUMENT;
-      const first = error.validation[0];
-      message = `${(first?.instancePath ?? '').replace(/^\//, '').replaceAll('/', '.') || 'body'} ${first?.message ?? 'is not valid'}`;
-    } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
-      code = Status.INVALID_ARGUMENT;
-      message = 'content-type must be application/json';
-    } else if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || error instanceof SyntaxError) {
-      code = Status.INVALID_ARGUMENT;
-      message = 'the body is not valid JSON';
-    } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      void reply.code(413).type('text/plain; charset=utf-8').send('the body is larger than 1 MiB');
-      return;
-    } else {
-      const mapped = toServerError(error);
-      if (mapped === undefined) {
-        logger.error({ err: error, url: request.url }, 'unexpected error');
-        code = Status.INTERNAL;
-        message = 'internal error';
-      } else {
-        code = mapped.code;
-        message = mapped.details;
-        if (code === Status.UNAVAILABLE) logger.warn({ url: request.url, err: (error as Error).cause ?? error }, message);
-      }
-    }
-    if (connect) {
-      const [name, status] = CONNECT_CODES[code] ?? ['internal', 500];
-      void reply.code(status).type('application/json').send({ code: name, message });
-    } else {
-      void reply.code(AUTHZEN_STATUS[code] ?? 500).type('text/plain; charset=utf-8').send(message);
-    }
-  });
+  // AuthZEN routes (and their discovery document) answer errors as plain text, the rest as Connect JSON.
+  const authzenRoute = (request: FastifyRequest) => request.url.startsWith('/access/') || request.url.startsWith('/.well-known/');
+  app.setErrorHandler(httpErrorHandler({ logger, bodyLimit: BODY_LIMIT, body: (request) => (authzenRoute(request) ? 'text' : 'json') }));
 
   app.get(HEALTH_PATHS.alive, { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get(HEALTH_PATHS.ready, { config: { public: true } }, async (_request, reply) => {

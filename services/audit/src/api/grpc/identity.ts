@@ -1,17 +1,19 @@
 /**
- * Caller identity, in one middleware (authentication will be unified with
- * authz later). A caller is identified by an API key (`authorization: Bearer
- * <key>` or `x-api-key`) from the configured key map; in the explicitly
- * enabled trust mode (development, or behind a gateway that authenticates),
- * the `x-warden-subject` header is taken as is. Adds `caller` to the context.
+ * Caller identity (authentication will be unified with authz later). A caller is
+ * identified by an API key (`authorization: Bearer <key>` or `x-api-key`) from the
+ * configured key map; in the explicitly enabled trust mode (development, or behind a
+ * gateway that authenticates), the `x-warden-subject` header is taken as is. No
+ * credentials: no caller (Append needs none; reads refuse). server.ts adds it to every
+ * call's context through withCaller (@warden/service-kit/grpc).
  */
 import { createHash } from 'node:crypto';
-import type { CallContext, ServerMiddlewareCall } from 'nice-grpc';
+import type { CallContext } from 'nice-grpc';
+import type { CallerContext as KitCallerContext } from '@warden/service-kit/grpc';
 import { UnauthenticatedError } from '@warden/errors';
 import { parseSubject } from '@warden/names';
 import type { Caller } from '../../domain/ports.js';
 
-export type CallerContext = { readonly caller: Caller | undefined };
+export type CallerContext = KitCallerContext<Caller | undefined>;
 
 export type IdentityOptions = {
   /** sha256(hex) of each API key → subject. */
@@ -40,13 +42,4 @@ export function identify(metadata: CallContext['metadata'], options: IdentityOpt
     return { subject: header };
   }
   return undefined;
-}
-
-export function callerMiddleware(options: IdentityOptions) {
-  return async function* caller<Request, Response>(
-    call: ServerMiddlewareCall<Request, Response, CallerContext>,
-    context: CallContext,
-  ): AsyncGenerator<Response, Response | void, undefined> {
-    return yield* call.next(call.request, { ...context, caller: identify(context.metadata, options) });
-  };
 }
