@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import { CHANGES_SINCE_SQL, REVISION_SQL, touchedByRevision, type ChangeRow } from '../postgres/grant-changes.js';
-import { UNIT_FILL_SQL, type BindingRow, type RoleRow, type UnitFillRow } from '../postgres/pg-grant-store.js';
+import { groupsByMember, UNIT_FILL_SQL, type BindingRow, type RoleRow, type UnitFillRow } from '../postgres/pg-grant-store.js';
 import type { CacheCounters } from './cache-options.js';
 import { orgKey, resourceKey, subjectKey, unitKeysByRevision } from './cache-keys.js';
 import type { TouchedByRevision } from './freshness-tracker.js';
@@ -67,12 +67,7 @@ export class PgUnitReader {
     }
 
     const texts = new Map<string, string>();
-    const edges = new Map<string, string[]>();
-    for (const [member, group] of row.edges) {
-      const list = edges.get(member) ?? [];
-      list.push(group);
-      edges.set(member, list);
-    }
+    const edges = groupsByMember(row.edges);
     const bindings = new Map<string, BindingRow[]>();
     for (const b of row.bindings) {
       const list = bindings.get(b.subject) ?? [];

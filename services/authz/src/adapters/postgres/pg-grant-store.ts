@@ -177,13 +177,19 @@ export class PgGrantStore implements GrantSource {
   }
 }
 
-function toView(row: ViewRow): GrantView {
+/** The `edges` column of a grant view statement as each member's direct groups. */
+export function groupsByMember(edges: ReadonlyArray<readonly [member: string, group: string]>): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  for (const [member, group] of row.edges) {
-    const list = groups.get(member) ?? [];
-    list.push(group);
-    groups.set(member, list);
+  for (const [member, group] of edges) {
+    const list = groups.get(member);
+    if (list === undefined) groups.set(member, [group]);
+    else list.push(group);
   }
+  return groups;
+}
+
+function toView(row: ViewRow): GrantView {
+  const groups = groupsByMember(row.edges);
   const bindings = new Map<string, Binding[]>();
   for (const bindingRow of row.bindings) {
     const key = `${bindingRow.subject}\u0000${bindingRow.scope}`;
