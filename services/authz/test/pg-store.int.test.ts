@@ -3,7 +3,7 @@ import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
-import { PgGrantStore, VIEW_SQL } from '../src/adapters/postgres/pg-grant-store.js';
+import { PgGrantStore, UNIT_FILL_SQL, VIEW_SQL } from '../src/adapters/postgres/pg-grant-store.js';
 import { withWrite } from '../src/adapters/postgres/pg-writer.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
 import { migrate } from '../src/adapters/postgres/migrations.js';
@@ -110,15 +110,13 @@ describe('PgGrantStore and the writer', () => {
     );
   });
 
-  it('the Check read uses the indexes (no sequential scan of bindings or group_members)', async () => {
+  /** The tables a statement's plan scans, and how, with sequential scans forbidden (tiny tables make them cheapest). */
+  async function scansOf(sql: string, params: unknown[]): Promise<Array<{ relation: string; node: string; index?: string }>> {
     const client = await db.pool.connect();
     try {
       // Tiny tables make a seq scan cheapest; forbid it to see which index paths exist for the query.
       await client.query('SET enable_seqscan = off');
-      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${VIEW_SQL}`, [
-        ['user:sarah@acme.com'],
-        ['org:acme', 'org:acme/project:checkout', 'org:acme/project:checkout/env:production'],
-      ]);
+      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
       const scans: Array<{ relation: string; node: string; index?: string }> = [];
       const walk = (node: Record<string, unknown>) => {
         if (typeof node['Relation Name'] === 'string') {
@@ -127,14 +125,31 @@ describe('PgGrantStore and the writer', () => {
         for (const child of (node['Plans'] as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
       };
       walk(rows[0]['QUERY PLAN'][0]['Plan']);
-      const tables = ['bindings', 'group_members', 'roles', 'resources'];
-      expect(new Set(scans.map((s) => s.relation))).toEqual(new Set([...tables, 'warden_revision']));
-      for (const scan of scans.filter((s) => tables.includes(s.relation))) {
-        expect(scan.node, JSON.stringify(scan)).not.toBe('Seq Scan');
-      }
+      return scans;
     } finally {
       await client.query('RESET enable_seqscan');
       client.release();
+    }
+  }
+
+  it('the Check read uses the indexes (no sequential scan of bindings or group_members)', async () => {
+    const scans = await scansOf(VIEW_SQL, [
+      ['user:sarah@acme.com'],
+      ['org:acme', 'org:acme/project:checkout', 'org:acme/project:checkout/env:production'],
+    ]);
+    const tables = ['bindings', 'group_members', 'roles', 'resources'];
+    expect(new Set(scans.map((s) => s.relation))).toEqual(new Set([...tables, 'warden_revision']));
+    for (const scan of scans.filter((s) => tables.includes(s.relation))) {
+      expect(scan.node, JSON.stringify(scan)).not.toBe('Seq Scan');
+    }
+  });
+
+  it("the cache's unit fill (the same view statement, per unit) uses the indexes too", async () => {
+    const scans = await scansOf(UNIT_FILL_SQL, [['user:sarah@acme.com'], ['org:acme', 'org:acme/project:checkout'], ['acme'], 0]);
+    const tables = ['bindings', 'group_members', 'roles', 'resources', 'changelog'];
+    expect(new Set(scans.map((s) => s.relation))).toEqual(new Set([...tables, 'warden_revision']));
+    for (const scan of scans.filter((s) => tables.includes(s.relation))) {
+      expect(scan.node, JSON.stringify(scan)).not.toBe('Seq Scan');
     }
   });
 });

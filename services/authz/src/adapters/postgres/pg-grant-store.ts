@@ -6,6 +6,11 @@
  *   - the custom roles those bindings name (primary key roles(org, name));
  *   - the stored attributes of every scope (primary key resources(path));
  *   - the revision (the one-row warden_revision).
+ *
+ * The grant view statement is written once (`grantViewSql`): this store's VIEW_SQL and the
+ * cache's unit fill (UNIT_FILL_SQL: every binding of each subject, every role of each
+ * organization, plus the changelog since a revision) are two shapes of it, and their rows
+ * have one format (BindingRow, RoleRow).
  */
 import type pg from 'pg';
 import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
@@ -15,9 +20,29 @@ import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../ports.js';
 import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
+import { changesSinceColumn, REVISION_SQL, type ChangeRow } from './grant-changes.js';
 import { currentRevision } from './pg-revision.js';
 
-export const VIEW_SQL = `
+/** Which bindings and roles a grant view statement reads, and what else it returns. */
+interface GrantViewShape {
+  /** `scopes`: bindings on the scopes in $2 only; `all`: every binding of each reached subject. */
+  readonly bindings: 'scopes' | 'all';
+  /** `named`: the custom roles the bindings read name; `orgs`: every custom role of the organizations in $3. */
+  readonly roles: 'named' | 'orgs';
+  /** More output columns (`<expression> AS <name>`). */
+  readonly columns?: readonly string[];
+}
+
+/**
+ * The grant view statement. $1: subjects (each reaches its groups, transitively); $2: resource
+ * paths (their stored attributes; with `bindings: 'scopes'` also the scopes bindings are read on).
+ * Returns revision, edges ([member, group] of every reached subject), bindings, roles, attributes.
+ */
+function grantViewSql(shape: GrantViewShape): string {
+  const scopes = shape.bindings === 'scopes' ? ' AND b.scope = ANY($2::text[])' : '';
+  const roles = shape.roles === 'named' ? '(r.org, r.name) IN (SELECT org, role FROM bs WHERE role IS NOT NULL)' : 'r.org = ANY($3::text[])';
+  const more = (shape.columns ?? []).map((column) => `,\n  ${column}`).join('');
+  return `
 WITH RECURSIVE reach(subject) AS (
   SELECT unnest($1::text[])
   UNION
@@ -25,10 +50,10 @@ WITH RECURSIVE reach(subject) AS (
 ),
 bs AS (
   SELECT b.* FROM bindings b
-  WHERE b.subject IN (SELECT subject FROM reach) AND b.scope = ANY($2::text[])
+  WHERE b.subject IN (SELECT subject FROM reach)${scopes}
 )
 SELECT
-  (SELECT revision FROM warden_revision) AS revision,
+  (${REVISION_SQL}) AS revision,
   (SELECT coalesce(json_agg(json_build_array(gm.member, gm.group_subject)), '[]'::json)
      FROM group_members gm WHERE gm.member IN (SELECT subject FROM reach)) AS edges,
   (SELECT coalesce(json_agg(json_build_object(
@@ -38,10 +63,36 @@ SELECT
   (SELECT coalesce(json_agg(json_build_object(
       'org', r.org, 'name', r.name, 'description', r.description, 'actions', r.actions,
       'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json)
-     FROM roles r WHERE (r.org, r.name) IN (SELECT org, role FROM bs WHERE role IS NOT NULL)) AS roles,
+     FROM roles r WHERE ${roles}) AS roles,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
-     FROM resources res WHERE res.path = ANY($2::text[])) AS attributes
+     FROM resources res WHERE res.path = ANY($2::text[])) AS attributes${more}
 `;
+}
+
+/** The store's view: $1 subjects, $2 the scopes of the resources' chains. */
+export const VIEW_SQL = grantViewSql({ bindings: 'scopes', roles: 'named' });
+
+/**
+ * The cache's unit fill: $1 subjects (their units: direct groups and every binding, for each
+ * reached subject), $2 resource paths (their attributes), $3 organizations (all their custom
+ * roles), $4 a revision (the changelog after it). Also returns every reached subject.
+ */
+export const UNIT_FILL_SQL = grantViewSql({
+  bindings: 'all',
+  roles: 'orgs',
+  columns: [`(SELECT coalesce(json_agg(subject), '[]'::json) FROM reach) AS subjects`, `${changesSinceColumn('$4')} AS changes`],
+});
+
+/** A row of UNIT_FILL_SQL. */
+export interface UnitFillRow {
+  revision: string;
+  subjects: string[];
+  edges: Array<[string, string]>;
+  bindings: BindingRow[];
+  roles: RoleRow[];
+  attributes: Record<string, ResourceAttributes>;
+  changes: ChangeRow[];
+}
 
 /** A binding as the grant-view statements return it (json_build_object). */
 export interface BindingRow {
@@ -126,13 +177,19 @@ export class PgGrantStore implements GrantSource {
   }
 }
 
-function toView(row: ViewRow): GrantView {
+/** The `edges` column of a grant view statement as each member's direct groups. */
+export function groupsByMember(edges: ReadonlyArray<readonly [member: string, group: string]>): Map<string, string[]> {
   const groups = new Map<string, string[]>();
-  for (const [member, group] of row.edges) {
-    const list = groups.get(member) ?? [];
-    list.push(group);
-    groups.set(member, list);
+  for (const [member, group] of edges) {
+    const list = groups.get(member);
+    if (list === undefined) groups.set(member, [group]);
+    else list.push(group);
   }
+  return groups;
+}
+
+function toView(row: ViewRow): GrantView {
+  const groups = groupsByMember(row.edges);
   const bindings = new Map<string, Binding[]>();
   for (const bindingRow of row.bindings) {
     const key = `${bindingRow.subject}\u0000${bindingRow.scope}`;

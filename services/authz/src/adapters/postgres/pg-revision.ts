@@ -1,7 +1,8 @@
-/** The newest committed revision (the one-row warden_revision): the one place that reads it outside a write. */
+/** The newest committed revision (the one-row warden_revision), outside a write. */
 import type pg from 'pg';
+import { REVISION_SQL } from './grant-changes.js';
 
 export async function currentRevision(db: pg.Pool | pg.PoolClient): Promise<number> {
-  const { rows } = await db.query<{ revision: string }>('SELECT revision FROM warden_revision');
+  const { rows } = await db.query<{ revision: string }>(REVISION_SQL);
   return Number(rows[0]!.revision);
 }

@@ -6,14 +6,15 @@
  *      and an audit event in the outbox — in the same transaction, so a change
  *      without its audit event cannot commit,
  *   4. bumps the revision, or rolls back if nothing changed (idempotent writes
- *      leave the revision alone).
+ *      leave the revision alone),
+ *   5. announces the revision and what it touched on NOTIFY (grant-changes.ts), delivered at commit.
  */
 import type pg from 'pg';
 import { v7 as uuidv7 } from 'uuid';
 import { actorFromSubject } from '@warden/audit-events';
 import { storeSpan } from '../../instruments.js';
 import type { ChangeRecord, WriteMeta, WriteResult } from '../../ports.js';
-import { invalidationPayload, PG_CHANNEL } from '../cache/cache-keys.js';
+import { GRANT_CHANGES_CHANNEL, grantChangeNotice } from './grant-changes.js';
 
 export type { ChangeRecord, WriteMeta, WriteResult } from '../../ports.js';
 
@@ -70,8 +71,8 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
       [revision, now, events.map((e) => e.id), events.map((e) => JSON.stringify(e))],
     );
     await client.query('UPDATE warden_revision SET revision = $1', [revision]);
-    // Delivered at commit, in commit order, to every replica that LISTENs (cache invalidation).
-    await client.query('SELECT pg_notify($1, $2)', [PG_CHANNEL, invalidationPayload(revision, changes)]);
+    // Delivered at commit, in commit order, to every replica that LISTENs (its cache invalidates what the notice names).
+    await client.query('SELECT pg_notify($1, $2)', [GRANT_CHANGES_CHANNEL, grantChangeNotice(revision, changes)]);
     await client.query('COMMIT');
     return { revision, changes };
   } catch (error) {

@@ -1,0 +1,74 @@
+/**
+ * GrantViews over units: one assembled from units found in any layer (`viewOf`), and the
+ * small one the in-process hot path builds for a single request (`SingleRequestView`).
+ * Both answer at the revision they are given, which the caller proved every unit current at.
+ */
+import { COMPILED_SYSTEM_ROLES } from '../../domain/catalogue.js';
+import type { GrantView } from '../../domain/engine.js';
+import { closure } from '../../domain/grant-graph.js';
+import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
+import type { AttrUnit, Entry, OrgUnit, SubjectUnit } from './units.js';
+
+const EMPTY: readonly Binding[] = [];
+const EMPTY_GROUPS: readonly string[] = [];
+
+/** A view over units by name: subjects', resource paths' and organizations'. */
+export function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, attributes: ReadonlyMap<string, Entry>, orgs: ReadonlyMap<string, Entry>): GrantView {
+  const closures = new Map<string, string[]>();
+  const subjectUnit = (subject: string) => subjects.get(subject)?.unit as SubjectUnit | undefined;
+  const groupsOf = (subject: string): readonly string[] => subjectUnit(subject)?.groups ?? EMPTY_GROUPS;
+  return {
+    revision,
+    subjectsOf(subject) {
+      let found = closures.get(subject);
+      if (found === undefined) {
+        found = closure(subject, groupsOf);
+        closures.set(subject, found);
+      }
+      return found;
+    },
+    bindingsAt: (subject, scope) => subjectUnit(subject)?.byScope.get(scope) ?? EMPTY,
+    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? (orgs.get(org)?.unit as OrgUnit | undefined)?.roles.get(name),
+    attributes: (path) => (attributes.get(path)?.unit as AttrUnit | undefined)?.attrs,
+  };
+}
+
+/**
+ * The view of one request served from the in-process layer: plain arrays (a subject's
+ * closure is a handful of names, a chain at most eight paths), so a hit allocates little.
+ * The only GrantView class `decide` sees on a replica's hot path: keep it one shape.
+ */
+export class SingleRequestView implements GrantView {
+  constructor(
+    readonly revision: number,
+    /** The subject, then its groups in closure() order. */
+    private readonly names: readonly string[],
+    private readonly units: readonly SubjectUnit[],
+    private readonly org: string,
+    private readonly roles: ReadonlyMap<string, CompiledRole>,
+    private readonly chain: readonly string[],
+    private readonly attrs: ReadonlyArray<ResourceAttributes | undefined>,
+  ) {}
+
+  subjectsOf(subject: string): readonly string[] {
+    if (subject === this.names[0]) return this.names;
+    return closure(subject, (s) => {
+      const i = this.names.indexOf(s);
+      return i < 0 ? EMPTY_GROUPS : this.units[i]!.groups;
+    });
+  }
+
+  bindingsAt(subject: string, scope: string): readonly Binding[] {
+    const i = this.names.indexOf(subject);
+    return i < 0 ? EMPTY : (this.units[i]!.byScope.get(scope) ?? EMPTY);
+  }
+
+  role(org: string, name: string): CompiledRole | undefined {
+    return COMPILED_SYSTEM_ROLES.get(name) ?? (org === this.org ? this.roles.get(name) : undefined);
+  }
+
+  attributes(path: string): ResourceAttributes | undefined {
+    const i = this.chain.indexOf(path);
+    return i < 0 ? undefined : this.attrs[i];
+  }
+}
