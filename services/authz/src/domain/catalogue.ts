@@ -6,23 +6,80 @@
 import { compileActions } from './actions.js';
 import type { CompiledRole, Role } from './model.js';
 
-/** The actions Warden knows, by area. Roles may name others; these are documented. */
+/**
+ * The actions Warden knows, by area: the built-in part of every organization's catalogue
+ * (organizations declare more). The catalogue is closed: an action outside it is DENY
+ * (UNKNOWN_ACTION) and a wildcard never reaches past it.
+ */
 export const ACTION_CATALOGUE: Readonly<Record<string, readonly string[]>> = {
-  orgs: ['read', 'manage'],
+  orgs: ['read', 'manage', 'delete'],
   projects: ['read', 'create', 'manage', 'delete'],
   environments: ['read', 'manage'],
-  flags: ['read', 'create', 'write', 'enable', 'disable', 'rollout', 'delete'],
-  variables: ['read', 'read_value', 'write', 'delete'],
-  secrets: ['read', 'write', 'reveal', 'delete'],
+  flags: ['read', 'create', 'write', 'enable', 'disable', 'rollout', 'delete', 'manage'],
+  variables: ['read', 'read_value', 'write', 'delete', 'manage'],
+  secrets: ['read', 'write', 'reveal', 'delete', 'manage'],
   users: ['read', 'invite', 'remove', 'manage_roles'],
   roles: ['read', 'manage'],
   groups: ['read', 'manage'],
   billing: ['read', 'manage'],
-  audit: ['read', 'export', 'manage_keys'],
+  integrations: ['read', 'manage'],
+  audit: ['read', 'export', 'manage_keys', 'delete'],
   approvals: ['request', 'approve', 'bypass'],
   authz: ['check', 'lookup'],
   keys: ['read', 'manage'],
 };
+
+/** In the catalogue, and never allowed to anyone, whatever is granted: audit logs cannot be deleted by users regardless of role. */
+export const NEVER_GRANTABLE: ReadonlySet<string> = new Set(['audit:delete']);
+
+/**
+ * Owner-level actions: who holds one can change who may do what. Granting one (or turning
+ * protection or approval off) needs an owner of the organization.
+ */
+export const MANAGEMENT_ACTIONS: readonly string[] = [
+  'users:invite',
+  'users:remove',
+  'users:manage_roles',
+  'roles:manage',
+  'groups:manage',
+  'keys:manage',
+  'audit:manage_keys',
+  'approvals:bypass',
+];
+
+const BUILT_IN_ACTIONS: readonly string[] = Object.entries(ACTION_CATALOGUE).flatMap(([area, verbs]) => verbs.map((verb) => `${area}:${verb}`));
+
+/**
+ * An organization's action catalogue: the built-in actions and the ones it declared. Decides
+ * what an action name means (known, grantable) and what a pattern reaches (`expand`).
+ */
+export class Catalogue {
+  private readonly known: ReadonlySet<string>;
+  /** Known and grantable, sorted: what `*` reaches. */
+  readonly actions: readonly string[];
+
+  constructor(readonly declared: readonly string[] = []) {
+    this.known = new Set([...BUILT_IN_ACTIONS, ...declared]);
+    this.actions = [...this.known].filter((action) => !NEVER_GRANTABLE.has(action)).sort();
+  }
+
+  has(action: string): boolean {
+    return this.known.has(action);
+  }
+
+  grantable(action: string): boolean {
+    return this.known.has(action) && !NEVER_GRANTABLE.has(action);
+  }
+
+  /** The grantable actions a set of patterns reaches (exact names outside the catalogue reach nothing). */
+  expand(patterns: readonly string[]): string[] {
+    const matcher = compileActions(patterns);
+    return this.actions.filter((action) => matcher.matches(action));
+  }
+}
+
+/** The catalogue of an organization that declared nothing. */
+export const BUILT_IN_CATALOGUE: Catalogue = new Catalogue();
 
 /** Sensitive actions of a protected environment when it does not list its own. */
 export const DEFAULT_SENSITIVE_ACTIONS: readonly string[] = [
@@ -62,11 +119,11 @@ export const SYSTEM_ROLES: readonly Role[] = [
   },
   {
     name: 'admin',
-    description: 'Everything but billing:manage and approvals:bypass.',
+    description: 'Everything but billing:manage, approvals:bypass, audit:manage_keys and deleting the organization.',
     actions: [
       'orgs:read', 'projects:*', 'environments:*', 'flags:*', 'variables:*', 'secrets:*',
-      'users:*', 'roles:*', 'groups:*', 'billing:read', 'audit:*', 'approvals:request',
-      'approvals:approve', 'authz:*', 'keys:*',
+      'users:*', 'roles:*', 'groups:*', 'billing:read', 'integrations:*', 'audit:read', 'audit:export',
+      'approvals:request', 'approvals:approve', 'authz:*', 'keys:*',
     ],
     membership: true,
   },
@@ -97,8 +154,8 @@ export const SYSTEM_ROLES: readonly Role[] = [
   },
   {
     name: 'security_auditor',
-    description: 'Reads and exports the audit trail and reads the configuration (not values).',
-    actions: ['orgs:read', 'users:read', 'roles:read', 'groups:read', ...READS, 'audit:*'],
+    description: 'Reads and exports the audit trail and reads the configuration (not values); manages no keys.',
+    actions: ['orgs:read', 'users:read', 'roles:read', 'groups:read', ...READS, 'audit:read', 'audit:export'],
     membership: false,
   },
   {

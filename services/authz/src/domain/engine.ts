@@ -2,21 +2,21 @@
  * The decision engine: pure, synchronous, no I/O.
  *
  * Order of evaluation (docs/model.md):
+ *   0. the catalogue          – an action the organization's catalogue does not know is DENY
+ *                               (UNKNOWN_ACTION); one it marks never grantable is DENY for everyone
  *   1. deny bindings          – a matching deny wins over every allow
  *   2. ceiling                – the organization membership role caps everything else
  *   3. protected resource     – sensitive actions only through bindings of named roles
  *   4. allow bindings         – with expiry and CEL conditions
  *   5. approval requirement   – an allowed action may become REQUIRES_APPROVAL
+ *
+ * Resource settings combine down the scope chain and only ever tighten (settings.ts): a
+ * resource below a protected or approval-requiring scope cannot switch the rule off for
+ * itself, and show_values_to_readers holds only where nothing above says false.
  */
 import { compileActions, type ActionMatcher } from './actions.js';
-import {
-  APPROVAL_BYPASS_ACTION,
-  DEFAULT_APPROVAL_ACTIONS,
-  DEFAULT_PROTECTED_ROLES,
-  DEFAULT_SENSITIVE_ACTIONS,
-  READ_ACTION_FOR_VALUES,
-  READ_VALUE_ACTION,
-} from './catalogue.js';
+import { APPROVAL_BYPASS_ACTION, NEVER_GRANTABLE, READ_ACTION_FOR_VALUES, READ_VALUE_ACTION, type Catalogue } from './catalogue.js';
+import { approvalRule, protectionRule, showsValues } from './settings.js';
 import { evaluateCondition, type ConditionVariables } from './conditions.js';
 import type { Attributes, Binding, CompiledRole, Decision, ResourceAttributes } from './model.js';
 import type { Action, ResourcePath } from '@warden/names';
@@ -27,12 +27,17 @@ import type { Action, ResourcePath } from '@warden/names';
  */
 export interface GrantView {
   readonly revision: number;
-  /** The subject and every group it belongs to, transitively (cycle-safe); the subject first. */
-  subjectsOf(subject: string): readonly string[];
+  /**
+   * The subject and every group of the organization it belongs to, transitively (cycle-safe);
+   * the subject first. Groups belong to one organization: another's groups never count.
+   */
+  subjectsOf(subject: string, org: string): readonly string[];
   /** The bindings naming `subject` whose scope is exactly `scope`. */
   bindingsAt(subject: string, scope: string): readonly Binding[];
-  /** A role visible in the organization: a system role or one of its custom roles. */
+  /** A role visible in the organization: its own definition of the name, else the system role. */
   role(org: string, name: string): CompiledRole | undefined;
+  /** The organization's action catalogue (built in, and what it declared). */
+  catalogue(org: string): Catalogue;
   /** Stored attributes of one resource path. */
   attributes(path: string): ResourceAttributes | undefined;
 }
@@ -62,15 +67,6 @@ function matcherOf(view: GrantView, org: string, binding: Binding): ActionMatche
 
 function isExpired(binding: Binding, now: number): boolean {
   return binding.expiresAt !== undefined && binding.expiresAt.getTime() <= now;
-}
-
-/** The index on the chain (the resource last, the organization first) of the nearest resource that sets `key`; -1 if none. */
-function nearest(view: GrantView, chain: readonly string[], key: keyof ResourceAttributes): number {
-  for (let i = chain.length - 1; i >= 0; i--) {
-    const attrs = view.attributes(chain[i]!);
-    if (attrs !== undefined && attrs[key] !== undefined) return i;
-  }
-  return -1;
 }
 
 function describeBinding(binding: Binding): string {
@@ -108,7 +104,15 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   const { resource, action } = check;
   const org = resource.org;
   const chain = resource.chain;
-  const subjects = view.subjectsOf(check.subject);
+  const catalogue = view.catalogue(org);
+  if (!catalogue.has(action.action)) {
+    return { decision: 'DENY', reason: { code: 'UNKNOWN_ACTION', message: `${action.action} is not in the action catalogue of org:${org}` } };
+  }
+  if (NEVER_GRANTABLE.has(action.action)) {
+    return { decision: 'DENY', reason: { code: 'NOT_GRANTABLE', message: `${action.action} is never allowed to anyone, whatever is granted` } };
+  }
+  const subjects = view.subjectsOf(check.subject, org);
+  const attributesOf = (path: string) => view.attributes(path);
 
   // Every binding of the subject and its groups on the scope chain, most specific scope first.
   const bindings: Binding[] = [];
@@ -120,11 +124,7 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     }
   }
 
-  let showValues = false;
-  if (action.action === READ_VALUE_ACTION) {
-    const at = nearest(view, chain, 'show_values_to_readers');
-    showValues = at >= 0 && view.attributes(chain[at]!)!.show_values_to_readers === true;
-  }
+  const showValues = action.action === READ_VALUE_ACTION && showsValues(chain, attributesOf);
   const d: Decider = { view, check, org, showValues, vars: undefined };
 
   // 1. Deny bindings. An unknown role or a failing condition on a deny counts as matching: fail closed.
@@ -139,23 +139,18 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     };
   }
 
-  // 2. Ceiling: membership roles bound at the organization. If every one has a ceiling, their union caps the action.
+  // 2. Ceiling: membership roles bound at the organization. Any one with a ceiling caps the
+  //    action, whatever other memberships say ("the Viewer role always overrides access levels").
   const orgScope = chain[0]!;
-  let capped = false;
   let capping: string[] | undefined;
   for (const binding of bindings) {
     if (binding.effect !== 'allow' || binding.scope !== orgScope || binding.role === undefined) continue;
     const role = view.role(org, binding.role);
-    if (role === undefined || !role.membership || isExpired(binding, now) || conditionOf(d, binding) !== 'true') continue;
-    if (role.ceilingMatcher === undefined || role.ceilingMatcher.matches(action.action)) {
-      capped = false;
-      capping = undefined;
-      break;
-    }
-    capped = true;
+    if (role === undefined || !role.membership || role.ceilingMatcher === undefined || isExpired(binding, now)) continue;
+    if (role.ceilingMatcher.matches(action.action) || conditionOf(d, binding) === 'false') continue;
     (capping ??= []).push(role.name);
   }
-  if (capped) {
+  if (capping !== undefined) {
     const roles = [...new Set(capping)];
     return {
       decision: 'DENY',
@@ -168,15 +163,8 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   }
 
   // 3. Protected resource: sensitive actions only through bindings of the named roles.
-  const protectedIndex = nearest(view, chain, 'protected');
-  const protectedAttrs = protectedIndex < 0 ? undefined : view.attributes(chain[protectedIndex]!)!;
-  let requiredRoles: readonly string[] | undefined;
-  if (protectedAttrs !== undefined && protectedAttrs.protected === true) {
-    const sensitive = protectedAttrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS;
-    if (sensitive.includes(action.action)) {
-      requiredRoles = protectedAttrs.protected_roles ?? DEFAULT_PROTECTED_ROLES;
-    }
-  }
+  const protection = protectionRule(chain, attributesOf, action.action);
+  const requiredRoles = protection?.roles;
 
   // 4. Allow bindings.
   let allowedBy: Binding | undefined;
@@ -224,13 +212,13 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
         },
       };
     }
-    if (blockedByProtection !== undefined && protectedIndex >= 0 && requiredRoles !== undefined) {
-      const protectedPath = chain[protectedIndex]!;
+    if (blockedByProtection !== undefined && protection !== undefined) {
+      const { path: protectedPath, roles: requiredRoles } = protection;
       return {
         decision: 'DENY',
         reason: {
           code: 'PROTECTED_RESOURCE',
-          message: `${action.action} in protected ${protectedPath} needs a binding of one of the roles ${requiredRoles.join(', ')}; ${describeBinding(blockedByProtection)} does not reach it`,
+          message: `${action.action} in protected ${protectedPath} needs a binding of one of the roles ${requiredRoles.length > 0 ? requiredRoles.join(', ') : '(none: the protecting scopes name no role in common)'}; ${describeBinding(blockedByProtection)} does not reach it`,
           binding: blockedByProtection,
           ruleResource: protectedPath,
           requiredRoles,
@@ -249,22 +237,17 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
   }
 
   // 5. Approval requirement.
-  const approvalIndex = nearest(view, chain, 'require_approval');
-  const approvalAttrs = approvalIndex < 0 ? undefined : view.attributes(chain[approvalIndex]!)!;
-  if (approvalAttrs !== undefined && approvalAttrs.require_approval === true) {
-    const needing = approvalAttrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS;
-    if (needing.includes(action.action) && !canBypassApproval(d, bindings, now)) {
-      const approvalPath = chain[approvalIndex]!;
-      return {
-        decision: 'REQUIRES_APPROVAL',
-        reason: {
-          code: 'APPROVAL_REQUIRED',
-          message: `${describeBinding(allowedBy)} allows ${action.action}, but ${approvalPath} requires approval for it`,
-          binding: allowedBy,
-          ruleResource: approvalPath,
-        },
-      };
-    }
+  const approvalPath = approvalRule(chain, attributesOf, action.action);
+  if (approvalPath !== undefined && !canBypassApproval(d, bindings, now)) {
+    return {
+      decision: 'REQUIRES_APPROVAL',
+      reason: {
+        code: 'APPROVAL_REQUIRED',
+        message: `${describeBinding(allowedBy)} allows ${action.action}, but ${approvalPath} requires approval for it`,
+        binding: allowedBy,
+        ruleResource: approvalPath,
+      },
+    };
   }
 
   return {

@@ -65,6 +65,8 @@ export type DecisionKind = 'ALLOW' | 'DENY' | 'REQUIRES_APPROVAL';
 
 export type ReasonCode =
   | 'ALLOWED'
+  | 'UNKNOWN_ACTION'
+  | 'NOT_GRANTABLE'
   | 'NO_BINDING'
   | 'DENY_BINDING'
   | 'CEILING'

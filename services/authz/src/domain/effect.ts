@@ -1,0 +1,226 @@
+/**
+ * The effect of a change set: which subjects gain or lose which actions on which resources.
+ * Computed by deciding, with the same engine as Check, every (subject, action, resource)
+ * the change can touch, once on the state before and once on the state after.
+ *
+ * What can change. A subject's decision on a path depends only on the bindings on the path's
+ * scope chain and the attributes of the resources on it, so decisions are constant between
+ * "break points": the scopes of the subject's (and its groups') bindings and the resources
+ * that carry attributes. Deciding at every break point at or below one of the subject's
+ * binding scopes, before and after, is exhaustive.
+ *
+ * Conditions and expiry. A condition depends on the request, so a conditional allow is a
+ * possibility and a conditional deny a possible restriction: a gain is something the subject
+ * may be allowed after that it could not be before (conditions read as true for allows and
+ * false for denies), a loss something it was surely allowed before and no longer surely is
+ * (conditions read the other way). Expiry is read at `now`: a grant that expires is still a
+ * gain; what lasts for all time is the invariants' concern (invariants.ts).
+ *
+ * Groups are not actors: a group's members gain and lose; an empty group's binding affects
+ * nobody until a member joins, and that change is judged then.
+ */
+import { parseAction, parseResource } from '@warden/names';
+import { Catalogue, DEFAULT_APPROVAL_ACTIONS, DEFAULT_SENSITIVE_ACTIONS, READ_VALUE_ACTION } from './catalogue.js';
+import type { Change } from './changes.js';
+import { decide, type GrantView } from './engine.js';
+import type { Binding, CompiledRole, DecisionKind, ResourceAttributes } from './model.js';
+import type { OrgGraph } from './org-graph.js';
+
+export interface AccessChange {
+  readonly subject: string;
+  readonly action: string;
+  readonly resource: string;
+  readonly before: DecisionKind;
+  readonly after: DecisionKind;
+}
+
+export interface ChangeEffect {
+  readonly gains: readonly AccessChange[];
+  readonly losses: readonly AccessChange[];
+}
+
+/** What a change set can affect: the actors to decide for, the actions, and paths it names. */
+export interface EffectScope {
+  readonly subjects: readonly string[];
+  /** undefined: every action of the catalogue. */
+  readonly actions: ReadonlySet<string> | undefined;
+  readonly paths: readonly string[];
+}
+
+export const RANK: Readonly<Record<DecisionKind, number>> = { DENY: 0, REQUIRES_APPROVAL: 1, ALLOW: 2 };
+
+const isGroup = (subject: string) => subject.startsWith('group:');
+
+function under(path: string, scope: string): boolean {
+  return path === scope || path.startsWith(`${scope}/`);
+}
+
+function actionsOfBinding(graph: OrgGraph, binding: Pick<Binding, 'role' | 'actions'>): { actions: string[] | undefined } {
+  if (binding.role === undefined) return { actions: graph.catalogue().expand(binding.actions ?? []) };
+  const role = graph.role(graph.org, binding.role);
+  // A membership role with a ceiling caps everything; an unknown role denies everything (fail closed): all actions.
+  if (role === undefined || (role.membership && role.ceiling !== undefined)) return { actions: undefined };
+  return { actions: graph.catalogue().expand(role.actions) };
+}
+
+function roleActions(role: CompiledRole | undefined, catalogue: Catalogue): string[] | undefined {
+  if (role === undefined || role.membership) return undefined;
+  return catalogue.expand(role.actions);
+}
+
+function settingActions(attrs: ResourceAttributes | undefined): string[] {
+  if (attrs === undefined) return [];
+  return [...(attrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS), ...(attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS), READ_VALUE_ACTION];
+}
+
+/**
+ * The actors, actions and paths a change set can affect, on the state before it (which must
+ * hold every subject the loader's spec named: see `loadSpec`).
+ */
+export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, after: OrgGraph): EffectScope {
+  const seeds = new Set<string>();
+  let actions: Set<string> | undefined = new Set();
+  const paths: string[] = [];
+  const addActions = (list: readonly string[] | undefined) => {
+    if (list === undefined) actions = undefined;
+    else if (actions !== undefined) for (const a of list) actions.add(a);
+  };
+  for (const change of changes) {
+    switch (change.kind) {
+      case 'binding.put':
+        seeds.add(change.binding.subject);
+        addActions(actionsOfBinding(before, change.binding).actions);
+        addActions(actionsOfBinding(after, change.binding).actions);
+        break;
+      case 'binding.delete': {
+        const binding = before.binding(change.id);
+        if (binding === undefined) break;
+        seeds.add(binding.subject);
+        addActions(actionsOfBinding(before, binding).actions);
+        break;
+      }
+      case 'member.add':
+      case 'member.remove':
+        seeds.add(change.member);
+        addActions(undefined);
+        break;
+      case 'role.put':
+      case 'role.delete': {
+        const name = change.kind === 'role.put' ? change.role.name : change.name;
+        for (const s of before.subjectsBoundTo(name)) seeds.add(s);
+        const old = roleActions(before.role(before.org, name), before.catalogue());
+        const now = roleActions(after.role(after.org, name), after.catalogue());
+        if (old === undefined || now === undefined) addActions(undefined);
+        else addActions([...old.filter((a) => !now.includes(a)), ...now.filter((a) => !old.includes(a))]);
+        break;
+      }
+      case 'resource.put': {
+        paths.push(change.path);
+        for (const s of before.subjects()) {
+          if (before.bindingsOf(s).some((b) => under(change.path, b.scope) || under(b.scope, change.path))) seeds.add(s);
+        }
+        addActions([...settingActions(before.attributes(change.path)), ...settingActions(change.attributes)]);
+        break;
+      }
+    }
+  }
+  const subjects = new Set<string>();
+  for (const seed of seeds) {
+    subjects.add(seed);
+    for (const graph of [before, after]) for (const member of graph.members(seed)) subjects.add(member);
+  }
+  return { subjects: [...subjects].filter((s) => !isGroup(s)).sort(), actions, paths };
+}
+
+/** A view that reads every condition one way: `max` allows what may be allowed, `min` what surely is. */
+class Bounded implements GrantView {
+  private readonly memo = new Map<string, readonly Binding[]>();
+  readonly revision: number;
+  constructor(
+    private readonly inner: OrgGraph,
+    private readonly mode: 'max' | 'min',
+  ) {
+    this.revision = inner.revision;
+  }
+  subjectsOf(subject: string, org: string) {
+    return this.inner.subjectsOf(subject, org);
+  }
+  role(org: string, name: string) {
+    return this.inner.role(org, name);
+  }
+  attributes(path: string) {
+    return this.inner.attributes(path);
+  }
+  catalogue() {
+    return this.inner.catalogue();
+  }
+  bindingsAt(subject: string, scope: string): readonly Binding[] {
+    const key = `${subject}\u0000${scope}`;
+    let found = this.memo.get(key);
+    if (found === undefined) {
+      const list: Binding[] = [];
+      for (const b of this.inner.bindingsAt(subject, scope)) {
+        if (b.condition === undefined) list.push(b);
+        else if ((b.effect === 'allow') === (this.mode === 'max')) list.push({ ...b, condition: undefined });
+      }
+      found = list;
+      this.memo.set(key, found);
+    }
+    return found;
+  }
+}
+
+/** Decisions of one state, both ways of reading conditions, remembered. */
+export class Decider {
+  private readonly max: Bounded;
+  private readonly min: Bounded;
+  private readonly memo = new Map<string, number>();
+  constructor(
+    readonly graph: OrgGraph,
+    private readonly now: number,
+  ) {
+    this.max = new Bounded(graph, 'max');
+    this.min = new Bounded(graph, 'min');
+  }
+
+  decision(mode: 'max' | 'min', subject: string, action: string, path: string): DecisionKind {
+    const key = `${mode}\u0000${subject}\u0000${action}\u0000${path}`;
+    let rank = this.memo.get(key);
+    if (rank === undefined) {
+      const view = mode === 'max' ? this.max : this.min;
+      rank = RANK[decide(view, { subject, action: parseAction(action), resource: parseResource(path) }, this.now).decision];
+      this.memo.set(key, rank);
+    }
+    return rank === 2 ? 'ALLOW' : rank === 1 ? 'REQUIRES_APPROVAL' : 'DENY';
+  }
+
+  /** The break points of a subject: its (and its groups') binding scopes and the attributed resources at or below them. */
+  paths(subject: string, extra: readonly string[]): string[] {
+    const scopes = new Set<string>();
+    for (const s of this.graph.subjectsOf(subject, this.graph.org)) for (const b of this.graph.bindingsOf(s)) scopes.add(b.scope);
+    const out = new Set(scopes);
+    const roots = [...scopes];
+    for (const path of [...this.graph.attributedPaths(), ...extra]) if (roots.some((scope) => under(path, scope))) out.add(path);
+    return [...out];
+  }
+}
+
+export function computeEffect(before: Decider, after: Decider, scope: EffectScope): ChangeEffect {
+  const gains: AccessChange[] = [];
+  const losses: AccessChange[] = [];
+  const actions = scope.actions !== undefined ? [...scope.actions].sort() : [...new Set([...before.graph.catalogue().actions, ...after.graph.catalogue().actions])].sort();
+  for (const subject of scope.subjects) {
+    const paths = [...new Set([...before.paths(subject, scope.paths), ...after.paths(subject, scope.paths)])].sort();
+    for (const path of paths) {
+      for (const action of actions) {
+        const wasMax = before.decision('max', subject, action, path);
+        const isMax = after.decision('max', subject, action, path);
+        if (RANK[isMax] > RANK[wasMax]) gains.push({ subject, action, resource: path, before: wasMax, after: isMax });
+        const wasMin = before.decision('min', subject, action, path);
+        const isMin = after.decision('min', subject, action, path);
+        if (RANK[isMin] < RANK[wasMin]) losses.push({ subject, action, resource: path, before: wasMin, after: isMin });
+      }
+    }
+  }
+  return { gains, losses };
+}
