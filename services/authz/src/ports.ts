@@ -5,6 +5,8 @@
  */
 import type { ApiKeyRecord, VerifiedKey } from './domain/api-key-format.js';
 import type { Change } from './domain/changes.js';
+import type { GraphSpec } from './domain/graph-spec.js';
+import type { OrgGraph } from './domain/org-graph.js';
 import type { GrantView } from './domain/engine.js';
 import type { Binding, Consistency, Effect } from './domain/model.js';
 import type { ResourcePath } from '@warden/names';
@@ -91,6 +93,8 @@ export interface GraphReader {
   /** Allow bindings of `owner` at the organization, with no condition and no expiry (or one after `at`), other than `exceptId`. */
   ownerBindings(org: string, options: { readonly exceptId?: string | undefined; readonly validAt: Date }): Promise<number>;
   roleExists(org: string, name: string): Promise<boolean>;
+  /** The part of an organization's grant graph a change can touch (domain/graph-spec.ts). */
+  orgGraph(spec: GraphSpec): Promise<OrgGraph>;
 }
 
 export interface GrantWriter {
@@ -118,13 +122,18 @@ export interface GrantQueries {
   ): Promise<{ bindings: StoredBinding[]; revision: number }>;
   /** The newest committed revision. */
   revision(signal?: AbortSignal): Promise<number>;
+  /** The part of an organization's grant graph a change can touch, at the newest revision (previews). */
+  orgGraph(spec: GraphSpec, signal?: AbortSignal): Promise<OrgGraph>;
+  /** Whether the organization exists. */
+  orgExists(org: string, signal?: AbortSignal): Promise<boolean>;
 }
 
 /** Service API keys: only a hash of the secret is stored. */
 export interface ApiKeyStore {
   /** Creates a key (the secret is returned once) and records the change like any other write. */
   create(
-    input: { org: string; subject: string; description?: string | undefined; expiresAt?: Date | undefined },
+    /** `platform`: only the operator's bootstrap sets it (domain/caller.ts isPlatformAdmin). */
+    input: { org: string; subject: string; description?: string | undefined; expiresAt?: Date | undefined; platform?: boolean | undefined },
     meta: WriteMeta,
   ): Promise<{ key: string; record: ApiKeyRecord } & WriteResult>;
   get(id: string, signal?: AbortSignal): Promise<ApiKeyRecord | undefined>;

@@ -18,12 +18,15 @@ export interface ApiKeyRecord {
   readonly createdAt: Date;
   readonly expiresAt: Date | undefined;
   readonly revokedAt: Date | undefined;
+  readonly platform: boolean;
 }
 
 export interface VerifiedKey {
   readonly id: string;
   readonly org: string;
   readonly subject: string;
+  /** Issued by the operator's bootstrap, not minted through the admin API. */
+  readonly platform: boolean;
 }
 
 export function secretDigest(secret: string): Buffer {

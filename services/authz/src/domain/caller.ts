@@ -7,6 +7,11 @@ export type Caller =
       /** The key's organization: a key acts only on resources under org:<org>. */
       readonly org: string;
       readonly keyId: string;
+      /**
+       * Issued by the operator (the bootstrap key of a subject in AUTHZ_PLATFORM_ADMINS), not
+       * minted through an organization's admin API: only such a key may act as a platform admin.
+       */
+      readonly platform: boolean;
     }
   | {
       readonly kind: 'jwt';
@@ -34,4 +39,14 @@ export function describeCaller(caller: Caller): string {
     case 'trusted_local':
       return 'a trusted local caller';
   }
+}
+
+/**
+ * A platform administrator: a subject the operator listed (AUTHZ_PLATFORM_ADMINS), signed in
+ * with a token, or with a key the operator issued. Never through a key an organization minted
+ * or a group it controls: an organization cannot make anyone a platform administrator.
+ */
+export function isPlatformAdmin(caller: Caller, admins: ReadonlySet<string>): boolean {
+  if (!admins.has(caller.subject)) return false;
+  return caller.kind === 'jwt' || (caller.kind === 'api_key' && caller.platform);
 }

@@ -16,13 +16,16 @@ export type Change =
   | { readonly kind: 'binding.put'; readonly binding: Omit<Binding, 'id'> & { readonly org: string } }
   | { readonly kind: 'binding.delete'; readonly id: string }
   | { readonly kind: 'member.add'; readonly org: string; readonly group: string; readonly member: string }
-  | { readonly kind: 'member.remove'; readonly org: string; readonly group: string; readonly member: string };
+  | { readonly kind: 'member.remove'; readonly org: string; readonly group: string; readonly member: string }
+  /** Replaces the actions the organization declares (its part of the closed catalogue). */
+  | { readonly kind: 'catalogue.put'; readonly org: string; readonly actions: readonly string[] };
 
 export type ChangeKind = Change['kind'];
 
 /** The change set that applies a world: every resource, role, membership and binding it names, upserted. */
 export function changesOfWorld(world: World): Change[] {
   return [
+    ...world.catalogues.map((c): Change => ({ kind: 'catalogue.put', org: c.org, actions: c.actions })),
     ...world.resources.map((r): Change => ({ kind: 'resource.put', path: r.path, org: r.org, attributes: r.attributes })),
     ...world.roles.map((role): Change => ({ kind: 'role.put', role })),
     ...world.memberships.map((m): Change => ({ kind: 'member.add', org: m.org, group: m.group, member: m.member })),

@@ -114,6 +114,13 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
         else addActions([...old.filter((a) => !now.includes(a)), ...now.filter((a) => !old.includes(a))]);
         break;
       }
+      case 'catalogue.put': {
+        for (const s of before.subjects()) seeds.add(s);
+        const old = before.catalogue().actions;
+        const now = after.catalogue().actions;
+        addActions([...old.filter((a) => !now.includes(a)), ...now.filter((a) => !old.includes(a))]);
+        break;
+      }
       case 'resource.put': {
         paths.push(change.path);
         for (const s of before.subjects()) {

@@ -79,7 +79,13 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
   for (const { resource, how } of loosened) {
     if (!isOwner()) return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may loosen the rules of ${resource}: the change ${how.join('; ')}` };
   }
+  const known = before.catalogue();
   for (const gain of effect.gains) {
+    if (!known.has(gain.action)) {
+      // An action the change declares: nobody held it before; an owner (who holds `*`) may hand it out.
+      if (!isOwner()) return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may declare actions: ${describe(gain, 'gain')}` };
+      continue;
+    }
     if (holds(gain.action, gain.resource) < RANK[gain.after]) {
       return { ok: false, kind: 'permission', problem: `${caller} may not cause this change: ${describe(gain, 'gain')}, which ${caller} does not hold there` };
     }

@@ -48,6 +48,10 @@ export function graphSpec(org: string, caller: string, changes: readonly Change[
       case 'resource.put':
         near.add(change.path);
         break;
+      case 'catalogue.put':
+        // A declared action reaches every wildcard in the organization.
+        near.add(`org:${org}`);
+        break;
     }
   }
   return { org, subjects: [...subjects].sort(), roles: [...roles].sort(), near: [...near].sort(), owners: true };

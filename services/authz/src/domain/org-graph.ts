@@ -147,6 +147,16 @@ export class OrgGraph implements GrantView {
     return [...this.attrs.keys()];
   }
 
+  /** The group's direct members. */
+  directMembers(group: string): readonly string[] {
+    return this.membersOf.get(group) ?? [];
+  }
+
+  /** The organization's own role definitions. */
+  customRoles(): readonly Role[] {
+    return [...this.roleDefs.values()];
+  }
+
   /** The role's own definition in this organization, if it defined one. */
   customRole(name: string): Role | undefined {
     return this.roleDefs.get(name);
@@ -163,6 +173,7 @@ export class OrgGraph implements GrantView {
     const edges = new Map(data.memberships.map((e) => [`${e.member}\u0000${e.group}`, e]));
     const roles = new Map(data.roles.map((r) => [r.name, r]));
     const attributes = new Map(data.attributes);
+    let declared = data.declaredActions;
     let fresh = 0;
     for (const change of changes) {
       switch (change.kind) {
@@ -191,6 +202,9 @@ export class OrgGraph implements GrantView {
         case 'resource.put':
           if (change.org === this.org) attributes.set(change.path, change.attributes);
           break;
+        case 'catalogue.put':
+          if (change.org === this.org) declared = change.actions;
+          break;
       }
     }
     return new OrgGraph({
@@ -198,6 +212,7 @@ export class OrgGraph implements GrantView {
       bindings: [...bindings.values()],
       memberships: [...edges.values()],
       roles: [...roles.values()],
+      declaredActions: declared,
       attributes,
     });
   }

@@ -5,11 +5,12 @@
  * is reported with its path in the file.
  */
 import { z } from 'zod';
-import { isSystemRole } from './catalogue.js';
+import { Catalogue, isSystemRole } from './catalogue.js';
 import { validateCondition } from './conditions.js';
 import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, ResourceAttributes, Role } from './model.js';
 import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from '@warden/names';
+import { resourceAttributes } from './settings.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'ids are 1-128 letters, digits and . _ @ + -');
 const actionList = z.array(z.string()).max(200);
@@ -58,6 +59,8 @@ const resourceSchema = z.strictObject({
 });
 const orgSchema = z.strictObject({
   id,
+  /** Actions the organization declares beyond the built-in catalogue (`deploys:run`). */
+  actions: z.array(z.string()).max(1000).default([]),
   attributes: z.record(z.string(), z.unknown()).optional(),
   roles: z.array(roleSchema).max(500).default([]),
   groups: z.array(groupSchema).max(10_000).default([]),
@@ -75,6 +78,8 @@ export interface World {
   readonly roles: ReadonlyArray<Role & { readonly org: string }>;
   readonly memberships: ReadonlyArray<{ readonly org: string; readonly group: string; readonly member: string }>;
   readonly bindings: ReadonlyArray<Omit<Binding, 'id'> & { readonly org: string }>;
+  /** The actions each organization declares (only organizations whose file lists some). */
+  readonly catalogues: ReadonlyArray<{ readonly org: string; readonly actions: readonly string[] }>;
 }
 
 /** The identity of what a binding grants: its role, or its sorted actions. */
@@ -83,18 +88,20 @@ export function grantKey(binding: { readonly role?: string | undefined; readonly
 }
 
 function rules(input: z.infer<typeof environmentSchema> | z.infer<typeof resourceSchema>, where: string): ResourceAttributes {
-  const attrs: Record<string, unknown> = { ...input.attributes };
-  for (const key of ['protected', 'require_approval', 'show_values_to_readers'] as const) {
-    if (input[key] !== undefined) attrs[key] = input[key];
+  const { attributes, ...rest } = input as typeof input & { id?: string; path?: string };
+  const { id: _id, path: _path, ...typed } = rest as typeof rest & { id?: string; path?: string };
+  return resourceAttributes(typed, attributes, where);
+}
+
+/**
+ * A role's or binding's action pattern must reach the organization's catalogue: an exact action
+ * it knows (built in or declared), or a wildcard that matches at least one.
+ */
+export function inCatalogue(pattern: string, catalogue: Catalogue, field: string): string {
+  if (pattern.includes('*') ? catalogue.expand([pattern]).length === 0 : !catalogue.has(pattern)) {
+    throw new InvalidArgumentError(field, `${JSON.stringify(pattern)} ${pattern.includes('*') ? 'reaches no action of' : 'is not in'} the organization's action catalogue; declare the actions first (actions: [...])`);
   }
-  for (const key of ['sensitive_actions', 'approval_actions'] as const) {
-    const list = input[key];
-    if (list !== undefined) attrs[key] = list.map((action, i) => parseAction(action, `${where}.${key}[${i}]`).action);
-  }
-  if (input.protected_roles !== undefined) {
-    attrs['protected_roles'] = input.protected_roles.map((role, i) => parseRoleName(role, `${where}.protected_roles[${i}]`));
-  }
-  return attrs as ResourceAttributes;
+  return pattern;
 }
 
 export interface ParseWorldOptions {
@@ -115,6 +122,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
   const roles: World['roles'][number][] = [];
   const memberships: World['memberships'][number][] = [];
   const bindings: World['bindings'][number][] = [];
+  const catalogues: World['catalogues'][number][] = [];
   const seenOrgs = new Set<string>();
 
   for (const [o, org] of parsed.data.orgs.entries()) {
@@ -122,7 +130,10 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     if (seenOrgs.has(org.id)) throw new InvalidArgumentError(`${at}.id`, `organization ${org.id} appears twice`);
     seenOrgs.add(org.id);
     const orgPath = `org:${org.id}`;
-    resources.push({ path: orgPath, org: org.id, attributes: { ...org.attributes } });
+    resources.push({ path: orgPath, org: org.id, attributes: resourceAttributes({}, org.attributes, `${at}.attributes`) });
+    const declared = [...new Set(org.actions.map((a, i) => parseAction(a, `${at}.actions[${i}]`).action))].sort();
+    if (declared.length > 0) catalogues.push({ org: org.id, actions: declared });
+    const catalogue = new Catalogue(declared);
 
     const roleNames = new Set<string>();
     for (const [r, role] of org.roles.entries()) {
@@ -135,7 +146,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
         org: org.id,
         name,
         description: role.description,
-        actions: role.actions.map((a, i) => parseActionPattern(a, `${where}.actions[${i}]`)),
+        actions: role.actions.map((a, i) => inCatalogue(parseActionPattern(a, `${where}.actions[${i}]`), catalogue, `${where}.actions[${i}]`)),
         membership: role.membership,
         ceiling: role.ceiling?.map((a, i) => parseActionPattern(a, `${where}.ceiling[${i}]`)),
       });
@@ -144,7 +155,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
 
     for (const [p, project] of org.projects.entries()) {
       const projectPath = parseResource(`${orgPath}/project:${project.id}`, `${at}.projects.${p}.id`).path;
-      resources.push({ path: projectPath, org: org.id, attributes: { ...project.attributes } });
+      resources.push({ path: projectPath, org: org.id, attributes: resourceAttributes({}, project.attributes, `${at}.projects.${p}.attributes`) });
       for (const [e, env] of project.environments.entries()) {
         const where = `${at}.projects.${p}.environments.${e}`;
         const envPath = parseResource(`${projectPath}/env:${env.id}`, `${where}.id`).path;
@@ -194,7 +205,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
         org: org.id,
         subject: binding.subject,
         role: binding.role,
-        actions: binding.actions?.map((a, i) => parseActionPattern(a, `${where}.actions[${i}]`)),
+        actions: binding.actions?.map((a, i) => inCatalogue(parseActionPattern(a, `${where}.actions[${i}]`), catalogue, `${where}.actions[${i}]`)),
         scope,
         effect: binding.effect,
         expiresAt,
@@ -203,7 +214,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
       });
     }
   }
-  return { resources, roles, memberships, bindings };
+  return { resources, roles, memberships, bindings, catalogues };
 }
 
 function resolveScope(scope: string, orgPath: string, field: string): string {

@@ -70,7 +70,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       keyCache?.set(digest, cached);
     }
     if (cached.key === null) throw new UnauthenticatedError('the API key is not valid (unknown, revoked or expired)');
-    return { kind: 'api_key', subject: cached.key.subject, org: cached.key.org, keyId: cached.key.id };
+    return { kind: 'api_key', subject: cached.key.subject, org: cached.key.org, keyId: cached.key.id, platform: cached.key.platform };
   }
 
   async function fromJwt(token: string): Promise<Caller> {

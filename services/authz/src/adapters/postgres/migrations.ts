@@ -148,6 +148,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox ADD COLUMN last_error text;
     `,
   },
+  {
+    version: 5,
+    name: 'groups per organization, declared actions, platform keys, changes by organization',
+    sql: `
+      -- A group belongs to one organization: its identity is (org, group). A binding of
+      -- organization O naming group:g means O's group g; no other organization can join it.
+      ALTER TABLE group_members DROP CONSTRAINT group_members_pkey;
+      ALTER TABLE group_members ADD PRIMARY KEY (org, member, group_subject);
+      DROP INDEX group_members_group;
+      CREATE INDEX group_members_group ON group_members (org, group_subject);
+
+      -- The actions an organization declares: with the built-in ones, its closed catalogue.
+      -- Keys the operator issued (bootstrap) may act as platform admins; minted ones never.
+      ALTER TABLE api_keys ADD COLUMN platform boolean NOT NULL DEFAULT false;
+
+      -- Which organization a change belongs to: Watch streams an organization its own changes only.
+      ALTER TABLE changelog ADD COLUMN org text;
+      CREATE INDEX changelog_org ON changelog (org, revision) WHERE org IS NOT NULL;
+
+      CREATE TABLE org_catalogues (
+        org text PRIMARY KEY,
+        actions text[] NOT NULL DEFAULT '{}',
+        revision bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

@@ -15,12 +15,13 @@ interface KeyRow {
   created_at: Date;
   expires_at: Date | null;
   revoked_at: Date | null;
+  platform: boolean;
 }
 
 function recordFromRow(row: KeyRow): ApiKeyRecord {
   return {
     id: row.id, org: row.org, subject: row.subject, description: row.description ?? undefined, createdBy: row.created_by,
-    createdAt: row.created_at, expiresAt: row.expires_at ?? undefined, revokedAt: row.revoked_at ?? undefined,
+    createdAt: row.created_at, expiresAt: row.expires_at ?? undefined, revokedAt: row.revoked_at ?? undefined, platform: row.platform,
   };
 }
 
@@ -28,7 +29,7 @@ export class PgApiKeyStore implements ApiKeyStore {
   constructor(private readonly pool: pg.Pool) {}
 
   async create(
-    input: { org: string; subject: string; description?: string | undefined; expiresAt?: Date | undefined },
+    input: { org: string; subject: string; description?: string | undefined; expiresAt?: Date | undefined; platform?: boolean | undefined },
     meta: WriteMeta,
   ): Promise<{ key: string; record: ApiKeyRecord } & WriteResult> {
     const subject = parseSubject(input.subject, 'subject');
@@ -38,9 +39,9 @@ export class PgApiKeyStore implements ApiKeyStore {
     let record: ApiKeyRecord | undefined;
     const result = await withWrite(this.pool, meta, async ({ client, revision, record: recordChange }) => {
       const { rows } = await client.query<KeyRow>(
-        `INSERT INTO api_keys (id, org, subject, secret_sha256, description, created_by, expires_at, revision)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-        [id, input.org, input.subject, digest, input.description ?? null, meta.actor, input.expiresAt ?? null, revision],
+        `INSERT INTO api_keys (id, org, subject, secret_sha256, description, created_by, expires_at, revision, platform)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
+        [id, input.org, input.subject, digest, input.description ?? null, meta.actor, input.expiresAt ?? null, revision, input.platform ?? false],
       );
       record = recordFromRow(rows[0]!);
       // The audit trail records the key's id and owner, never its secret.
@@ -67,13 +68,13 @@ export class PgApiKeyStore implements ApiKeyStore {
   async verify(key: string): Promise<VerifiedKey | undefined> {
     const parts = splitApiKey(key);
     if (parts === undefined) return undefined;
-    const { rows } = await this.pool.query<{ org: string; subject: string; secret_sha256: Buffer; revoked_at: Date | null; expires_at: Date | null }>(
-      'SELECT org, subject, secret_sha256, revoked_at, expires_at FROM api_keys WHERE id = $1',
+    const { rows } = await this.pool.query<{ org: string; subject: string; secret_sha256: Buffer; revoked_at: Date | null; expires_at: Date | null; platform: boolean }>(
+      'SELECT org, subject, secret_sha256, revoked_at, expires_at, platform FROM api_keys WHERE id = $1',
       [parts.id],
     );
     const row = rows[0];
     if (!secretMatches(parts.secret, row?.secret_sha256) || row === undefined || row.revoked_at !== null) return undefined;
     if (row.expires_at !== null && row.expires_at.getTime() <= Date.now()) return undefined;
-    return { id: parts.id, org: row.org, subject: row.subject };
+    return { id: parts.id, org: row.org, subject: row.subject, platform: row.platform };
   }
 }

@@ -4,6 +4,9 @@ import type { Effect } from '../../domain/model.js';
 import type { GrantQueries, StoredBinding } from '../../ports.js';
 import { bindingFromRow, type BindingRow } from './pg-grant-store.js';
 import { currentRevision } from './pg-revision.js';
+import { loadOrgGraph } from './pg-org-graph.js';
+import type { GraphSpec } from '../../domain/graph-spec.js';
+import type { OrgGraph } from '../../domain/org-graph.js';
 
 type StoredRow = BindingRow & { org: string; created_at: Date };
 
@@ -53,5 +56,14 @@ export class PgGrantQueries implements GrantQueries {
 
   revision(): Promise<number> {
     return currentRevision(this.pool);
+  }
+
+  orgGraph(spec: GraphSpec): Promise<OrgGraph> {
+    return loadOrgGraph(this.pool, spec);
+  }
+
+  async orgExists(org: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM resources WHERE path = $1', [`org:${org}`]);
+    return rowCount !== 0;
   }
 }

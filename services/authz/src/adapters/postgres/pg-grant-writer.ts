@@ -2,18 +2,20 @@
  * GrantWriter on Postgres: a change set applied in one write transaction (pg-writer.ts:
  * revision lock, changelog, outbox, NOTIFY). Changes of a kind are applied together with
  * one statement per 5,000 (a world of 100,000 bindings is a few dozen statements), in a
- * fixed order: resources, roles, memberships added, bindings put, bindings deleted,
+ * fixed order: catalogues, resources, roles, memberships added, bindings put, bindings deleted,
  * memberships removed, roles deleted. Upserts that change nothing record nothing.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { ConflictError } from '@warden/errors';
 import type { Change } from '../../domain/changes.js';
 import { grantKey, type World } from '../../domain/world.js';
 import { changesOfWorld } from '../../domain/changes.js';
 import type { GraphReader, GrantWriter, StoredBinding, WriteMeta, WriteResult } from '../../ports.js';
 import { bindingFromRow, type BindingRow } from './pg-grant-store.js';
 import { withWrite, type WriteContext } from './pg-writer.js';
+import { loadOrgGraph } from './pg-org-graph.js';
+import type { GraphSpec } from '../../domain/graph-spec.js';
+import type { OrgGraph } from '../../domain/org-graph.js';
 
 export type { WriteMeta, WriteResult } from '../../ports.js';
 
@@ -68,6 +70,10 @@ class PgGraphReader implements GraphReader {
     return rows[0]!.n;
   }
 
+  orgGraph(spec: GraphSpec): Promise<OrgGraph> {
+    return loadOrgGraph(this.client, spec);
+  }
+
   async roleExists(org: string, name: string): Promise<boolean> {
     const { rowCount } = await this.client.query('SELECT 1 FROM roles WHERE org = $1 AND name = $2', [org, name]);
     return rowCount !== 0;
@@ -80,6 +86,7 @@ export class PgGrantWriter implements GrantWriter {
   apply(changes: readonly Change[], meta: WriteMeta, guard?: (state: GraphReader) => Promise<void>): Promise<WriteResult> {
     return withWrite(this.pool, meta, async (ctx) => {
       if (guard !== undefined) await guard(new PgGraphReader(ctx.client));
+      await putCatalogues(ctx, ofKind(changes, 'catalogue.put'));
       await putResources(ctx, ofKind(changes, 'resource.put'));
       await putRoles(ctx, ofKind(changes, 'role.put'));
       await addMembers(ctx, ofKind(changes, 'member.add'));
@@ -103,6 +110,25 @@ export function applyWorld(pool: pg.Pool, world: World, meta: WriteMeta): Promis
 /** Removes one binding by id. */
 export function deleteBinding(pool: pg.Pool, id: string, meta: WriteMeta): Promise<WriteResult> {
   return new PgGrantWriter(pool).apply([{ kind: 'binding.delete', id }], meta);
+}
+
+async function putCatalogues({ client, revision, record }: WriteContext, changes: readonly Of<'catalogue.put'>[]): Promise<void> {
+  for (const change of dedupe(changes, (c) => c.org)) {
+    const actions = [...new Set(change.actions)].sort();
+    const { rows } = await client.query<{ before: string[] | null }>(
+      `WITH old AS (SELECT actions FROM org_catalogues WHERE org = $1),
+       up AS (
+         INSERT INTO org_catalogues (org, actions, revision) VALUES ($1, $2, $3)
+         ON CONFLICT (org) DO UPDATE SET actions = EXCLUDED.actions, revision = EXCLUDED.revision
+           WHERE org_catalogues.actions IS DISTINCT FROM EXCLUDED.actions
+         RETURNING 1)
+       SELECT (SELECT actions FROM old) AS before FROM up`,
+      [change.org, actions, revision],
+    );
+    if (rows.length > 0) {
+      record({ kind: 'catalogue.updated', key: change.org, resource: `org:${change.org}`, before: rows[0]!.before === null ? null : { actions: rows[0]!.before }, after: { actions } });
+    }
+  }
 }
 
 async function putResources({ client, revision, record }: WriteContext, changes: readonly Of<'resource.put'>[]): Promise<void> {
@@ -153,25 +179,11 @@ async function putRoles({ client, revision, record }: WriteContext, changes: rea
 }
 
 async function addMembers({ client, revision, record }: WriteContext, changes: readonly Of<'member.add'>[]): Promise<void> {
-  // A group belongs to the organization that first gave it members; another
-  // organization may bind it, but never change who is in it.
-  const groupOrgs = [...new Map(changes.map((m) => [m.group, m.org])).entries()];
-  if (groupOrgs.length > 0) {
-    const { rows: foreign } = await client.query<{ group_subject: string; org: string }>(
-      `SELECT DISTINCT gm.group_subject, gm.org FROM group_members gm
-       JOIN unnest($1::text[], $2::text[]) AS t(group_subject, org) ON gm.group_subject = t.group_subject AND gm.org <> t.org`,
-      [groupOrgs.map(([group]) => group), groupOrgs.map(([, org]) => org)],
-    );
-    if (foreign.length > 0) {
-      const first = foreign[0]!;
-      throw new ConflictError(`${first.group_subject} belongs to organization ${first.org}; only that organization can change its members`);
-    }
-  }
-  for (const part of chunks(dedupe(changes, (m) => `${m.member}\u0000${m.group}`))) {
+  for (const part of chunks(dedupe(changes, (m) => `${m.org}\u0000${m.member}\u0000${m.group}`))) {
     const { rows } = await client.query<{ org: string; group_subject: string; member: string }>(
       `INSERT INTO group_members (org, group_subject, member, revision)
        SELECT org, group_subject, member, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(org, group_subject, member)
-       ON CONFLICT (member, group_subject) DO NOTHING
+       ON CONFLICT (org, member, group_subject) DO NOTHING
        RETURNING org, group_subject, member`,
       [part.map((m) => m.org), part.map((m) => m.group), part.map((m) => m.member), revision],
     );

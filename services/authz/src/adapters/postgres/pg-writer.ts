@@ -44,13 +44,13 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
     }
     const now = new Date();
     await client.query(
-      `INSERT INTO changelog (revision, seq, at, actor, kind, key, before, after, reason)
-       SELECT $1, t.seq, $2, $3, t.kind, t.key, t.before, t.after, $4
-       FROM unnest($5::int[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[]) AS t(seq, kind, key, before, after)`,
+      `INSERT INTO changelog (revision, seq, at, actor, kind, key, before, after, reason, org)
+       SELECT $1, t.seq, $2, $3, t.kind, t.key, t.before, t.after, $4, t.org
+       FROM unnest($5::int[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[], $10::text[]) AS t(seq, kind, key, before, after, org)`,
       [
         revision, now, meta.actor, meta.reason ?? null,
         changes.map((_, i) => i + 1), changes.map((c) => c.kind), changes.map((c) => c.key),
-        changes.map((c) => json(c.before)), changes.map((c) => json(c.after)),
+        changes.map((c) => json(c.before)), changes.map((c) => json(c.after)), changes.map((c) => orgOf(c.resource)),
       ],
     );
     const events = changes.map((change) => ({
@@ -81,6 +81,13 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
   } finally {
     client.release();
   }
+}
+
+/** The organization of a change's resource path (`org:acme/…` → `acme`). */
+function orgOf(resource: string): string | null {
+  if (!resource.startsWith('org:')) return null;
+  const slash = resource.indexOf('/');
+  return slash < 0 ? resource.slice(4) : resource.slice(4, slash);
 }
 
 function json(value: unknown): string | null {

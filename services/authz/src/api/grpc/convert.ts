@@ -50,7 +50,13 @@ const REASONS: Record<ReasonCode, PbReasonCode> = {
   CONDITION_FALSE: PbReasonCode.REASON_CODE_CONDITION_FALSE,
   EXPIRED: PbReasonCode.REASON_CODE_EXPIRED,
   APPROVAL_REQUIRED: PbReasonCode.REASON_CODE_APPROVAL_REQUIRED,
+  UNKNOWN_ACTION: PbReasonCode.REASON_CODE_UNKNOWN_ACTION,
+  NOT_GRANTABLE: PbReasonCode.REASON_CODE_NOT_GRANTABLE,
 };
+
+export function decisionToProto(decision: DecisionKind): PbDecision {
+  return DECISIONS[decision];
+}
 
 const EMPTY: readonly string[] = Object.freeze([]);
 
