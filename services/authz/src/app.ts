@@ -44,7 +44,9 @@ import { PgGrantStore } from './adapters/postgres/pg-grant-store.js';
 import { CachedGrantSource } from './adapters/cache/cached-grant-source.js';
 import { PgChangeFeed } from './adapters/postgres/pg-change-feed.js';
 import { createWatchServiceImpl } from './api/grpc/watch-service.js';
-import { applyWorld, PgGrantWriter } from './adapters/postgres/pg-grant-writer.js';
+import { PgGrantWriter } from './adapters/postgres/pg-grant-writer.js';
+import { seedWorld } from './usecases/world-apply.js';
+import { isPlatformAdmin } from './domain/caller.js';
 import { PgGrantQueries } from './adapters/postgres/pg-grant-queries.js';
 import { answers, ping, serverIdentity, type ServerIdentity } from './adapters/postgres/pg-probes.js';
 import { createWatch } from './usecases/watch.js';
@@ -97,9 +99,15 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     if (readPool !== undefined) await checkReadReplica(pool, readPool, logger);
 
     if (config.worldFile !== undefined) {
+      // A world file seeds: it creates organizations that do not exist yet and never changes
+      // one that does (a revoke made through the admin API stays revoked); drift is reported.
       const world = await readWorldFile(config.worldFile);
-      const result = await applyWorld(pool, world, { actor: 'system:world-file', reason: `applied ${config.worldFile} at start` });
-      logger.info({ file: config.worldFile, changes: result.changes.length, revision: result.revision }, 'world applied');
+      const seeded = await seedWorld(new PgGrantQueries(pool), new PgGrantWriter(pool), world, { actor: 'system:world-file', reason: `created from ${config.worldFile} at start` });
+      for (const org of seeded) {
+        if (org.created) logger.info({ file: config.worldFile, org: org.org, revision: org.revision }, 'organization created from the world file');
+        else if (org.drift.length > 0) logger.warn({ file: config.worldFile, org: org.org, drift: org.drift.slice(0, 20), driftItems: org.drift.length }, 'organization exists and differs from the world file; nothing changed (warden apply FILE plans and applies it)');
+        else logger.info({ file: config.worldFile, org: org.org }, 'organization exists and matches the world file');
+      }
     }
 
     const store = new PgGrantStore(pool);
@@ -141,7 +149,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const admin = createAdmin({ source: store, queries: new PgGrantQueries(pool), writer: new PgGrantWriter(pool), keys, platformAdmins, onWrite: (result) => cache.noteWrite(result) });
     const authenticator = createAuthenticator({ keys, jwt: await jwtOptions(config), trustLoopback: config.trustLoopback, keyCacheMs: config.keyCacheMs });
     if (config.trustLoopback) logger.warn('AUTHZ_TRUST_LOOPBACK is on: calls from this host without credentials may check any subject');
-    if (config.bootstrapKey !== undefined) await bootstrapKey(config.bootstrapKey, keys, logger);
+    if (config.bootstrapKey !== undefined) await bootstrapKey(config.bootstrapKey, keys, platformAdmins, logger);
 
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
@@ -152,7 +160,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     server.add(AuthzServiceDefinition, authenticated(AuthzServiceDefinition, authzImpl, authenticator, logger));
     server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
-    const watchImpl = createWatchServiceImpl(createWatch(feed, platformAdmins));
+    const watchImpl = createWatchServiceImpl(createWatch({ feed, source: cache, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) }));
     server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
     server.add(HealthDefinition, HealthServiceImpl(health));
     const port = await server.listen(`${config.grpc.host}:${config.grpc.port}`);
@@ -316,10 +324,12 @@ async function jwtOptions(config: Config): Promise<JwtOptions | undefined> {
 }
 
 /** Creates the configured bootstrap API key once, writing it to its file (0600); never logs the secret. */
-async function bootstrapKey(spec: NonNullable<Config['bootstrapKey']>, keys: PgApiKeyStore, logger: Logger): Promise<void> {
+async function bootstrapKey(spec: NonNullable<Config['bootstrapKey']>, keys: PgApiKeyStore, platformAdmins: ReadonlySet<string>, logger: Logger): Promise<void> {
   if (existsSync(spec.file)) return;
   await mkdir(path.dirname(path.resolve(spec.file)), { recursive: true });
-  const created = await keys.create({ org: spec.org, subject: spec.subject, description: 'bootstrap key' }, { actor: 'system:bootstrap', reason: 'AUTHZ_BOOTSTRAP_KEY_FILE' });
+  // The operator issues this key: it may act as a platform admin when its subject is one.
+  const platform = platformAdmins.has(spec.subject);
+  const created = await keys.create({ org: spec.org, subject: spec.subject, description: 'bootstrap key', platform }, { actor: 'system:bootstrap', reason: 'AUTHZ_BOOTSTRAP_KEY_FILE' });
   await writeFile(spec.file, `${created.key}\n`, { mode: 0o600, flag: 'wx' });
   logger.info({ file: spec.file, subject: spec.subject, org: spec.org, keyId: created.record.id }, 'bootstrap API key created');
 }

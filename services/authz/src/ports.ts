@@ -144,6 +144,8 @@ export interface ApiKeyStore {
 
 /** One change as Watch streams it. */
 export interface ChangeEvent {
+  /** The organization the change belongs to (undefined for changes recorded before organizations were tracked). */
+  readonly org: string | undefined;
   readonly kind: string;
   readonly key: string;
   readonly before: Record<string, unknown> | null;
@@ -163,10 +165,12 @@ export type WatchItem = RevisionChanges | { readonly caughtUp: true; readonly re
 /** The grant-change feed behind Watch. */
 export interface ChangeFeed {
   /**
-   * The changes after `afterRevision` (or from now), revision by revision, then live. Ends
-   * with ResourceExhaustedError when the watcher falls too far behind.
+   * The changes after `afterRevision` (or from now), revision by revision, then live; only
+   * `org`'s when given (revisions with none of its changes are skipped). Ends with
+   * ResourceExhaustedError when the watcher falls too far behind; InvalidArgumentError when
+   * `afterRevision` is newer than the newest committed revision.
    */
-  watch(afterRevision: number, fromNow: boolean, signal: AbortSignal): AsyncIterable<WatchItem>;
+  watch(afterRevision: number, fromNow: boolean, signal: AbortSignal, org?: string): AsyncIterable<WatchItem>;
   /** Ends every watch (shutdown). */
   close(): void;
 }

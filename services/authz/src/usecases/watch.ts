@@ -1,29 +1,55 @@
 /**
- * Watch: the grant changes of every organization, revision by revision. It streams every
- * organization's changes, so only platform-level callers may use it: a trusted local caller
- * (sidecar) or a platform admin.
+ * Watch: the grant changes of an organization, revision by revision. A caller acting for an
+ * organization (its API key, or a token with `authz:lookup` there) follows that organization
+ * only; a platform administrator or a trusted local caller (sidecar) may follow every one.
  */
-import { PermissionDeniedError } from '@warden/errors';
+import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
+import { parseAction, parseOrgId, parseResource } from '@warden/names';
 import type { Caller } from '../domain/caller.js';
-import type { ChangeFeed, WatchItem } from '../ports.js';
+import { decide } from '../domain/engine.js';
+import type { ChangeFeed, GrantSource, WatchItem } from '../ports.js';
 import type { CallOptions } from './call.js';
 
 export interface WatchInput {
   readonly afterRevision: number;
   readonly fromNow: boolean;
+  /** Only this organization's changes; '' or undefined: the caller's own (all, for a platform administrator). */
+  readonly org?: string | undefined;
 }
 
 export interface Watch {
-  watch(caller: Caller, input: WatchInput, options: CallOptions & { readonly signal: AbortSignal }): AsyncIterable<WatchItem>;
+  watch(caller: Caller, input: WatchInput, options: CallOptions & { readonly signal: AbortSignal }): Promise<AsyncIterable<WatchItem>>;
 }
 
-export function createWatch(feed: ChangeFeed, platformAdmins: ReadonlySet<string>): Watch {
+export const WATCH_ACTION = 'authz:lookup';
+
+export interface WatchDeps {
+  readonly feed: ChangeFeed;
+  readonly source: GrantSource;
+  readonly isPlatformAdmin: (caller: Caller) => boolean;
+  readonly now?: () => number;
+}
+
+export function createWatch(deps: WatchDeps): Watch {
+  const now = deps.now ?? Date.now;
   return {
-    watch(caller, input, options) {
-      if (caller.kind !== 'trusted_local' && !platformAdmins.has(caller.subject)) {
-        throw new PermissionDeniedError(`${caller.subject} may not watch grant changes: Watch is for platform admins and trusted local callers`);
+    async watch(caller, input, options) {
+      if (!Number.isSafeInteger(input.afterRevision) || input.afterRevision < 0) throw new InvalidArgumentError('after_revision', 'must be a revision (a non-negative integer below 2^53)');
+      let org = input.org === undefined || input.org === '' ? undefined : parseOrgId(input.org, 'org');
+      const everyOrg = caller.kind === 'trusted_local' || deps.isPlatformAdmin(caller);
+      if (!everyOrg) {
+        if (caller.kind === 'api_key') {
+          if (org !== undefined && org !== caller.org) throw new PermissionDeniedError(`org: the API key of ${caller.subject} acts only within org:${caller.org}`);
+          org = caller.org;
+        }
+        if (org === undefined) throw new InvalidArgumentError('org', 'is required: the organization whose changes to follow (only platform administrators may follow every organization)');
+        const resource = parseResource(`org:${org}`);
+        const view = await deps.source.view([{ subject: caller.subject, resource }], options.signal);
+        if (decide(view, { subject: caller.subject, action: parseAction(WATCH_ACTION), resource }, now()).decision !== 'ALLOW') {
+          throw new PermissionDeniedError(`${caller.subject} may not watch the changes of org:${org}: it needs ${WATCH_ACTION} there`);
+        }
       }
-      return feed.watch(input.afterRevision, input.fromNow, options.signal);
+      return deps.feed.watch(input.afterRevision, input.fromNow, options.signal, org);
     },
   };
 }

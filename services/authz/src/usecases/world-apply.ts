@@ -200,25 +200,34 @@ export function createWorldApply(deps: WorldApplyDeps) {
       return { orgs: plans, applied: true, revision };
     },
 
-    /**
-     * Start-up seeding: creates the organizations that do not exist yet; reports the drift of
-     * the others and changes nothing there.
-     */
-    async seed(world: World, meta: { actor: string; reason: string }): Promise<Array<{ org: string; created: boolean; revision: number; drift: readonly DriftItem[] }>> {
-      const out: Array<{ org: string; created: boolean; revision: number; drift: readonly DriftItem[] }> = [];
-      for (const org of orgsOf(world)) {
-        const changes = changesOf(world, org);
-        if (await deps.queries.orgExists(org)) {
-          out.push({ org, created: false, revision: await deps.queries.revision(), drift: driftOf(await storeOf(org), changes) });
-          continue;
-        }
-        const result = await deps.writer.apply(changes, meta);
-        deps.onWrite(result);
-        out.push({ org, created: true, revision: result.revision, drift: [] });
-      }
-      return out;
-    },
   };
 }
 
 export type WorldApply = ReturnType<typeof createWorldApply>;
+
+/**
+ * Start-up seeding (`--world`): creates the organizations that do not exist yet; reports the
+ * drift of the others and changes nothing there.
+ */
+export async function seedWorld(
+  queries: GrantQueries,
+  writer: GrantWriter,
+  world: World,
+  meta: { actor: string; reason: string },
+): Promise<Array<{ org: string; created: boolean; revision: number; drift: readonly DriftItem[] }>> {
+  const out: Array<{ org: string; created: boolean; revision: number; drift: readonly DriftItem[] }> = [];
+  for (const org of orgsOf(world)) {
+    const changes = changesOf(world, org);
+    if (await queries.orgExists(org)) {
+      const store = await queries.orgGraph({ org, subjects: [], roles: [], near: [`org:${org}`], owners: true });
+      out.push({ org, created: false, revision: await queries.revision(), drift: driftOf(store, changes) });
+      continue;
+    }
+    const empty = new OrgGraph({ org, revision: 0, bindings: [], memberships: [], roles: [], declaredActions: [], attributes: new Map() });
+    const broken = brokenInvariant(empty.withChanges(changes), Date.now());
+    if (broken !== undefined) throw new FailedPreconditionError(`world file: ${broken}`);
+    const result = await writer.apply(changes, meta);
+    out.push({ org, created: true, revision: result.revision, drift: [] });
+  }
+  return out;
+}

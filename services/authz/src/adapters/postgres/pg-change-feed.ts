@@ -9,7 +9,7 @@
  * maps it to RESOURCE_EXHAUSTED), so a slow watcher never holds memory or slows others.
  */
 import type pg from 'pg';
-import { ResourceExhaustedError, UnavailableError } from '@warden/errors';
+import { InvalidArgumentError, ResourceExhaustedError, UnavailableError } from '@warden/errors';
 import { currentRevision } from './pg-revision.js';
 import type { ChangeEvent, ChangeFeed, RevisionChanges, WatchItem } from '../../ports.js';
 
@@ -34,6 +34,7 @@ export class WatcherTooSlowError extends ResourceExhaustedError {
 
 interface ChangeRow {
   revision: string;
+  org: string | null;
   kind: string;
   key: string;
   before: Record<string, unknown> | null;
@@ -44,8 +45,8 @@ interface ChangeRow {
 }
 
 const PAGE_SQL = `
-SELECT revision, kind, key, before, after, actor, reason, at FROM changelog
-WHERE revision > $1 AND revision <= $2 ORDER BY revision, seq LIMIT $3`;
+SELECT revision, org, kind, key, before, after, actor, reason, at FROM changelog
+WHERE revision > $1 AND revision <= $2 AND ($4::text IS NULL OR org = $4) ORDER BY revision, seq LIMIT $3`;
 
 function group(rows: readonly ChangeRow[]): RevisionChanges[] {
   const out: Array<{ revision: number; changes: ChangeEvent[] }> = [];
@@ -56,12 +57,14 @@ function group(rows: readonly ChangeRow[]): RevisionChanges[] {
       last = { revision, changes: [] };
       out.push(last);
     }
-    last.changes.push({ kind: row.kind, key: row.key, before: row.before, after: row.after, actor: row.actor, reason: row.reason, at: row.at });
+    last.changes.push({ org: row.org ?? undefined, kind: row.kind, key: row.key, before: row.before, after: row.after, actor: row.actor, reason: row.reason, at: row.at });
   }
   return out;
 }
 
 interface Subscriber {
+  /** Only this organization's changes, when set. */
+  readonly org: string | undefined;
   readonly queue: RevisionChanges[];
   buffered: number;
   /** Highest revision handed to the consumer (for the resume hint). */
@@ -108,17 +111,21 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   /** Changes after `afterRevision` (or from the newest revision with `fromNow`), then live ones. */
-  async *watch(afterRevision: number, fromNow: boolean, signal: AbortSignal): AsyncGenerator<WatchItem, void, undefined> {
-    const sub: Subscriber = { queue: [], buffered: 0, delivered: afterRevision, failed: undefined, wake: undefined };
+  async *watch(afterRevision: number, fromNow: boolean, signal: AbortSignal, org?: string): AsyncGenerator<WatchItem, void, undefined> {
+    const newest = await this.newest();
+    if (!fromNow && afterRevision > newest) {
+      throw new InvalidArgumentError('after_revision', `revision ${afterRevision} is newer than the newest committed revision ${newest}`);
+    }
+    const sub: Subscriber = { org, queue: [], buffered: 0, delivered: afterRevision, failed: undefined, wake: undefined };
     this.subscribers.add(sub);
     try {
-      let cursor = fromNow ? await this.newest() : afterRevision;
+      let cursor = fromNow ? newest : afterRevision;
       sub.delivered = cursor;
       // Backlog, at the watcher's own pace.
       for (;;) {
         signal.throwIfAborted();
         const upTo = await this.newest();
-        const rows = await this.read(cursor, upTo, this.pageSize + 1);
+        const rows = await this.read(cursor, upTo, this.pageSize + 1, org);
         const more = rows.length > this.pageSize;
         let pages = group(more ? rows.slice(0, this.pageSize) : rows);
         // A page must end on a whole revision: drop a revision cut by the limit (unless it is all there is).
@@ -170,9 +177,9 @@ export class PgChangeFeed implements ChangeFeed {
     }
   }
 
-  private async read(after: number, upTo: number, limit: number): Promise<ChangeRow[]> {
+  private async read(after: number, upTo: number, limit: number, org?: string): Promise<ChangeRow[]> {
     try {
-      return (await this.options.pool.query<ChangeRow>(PAGE_SQL, [after, upTo, limit])).rows;
+      return (await this.options.pool.query<ChangeRow>(PAGE_SQL, [after, upTo, limit, org ?? null])).rows;
     } catch (error) {
       throw new UnavailableError('the changelog (Postgres) could not be read', { cause: error });
     }
@@ -214,12 +221,14 @@ export class PgChangeFeed implements ChangeFeed {
   private push(page: RevisionChanges): void {
     for (const sub of this.subscribers) {
       if (sub.failed !== undefined) continue;
-      if (sub.buffered + page.changes.length > this.maxBuffered) {
+      const mine = sub.org === undefined ? page : { revision: page.revision, changes: page.changes.filter((c) => c.org === sub.org) };
+      if (mine.changes.length === 0) continue;
+      if (sub.buffered + mine.changes.length > this.maxBuffered) {
         this.fail(sub);
         continue;
       }
-      sub.queue.push(page);
-      sub.buffered += page.changes.length;
+      sub.queue.push(mine);
+      sub.buffered += mine.changes.length;
       sub.wake?.();
     }
   }

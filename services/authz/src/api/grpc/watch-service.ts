@@ -6,6 +6,7 @@ import type { CallerContext } from './auth.js';
 
 function changeToProto(change: ChangeEvent): GrantChange {
   return {
+    org: change.org ?? '',
     kind: change.kind,
     key: change.key,
     before: change.before ?? undefined,
@@ -19,7 +20,7 @@ function changeToProto(change: ChangeEvent): GrantChange {
 export function createWatchServiceImpl(watch: Watch): WatchServiceImplementation<CallerContext> {
   return {
     async *watch(request, context): AsyncGenerator<WatchResponse> {
-      const items = watch.watch(context.caller, { afterRevision: request.afterRevision, fromNow: request.fromNow }, { signal: context.signal });
+      const items = await watch.watch(context.caller, { afterRevision: request.afterRevision, fromNow: request.fromNow, org: request.org }, { signal: context.signal });
       for await (const item of items) {
         yield 'caughtUp' in item
           ? { revision: item.revision, changes: [], caughtUp: true }
