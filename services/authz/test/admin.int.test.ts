@@ -70,14 +70,14 @@ describe('grants and revokes', () => {
   });
 
   it('no escalation: an admin cannot grant what it does not hold', async () => {
-    await refused(as.adam.admin.grantBinding(grant('user:mia@acme.com', 'billing_admin', 'org:acme')), Status.PERMISSION_DENIED, /lacks billing:\*, billing:manage on org:acme/);
-    await refused(as.adam.admin.grantBinding({ ...grant('user:mia@acme.com', '', 'org:acme'), actions: ['approvals:bypass'] }), Status.PERMISSION_DENIED, /lacks approvals:bypass/);
+    await refused(as.adam.admin.grantBinding(grant('user:mia@acme.com', 'billing_admin', 'org:acme')), Status.PERMISSION_DENIED, /user:mia@acme.com would gain billing:manage on org:acme, which user:adam@acme.com does not hold there/);
+    await refused(as.adam.admin.grantBinding({ ...grant('user:mia@acme.com', '', 'org:acme'), actions: ['approvals:bypass'] }), Status.PERMISSION_DENIED, /would gain approvals:bypass on org:acme/);
   });
 
   it('only an owner grants or revokes owner and admin', async () => {
-    await refused(as.adam.admin.grantBinding(grant('user:mia@acme.com', 'admin', 'org:acme')), Status.PERMISSION_DENIED, /only an owner of org:acme may grant the role admin; an admin manages the other roles/);
+    await refused(as.adam.admin.grantBinding(grant('user:mia@acme.com', 'admin', 'org:acme')), Status.PERMISSION_DENIED, /only an owner of org:acme may grant owner-level actions: user:mia@acme.com would gain/);
     const olivias = (await t.db.pool.query(`SELECT id FROM bindings WHERE subject = 'user:olivia@acme.com' AND role = 'owner'`)).rows[0].id as string;
-    await refused(as.adam.admin.revokeBinding({ bindingId: olivias, reason: 'coup' }), Status.PERMISSION_DENIED, /only an owner of org:acme may revoke the role owner/);
+    await refused(as.adam.admin.revokeBinding({ bindingId: olivias, reason: 'coup' }), Status.PERMISSION_DENIED, /only an owner of org:acme may take access from an owner or admin: user:olivia@acme.com would lose/);
     const made = await as.olivia.admin.grantBinding(grant('user:mia@acme.com', 'admin', 'org:acme', 'promotion'));
     expect(made.created).toBe(true);
     const undone = await as.olivia.admin.revokeBinding({ bindingId: made.binding!.id, reason: 'changed my mind' });
@@ -123,7 +123,7 @@ describe('the last owner', () => {
     expect(rows[0].n).toBe(1);
     const survivor = outcomes[0]!.status === 'fulfilled' ? as.peter : as.bill;
     const own = (await t.db.pool.query(`SELECT id FROM bindings WHERE org = 'initech' AND role = 'owner'`)).rows[0].id as string;
-    await refused(survivor.admin.revokeBinding({ bindingId: own, reason: 'leaving' }), Status.FAILED_PRECONDITION, /is the last owner of org:initech; make another owner first/);
+    await refused(survivor.admin.revokeBinding({ bindingId: own, reason: 'leaving' }), Status.FAILED_PRECONDITION, /org:initech would have no working owner .*; make another owner first/);
   });
 });
 
@@ -142,21 +142,26 @@ describe('resources, roles, groups and keys', () => {
   });
 
   it('custom roles: no escalation, and a role in use cannot be deleted', async () => {
-    await refused(as.adam.admin.putRole({ org: 'acme', name: 'money', description: '', actions: ['billing:manage'], membership: false, ceiling: [], reason: '' }), Status.PERMISSION_DENIED, /lacks billing:manage/);
+    // Defining a role nobody holds changes nobody's access; granting it is judged by what it gives.
+    await as.adam.admin.putRole({ org: 'acme', name: 'money', description: '', actions: ['billing:manage'], membership: false, ceiling: [], reason: '' });
+    await refused(as.adam.admin.grantBinding(grant('user:mia@acme.com', 'money', 'org:acme')), Status.PERMISSION_DENIED, /user:mia@acme.com would gain billing:manage on org:acme, which user:adam@acme.com does not hold there/);
+    await as.olivia.admin.deleteRole({ org: 'acme', name: 'money', reason: '' });
     await as.adam.admin.putRole({ org: 'acme', name: 'flagger', description: 'flags only', actions: ['flags:*'], membership: false, ceiling: [], reason: '' });
     await as.adam.admin.grantBinding(grant('user:mia@acme.com', 'flagger', 'org:acme/project:search/env:development'));
     await refused(as.adam.admin.deleteRole({ org: 'acme', name: 'flagger', reason: '' }), Status.FAILED_PRECONDITION, /role flagger is used by 1 bindings; revoke them first/);
     await refused(as.adam.admin.putRole({ org: 'acme', name: 'owner', description: '', actions: ['*'], membership: true, ceiling: [], reason: '' }), Status.INVALID_ARGUMENT, /owner is a system role/);
   });
 
-  it('group members: managed by the organization that owns the group', async () => {
+  it('group members: each organization has its own groups', async () => {
     await as.adam.admin.addGroupMember({ org: 'acme', group: 'group:release-managers', member: 'user:mia@acme.com', reason: 'rotation' });
     const check = await t.grpc(t.adminKey).authz.check({ subject: 'user:mia@acme.com', action: 'flags:rollout', resource: 'org:acme/project:checkout/env:production/flag:f' });
     expect(check.reason?.binding?.subject).toBe('group:release-managers');
     await as.adam.admin.removeGroupMember({ org: 'acme', group: 'group:release-managers', member: 'user:mia@acme.com', reason: 'rotation over' });
-    // Another organization (whose owner may manage its own groups) cannot change acme's group.
+    // Another organization's group of the same name is its own: joining it gives nothing in acme.
     await as.ops.admin.createOrganization({ orgId: 'umbrella', owner: 'user:ops@warden.test', reason: 'test' });
-    await refused(as.ops.admin.addGroupMember({ org: 'umbrella', group: 'group:release-managers', member: 'user:ops@warden.test', reason: '' }), Status.ALREADY_EXISTS, /group:release-managers belongs to organization acme/);
+    await as.ops.admin.addGroupMember({ org: 'umbrella', group: 'group:release-managers', member: 'user:ops@warden.test', reason: '' });
+    const outsider = await t.grpc(t.adminKey).authz.check({ subject: 'user:ops@warden.test', action: 'flags:rollout', resource: 'org:acme/project:checkout/env:production/flag:f' });
+    expect(outsider.decision).toBe(Decision.DECISION_DENY);
   });
 
   it('API keys: created by keys:manage, act only in their organization, and stop working when revoked', async () => {
@@ -182,7 +187,7 @@ describe('the admin API over HTTP (Connect-style JSON)', () => {
     expect(ok.body).toMatchObject({ binding: { subject: 'user:sarah@acme.com', role: 'env_reader', scope: 'org:acme/project:search', effect: 'EFFECT_ALLOW' }, created: true });
     const denied = await t.post('/warden.authz.v1.AdminService/GrantBinding', { subject: 'user:sarah@acme.com', role: 'admin', scope: 'org:acme' }, await t.token('adam@acme.com'));
     expect(denied.status).toBe(403);
-    expect(denied.body).toEqual({ code: 'permission_denied', message: 'only an owner of org:acme may grant the role admin; an admin manages the other roles' });
+    expect(denied.body).toMatchObject({ code: 'permission_denied', message: expect.stringMatching(/^only an owner of org:acme may grant owner-level actions: user:sarah@acme.com would gain /) });
     const unauthenticated = await t.post('/warden.authz.v1.AdminService/GrantBinding', {});
     expect(unauthenticated.status).toBe(401);
     expect(unauthenticated.body).toMatchObject({ code: 'unauthenticated' });

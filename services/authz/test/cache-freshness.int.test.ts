@@ -204,7 +204,7 @@ describe('batches from the in-process layer (one small view per check)', () => {
     );
     const source = await replica({ keyPrefix: `${prefix}ask:` }); // in-process layer only
     const authorizer = createAuthorizer({ source });
-    const gw = { kind: 'api_key', subject: 'service:gw', org: 'ask', keyId: 'k1' } as const;
+    const gw = { kind: 'api_key', subject: 'service:gw', org: 'ask', keyId: 'k1', platform: false } as const;
     const onA = { subject: 'user:xa', action: 'flags:read', resource: 'org:ask/project:a/env:dev/flag:f' };
     const onB = { subject: 'user:xa', action: 'flags:read', resource: 'org:ask/project:b/env:dev/flag:f' };
     const selfOnB = { subject: 'service:gw', action: 'flags:read', resource: 'org:ask/project:b/env:dev/flag:f' };

@@ -6,6 +6,7 @@
  *     the nodes, and two replicas sharing the Cluster stay coherent after a revoke.
  * The property test in cache-oracle.int.test.ts also runs both Cluster shapes.
  */
+import { UNIT_FORMAT } from '../src/adapters/cache/redis-unit-cache.js';
 import { TRUSTED_LOCAL } from '../src/domain/caller.js';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,16 +112,16 @@ describe('a Redis Cluster', () => {
     const all = perNode.flat().sort();
     expect(all).toEqual(
       [
-        `${prefix}o:acme`,
-        `${prefix}r:org:acme`,
-        `${prefix}r:org:acme/project:p`,
-        `${prefix}r:org:acme/project:p/env:dev`,
-        `${prefix}r:org:acme/project:p/env:prod`,
-        `${prefix}s:group:a`,
-        `${prefix}s:group:b`,
-        `${prefix}s:group:c`,
-        `${prefix}s:user:uma`,
-        `${prefix}s:user:vic`,
+        `${prefix}${UNIT_FORMAT}:o:acme`,
+        `${prefix}${UNIT_FORMAT}:r:org:acme`,
+        `${prefix}${UNIT_FORMAT}:r:org:acme/project:p`,
+        `${prefix}${UNIT_FORMAT}:r:org:acme/project:p/env:dev`,
+        `${prefix}${UNIT_FORMAT}:r:org:acme/project:p/env:prod`,
+        `${prefix}${UNIT_FORMAT}:s:group:a`,
+        `${prefix}${UNIT_FORMAT}:s:group:b`,
+        `${prefix}${UNIT_FORMAT}:s:group:c`,
+        `${prefix}${UNIT_FORMAT}:s:user:uma`,
+        `${prefix}${UNIT_FORMAT}:s:user:vic`,
       ].sort(),
     );
     expect(perNode.filter((keys) => keys.length > 0).length).toBeGreaterThanOrEqual(2);
@@ -173,7 +174,7 @@ describe('the service on a Redis Cluster (AUTHZ_REDIS_CLUSTER)', () => {
     expect(stats.redisHits).toBeGreaterThan(0);
     expect(stats.redisErrors).toBe(0);
     const keys = (await Promise.all(cluster.nodes.map((_, i) => cluster.node(i).keys(`${appPrefix}*`)))).flat();
-    expect(keys).toContain(`${appPrefix}s:user:newbie@acme.com`);
+    expect(keys).toContain(`${appPrefix}${UNIT_FORMAT}:s:user:newbie@acme.com`);
     await admin.revokeBinding({ bindingId: granted.binding!.id, reason: 'cluster test' });
     expect((await authz.check(check)).decision).toBe(Decision.DECISION_DENY);
   });

@@ -81,6 +81,24 @@ export class Catalogue {
 /** The catalogue of an organization that declared nothing. */
 export const BUILT_IN_CATALOGUE: Catalogue = new Catalogue();
 
+const catalogues = new Map<string, Catalogue>();
+
+/**
+ * The catalogue with these declared actions: one object per distinct list (views of every
+ * request share it, so a Check builds none). Bounded: when full it starts over.
+ */
+export function catalogueFor(declared: readonly string[] | undefined): Catalogue {
+  if (declared === undefined || declared.length === 0) return BUILT_IN_CATALOGUE;
+  const key = declared.join('\u0000');
+  let found = catalogues.get(key);
+  if (found === undefined) {
+    if (catalogues.size >= 10_000) catalogues.clear();
+    found = new Catalogue(declared);
+    catalogues.set(key, found);
+  }
+  return found;
+}
+
 /** Sensitive actions of a protected environment when it does not list its own. */
 export const DEFAULT_SENSITIVE_ACTIONS: readonly string[] = [
   'flags:enable',

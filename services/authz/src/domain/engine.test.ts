@@ -46,7 +46,7 @@ describe('engine rules', () => {
     const decision = decide(view, check('user:u', 'flags:read', 'org:o/project:p/env:e'), NOW);
     expect(decision.decision).toBe('ALLOW');
     expect(decision.reason.binding?.subject).toBe('group:b');
-    expect(view.subjectsOf('user:u')).toEqual(['user:u', 'group:a', 'group:b']);
+    expect(view.subjectsOf('user:u', 'o')).toEqual(['user:u', 'group:a', 'group:b']);
   });
 
   it('a binding applies to its scope and everything below, never above or beside', () => {
@@ -136,7 +136,7 @@ describe('engine rules', () => {
     expect(decide(view, check('user:u', 'flags:read', 'org:o'), NOW).reason.code).toBe('DENY_BINDING');
   });
 
-  it('a membership role without a ceiling lifts a ceiling held through a group', () => {
+  it('a ceiling caps whatever other memberships say, also one held through a group', () => {
     const view = createMemoryGrantView(
       worldOf(
         [
@@ -148,7 +148,9 @@ describe('engine rules', () => {
         { groups: [{ id: 'everyone', members: ['user:u', 'user:v'] }] },
       ),
     );
-    expect(decide(view, check('user:u', 'flags:enable', 'org:o/project:p'), NOW).decision).toBe('ALLOW');
+    // "The Viewer role always overrides access levels": a viewer membership caps even a member.
+    expect(decide(view, check('user:u', 'flags:enable', 'org:o/project:p'), NOW).reason.code).toBe('CEILING');
     expect(decide(view, check('user:v', 'flags:enable', 'org:o/project:p'), NOW).reason.code).toBe('CEILING');
+    expect(decide(view, check('user:u', 'flags:read', 'org:o/project:p'), NOW).decision).toBe('ALLOW');
   });
 });

@@ -83,6 +83,13 @@ export function createAdmin(deps: AdminDeps) {
     return view.catalogue(org);
   }
 
+  /** The catalogue actions a grant of a role (or of actions) carries in the organization. */
+  async function carriedBy(org: string, role: string | undefined, actions: readonly string[] | undefined, signal?: AbortSignal): Promise<string[]> {
+    const view = await deps.source.view([{ subject: 'service:warden', resource: orgPath(org) }], signal);
+    const patterns = role === undefined ? (actions ?? []) : (view.role(org, role)?.actions ?? []);
+    return view.catalogue(org).expand(patterns);
+  }
+
   async function gate(caller: Caller, plan: Plan, signal?: AbortSignal): Promise<void> {
     await rules.requireAll(caller, plan.gate.actions, plan.gate.resource, plan.gate.what, signal);
   }
@@ -145,8 +152,10 @@ export function createAdmin(deps: AdminDeps) {
     async grantBinding(caller: Caller, input: GrantInput, options: CallOptions = NO_OPTIONS): Promise<Write & { binding: Binding; created: boolean }> {
       const plan = planGrant(input, await catalogueOf(parseOrg(input.scope), options.signal), now());
       await gate(caller, plan, options.signal);
-      const carried = plan.binding.role !== undefined ? [] : (plan.binding.actions ?? []);
-      if (plan.binding.effect === 'allow' && carried.length > 0) await rules.withinCeiling(input.subject, carried, orgPath(plan.org), undefined, options.signal);
+      if (plan.binding.effect === 'allow') {
+        const carried = await carriedBy(plan.org, plan.binding.role, plan.binding.actions, options.signal);
+        await rules.withinCeiling(input.subject, carried, orgPath(plan.org), plan.binding.role, options.signal);
+      }
       const result = await governed.apply(caller, plan.org, plan.changes, { actor: caller.subject, reason: reasonOf(input.reason) }, plan.check);
       const stored = await deps.queries.bindingByGrant({ subject: input.subject, scope: plan.binding.scope, effect: plan.binding.effect, grantKey: grantKey(plan.binding) }, options.signal);
       if (stored === undefined) throw new NotFoundError(`the binding of ${input.subject} on ${plan.binding.scope} was revoked while it was being granted`);

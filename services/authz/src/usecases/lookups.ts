@@ -9,7 +9,6 @@
  * is refused for another query.
  */
 import type { Caller } from '../domain/caller.js';
-import { ACTION_CATALOGUE } from '../domain/catalogue.js';
 import type { ValidCheck } from '../domain/engine.js';
 import { decide } from '../domain/engine.js';
 import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
@@ -179,20 +178,11 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const resource = parseResource(input.resource, 'resource');
       await mayLookup(caller, input.subject, resource, 'subject', signal);
       const view = await source.view([{ subject: input.subject, resource }], signal);
-      const candidatesSet = new Set<string>();
-      for (const [area, verbs] of Object.entries(ACTION_CATALOGUE)) for (const verb of verbs) candidatesSet.add(`${area}:${verb}`);
-      // Concrete actions named by the subject's own grants on the chain (custom catalogue entries).
-      for (const subject of view.subjectsOf(input.subject)) {
-        for (const scope of resource.chain) {
-          for (const binding of view.bindingsAt(subject, scope)) {
-            const patterns = binding.role !== undefined ? view.role(resource.org, binding.role)?.actions ?? [] : binding.actions ?? [];
-            for (const pattern of patterns) if (!pattern.includes('*')) candidatesSet.add(pattern);
-          }
-        }
-      }
+      // Every action of the organization's (closed) catalogue, built in and declared.
       const at = now();
-      const allowed = [...candidatesSet]
-        .sort()
+      const allowed = view
+        .catalogue(resource.org)
+        .actions
         .filter((action) => decide(view, { subject: input.subject, action: parseAction(action), resource, context: input.context }, at).decision === 'ALLOW');
       const query = ['actions', input.subject, input.resource, input.context ?? null];
       const after = decodeToken(input.page?.token, query);

@@ -1,5 +1,6 @@
 import { parseResource } from '@warden/names';
 import { describe, expect, it } from 'vitest';
+import { BUILT_IN_CATALOGUE } from '../../domain/catalogue.js';
 import type { Binding } from '../../domain/model.js';
 import { newCacheCounters } from './cache-options.js';
 import { LocalLayer } from './local-layer.js';
@@ -9,11 +10,11 @@ const resource = parseResource('org:acme/project:p/env:dev');
 const binding = (subject: string, scope: string): Binding => ({ id: `${subject}@${scope}`, subject, role: 'viewer', scope, effect: 'allow' }) as Binding;
 const subject = (rev: number, groups: string[], bindings: Binding[] = []): Entry => ({
   rev,
-  unit: { t: 's', groups, byScope: new Map(bindings.map((b) => [b.scope, [b]])) },
+  unit: { t: 's', groups, groupsByOrg: new Map([['acme', groups]]), byScope: new Map(bindings.map((b) => [b.scope, [b]])) },
   size: 1,
 });
 const attrs = (rev: number): Entry => ({ rev, unit: { t: 'r', attrs: undefined }, size: 1 });
-const org = (rev: number): Entry => ({ rev, unit: { t: 'o', roles: new Map() }, size: 1 });
+const org = (rev: number): Entry => ({ rev, unit: { t: 'o', roles: new Map(), catalogue: BUILT_IN_CATALOGUE }, size: 1 });
 
 function warm(rev = 1): LocalLayer {
   const local = new LocalLayer(100, 1 << 20, newCacheCounters());
@@ -30,10 +31,10 @@ describe('LocalLayer', () => {
     const local = warm();
     const view = local.hit({ subject: 'user:ann', resource }, 7)!;
     expect(view.revision).toBe(7);
-    expect(view.subjectsOf('user:ann')).toEqual(['user:ann', 'group:eng', 'group:all']);
+    expect(view.subjectsOf('user:ann', 'acme')).toEqual(['user:ann', 'group:eng', 'group:all']);
     expect(view.bindingsAt('group:eng', 'org:acme/project:p')).toHaveLength(1);
     // Memoised: the second hit gives the same answer.
-    expect(local.hit({ subject: 'user:ann', resource }, 7)!.subjectsOf('user:ann')).toEqual(['user:ann', 'group:eng', 'group:all']);
+    expect(local.hit({ subject: 'user:ann', resource }, 7)!.subjectsOf('user:ann', 'acme')).toEqual(['user:ann', 'group:eng', 'group:all']);
   });
 
   it('an invalidation drops units read before it, so a memo over them is not used again', () => {
@@ -44,7 +45,7 @@ describe('LocalLayer', () => {
     // The closure memo held group:eng's entry: it is dead now, and the layer misses.
     expect(local.hit({ subject: 'user:ann', resource }, 2)).toBeUndefined();
     local.set('group:eng', subject(2, []));
-    expect(local.hit({ subject: 'user:ann', resource }, 2)!.subjectsOf('user:ann')).toEqual(['user:ann', 'group:eng']);
+    expect(local.hit({ subject: 'user:ann', resource }, 2)!.subjectsOf('user:ann', 'acme')).toEqual(['user:ann', 'group:eng']);
     local.invalidate('r:org:acme/project:p', 3);
     expect(local.hit({ subject: 'user:ann', resource }, 3)).toBeUndefined();
   });

@@ -96,13 +96,13 @@ export class LocalLayer implements InvalidationTarget {
     const first = local.get(request.subject);
     if (first === undefined || first.unit.t !== 's') return undefined;
     let closure = first.closure;
-    if (closure === undefined || ++closure.uses % REFRESH_EVERY === 0 || !alive(closure.entries)) {
-      closure = resolveClosure(local, request.subject, first.unit);
+    if (closure === undefined || closure.org !== resource.org || ++closure.uses % REFRESH_EVERY === 0 || !alive(closure.entries)) {
+      closure = resolveClosure(local, request.subject, first.unit, resource.org);
       if (closure === undefined) return undefined;
       first.closure = closure;
     }
     this.counters.localHits += closure.names.length + chain.entries.length;
-    return new SingleRequestView(revision, closure.names, closure.units, resource.org, chain.roles, resource.chain, chain.attrs);
+    return new SingleRequestView(revision, closure.names, closure.units, resource.org, chain.roles, chain.catalogue, resource.chain, chain.attrs);
   }
 }
 
@@ -118,16 +118,16 @@ function resolveChain(local: LRUCache<string, Entry>, org: string, chain: readon
     entries.push(entry);
     attrs.push(entry.unit.attrs);
   }
-  return { entries, roles: orgEntry.unit.roles, attrs, uses: 0 };
+  return { entries, roles: orgEntry.unit.roles, catalogue: orgEntry.unit.catalogue, attrs, uses: 0 };
 }
 
 /** A subject's group closure, breadth first (the order closure() gives), from the layer. */
-function resolveClosure(local: LRUCache<string, Entry>, subject: string, unit: SubjectUnit): ClosureMemo | undefined {
+function resolveClosure(local: LRUCache<string, Entry>, subject: string, unit: SubjectUnit, org: string): ClosureMemo | undefined {
   const names = [subject];
   const units = [unit];
   const entries: Entry[] = [];
   for (let i = 0; i < units.length; i++) {
-    for (const group of units[i]!.groups) {
+    for (const group of units[i]!.groupsByOrg.get(org) ?? []) {
       if (names.includes(group)) continue;
       const entry = local.get(group);
       if (entry === undefined || entry.unit.t !== 's') return undefined;
@@ -136,5 +136,5 @@ function resolveClosure(local: LRUCache<string, Entry>, subject: string, unit: S
       entries.push(entry);
     }
   }
-  return { entries, names, units, uses: 0 };
+  return { org, entries, names, units, uses: 0 };
 }

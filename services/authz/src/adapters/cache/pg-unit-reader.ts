@@ -74,7 +74,7 @@ export class PgUnitReader {
       list.push(b);
       bindings.set(b.subject, list);
     }
-    for (const subject of row.subjects) texts.set(subjectKey(subject), subjectUnitText(edges.get(subject) ?? [], bindings.get(subject) ?? []));
+    for (const subject of row.subjects) texts.set(subjectKey(subject), subjectUnitText(edges.get(subject), bindings.get(subject) ?? []));
     for (const path of paths) texts.set(resourceKey(path), attrUnitText(row.attributes[path]));
     const rolesByOrg = new Map<string, RoleRow[]>();
     for (const r of row.roles) {
@@ -82,7 +82,7 @@ export class PgUnitReader {
       list.push(r);
       rolesByOrg.set(r.org, list);
     }
-    for (const org of orgs) texts.set(orgKey(org), orgUnitText(rolesByOrg.get(org) ?? []));
+    for (const org of orgs) texts.set(orgKey(org), orgUnitText(rolesByOrg.get(org) ?? [], row.catalogues[org]));
     return { revision: Number(row.revision), changes: changesOf(row.changes), texts };
   }
 

@@ -74,17 +74,23 @@ function withWardenCommands(redis: Redis | Cluster): (Redis | Cluster) & WardenC
   return redis as (Redis | Cluster) & WardenCommands;
 }
 
+/** Bumped when a unit's JSON changes shape (v2: groups per organization, declared actions). */
+export const UNIT_FORMAT = 'v2';
+
 export class RedisUnitCache {
   private readonly redis: (Redis | Cluster) & WardenCommands;
   private subscriber: Redis | Cluster | undefined;
+  /** The configured prefix and the unit format's version: units of an older format are never read. */
+  private readonly prefix: string;
 
   constructor(
     redis: Redis | Cluster,
-    private readonly prefix: string,
+    prefix: string,
     private readonly ttlMs: number,
     private readonly counters: CacheCounters,
   ) {
     this.redis = withWardenCommands(redis);
+    this.prefix = `${prefix}${UNIT_FORMAT}:`;
   }
 
   /**

@@ -1,25 +1,27 @@
 /**
  * The JSON form of a unit (what Redis stores after `rev|`), both ways.
  *
- *   subject   {"g":[<direct groups>],"b":[<BindingRow>…]}
+ *   subject   {"g":[<direct groups>],"o":[<each group's organization>],"b":[<BindingRow>…]}
  *   resource  {"a":<attributes>|null}
- *   org       {"r":[<RoleRow>…]}
+ *   org       {"r":[<RoleRow>…],"c":[<declared actions>]}
  *
  * Rows are the Postgres grant view's own (BindingRow, RoleRow). Invariant the Redis script
  * relies on (redis-unit-cache.ts): a subject unit's text starts with `{"g":[` and its groups,
  * and subject names hold no quote or backslash (domain/names.ts), so the script reads the
  * groups without decoding the bindings.
  */
+import { catalogueFor } from '../../domain/catalogue.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import { sortViewIndexes } from '../../domain/grant-graph.js';
-import { roleFromRow, type BindingRow, type RoleRow } from '../postgres/pg-grant-store.js';
+import { roleFromRow, type BindingRow, type MemberGroups, type RoleRow } from '../postgres/pg-grant-store.js';
 import type { Entry, Unit } from './units.js';
 
-type UnitJson = { g: string[]; b: BindingRow[] } | { a: ResourceAttributes | null } | { r: RoleRow[] };
+type UnitJson = { g: string[]; o?: string[]; b: BindingRow[] } | { a: ResourceAttributes | null } | { r: RoleRow[]; c?: string[] };
 
-export const subjectUnitText = (groups: readonly string[], bindings: readonly BindingRow[]): string => JSON.stringify({ g: groups, b: bindings });
+export const subjectUnitText = (groups: MemberGroups | undefined, bindings: readonly BindingRow[]): string =>
+  JSON.stringify({ g: groups?.groups ?? [], o: groups?.orgs ?? [], b: bindings });
 export const attrUnitText = (attrs: ResourceAttributes | undefined): string => JSON.stringify({ a: attrs ?? null });
-export const orgUnitText = (roles: readonly RoleRow[]): string => JSON.stringify({ r: roles });
+export const orgUnitText = (roles: readonly RoleRow[], declared: readonly string[] | undefined): string => JSON.stringify({ r: roles, c: declared ?? [] });
 
 /**
  * Scopes, roles, grantors and reasons repeat across thousands of bindings; JSON.parse
@@ -62,15 +64,25 @@ function unitFromJson(key: string, json: UnitJson): Unit {
       else list.push(binding);
     }
     const groups = json.g.map(intern);
-    sortViewIndexes(byScope, new Map([[key, groups]]));
-    return { t: 's', groups, byScope };
+    const orgs = json.o ?? [];
+    const groupsByOrg = new Map<string, string[]>();
+    for (let i = 0; i < groups.length; i++) {
+      // A unit written before groups were tracked per organization has no `o`: it is refilled.
+      const org = orgs[i];
+      if (org === undefined) continue;
+      const list = groupsByOrg.get(org);
+      if (list === undefined) groupsByOrg.set(intern(org), [groups[i]!]);
+      else list.push(groups[i]!);
+    }
+    sortViewIndexes(byScope, groupsByOrg);
+    return { t: 's', groups, groupsByOrg, byScope };
   }
   if ('a' in json) return { t: 'r', attrs: json.a ?? undefined };
   const roles = new Map<string, CompiledRole>();
   for (const r of json.r) {
     roles.set(r.name, roleFromRow(r));
   }
-  return { t: 'o', roles };
+  return { t: 'o', roles, catalogue: catalogueFor(json.c) };
 }
 
 /** The entry of unit `key` read at revision `rev` from its text. */

@@ -3,7 +3,7 @@
  * small one the in-process hot path builds for a single request (`SingleRequestView`).
  * Both answer at the revision they are given, which the caller proved every unit current at.
  */
-import { COMPILED_SYSTEM_ROLES } from '../../domain/catalogue.js';
+import { BUILT_IN_CATALOGUE, COMPILED_SYSTEM_ROLES, type Catalogue } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { closure } from '../../domain/grant-graph.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
@@ -16,20 +16,22 @@ const EMPTY_GROUPS: readonly string[] = [];
 export function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, attributes: ReadonlyMap<string, Entry>, orgs: ReadonlyMap<string, Entry>): GrantView {
   const closures = new Map<string, string[]>();
   const subjectUnit = (subject: string) => subjects.get(subject)?.unit as SubjectUnit | undefined;
-  const groupsOf = (subject: string): readonly string[] => subjectUnit(subject)?.groups ?? EMPTY_GROUPS;
+  const orgUnit = (org: string) => orgs.get(org)?.unit as OrgUnit | undefined;
   return {
     revision,
-    subjectsOf(subject) {
-      let found = closures.get(subject);
+    subjectsOf(subject, org) {
+      const key = `${org}\u0000${subject}`;
+      let found = closures.get(key);
       if (found === undefined) {
-        found = closure(subject, groupsOf);
-        closures.set(subject, found);
+        found = closure(subject, (s) => subjectUnit(s)?.groupsByOrg.get(org) ?? EMPTY_GROUPS);
+        closures.set(key, found);
       }
       return found;
     },
     bindingsAt: (subject, scope) => subjectUnit(subject)?.byScope.get(scope) ?? EMPTY,
-    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? (orgs.get(org)?.unit as OrgUnit | undefined)?.roles.get(name),
+    role: (org, name) => orgUnit(org)?.roles.get(name) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => (attributes.get(path)?.unit as AttrUnit | undefined)?.attrs,
+    catalogue: (org) => orgUnit(org)?.catalogue ?? BUILT_IN_CATALOGUE,
   };
 }
 
@@ -46,15 +48,17 @@ export class SingleRequestView implements GrantView {
     private readonly units: readonly SubjectUnit[],
     private readonly org: string,
     private readonly roles: ReadonlyMap<string, CompiledRole>,
+    private readonly orgCatalogue: Catalogue,
     private readonly chain: readonly string[],
     private readonly attrs: ReadonlyArray<ResourceAttributes | undefined>,
   ) {}
 
-  subjectsOf(subject: string): readonly string[] {
-    if (subject === this.names[0]) return this.names;
+  subjectsOf(subject: string, org: string): readonly string[] {
+    // The closure the view was built with is of this.org's groups.
+    if (subject === this.names[0] && org === this.org) return this.names;
     return closure(subject, (s) => {
       const i = this.names.indexOf(s);
-      return i < 0 ? EMPTY_GROUPS : this.units[i]!.groups;
+      return i < 0 ? EMPTY_GROUPS : (this.units[i]!.groupsByOrg.get(org) ?? EMPTY_GROUPS);
     });
   }
 
@@ -64,7 +68,11 @@ export class SingleRequestView implements GrantView {
   }
 
   role(org: string, name: string): CompiledRole | undefined {
-    return COMPILED_SYSTEM_ROLES.get(name) ?? (org === this.org ? this.roles.get(name) : undefined);
+    return (org === this.org ? this.roles.get(name) : undefined) ?? COMPILED_SYSTEM_ROLES.get(name);
+  }
+
+  catalogue(org: string): Catalogue {
+    return org === this.org ? this.orgCatalogue : BUILT_IN_CATALOGUE;
   }
 
   attributes(path: string): ResourceAttributes | undefined {

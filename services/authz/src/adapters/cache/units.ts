@@ -5,11 +5,15 @@
  * In the in-process layer an entry not `dead` is also current at the tracker's `applied`
  * (freshness-tracker.ts), so memos over live entries are too (local-layer.ts).
  */
+import type { Catalogue } from '../../domain/catalogue.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 
 export interface SubjectUnit {
   readonly t: 's';
+  /** The subject's direct groups, of every organization (the Redis script follows them all). */
   readonly groups: readonly string[];
+  /** Its direct groups per organization: a group belongs to one organization and counts only there. */
+  readonly groupsByOrg: ReadonlyMap<string, readonly string[]>;
   readonly byScope: ReadonlyMap<string, readonly Binding[]>;
 }
 export interface AttrUnit {
@@ -19,6 +23,8 @@ export interface AttrUnit {
 export interface OrgUnit {
   readonly t: 'o';
   readonly roles: ReadonlyMap<string, CompiledRole>;
+  /** The organization's action catalogue (built in and declared). */
+  readonly catalogue: Catalogue;
 }
 export type Unit = SubjectUnit | AttrUnit | OrgUnit;
 
@@ -47,10 +53,13 @@ export interface ChainMemo {
   /** The organization's unit, then the attribute unit of each path on the chain. */
   readonly entries: readonly Entry[];
   readonly roles: ReadonlyMap<string, CompiledRole>;
+  readonly catalogue: Catalogue;
   readonly attrs: ReadonlyArray<ResourceAttributes | undefined>;
   uses: number;
 }
 export interface ClosureMemo {
+  /** The organization whose groups the closure followed. */
+  readonly org: string;
   /** The entries of the subject's groups, transitively (the subject's own is the memo's holder). */
   readonly entries: readonly Entry[];
   /** The subject, then its groups in closure() order; `units` alike. */

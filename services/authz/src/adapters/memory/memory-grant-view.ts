@@ -2,7 +2,7 @@
  * An in-memory GrantView over a normalised World: for unit tests of the engine,
  * and as the brute-force oracle that store- and cache-backed answers are compared with.
  */
-import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import type { World } from '../../domain/world.js';
@@ -16,23 +16,27 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     list.push({ ...binding, id: `b${index + 1}` });
     bindings.set(key, list);
   }
+  // Groups belong to one organization: a member's groups are kept per organization.
   const groups = new Map<string, string[]>();
-  for (const { member, group } of world.memberships) {
-    const list = groups.get(member) ?? [];
+  for (const { org, member, group } of world.memberships) {
+    const key = `${org}\u0000${member}`;
+    const list = groups.get(key) ?? [];
     list.push(group);
-    groups.set(member, list);
+    groups.set(key, list);
   }
   sortViewIndexes(bindings, groups);
   const roles = new Map<string, CompiledRole>();
   for (const role of world.roles) roles.set(`${role.org}\u0000${role.name}`, compileRole(role));
   const attributes = new Map<string, ResourceAttributes>();
   for (const resource of world.resources) attributes.set(resource.path, resource.attributes);
+  const declared = new Map(world.catalogues.map((c) => [c.org, c.actions]));
 
   return {
     revision,
-    subjectsOf: (subject) => closure(subject, (s) => groups.get(s) ?? []),
+    subjectsOf: (subject, org) => closure(subject, (s) => groups.get(`${org}\u0000${s}`) ?? []),
     bindingsAt: (subject, scope) => bindings.get(`${subject}\u0000${scope}`) ?? [],
-    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? roles.get(`${org}\u0000${name}`),
+    role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => attributes.get(path),
+    catalogue: (org) => catalogueFor(declared.get(org)),
   };
 }

@@ -66,6 +66,9 @@ export function touchedBy(change: ChangeLike): Touched | undefined {
       const slash = change.key.indexOf('/');
       return slash > 0 ? { ...NOTHING, orgs: [change.key.slice(0, slash)] } : undefined;
     }
+    case 'catalogue':
+      // An organization's declared actions live in its unit.
+      return { ...NOTHING, orgs: [change.key] };
     case 'api_key':
       // API keys authenticate callers; they are not part of the grant graph.
       return NOTHING;

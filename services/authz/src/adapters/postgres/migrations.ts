@@ -158,6 +158,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE group_members ADD PRIMARY KEY (org, member, group_subject);
       DROP INDEX group_members_group;
       CREATE INDEX group_members_group ON group_members (org, group_subject);
+      -- The Check read follows a subject's groups in every organization: by member first.
+      CREATE INDEX group_members_member ON group_members (member, group_subject);
 
       -- The actions an organization declares: with the built-in ones, its closed catalogue.
       -- Keys the operator issued (bootstrap) may act as platform admins; minted ones never.

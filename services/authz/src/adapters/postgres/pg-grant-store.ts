@@ -13,7 +13,7 @@
  * have one format (BindingRow, RoleRow).
  */
 import type pg from 'pg';
-import { COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
@@ -27,7 +27,10 @@ import { currentRevision } from './pg-revision.js';
 interface GrantViewShape {
   /** `scopes`: bindings on the scopes in $2 only; `all`: every binding of each reached subject. */
   readonly bindings: 'scopes' | 'all';
-  /** `named`: the custom roles the bindings read name; `orgs`: every custom role of the organizations in $3. */
+  /**
+   * `named`: the custom roles the bindings read name, and the catalogues of the organizations
+   * whose paths are in $2; `orgs`: every custom role and the catalogue of the organizations in $3.
+   */
   readonly roles: 'named' | 'orgs';
   /** More output columns (`<expression> AS <name>`). */
   readonly columns?: readonly string[];
@@ -41,6 +44,7 @@ interface GrantViewShape {
 function grantViewSql(shape: GrantViewShape): string {
   const scopes = shape.bindings === 'scopes' ? ' AND b.scope = ANY($2::text[])' : '';
   const roles = shape.roles === 'named' ? '(r.org, r.name) IN (SELECT org, role FROM bs WHERE role IS NOT NULL)' : 'r.org = ANY($3::text[])';
+  const catalogues = shape.roles === 'named' ? "c.org IN (SELECT substr(p, 5) FROM unnest($2::text[]) AS p WHERE p NOT LIKE '%/%')" : 'c.org = ANY($3::text[])';
   const more = (shape.columns ?? []).map((column) => `,\n  ${column}`).join('');
   return `
 WITH RECURSIVE reach(subject) AS (
@@ -54,7 +58,7 @@ bs AS (
 )
 SELECT
   (${REVISION_SQL}) AS revision,
-  (SELECT coalesce(json_agg(json_build_array(gm.member, gm.group_subject)), '[]'::json)
+  (SELECT coalesce(json_agg(json_build_array(gm.member, gm.group_subject, gm.org)), '[]'::json)
      FROM group_members gm WHERE gm.member IN (SELECT subject FROM reach)) AS edges,
   (SELECT coalesce(json_agg(json_build_object(
       'id', bs.id, 'subject', bs.subject, 'role', bs.role, 'actions', bs.actions, 'scope', bs.scope,
@@ -65,7 +69,9 @@ SELECT
       'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json)
      FROM roles r WHERE ${roles}) AS roles,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
-     FROM resources res WHERE res.path = ANY($2::text[])) AS attributes${more}
+     FROM resources res WHERE res.path = ANY($2::text[])) AS attributes,
+  (SELECT coalesce(json_object_agg(c.org, c.actions), '{}'::json)
+     FROM org_catalogues c WHERE ${catalogues}) AS catalogues${more}
 `;
 }
 
@@ -87,12 +93,16 @@ export const UNIT_FILL_SQL = grantViewSql({
 export interface UnitFillRow {
   revision: string;
   subjects: string[];
-  edges: Array<[string, string]>;
+  edges: Edge[];
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
+  catalogues: Record<string, string[]>;
   changes: ChangeRow[];
 }
+
+/** A group edge as the grant view statements return it: member, group, the group's organization. */
+export type Edge = readonly [member: string, group: string, org: string];
 
 /** A binding as the grant-view statements return it (json_build_object). */
 export interface BindingRow {
@@ -119,10 +129,11 @@ export interface RoleRow {
 
 interface ViewRow {
   revision: string;
-  edges: Array<[string, string]>;
+  edges: Edge[];
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
+  catalogues: Record<string, string[]>;
 }
 
 export function roleFromRow(r: RoleRow): CompiledRole {
@@ -177,15 +188,32 @@ export class PgGrantStore implements GrantSource {
   }
 }
 
+/** A member's direct groups, each with the organization it belongs to (parallel lists). */
+export interface MemberGroups {
+  readonly groups: string[];
+  readonly orgs: string[];
+}
+
 /** The `edges` column of a grant view statement as each member's direct groups. */
-export function groupsByMember(edges: ReadonlyArray<readonly [member: string, group: string]>): Map<string, string[]> {
-  const groups = new Map<string, string[]>();
-  for (const [member, group] of edges) {
-    const list = groups.get(member);
-    if (list === undefined) groups.set(member, [group]);
-    else list.push(group);
+export function groupsByMember(edges: readonly Edge[]): Map<string, MemberGroups> {
+  const out = new Map<string, MemberGroups>();
+  for (const [member, group, org] of edges) {
+    const found = out.get(member);
+    if (found === undefined) out.set(member, { groups: [group], orgs: [org] });
+    else {
+      found.groups.push(group);
+      found.orgs.push(org);
+    }
   }
-  return groups;
+  return out;
+}
+
+/** The groups of `org` among a member's direct groups. */
+export function groupsIn(member: MemberGroups | undefined, org: string): readonly string[] {
+  if (member === undefined) return [];
+  const out: string[] = [];
+  for (let i = 0; i < member.groups.length; i++) if (member.orgs[i] === org) out.push(member.groups[i]!);
+  return out.sort();
 }
 
 function toView(row: ViewRow): GrantView {
@@ -197,7 +225,7 @@ function toView(row: ViewRow): GrantView {
     list.push(bindingFromRow(bindingRow));
     bindings.set(key, list);
   }
-  sortViewIndexes(bindings, groups);
+  sortViewIndexes(bindings, new Map());
   const roles = new Map<string, CompiledRole>();
   for (const r of row.roles) {
     roles.set(`${r.org}\u0000${r.name}`, roleFromRow(r));
@@ -205,16 +233,18 @@ function toView(row: ViewRow): GrantView {
   const subjectsCache = new Map<string, string[]>();
   return {
     revision: Number(row.revision),
-    subjectsOf(subject) {
-      let found = subjectsCache.get(subject);
+    subjectsOf(subject, org) {
+      const key = `${org}\u0000${subject}`;
+      let found = subjectsCache.get(key);
       if (found === undefined) {
-        found = closure(subject, (s) => groups.get(s) ?? []);
-        subjectsCache.set(subject, found);
+        found = closure(subject, (s) => groupsIn(groups.get(s), org));
+        subjectsCache.set(key, found);
       }
       return found;
     },
     bindingsAt: (subject, scope) => bindings.get(`${subject}\u0000${scope}`) ?? [],
-    role: (org, name) => COMPILED_SYSTEM_ROLES.get(name) ?? roles.get(`${org}\u0000${name}`),
+    role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => row.attributes[path],
+    catalogue: (org) => catalogueFor(row.catalogues[org]),
   };
 }
