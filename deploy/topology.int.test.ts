@@ -275,7 +275,7 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
       }
     }
     expect(plans.audit.env['CLICKHOUSE_URL']).toBeUndefined();
-    expect(authz!.stdout).toContain('"msg":"world applied"');
+    expect(authz!.stdout).toContain('"msg":"organization created from the world file"');
     expect(authz!.stdout).toContain('"msg":"bootstrap API key created"');
     expect(authz!.stdout).toContain('"msg":"outbox relay started"');
     expect(audit!.stdout).toMatch(/"store":"chdb".*"msg":"audit service listening"/);
