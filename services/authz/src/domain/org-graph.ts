@@ -26,6 +26,9 @@ export interface OrgGraphData {
   readonly attributes: ReadonlyMap<string, ResourceAttributes>;
 }
 
+/** Ids of bindings a change set creates: unique across every graph of the process. */
+let created = 0;
+
 const naturalKey = (b: Omit<Binding, 'id'>) => `${b.subject}\u0000${b.scope}\u0000${b.effect}\u0000${grantKey(b)}`;
 
 export class OrgGraph implements GrantView {
@@ -165,7 +168,7 @@ export class OrgGraph implements GrantView {
   /**
    * The state after a change set, as the GrantWriter would leave it: bindings upserted by
    * (subject, scope, effect, grant) or deleted by id, edges added or removed, roles defined or
-   * deleted, attributes replaced. New bindings get ids `new:<n>`.
+   * deleted, attributes replaced. New bindings get ids `new:<n>`, never reused.
    */
   withChanges(changes: readonly Change[]): OrgGraph {
     const data = this.data();
@@ -174,14 +177,13 @@ export class OrgGraph implements GrantView {
     const roles = new Map(data.roles.map((r) => [r.name, r]));
     const attributes = new Map(data.attributes);
     let declared = data.declaredActions;
-    let fresh = 0;
     for (const change of changes) {
       switch (change.kind) {
         case 'binding.put': {
           const key = naturalKey(change.binding);
           const old = bindings.get(key);
           const { org: _org, ...binding } = change.binding;
-          bindings.set(key, { ...binding, id: old?.id ?? `new:${++fresh}` });
+          bindings.set(key, { ...binding, id: old?.id ?? `new:${++created}` });
           break;
         }
         case 'binding.delete':
