@@ -34,6 +34,7 @@ import { createBenchDatabase } from './database.js';
 import { measureInProcess } from './in-process.js';
 import { cerbosConfig, cerbosRequest, principalBindings, writeCerbosPolicies } from './cerbos-policy.js';
 import { generateChecks, generateWorld, worldFromArgs, type BenchCheck } from './world.js';
+import { measureManagement, type ManagementRow } from './management.js';
 
 const { values } = parseArgs({
   options: {
@@ -252,6 +253,13 @@ async function main(): Promise<void> {
     results['cacheHeapMiB'] = inProcess.cacheHeapMiB;
     results['cacheEstimateMiB'] = inProcess.cacheEstimateMiB;
     results['cacheUnits'] = inProcess.cacheUnits;
+    // 5b. Management changes judged by their effect (previews: nothing is written).
+    const management = await measureManagement({ pool, world, samples: quick ? 100 : 300 });
+    for (const row of management) {
+      log(`management: ${row.change}: p50 ${row.p50Ms.toFixed(1)} ms, p95 ${row.p95Ms.toFixed(1)} ms, max ${row.maxMs.toFixed(1)} ms over ${row.samples} (allowed ${(row.allowedShare * 100).toFixed(0)}%, ${row.meanGains.toFixed(0)} gains on average)`);
+    }
+    results['management'] = management;
+
     // How fast this machine is right now (shared boxes vary by several times): compare runs with it.
     const calibration = calibrate();
     log(`machine calibration: ${calibration.toFixed(0)} ns per string concat + Map.get (load average ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')})`);
@@ -368,7 +376,7 @@ async function main(): Promise<void> {
 
     for (const channel of channels) channel.close();
     cerbos.close();
-    printTable(rows, engineNs, checkNs, memory, results['correctness'] as { wardenWrong: number; cerbosDifferent: number }, results['cacheHeapMiB'] as number | undefined);
+    printTable(rows, engineNs, checkNs, memory, results['correctness'] as { wardenWrong: number; cerbosDifferent: number }, results['cacheHeapMiB'] as number | undefined, management);
     await mkdir(RESULTS, { recursive: true });
     const file = path.join(RESULTS, `bench-${tag}.json`);
     results['finishedAt'] = new Date().toISOString();
@@ -400,7 +408,15 @@ function calibrate(): number {
   return sink >= 0 ? ns : ns;
 }
 
-function printTable(rows: Row[], engineNs: number, checkNs: number, memoryMiB: number, correctness: { wardenWrong: number; cerbosDifferent: number }, cacheHeapMiB: number | undefined): void {
+function printTable(
+  rows: Row[],
+  engineNs: number,
+  checkNs: number,
+  memoryMiB: number,
+  correctness: { wardenWrong: number; cerbosDifferent: number },
+  cacheHeapMiB: number | undefined,
+  management: readonly ManagementRow[],
+): void {
   const f = (n: number, d = 0) => n.toFixed(d);
   const lines = [
     '| scenario | in-flight | req/s | decisions/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/check |',
@@ -443,6 +459,9 @@ function printTable(rows: Row[], engineNs: number, checkNs: number, memoryMiB: n
   targets.push(`| replica memory, default world cached | ≤ 300 MB | ${f(memoryMiB)} MiB | ${verdict(memoryMiB * 1.048576 <= 300)} |`);
   if (cacheHeapMiB !== undefined) targets.push(`| (for information) heap of the in-process cache holding the whole world, after GC | — | ${f(cacheHeapMiB)} MiB | |`);
   targets.push(`| wrong answers (sampled vs brute-force oracle) | 0 | ${correctness.wardenWrong} | ${verdict(correctness.wardenWrong === 0)} |`);
+  for (const row of management) {
+    targets.push(`| management: ${row.change}, effect + rule (p95; p50 ${f(row.p50Ms, 1)} ms) | < 100 ms | ${f(row.p95Ms, 1)} ms | ${verdict(row.p95Ms < 100)} |`);
+  }
   process.stdout.write(`\n${lines.join('\n')}\n\n| target | goal | measured | |\n|---|---|---|---|\n${targets.join('\n')}\n\nCerbos answers differing from the oracle on the sample: ${correctness.cerbosDifferent}\n\n`);
 }
 

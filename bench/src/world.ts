@@ -3,7 +3,7 @@
  * organizations with projects × (development, staging, production) environments
  * (production protected: sensitive actions only through owner, admin or
  * release_manager), two custom roles per organization, groups of users, org
- * memberships (member / viewer / admin), group grants on projects, user grants on
+ * memberships (one owner; member / viewer / admin), group grants on projects, user grants on
  * projects and environments, and a few project-wide deny bindings. Checks follow a
  * Zipf distribution over users (a few users make most calls), mostly on projects
  * they work on.
@@ -111,9 +111,9 @@ export function generateWorld(options: WorldOptions = DEFAULT_WORLD): GeneratedW
     const user = `user:u${u}@${org.id}.example`;
     users.push(user);
     home.set(user, { org: org.id, projects: [] });
-    // Membership: most are members, some viewers, a few admins.
+    // Membership: the first user of each organization owns it; most are members, some viewers, a few admins.
     const r = random();
-    bind(org, { subject: user, role: r < 0.8 ? 'member' : r < 0.96 ? 'viewer' : 'admin' });
+    bind(org, { subject: user, role: u < orgs.length ? 'owner' : r < 0.8 ? 'member' : r < 0.96 ? 'viewer' : 'admin' });
     // One or two teams.
     const teams = org.groups;
     pick(teams).members.push(user);

@@ -16,3 +16,9 @@ export { compileActions } from './domain/actions.js';
 export { DEFAULT_SENSITIVE_ACTIONS } from './domain/catalogue.js';
 export { HEALTH_PATHS } from './api/http/server.js';
 export { TRUSTED_LOCAL, type Caller } from './domain/caller.js';
+// For the benchmark's management rows: the admin use cases over the Postgres adapters.
+export { createAdmin, type Admin } from './usecases/admin.js';
+export { PgGrantStore } from './adapters/postgres/pg-grant-store.js';
+export { PgGrantQueries } from './adapters/postgres/pg-grant-queries.js';
+export { PgGrantWriter } from './adapters/postgres/pg-grant-writer.js';
+export { PgApiKeyStore } from './adapters/postgres/pg-api-key-store.js';

@@ -45,6 +45,11 @@ export interface EffectScope {
   /** undefined: every action of the catalogue. */
   readonly actions: ReadonlySet<string> | undefined;
   readonly paths: readonly string[];
+  /**
+   * Where decisions can change: at or below these paths (the scopes of the bindings a change
+   * adds, removes or redefines, the resources whose settings it writes); undefined: anywhere.
+   */
+  readonly roots: readonly string[] | undefined;
 }
 
 export const RANK: Readonly<Record<DecisionKind, number>> = { DENY: 0, REQUIRES_APPROVAL: 1, ALLOW: 2 };
@@ -77,13 +82,36 @@ function settingActions(attrs: ResourceAttributes | undefined): string[] {
  * The actors, actions and paths a change set can affect, on the state before it (which must
  * hold every subject the loader's spec named: see `loadSpec`).
  */
+/** The scopes of the bindings a group gives its members: its own and those of every group it is in. */
+function groupScopes(graph: OrgGraph, group: string): { scopes: string[]; actions: string[] | undefined } {
+  const scopes: string[] = [];
+  let actions: string[] | undefined = [];
+  for (const g of graph.subjectsOf(group, graph.org)) {
+    for (const b of graph.bindingsOf(g)) {
+      scopes.push(b.scope);
+      const carried = actionsOfBinding(graph, b).actions;
+      actions = carried === undefined || actions === undefined ? undefined : [...actions, ...carried];
+    }
+  }
+  return { scopes, actions };
+}
+
+/**
+ * The actors, actions and paths a change set can affect, on the state before it (which must
+ * hold every subject the loader's spec named: see `graphSpec`).
+ */
 export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, after: OrgGraph): EffectScope {
   const seeds = new Set<string>();
   let actions: Set<string> | undefined = new Set();
+  let roots: Set<string> | undefined = new Set();
   const paths: string[] = [];
   const addActions = (list: readonly string[] | undefined) => {
     if (list === undefined) actions = undefined;
     else if (actions !== undefined) for (const a of list) actions.add(a);
+  };
+  const addRoots = (list: readonly string[] | undefined) => {
+    if (list === undefined) roots = undefined;
+    else if (roots !== undefined) for (const r of list) roots.add(r);
   };
   for (const change of changes) {
     switch (change.kind) {
@@ -91,23 +119,33 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
         seeds.add(change.binding.subject);
         addActions(actionsOfBinding(before, change.binding).actions);
         addActions(actionsOfBinding(after, change.binding).actions);
+        addRoots([change.binding.scope]);
         break;
       case 'binding.delete': {
         const binding = before.binding(change.id);
         if (binding === undefined) break;
         seeds.add(binding.subject);
         addActions(actionsOfBinding(before, binding).actions);
+        addRoots([binding.scope]);
         break;
       }
       case 'member.add':
-      case 'member.remove':
+      case 'member.remove': {
         seeds.add(change.member);
-        addActions(undefined);
+        // The member gains or loses what the group (and every group it is in) gives.
+        const graph = change.kind === 'member.add' ? after : before;
+        const given = groupScopes(graph, change.group);
+        addActions(given.actions);
+        addRoots(given.scopes);
         break;
+      }
       case 'role.put':
       case 'role.delete': {
         const name = change.kind === 'role.put' ? change.role.name : change.name;
-        for (const s of before.subjectsBoundTo(name)) seeds.add(s);
+        for (const s of before.subjectsBoundTo(name)) {
+          seeds.add(s);
+          addRoots(before.bindingsOf(s).filter((b) => b.role === name).map((b) => b.scope));
+        }
         const old = roleActions(before.role(before.org, name), before.catalogue());
         const now = roleActions(after.role(after.org, name), after.catalogue());
         if (old === undefined || now === undefined) addActions(undefined);
@@ -119,6 +157,7 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
         const old = before.catalogue().actions;
         const now = after.catalogue().actions;
         addActions([...old.filter((a) => !now.includes(a)), ...now.filter((a) => !old.includes(a))]);
+        addRoots(undefined);
         break;
       }
       case 'resource.put': {
@@ -127,6 +166,7 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
           if (before.bindingsOf(s).some((b) => under(change.path, b.scope) || under(b.scope, change.path))) seeds.add(s);
         }
         addActions([...settingActions(before.attributes(change.path)), ...settingActions(change.attributes)]);
+        addRoots([change.path]);
         break;
       }
     }
@@ -136,7 +176,24 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
     subjects.add(seed);
     for (const graph of [before, after]) for (const member of graph.members(seed)) subjects.add(member);
   }
-  return { subjects: [...subjects].filter((s) => !isGroup(s)).sort(), actions, paths };
+  const finalRoots: Set<string> | undefined = roots;
+  return { subjects: [...subjects].filter((s) => !isGroup(s)).sort(), actions, paths, roots: finalRoots === undefined ? undefined : [...finalRoots] };
+}
+
+/** Actions a resource's rules single out (sensitive, approval, read_value): the only ones that can differ at a path that is not a binding scope. */
+export function ruleActions(graph: OrgGraph, path: string): Set<string> {
+  const out = new Set<string>();
+  for (let at = path.indexOf('/'); ; at = path.indexOf('/', at + 1)) {
+    const prefix = at < 0 ? path : path.slice(0, at);
+    const attrs = graph.attributes(prefix);
+    if (attrs !== undefined) {
+      if (attrs.protected === true) for (const a of attrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS) out.add(a);
+      if (attrs.require_approval === true) for (const a of attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS) out.add(a);
+      if (attrs.show_values_to_readers !== undefined) out.add(READ_VALUE_ACTION);
+    }
+    if (at < 0) break;
+  }
+  return out;
 }
 
 /** A view that reads every condition one way: `max` allows what may be allowed, `min` what surely is. */
@@ -201,14 +258,22 @@ export class Decider {
     return rank === 2 ? 'ALLOW' : rank === 1 ? 'REQUIRES_APPROVAL' : 'DENY';
   }
 
-  /** The break points of a subject: its (and its groups') binding scopes and the attributed resources at or below them. */
-  paths(subject: string, extra: readonly string[]): string[] {
+  /** The scopes of a subject's (and its groups') bindings. */
+  scopes(subject: string): Set<string> {
     const scopes = new Set<string>();
     for (const s of this.graph.subjectsOf(subject, this.graph.org)) for (const b of this.graph.bindingsOf(s)) scopes.add(b.scope);
+    return scopes;
+  }
+
+  /**
+   * The break points of a subject at or below `roots` (anywhere when undefined): its binding
+   * scopes and the attributed resources at or below them, and `extra` paths below them.
+   */
+  paths(subject: string, extra: readonly string[], roots?: readonly string[]): string[] {
+    const scopes = [...this.scopes(subject)];
     const out = new Set(scopes);
-    const roots = [...scopes];
-    for (const path of [...this.graph.attributedPaths(), ...extra]) if (roots.some((scope) => under(path, scope))) out.add(path);
-    return [...out];
+    for (const path of [...this.graph.attributedPaths(), ...extra]) if (scopes.some((scope) => under(path, scope))) out.add(path);
+    return roots === undefined ? [...out] : [...out].filter((path) => roots.some((root) => under(path, root)));
   }
 }
 
@@ -217,9 +282,16 @@ export function computeEffect(before: Decider, after: Decider, scope: EffectScop
   const losses: AccessChange[] = [];
   const actions = scope.actions !== undefined ? [...scope.actions].sort() : [...new Set([...before.graph.catalogue().actions, ...after.graph.catalogue().actions])].sort();
   for (const subject of scope.subjects) {
-    const paths = [...new Set([...before.paths(subject, scope.paths), ...after.paths(subject, scope.paths)])].sort();
+    const scopes = new Set([...before.scopes(subject), ...after.scopes(subject), ...(scope.roots ?? [])]);
+    const paths = [...new Set([...before.paths(subject, scope.paths, scope.roots), ...after.paths(subject, scope.paths, scope.roots)])].sort();
     for (const path of paths) {
-      for (const action of actions) {
+      // Below a binding scope, only the actions a resource rule singles out can differ from the scope's decision.
+      let at: readonly string[] = actions;
+      if (!scopes.has(path)) {
+        const ruled = new Set([...ruleActions(before.graph, path), ...ruleActions(after.graph, path)]);
+        at = actions.filter((a) => ruled.has(a));
+      }
+      for (const action of at) {
         const wasMax = before.decision('max', subject, action, path);
         const isMax = after.decision('max', subject, action, path);
         if (RANK[isMax] > RANK[wasMax]) gains.push({ subject, action, resource: path, before: wasMax, after: isMax });

@@ -29,10 +29,11 @@ const PATHS = [
   'org:acme/project:p/env:dev',
   'org:acme/project:p/env:prod',
   'org:acme/project:p/env:prod/flag:f',
+  'org:acme/project:p/env:live',
   'org:acme/project:q',
   'org:acme/project:q/env:dev',
 ];
-const ROLES = ['owner', 'admin', 'member', 'viewer', 'contributor', 'env_reader', 'env_writer', 'billing_admin', 'security_auditor', 'ops', 'reader'];
+const ROLES = ['owner', 'admin', 'member', 'viewer', 'contributor', 'env_reader', 'env_writer', 'billing_admin', 'security_auditor', 'ops', 'reader', 'shipper'];
 const ACTION_SETS = [['flags:enable'], ['groups:manage'], ['users:manage_roles', 'orgs:read'], ['keys:manage'], ['*'], ['variables:*'], ['roles:manage']];
 const RANK: Record<DecisionKind, number> = { DENY: 0, REQUIRES_APPROVAL: 1, ALLOW: 2 };
 
@@ -56,11 +57,14 @@ function initial(): OrgGraph {
     roles: [
       { name: 'ops', actions: ['groups:manage', 'users:manage_roles', 'roles:manage', 'keys:manage', 'orgs:read', 'flags:*'], membership: false },
       { name: 'reader', actions: ['flags:read', 'variables:read'], membership: false },
+      { name: 'shipper', actions: ['flags:read', 'flags:enable', 'flags:rollout'], membership: false },
     ],
     declaredActions: [],
     attributes: new Map([
       ['org:acme/project:p/env:prod', { protected: true, protected_roles: ['owner', 'admin'], require_approval: true }],
       ['org:acme/project:p/env:dev', { show_values_to_readers: true }],
+      // Protected without approval: a sensitive action there is decided by protection alone.
+      ['org:acme/project:p/env:live', { protected: true, protected_roles: ['owner', 'admin', 'shipper'] }],
     ]),
   });
 }

@@ -132,6 +132,18 @@ describe('no escalation', () => {
   });
 });
 
+describe('gains below the scope of a grant', () => {
+  it('a protected environment under the scope is judged on its own: the caller must hold the sensitive action there too', () => {
+    const graph = acme({
+      roles: [{ name: 'shipper', actions: ['flags:read', 'flags:enable'] }, { name: 'user_admin', actions: ['users:manage_roles'] }],
+      projects: [{ id: 'checkout', environments: [{ id: 'dev' }, { id: 'live', protected: true, protected_roles: ['owner', 'admin', 'shipper'] }] }],
+      bindings: [{ subject: 'user:mia', role: 'user_admin' }],
+    });
+    // mia writes checkout (env_writer) and may manage roles, but does not hold flags:enable in live.
+    refused(judge('user:mia', [grant('user:sue', 'shipper', 'org:acme/project:checkout')], graph), /user:sue would gain flags:enable on org:acme\/project:checkout\/env:live, which user:mia does not hold there/);
+  });
+});
+
 describe('settings', () => {
   it('turning approval or protection off needs an owner; turning them on does not', () => {
     const prod = 'org:acme/project:checkout/env:prod';

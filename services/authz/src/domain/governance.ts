@@ -17,7 +17,7 @@
  */
 import { MANAGEMENT_ACTIONS } from './catalogue.js';
 import type { Change } from './changes.js';
-import { computeEffect, Decider, RANK, scopeOfChanges, type AccessChange, type ChangeEffect } from './effect.js';
+import { computeEffect, Decider, RANK, ruleActions, scopeOfChanges, type AccessChange, type ChangeEffect } from './effect.js';
 import { brokenInvariant, workingOwners } from './invariants.js';
 import type { OrgGraph } from './org-graph.js';
 import { weakenings } from './settings.js';
@@ -122,9 +122,12 @@ export function judgeCredential(input: { readonly caller: string; readonly subje
   const { caller, subject, graph, now } = input;
   const decider = new Decider(graph, now);
   const gains: AccessChange[] = [];
-  const actions = graph.catalogue().actions;
+  const catalogue = graph.catalogue().actions;
+  const scopes = new Set([...decider.scopes(subject), ...decider.scopes(caller)]);
   for (const resource of decider.paths(subject, [])) {
-    for (const action of actions) {
+    // Below a binding scope only what a resource rule singles out can differ.
+    const ruled = scopes.has(resource) ? undefined : ruleActions(graph, resource);
+    for (const action of ruled === undefined ? catalogue : catalogue.filter((a) => ruled.has(a))) {
       const theirs = decider.decision('max', subject, action, resource);
       const mine = decider.decision('min', caller, action, resource);
       if (RANK[theirs] > RANK[mine]) gains.push({ subject: caller, action, resource, before: mine, after: theirs });
