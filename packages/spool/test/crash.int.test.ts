@@ -42,7 +42,7 @@ describe('SpoolFile across a SIGKILL', () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, path], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const acknowledged: number[] = [];
-    for await (const line of createInterface({ input: child.stdout! })) {
+    for await (const line of createInterface({ input: child.stdout })) {
       acknowledged.push(Number(line));
       if (acknowledged.length === 500) child.kill('SIGKILL');
     }

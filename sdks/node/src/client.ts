@@ -154,9 +154,9 @@ function toRequest(input: CheckInput): CheckRequest {
     subject: input.subject,
     action: input.action,
     resource: input.resource,
-    context: input.context as CheckRequest['context'],
-    resourceAttributes: input.resourceAttributes as CheckRequest['resourceAttributes'],
-    subjectAttributes: input.subjectAttributes as CheckRequest['subjectAttributes'],
+    context: input.context,
+    resourceAttributes: input.resourceAttributes,
+    subjectAttributes: input.subjectAttributes,
     consistency,
   };
 }
@@ -312,7 +312,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
         } finally {
           span.end();
         }
-      }) as never;
+      });
     },
 
     async lookupResources(input) {
