@@ -33,7 +33,7 @@ await Promise.all([writer(), writer(), writer(), writer()]);
 describe('SpoolFile across a SIGKILL', () => {
   beforeAll(() => {
     // The child runs the built package: compile it first (the suite may run without a build).
-    execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', '@typescript', 'native', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
