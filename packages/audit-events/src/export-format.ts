@@ -1,6 +1,6 @@
 /**
  * Export formats. A JSON Lines export holds one logged record per line and is
- * verifiable offline (`warden-audit verify`); CSV is for spreadsheets. Pure.
+ * verifiable offline (`warden audit verify`); CSV is for spreadsheets. Pure.
  */
 import type { AuditEvent } from './event.js';
 import type { StoredRecord } from './log-record.js';
