@@ -18,24 +18,16 @@ export function tempDir(prefix: string): string {
 
 export type TestProducer = ReturnType<typeof createProducer>;
 
+/** A producer with its own Ed25519 key; `event` fills in the id, the producer and a default action. */
 export function createProducer(name: string, keyId: string) {
   const { privateKey, publicKey } = generateSigningKey();
-  let clock = Date.now() - 86_400_000;
-  function event(overrides: Partial<AuditEvent> = {}): AuditEvent {
-    clock += 1000;
-    return {
-      id: uuidv7(),
-      occurredAt: new Date(clock).toISOString(),
-      actor: { type: 'user', id: 'alex@acme.com' },
-      action: 'flag.rollout_changed',
-      resource: 'org:acme/project:checkout/env:production/flag:checkout-v2',
-      before: { rollout: 0 },
-      after: { rollout: 25 },
-      producer: name,
-      keyId,
-      ...overrides,
-    };
-  }
+  const event = (fields: Pick<AuditEvent, 'occurredAt' | 'actor' | 'resource'> & Partial<AuditEvent>): AuditEvent => ({
+    id: uuidv7(),
+    action: 'flag.rollout_changed',
+    producer: name,
+    keyId,
+    ...fields,
+  });
   return { name, keyId, privateKey, publicKeyB64: rawPublicKey(publicKey).toString('base64'), event };
 }
 
