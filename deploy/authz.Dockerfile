@@ -4,9 +4,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY . .
-# Only authz's dependencies; then drop the build tools and the optional packages: the
-# ClickHouse drivers (@warden/audit is here for its telemetry helpers only) and embedded Postgres's
-# binaries (a container is given DATABASE_URL).
+# Only authz's dependencies; then drop the build tools, the dev dependencies (@warden/audit,
+# which only the relay test starts) and the optional packages: embedded Postgres's binaries
+# (a container is given DATABASE_URL).
 RUN npm ci --workspace @warden/authz --include-workspace-root --no-audit --no-fund \
  && npx turbo run build --filter=@warden/authz... \
  && npm prune --omit=dev --omit=optional --workspace @warden/authz --include-workspace-root

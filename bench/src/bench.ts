@@ -49,18 +49,18 @@ const { values } = parseArgs({
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-if (values.help === true) {
+if (values.help) {
   process.stdout.write(
     'Usage: npm run bench [-- --quick] [--seconds N] [--warmup N] [--rounds N] [--in-flight 1,16,64] [--subjects N --projects N --bindings N]\n' +
       'Env: BENCH_PG_URL (default WARDEN_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default WARDEN_TEST_REDIS_URL, else redis://127.0.0.1:6379)\n',
   );
   process.exit(0);
 }
-const quick = values.quick === true;
+const quick = values.quick;
 const SECONDS = Number(values.seconds ?? (quick ? 1 : 3));
 const WARMUP = Number(values.warmup ?? (quick ? 0.5 : 1));
 const ROUNDS = Number(values.rounds ?? 3);
-const IN_FLIGHT = values['in-flight']!.split(',').map(Number);
+const IN_FLIGHT = values['in-flight'].split(',').map(Number);
 const WORLD = worldFromArgs(values);
 const PG_URL = process.env['BENCH_PG_URL'] ?? pgAdminUrl();
 const REDIS_URL = process.env['BENCH_REDIS_URL'] ?? redisUrl();
@@ -222,11 +222,11 @@ async function loadLevel(scenarios: readonly Scenario[], inFlight: number): Prom
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const tag = `${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const tag = new Date().toISOString().replace(/[:.]/g, '-');
   const work = await mkdtemp(path.join(tmpdir(), 'warden-bench-'));
 
   // 1. World.
-  let t = performance.now();
+  const t = performance.now();
   const world = generateWorld(WORLD);
   const parsed = parseWorld(world.file);
   log(`world: ${world.users.length} users, ${world.groups.length} groups, ${WORLD.projects} projects × 3 environments, ${world.bindingCount} bindings (${(performance.now() - t).toFixed(0)} ms)`);
@@ -317,15 +317,27 @@ async function main(): Promise<void> {
     };
     for (const i of sample) {
       const [ra, rb, rc] = await Promise.all([clientA.check(request(checks[i]!)), clientB.check(request(checks[i]!)), cerbos.checkResource(cerbosRequest(checks[i]!, bindings))]);
-      if (DECISION_OF[ra.decision] !== expected[i]!.decision) (wrong++, mismatch('Warden A', i, DECISION_OF[ra.decision]!));
-      if (DECISION_OF[rb.decision] !== expected[i]!.decision) (wrong++, mismatch('Warden B', i, DECISION_OF[rb.decision]!));
-      if (rc.isAllowed(checks[i]!.action) !== (expected[i]!.decision === 'ALLOW')) (cerbosWrong++, mismatch('Cerbos', i, String(rc.isAllowed(checks[i]!.action))));
+      if (DECISION_OF[ra.decision] !== expected[i]!.decision) {
+        wrong++;
+        mismatch('Warden A', i, DECISION_OF[ra.decision]!);
+      }
+      if (DECISION_OF[rb.decision] !== expected[i]!.decision) {
+        wrong++;
+        mismatch('Warden B', i, DECISION_OF[rb.decision]!);
+      }
+      if (rc.isAllowed(checks[i]!.action) !== (expected[i]!.decision === 'ALLOW')) {
+        cerbosWrong++;
+        mismatch('Cerbos', i, String(rc.isAllowed(checks[i]!.action)));
+      }
     }
     for (let s = 0; s < sample.length; s += 100) {
       const idx = sample.slice(s, s + 100);
       const batch = await clientA.checkBatch({ checks: idx.map((i) => request(checks[i]!)) });
       batch.results.forEach((r, k) => {
-        if (DECISION_OF[r.decision] !== expected[idx[k]!]!.decision) (wrong++, mismatch('Warden batch', idx[k]!, DECISION_OF[r.decision]!));
+        if (DECISION_OF[r.decision] !== expected[idx[k]!]!.decision) {
+          wrong++;
+          mismatch('Warden batch', idx[k]!, DECISION_OF[r.decision]!);
+        }
       });
     }
     log(`correctness: ${sample.length} sampled checks × (A, B, batch): ${wrong} wrong; Cerbos vs oracle: ${cerbosWrong} different`);

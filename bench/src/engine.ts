@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   try {
     log(`loaded into Postgres in ${db.loadSeconds.toFixed(1)} s (revision ${db.revision})`);
     const checks = generateChecks(world, 20_000, 7);
-    const r = await measureInProcess({ pool: db.pool, databaseUrl: db.url, keyPrefix: 'warden-bench-engine:', world, parsed, checks, quick: values.quick === true, log });
+    const r = await measureInProcess({ pool: db.pool, databaseUrl: db.url, keyPrefix: 'warden-bench-engine:', world, parsed, checks, quick: values.quick, log });
     const f = (n: number | undefined, d: number) => (n === undefined ? 'not measured' : n.toFixed(d));
     process.stdout.write(
       [

@@ -21,7 +21,7 @@ const FLAG = '/projects/checkout/envs/production/flags/checkout-v2';
 
 async function as(user: string, route: string, body: unknown): Promise<unknown> {
   const response = await fetch(`${FLAGS}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user': user }, body: JSON.stringify(body) });
-  const answer = (await response.json()) as unknown;
+  const answer: unknown = await response.json();
   console.log(`${user.padEnd(18)} POST ${route} ${JSON.stringify(body)} → ${response.status} ${JSON.stringify(answer)}`);
   return answer;
 }

@@ -1,6 +1,6 @@
 /**
  * Export formats. A JSON Lines export holds one logged record per line and is
- * verifiable offline (`warden-audit verify`); CSV is for spreadsheets. Pure.
+ * verifiable offline (`warden audit verify`); CSV is for spreadsheets. Pure.
  */
 import type { AuditEvent } from './event.js';
 import type { StoredRecord } from './log-record.js';
@@ -51,7 +51,7 @@ export function parseExportLine(line: string): ParsedLine {
   const p = value.proof;
   if (p === undefined) return { kind: 'record', record, proof: undefined };
   if (typeof p.treeSize !== 'number' || !Array.isArray(p.path) || !p.path.every((h) => typeof h === 'string')) throw new TypeError('malformed proof');
-  return { kind: 'record', record, proof: { treeSize: p.treeSize, path: (p.path as string[]).map((h) => Buffer.from(h, 'hex')) } };
+  return { kind: 'record', record, proof: { treeSize: p.treeSize, path: p.path.map((h) => Buffer.from(h, 'hex')) } };
 }
 
 /** Parses an exported line back into a record (project/environment/content hash are not needed to verify). */

@@ -3,7 +3,7 @@
  * refused audit event is a result. Every package throws these; the transports map them to
  * a status in one place (status.ts) and never echo the message of anything else.
  */
-import type { ErrorCode } from './status.js';
+import type { ErrorCode } from './codes.js';
 
 export abstract class WardenError extends Error {
   abstract readonly code: ErrorCode;

@@ -10,4 +10,5 @@ export {
   UnavailableError,
   DeadlineExceededError,
 } from './errors.js';
-export { STATUS, GrpcCode, statusOf, statusOfGrpcCode, type ErrorCode, type Status } from './status.js';
+export { STATUS, GrpcCode, statusOf, statusOfGrpcCode, type Status } from './status.js';
+export type { ErrorCode } from './codes.js';

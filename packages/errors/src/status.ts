@@ -6,19 +6,8 @@
  * route, Connect-style and AuthZEN alike, so one error has one status wherever it is met.
  * Numbers, not imports: the table has no dependency on a gRPC library.
  */
+import type { ErrorCode } from './codes.js';
 import { WardenError } from './errors.js';
-
-export type ErrorCode =
-  | 'invalid_argument'
-  | 'unauthenticated'
-  | 'permission_denied'
-  | 'not_found'
-  | 'already_exists'
-  | 'failed_precondition'
-  | 'resource_exhausted'
-  | 'unavailable'
-  | 'deadline_exceeded'
-  | 'internal';
 
 export interface Status {
   readonly code: ErrorCode;

@@ -78,7 +78,7 @@ export async function runService<Config extends ServiceConfig>(service: ServiceD
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const boundMs = config.shutdownGraceMs + STOP_MARGIN_MS;
-    const forced = setTimeout(() => {
+    setTimeout(() => {
       logger.error({ boundMs }, 'shutdown did not finish in time; exiting');
       process.exit(1);
     }, boundMs);

@@ -148,7 +148,7 @@ export function traceFields(): Record<string, string> {
 export type StoreSpan = <T>(name: string, attributes: Attributes, work: () => Promise<T>) => Promise<T>;
 
 function errorType(error: unknown): string {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? (error as { code: unknown }).code : undefined;
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : undefined;
   if (typeof code === 'string' && code !== '') return code;
   return error instanceof Error ? error.name : 'unknown';
 }

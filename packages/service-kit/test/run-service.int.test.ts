@@ -29,13 +29,13 @@ function run(env: Record<string, string>): Run {
   const logs: Array<Record<string, unknown>> = [];
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     const lines = stdout.split('\n');
     stdout = lines.pop()!;
     for (const line of lines) logs.push(JSON.parse(line) as Record<string, unknown>);
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   return {
     child,

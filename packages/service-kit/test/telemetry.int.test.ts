@@ -51,10 +51,10 @@ async function runFixture(env: Record<string, string>): Promise<{ report: Report
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const report = await new Promise<Report>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => resolve(JSON.parse(line) as Report));
+    createInterface({ input: child.stdout }).on('line', (line) => resolve(JSON.parse(line) as Report));
     void exited.then((code) => reject(new Error(`the fixture exited with ${code} before reporting (Postgres at ${PG_URL} and Redis at ${REDIS_URL} are needed):\n${stderr}`)));
   });
   const metrics = await (await fetch(report.metricsUrl)).text();

@@ -33,7 +33,7 @@ await Promise.all([writer(), writer(), writer(), writer()]);
 describe('SpoolFile across a SIGKILL', () => {
   beforeAll(() => {
     // The child runs the built package: compile it first (the suite may run without a build).
-    execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', '@typescript', 'native', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -42,7 +42,7 @@ describe('SpoolFile across a SIGKILL', () => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD, path], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const acknowledged: number[] = [];
-    for await (const line of createInterface({ input: child.stdout! })) {
+    for await (const line of createInterface({ input: child.stdout })) {
       acknowledged.push(Number(line));
       if (acknowledged.length === 500) child.kill('SIGKILL');
     }

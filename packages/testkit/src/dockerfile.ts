@@ -28,7 +28,7 @@ export function parseDockerfile(text: string, name = 'Dockerfile'): DockerImage 
   if (cmd === undefined) throw new Error(`${name}: no exec-form CMD`);
   const parsed: unknown = JSON.parse(cmd);
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((part) => typeof part === 'string')) throw new Error(`${name}: CMD is not a list of strings`);
-  return { env, cmd: parsed as string[] };
+  return { env, cmd: parsed };
 }
 
 /** `parseDockerfile` of the file at `file`. */

@@ -27,7 +27,7 @@ describe('eventually', () => {
     ).catch((e: unknown) => e as Error);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toBe('the server answers: not within 100 ms (last error: connection refused)\nthe server said: nothing');
+    expect(error.message).toBe('the server answers: not within 100 ms (last error: connection refused)\nthe server said: nothing');
   });
 
   it('fails at once when bail says so', async () => {

@@ -33,7 +33,7 @@ export async function sharedRedis(options: { url?: string; timeoutMs?: number } 
   const redis = testRedis(url);
   try {
     await new Promise<void>((resolve, reject) => {
-      if (redis.status === 'ready') return resolve();
+      if (redis.status === 'ready') { resolve(); return; }
       const timer = setTimeout(() => reject(new Error(`no answer within ${options.timeoutMs ?? 5_000} ms`)), options.timeoutMs ?? 5_000);
       redis.once('ready', () => {
         clearTimeout(timer);

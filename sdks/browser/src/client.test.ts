@@ -210,7 +210,7 @@ describe('errors', () => {
 
   it('maps a network failure to WardenUnavailableError with the cause', async () => {
     const failure = new TypeError('Failed to fetch');
-    const warden = client(vi.fn(() => Promise.reject(failure)) as unknown as typeof fetch);
+    const warden = client(vi.fn(() => Promise.reject(failure)));
     const error: unknown = await warden.can('flags:enable', PROD).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WardenUnavailableError);
     expect((error as Error).cause).toBe(failure);

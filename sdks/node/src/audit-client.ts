@@ -19,7 +19,7 @@ import { ClientError, createChannel, createClient, Metadata, Status, type Channe
 import { v7 as uuidv7 } from 'uuid';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { actorFromSubject, parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit-events';
-import type { AuditRecorder, ChangeRecord } from './client.js';
+import type { AuditRecorder, ChangeRecord } from './audit-recorder.js';
 import { AuditSpool } from './audit-spool.js';
 import { auditInstruments, observeAuditClient } from './audit-telemetry.js';
 import { createBackoff } from '@warden/client-kit';

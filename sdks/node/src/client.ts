@@ -21,6 +21,7 @@ import { retryMiddleware } from 'nice-grpc-client-middleware-retry';
 import { AuthzServiceDefinition, type CheckRequest, type Consistency } from '@warden/proto/authz/v1';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
 import { createAuditClient, newCorrelationId, type AuditClientOptions } from './audit-client.js';
+import type { AuditRecorder, ChangeRecord } from './audit-recorder.js';
 import { cacheKey, DecisionCache } from './decision-cache.js';
 import { decisionFromProto, type Decision } from './decision.js';
 import {
@@ -48,30 +49,6 @@ export interface CheckInput {
   readonly atLeastRevision?: number | undefined;
   /** Bypass every cache and read the newest committed state. */
   readonly fullyConsistent?: boolean | undefined;
-}
-
-/** What `change` records, signed, in the audit trail (see AuditRecorder). */
-export interface ChangeRecord {
-  readonly correlationId: string;
-  readonly traceId: string | undefined;
-  readonly actor: string;
-  /** The audit action, e.g. `flag.enabled`. */
-  readonly action: string;
-  readonly resource: string;
-  readonly before: unknown;
-  readonly after: unknown;
-  readonly reason: string | undefined;
-  readonly outcome: 'success' | 'failure';
-  readonly error: string | undefined;
-  readonly decision: Decision;
-}
-
-/** Where `change` sends its audit events; the audit client implements it. */
-export interface AuditRecorder {
-  record(change: ChangeRecord): Promise<void>;
-  /** Throws if this change could not be recorded — called before `apply` runs. */
-  validate?(change: ChangeRecord): void;
-  close(): Promise<void>;
 }
 
 export interface ChangeInput extends CheckInput {
@@ -154,9 +131,9 @@ function toRequest(input: CheckInput): CheckRequest {
     subject: input.subject,
     action: input.action,
     resource: input.resource,
-    context: input.context as CheckRequest['context'],
-    resourceAttributes: input.resourceAttributes as CheckRequest['resourceAttributes'],
-    subjectAttributes: input.subjectAttributes as CheckRequest['subjectAttributes'],
+    context: input.context,
+    resourceAttributes: input.resourceAttributes,
+    subjectAttributes: input.subjectAttributes,
     consistency,
   };
 }
@@ -312,7 +289,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
         } finally {
           span.end();
         }
-      }) as never;
+      });
     },
 
     async lookupResources(input) {

@@ -5,11 +5,10 @@ export {
   type CheckInput,
   type ChangeInput,
   type ChangeContext,
-  type ChangeRecord,
-  type AuditRecorder,
   type Page,
   type Attributes,
 } from './client.js';
+export type { ChangeRecord, AuditRecorder } from './audit-recorder.js';
 export type { Decision, DecisionKind, Reason } from './decision.js';
 export type { WardenOptions, AuthzOptions, CallerCredentials, CacheOptions } from './options.js';
 export {

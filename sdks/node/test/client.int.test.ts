@@ -1,5 +1,4 @@
 /** The Node SDK against the real authz service (gRPC on loopback, real Postgres). */
-import { createServer } from 'node:net';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { trace } from '@opentelemetry/api';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
@@ -15,6 +14,7 @@ import {
   type ChangeRecord,
   type Warden,
 } from '../src/index.js';
+import { freePort } from '@warden/testkit';
 import { startAuthz, type RunningAuthz } from './support/authz.js';
 
 const spans = new InMemorySpanExporter();
@@ -78,12 +78,7 @@ describe('check, checkBatch, enforce', () => {
   });
 
   it('an unreachable service is WardenUnavailableError within the deadline, after retries', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const nowhere = createWarden({ authz: { address: `127.0.0.1:${port}` }, credentials: { apiKey: authz.adminKey }, timeoutMs: 800, maxAttempts: 3 });
     const started = Date.now();
     const error = await nowhere.check({ subject: 'user:sarah@acme.com', action: 'flags:read', resource: 'org:acme' }).catch((e: unknown) => e);

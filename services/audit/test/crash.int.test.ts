@@ -58,7 +58,7 @@ describe('crash (SIGKILL) mid-stream and restart', () => {
   beforeAll(async () => {
     port = await freePort();
     // The child runs the built service: compile it first (the suite may run without `npm run build`).
-    execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(root, '..', '..', 'node_modules', '@typescript', 'native', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
     writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'flags', keyId: 'k1', publicKey: flags.publicKeyB64 }]));
   }, 120_000);
 

@@ -17,7 +17,7 @@ export function toServerError(error: unknown, fieldName?: FieldName): ServerErro
   if (status === undefined) return undefined;
   // INVALID_ARGUMENT names the field, as the caller knows it.
   const message = error instanceof InvalidArgumentError && fieldName !== undefined ? `${fieldName(error.field)}: ${error.problem}` : (error as Error).message;
-  return new ServerError(status.grpc as Status, message);
+  return new ServerError(status.grpc, message);
 }
 
 /** What a failed call ends with: its own error when the call was cancelled, else its status. */

@@ -1,5 +1,5 @@
 /**
- * `warden`: the command line for Warden's authz service.
+ * `warden`: the command line for Warden, a client of the authz and audit services (gRPC).
  *
  *   warden check SUBJECT ACTION RESOURCE        may SUBJECT do ACTION on RESOURCE?
  *   warden explain SUBJECT ACTION RESOURCE      the same, with the whole reason
@@ -9,7 +9,7 @@
  *   warden bindings SCOPE                       list bindings at and below a scope
  *   warden keys create --org ORG --subject S    create a service API key (printed once)
  *   warden keys revoke KEY_ID
- *   warden apply FILE                           apply a world file to the database (idempotent)
+ *   warden apply FILE                           apply a world file to the database (idempotent; apply.ts)
  *   warden audit timeline|export|verify …       the audit trail (see docs/audit.md)
  *
  * Credentials: WARDEN_API_KEY, or --key-file (default $WARDEN_KEY_FILE, else data/admin.key when it exists).
@@ -19,7 +19,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError as CommanderArgumentError } from 'commander';
 import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
-import pg from 'pg';
 import {
   AuthzServiceDefinition,
   CheckResponse,
@@ -30,11 +29,8 @@ import {
   type BindingRef,
 } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admin';
-import { createAuditCommand } from '@warden/audit/cli';
-import { InvalidArgumentError } from '@warden/errors';
-import { migrate } from './adapters/postgres/migrations.js';
-import { applyWorld } from './adapters/postgres/pg-grant-writer.js';
-import { readWorldFile } from './world-file.js';
+import { applyWorldFile } from './apply.js';
+import { createAuditCommand } from './audit.js';
 
 export const EXIT = { ok: 0, denied: 1, usage: 2, approval: 3, unavailable: 4, refused: 5 } as const;
 
@@ -277,25 +273,7 @@ export function createProgram(): Command {
         process.exitCode = EXIT.usage;
         return;
       }
-      try {
-        const world = await readWorldFile(file);
-        const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 2 });
-        try {
-          await migrate(pool);
-          const result = await applyWorld(pool, world, { actor: 'system:cli', reason: `warden apply ${file}` });
-          if (options.json === true) process.stdout.write(`${JSON.stringify({ revision: result.revision, changes: result.changes.length })}\n`);
-          else process.stdout.write(`${result.changes.length} changes; revision ${result.revision}\n`);
-        } finally {
-          await pool.end();
-        }
-      } catch (error) {
-        if (error instanceof InvalidArgumentError) {
-          process.stderr.write(`warden apply: ${error.message}\n`);
-          process.exitCode = EXIT.usage;
-          return;
-        }
-        throw error;
-      }
+      process.exitCode = await applyWorldFile(file, { databaseUrl: options.databaseUrl, json: options.json === true });
     });
   return program;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-/** The `warden` command (see cli.ts). */
-import { EXIT, createProgram } from './cli.js';
+/** The `warden` command (see program.ts). */
+import { EXIT, createProgram } from './program.js';
 
 try {
   await createProgram().parseAsync(process.argv);

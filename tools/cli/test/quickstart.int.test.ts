@@ -8,15 +8,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startNode, type TestProcess } from '@warden/testkit';
-import { ACME_FILE } from './acme-scenario.js';
-
-const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
-const MAIN = path.join(DIST, 'main.js');
-const CLI = path.join(DIST, 'warden.js');
+import { ACME_FILE, AUTHZ_MAIN as MAIN, CLI } from './support/paths.js';
 
 let dataDir: string;
 let authz: TestProcess | undefined;

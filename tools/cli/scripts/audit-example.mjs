@@ -1,22 +1,23 @@
 #!/usr/bin/env node
 /**
- * The seed example end to end: starts the audit service (dist/main.js, chdb in a
- * temporary folder, trust mode, no authz), appends the signed events of the seed
- * story through gRPC, then prints the production / checkout-v2 timeline with the
- * CLI and verifies the log.  Run after a build:  node services/audit/scripts/seed-example.mjs
+ * The seed example end to end: starts the audit service (@warden/audit's dist/main.js,
+ * chdb in a temporary folder, trust mode, no authz), appends the signed events of the
+ * seed story through gRPC, then prints the production / checkout-v2 timeline with
+ * `warden audit` and verifies the log.  Run after a build:  npm run audit-example -w @warden/cli
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, createClient } from 'nice-grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditServiceDefinition } from '@warden/proto/audit/v1';
 
-const dist = resolve(import.meta.dirname, '..', 'dist');
+const auditMain = join(dirname(createRequire(import.meta.url).resolve('@warden/audit')), 'main.js');
 const { generateSigningKey, rawPublicKey, signEvent } = await import('@warden/audit-events');
-const { createAuditCommand } = await import(join(dist, 'cli.js'));
+const { createAuditCommand } = await import(resolve(import.meta.dirname, '..', 'dist', 'audit.js'));
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-audit-seed-'));
 const flags = generateSigningKey();
@@ -26,7 +27,7 @@ writeFileSync(join(dir, 'producers.json'), JSON.stringify([
   { producer: 'authz', keyId: 'authz-1', publicKey: rawPublicKey(authz.publicKey).toString('base64') },
 ]));
 const address = `127.0.0.1:${52000 + Math.floor(Math.random() * 3000)}`;
-const service = spawn(process.execPath, [join(dist, 'main.js')], {
+const service = spawn(process.execPath, [auditMain], {
   cwd: dir,
   env: { PATH: process.env.PATH, AUDIT_GRPC_ADDRESS: address, AUDIT_AUTHZ_DISABLED: 'true', AUDIT_TRUST_SUBJECT_HEADER: 'true', AUDIT_PRODUCER_KEYS_FILE: 'producers.json', AUDIT_CHECKPOINT_EVERY: '4', AUDIT_LOG_LEVEL: 'warn' },
   stdio: ['ignore', 'ignore', 'inherit'],
@@ -59,10 +60,10 @@ for (let i = 0; ; i += 1) {
   }
 }
 const io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stdout.write(t), env: {}, setExitCode: (c) => (process.exitCode = c) };
-const run = (...args) => createAuditCommand(io).parseAsync(['node', 'warden-audit', ...args, '--address', address, '--as', 'user:sre@acme.com']);
-process.stdout.write(`$ warden-audit timeline --org acme --project checkout --env production --since ${day}T14:00Z --until ${day}T14:30Z --oldest\n`);
+const run = (...args) => createAuditCommand(io).parseAsync(['node', 'warden audit', ...args, '--address', address, '--as', 'user:sre@acme.com']);
+process.stdout.write(`$ warden audit timeline --org acme --project checkout --env production --since ${day}T14:00Z --until ${day}T14:30Z --oldest\n`);
 await run('timeline', '--org', 'acme', '--project', 'checkout', '--env', 'production', '--since', `${day}T14:00Z`, '--until', `${day}T14:30Z`, '--oldest');
-process.stdout.write('$ warden-audit verify --org acme\n');
+process.stdout.write('$ warden audit verify --org acme\n');
 await run('verify', '--org', 'acme');
 channel.close();
 service.kill('SIGTERM');

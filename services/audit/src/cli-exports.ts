@@ -1,2 +1,0 @@
-/** @warden/audit/cli — the commander command, to mount as `warden audit`. */
-export { createAuditCommand, formatTimelineLine, verifyExportFile, type CliIo } from './cli.js';

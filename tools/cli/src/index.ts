@@ -1,0 +1,8 @@
+/**
+ * @warden/cli — the `warden` command (bin `warden`, dist/warden.js): a client of the authz and
+ * audit services over gRPC. Imports no service: what it needs offline (verify, the export
+ * format) comes from @warden/audit-events.
+ */
+export { createProgram, EXIT } from './program.js';
+export { createAuditCommand, formatTimelineLine, verifyExportFile, type CliIo } from './audit.js';
+export { applyWorldFile, type ApplyOptions } from './apply.js';
