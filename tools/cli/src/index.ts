@@ -3,6 +3,7 @@
  * audit services over gRPC. Imports no service: what it needs offline (verify, the export
  * format) comes from @warden/audit-events.
  */
-export { createProgram, EXIT } from './program.js';
+export { createProgram } from './program.js';
+export { EXIT } from './connection.js';
+export { describeEffect } from './plan.js';
 export { createAuditCommand, formatTimelineLine, verifyExportFile, type CliIo } from './audit.js';
-export { applyWorldFile, type ApplyOptions } from './apply.js';

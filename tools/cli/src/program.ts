@@ -9,7 +9,8 @@
  *   warden bindings SCOPE                       list bindings at and below a scope
  *   warden keys create --org ORG --subject S    create a service API key (printed once)
  *   warden keys revoke KEY_ID
- *   warden apply FILE                           apply a world file to the database (idempotent; apply.ts)
+ *   warden plan grant|revoke|…|world …            a change's effect, and whether you may make it (plan.ts)
+ *   warden apply FILE [--yes]                   plan a world file; apply it through the admin API with --yes
  *   warden audit timeline|export|verify …       the audit trail (see docs/audit.md)
  *
  * Credentials: WARDEN_API_KEY, or --key-file (default $WARDEN_KEY_FILE, else data/admin.key when it exists).
@@ -29,66 +30,9 @@ import {
   type BindingRef,
 } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admin';
-import { applyWorldFile } from './apply.js';
+import { addPlanCommands } from './plan.js';
+import { connectionOptions, EXIT, parseExpiry, parseJsonObject, withClients, type Connection } from './connection.js';
 import { createAuditCommand } from './audit.js';
-
-export const EXIT = { ok: 0, denied: 1, usage: 2, approval: 3, unavailable: 4, refused: 5 } as const;
-
-interface Connection {
-  addr: string;
-  keyFile?: string;
-  json?: boolean;
-}
-
-function parseJsonObject(value: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new CommanderArgumentError('must be a JSON object, e.g. \'{"ticket":"OPS-1"}\'');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new CommanderArgumentError('must be a JSON object');
-  return parsed as Record<string, unknown>;
-}
-
-/** `2026-12-01T00:00:00Z`, or a duration from now: `30m`, `12h`, `7d`. */
-function parseExpiry(value: string): Date {
-  const relative = /^(\d+)([mhd])$/.exec(value);
-  if (relative) return new Date(Date.now() + Number(relative[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as 'm' | 'h' | 'd']);
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new CommanderArgumentError('must be a date-time (2026-12-01T00:00:00Z) or a duration (30m, 12h, 7d)');
-  return date;
-}
-
-function credentials(options: Connection): Metadata {
-  const env = process.env['WARDEN_API_KEY'];
-  let key = env;
-  if (key === undefined || key === '') {
-    const file = options.keyFile ?? process.env['WARDEN_KEY_FILE'] ?? (existsSync('data/admin.key') ? 'data/admin.key' : undefined);
-    if (file !== undefined) key = readFileSync(file, 'utf8').trim();
-  }
-  return key ? Metadata({ authorization: `Bearer ${key}` }) : Metadata();
-}
-
-async function withClients<T>(options: Connection, run: (clients: { authz: ReturnType<typeof createClient<typeof AuthzServiceDefinition>>; admin: ReturnType<typeof createClient<typeof AdminServiceDefinition>> }) => Promise<T>): Promise<T | undefined> {
-  let channel: Channel | undefined;
-  try {
-    channel = createChannel(options.addr);
-    const defaults = { '*': { metadata: credentials(options), signal: AbortSignal.timeout(15_000) } };
-    return await run({ authz: createClient(AuthzServiceDefinition, channel, defaults), admin: createClient(AdminServiceDefinition, channel, defaults) });
-  } catch (error) {
-    if (error instanceof ClientError) {
-      process.stderr.write(`warden: ${Status[error.code]}: ${error.details}\n`);
-      process.exitCode = error.code === Status.INVALID_ARGUMENT ? EXIT.usage
-        : [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.INTERNAL, Status.UNKNOWN].includes(error.code) ? EXIT.unavailable
-        : EXIT.refused;
-      return undefined;
-    }
-    throw error;
-  } finally {
-    channel?.close();
-  }
-}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
@@ -103,13 +47,6 @@ const exitFor = (response: CheckResponse) =>
 function describeBinding(binding: BindingRef): string {
   const grant = binding.role !== '' ? `role ${binding.role}` : `actions ${binding.actions.join(', ')}`;
   return `${binding.effect === Effect.EFFECT_DENY ? 'deny' : 'allow'} ${grant} to ${binding.subject} on ${binding.scope}`;
-}
-
-function connectionOptions(command: Command): Command {
-  return command
-    .option('--addr <host:port>', 'authz gRPC address', process.env['WARDEN_AUTHZ_ADDR'] ?? '127.0.0.1:50051')
-    .option('--key-file <file>', 'file holding the API key (or set WARDEN_API_KEY)')
-    .option('--json', 'print JSON');
 }
 
 export function createProgram(): Command {
@@ -261,19 +198,6 @@ export function createProgram(): Command {
   // `warden audit timeline|export|verify …`: the audit service's CLI (docs/audit.md).
   program.addCommand(createAuditCommand());
 
-  program
-    .command('apply')
-    .description('apply a world file (YAML or JSON) to the Postgres database; idempotent')
-    .argument('<file>')
-    .option('--database-url <url>', 'Postgres URL', process.env['DATABASE_URL'])
-    .option('--json', 'print JSON')
-    .action(async (file: string, options: { databaseUrl?: string; json?: boolean }) => {
-      if (options.databaseUrl === undefined) {
-        process.stderr.write('warden apply: set --database-url or DATABASE_URL (or start the service with --world FILE)\n');
-        process.exitCode = EXIT.usage;
-        return;
-      }
-      process.exitCode = await applyWorldFile(file, { databaseUrl: options.databaseUrl, json: options.json === true });
-    });
+  addPlanCommands(program, connectionOptions, withClients);
   return program;
 }

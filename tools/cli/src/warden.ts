@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `warden` command (see program.ts). */
-import { EXIT, createProgram } from './program.js';
+import { EXIT } from './connection.js';
+import { createProgram } from './program.js';
 
 try {
   await createProgram().parseAsync(process.argv);

@@ -20,7 +20,7 @@
  * nobody until a member joins, and that change is judged then.
  */
 import { parseAction, parseResource } from '@warden/names';
-import { Catalogue, DEFAULT_APPROVAL_ACTIONS, DEFAULT_SENSITIVE_ACTIONS, READ_VALUE_ACTION } from './catalogue.js';
+import { type Catalogue, DEFAULT_APPROVAL_ACTIONS, DEFAULT_SENSITIVE_ACTIONS, READ_VALUE_ACTION } from './catalogue.js';
 import type { Change } from './changes.js';
 import { decide, type GrantView } from './engine.js';
 import type { Binding, CompiledRole, DecisionKind, ResourceAttributes } from './model.js';

@@ -17,6 +17,7 @@ import { brokenInvariant } from '../domain/invariants.js';
 import { OrgGraph } from '../domain/org-graph.js';
 import { grantKey, type World } from '../domain/world.js';
 import { parseWorldText } from '../domain/world-text.js';
+import canonicalize from 'canonicalize';
 import type { GrantQueries, GrantWriter, WriteResult } from '../ports.js';
 import type { CallOptions } from './call.js';
 import type { GovernedWrite } from './governed-write.js';
@@ -69,7 +70,8 @@ function orgsOf(world: World): string[] {
   return [...new Set(world.resources.filter((r) => !r.path.includes('/')).map((r) => r.org))];
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON values, whatever the key order (JSONB keeps its own). */
+const same = (a: unknown, b: unknown) => canonicalize(a ?? null) === canonicalize(b ?? null);
 
 /** What the store holds that the file does not say, or says otherwise (the file would not remove it). */
 export function driftOf(store: OrgGraph, changes: readonly Change[]): DriftItem[] {
@@ -107,39 +109,32 @@ export function driftOf(store: OrgGraph, changes: readonly Change[]): DriftItem[
   return drift;
 }
 
-/** How many of the file's changes would write something (the rest are already so). */
-export function pendingChanges(store: OrgGraph, changes: readonly Change[]): number {
+/** The file's changes that would write something (the rest are already so). */
+export function pendingChanges(store: OrgGraph, changes: readonly Change[], existing: ReadonlySet<string>): Change[] {
   const bindings = new Map<string, unknown>();
   for (const subject of store.subjects()) {
     for (const b of store.bindingsOf(subject)) bindings.set(`${b.subject} ${b.scope} ${b.effect} ${grantKey(b)}`, [b.expiresAt?.getTime(), b.condition, b.reason]);
   }
-  let pending = 0;
-  for (const c of changes) {
+  return changes.filter((c) => {
     switch (c.kind) {
       case 'binding.put': {
         const b = c.binding;
-        if (!same(bindings.get(`${b.subject} ${b.scope} ${b.effect} ${grantKey(b)}`), [b.expiresAt?.getTime(), b.condition, b.reason])) pending++;
-        break;
+        return !same(bindings.get(`${b.subject} ${b.scope} ${b.effect} ${grantKey(b)}`), [b.expiresAt?.getTime(), b.condition, b.reason]);
       }
       case 'member.add':
-        if (!store.directMembers(c.group).includes(c.member)) pending++;
-        break;
+        return !store.directMembers(c.group).includes(c.member);
       case 'role.put': {
         const role = store.customRole(c.role.name);
-        if (role === undefined || !same([role.actions, role.membership, role.ceiling ?? null, role.description ?? null], [c.role.actions, c.role.membership, c.role.ceiling ?? null, c.role.description ?? null])) pending++;
-        break;
+        return role === undefined || !same([role.actions, role.membership, role.ceiling ?? null, role.description ?? null], [c.role.actions, c.role.membership, c.role.ceiling ?? null, c.role.description ?? null]);
       }
       case 'resource.put':
-        if (!same(store.attributes(c.path) ?? {}, c.attributes)) pending++;
-        break;
+        return !existing.has(c.path) || !same(store.attributes(c.path) ?? {}, c.attributes);
       case 'catalogue.put':
-        if (!same([...store.catalogue().declared].sort(), [...c.actions].sort())) pending++;
-        break;
+        return !same([...store.catalogue().declared].sort(), [...c.actions].sort());
       default:
-        pending++;
+        return true;
     }
-  }
-  return pending;
+  });
 }
 
 export function createWorldApply(deps: WorldApplyDeps) {
@@ -163,12 +158,14 @@ export function createWorldApply(deps: WorldApplyDeps) {
         });
         continue;
       }
-      const preview = await deps.governed.preview(caller, org, changes);
       const store = await storeOf(org, signal);
+      const existing = await deps.queries.existingResources(changes.flatMap((c) => (c.kind === 'resource.put' ? [c.path] : [])), signal);
+      const pending = pendingChanges(store, changes, existing);
+      const preview = await deps.governed.preview(caller, org, pending);
       plans.push({
         org, create: false, effect: preview.effect, drift: driftOf(store, changes),
         allowed: preview.allowed, refusal: preview.refusal, brokenInvariant: preview.brokenInvariant,
-        changes: pendingChanges(store, changes),
+        changes: pending.length,
       });
     }
     return plans;
@@ -193,7 +190,9 @@ export function createWorldApply(deps: WorldApplyDeps) {
       const meta = { actor: caller.subject, reason: reasonOf(input.reason) };
       for (const p of plans) {
         const changes = changesOf(world, p.org);
-        const result = p.create ? await deps.writer.apply(changes, meta) : await deps.governed.apply(caller, p.org, changes, meta);
+        const pending = p.create ? changes : pendingChanges(await storeOf(p.org, options.signal), changes, await deps.queries.existingResources(changes.flatMap((c) => (c.kind === 'resource.put' ? [c.path] : [])), options.signal));
+        if (pending.length === 0) continue;
+        const result = p.create ? await deps.writer.apply(changes, meta) : await deps.governed.apply(caller, p.org, pending, meta);
         deps.onWrite(result);
         revision = Math.max(revision, result.revision);
       }
