@@ -105,7 +105,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       const seeded = await seedWorld(new PgGrantQueries(pool), new PgGrantWriter(pool), world, { actor: 'system:world-file', reason: `created from ${config.worldFile} at start` });
       for (const org of seeded) {
         if (org.created) logger.info({ file: config.worldFile, org: org.org, revision: org.revision }, 'organization created from the world file');
-        else if (org.drift.length > 0) logger.warn({ file: config.worldFile, org: org.org, drift: org.drift.slice(0, 20), driftItems: org.drift.length }, 'organization exists and differs from the world file; nothing changed (warden apply FILE plans and applies it)');
+        else if (org.drift.length > 0 || org.pending > 0) logger.warn({ file: config.worldFile, org: org.org, pendingChanges: org.pending, drift: org.drift.slice(0, 20), driftItems: org.drift.length }, 'organization exists and differs from the world file; nothing changed (warden apply FILE plans and applies it)');
         else logger.info({ file: config.worldFile, org: org.org }, 'organization exists and matches the world file');
       }
     }

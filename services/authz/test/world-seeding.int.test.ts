@@ -71,8 +71,9 @@ describe('world files seed; they never re-apply', () => {
       const again = clients(second, await idp.token('olivia@acme.com'));
       const after = await again.authz.check({ ...check, consistency: { requirement: { $case: 'fullyConsistent', value: true } } });
       expect(after.decision).toBe(Decision.DECISION_DENY);
-      const drift = lines.map((l) => JSON.parse(l) as { msg: string; driftItems?: number; drift?: Array<{ kind: string; detail: string }> }).find((l) => l.msg.startsWith('organization exists and differs'));
+      const drift = lines.map((l) => JSON.parse(l) as { msg: string; pendingChanges?: number; driftItems?: number; drift?: Array<{ kind: string; detail: string }> }).find((l) => l.msg.startsWith('organization exists and differs'));
       expect(drift, 'the drift is reported').toBeDefined();
+      expect(drift!.pendingChanges, 'the revoked binding is a change the file would make').toBe(1);
       expect(JSON.stringify(drift)).not.toContain('user:mia@acme.com'); // what the store lacks is a plan item, not drift
 
       // warden apply FILE: the plan puts the binding back; only with apply, and judged by the caller.

@@ -204,6 +204,15 @@ export function createWorldApply(deps: WorldApplyDeps) {
 
 export type WorldApply = ReturnType<typeof createWorldApply>;
 
+/** What start-up seeding did for one organization: `pending` counts the file's changes the store lacks (a plan would write them), `drift` what the store has that the file does not say. */
+export interface SeedResult {
+  readonly org: string;
+  readonly created: boolean;
+  readonly revision: number;
+  readonly drift: readonly DriftItem[];
+  readonly pending: number;
+}
+
 /**
  * Start-up seeding (`--world`): creates the organizations that do not exist yet; reports the
  * drift of the others and changes nothing there.
@@ -213,20 +222,21 @@ export async function seedWorld(
   writer: GrantWriter,
   world: World,
   meta: { actor: string; reason: string },
-): Promise<Array<{ org: string; created: boolean; revision: number; drift: readonly DriftItem[] }>> {
-  const out: Array<{ org: string; created: boolean; revision: number; drift: readonly DriftItem[] }> = [];
+): Promise<SeedResult[]> {
+  const out: SeedResult[] = [];
   for (const org of orgsOf(world)) {
     const changes = changesOf(world, org);
     if (await queries.orgExists(org)) {
       const store = await queries.orgGraph({ org, subjects: [], roles: [], near: [`org:${org}`], owners: true });
-      out.push({ org, created: false, revision: await queries.revision(), drift: driftOf(store, changes) });
+      const existing = await queries.existingResources(changes.flatMap((c) => (c.kind === 'resource.put' ? [c.path] : [])));
+      out.push({ org, created: false, revision: await queries.revision(), drift: driftOf(store, changes), pending: pendingChanges(store, changes, existing).length });
       continue;
     }
     const empty = new OrgGraph({ org, revision: 0, bindings: [], memberships: [], roles: [], declaredActions: [], attributes: new Map() });
     const broken = brokenInvariant(empty.withChanges(changes), Date.now());
     if (broken !== undefined) throw new FailedPreconditionError(`world file: ${broken}`);
     const result = await writer.apply(changes, meta);
-    out.push({ org, created: true, revision: result.revision, drift: [] });
+    out.push({ org, created: true, revision: result.revision, drift: [], pending: 0 });
   }
   return out;
 }
