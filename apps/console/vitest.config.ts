@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// End-to-end specs: a real authz on real Postgres, driven through Debian's Chromium.
+// End-to-end specs: a real authz on real Postgres, driven through Debian's Chromium. Each spec
+// changes resources no other spec reads, so their order does not matter.
 export default defineConfig({
   test: {
     name: 'console',
@@ -9,5 +10,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     pool: 'forks',
+    // One authz for all specs (global setup); specs run one after another (2 cores, one browser at a time).
+    globalSetup: ['test/support/global-setup.ts'],
+    fileParallelism: false,
   },
 });
