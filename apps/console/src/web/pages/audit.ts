@@ -146,7 +146,7 @@ export async function auditPage(api: Api, main: HTMLElement): Promise<void> {
     'form',
     { class: 'inline filters', 'aria-label': 'Filters' },
     field('Environment', environment),
-    field('Resource (overrides environment)', resource),
+    field('Resource path', resource, 'Overrides the environment when set.'),
     field('Actor', actor),
     field('Kind', kind),
     field('Since', since),
