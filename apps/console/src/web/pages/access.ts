@@ -66,7 +66,7 @@ export async function accessPage(api: Api, main: HTMLElement): Promise<void> {
   const whyResource = input('resource', here, `${org}/project:…/env:…`);
   main.append(
     form('Why? (explain a decision)', [field('Subject', whySubject), field('Action', whyAction), field('Resource', whyResource)], 'Explain', async (out) => {
-      const result = await api.call<{ decision?: string; revision?: number; reason?: { code?: string; message?: string; binding?: { subject?: string; role?: string; actions?: string[]; scope?: string }; ruleResource?: string; requiredRoles?: string[] } }>(
+      const result = await api.call<{ decision?: string; revision?: number; reason?: { code?: string; message?: string; binding?: { subject?: string; role?: string; actions?: string[]; scope?: string; effect?: string }; ruleResource?: string; requiredRoles?: string[] } }>(
         'AuthzService',
         'Check',
         { subject: whySubject.value.trim(), action: whyAction.value.trim(), resource: whyResource.value.trim(), consistency: { fullyConsistent: true } },
@@ -76,7 +76,7 @@ export async function accessPage(api: Api, main: HTMLElement): Promise<void> {
       append(out, [
         h('p', { class: `decision ${decision.toLowerCase()}`, 'data-testid': 'decision' }, h('strong', {}, decision), ` (${(reason.code ?? '').replace('REASON_CODE_', '').toLowerCase()})`),
         h('p', {}, reason.message ?? ''),
-        reason.binding !== undefined ? h('p', {}, 'Binding: ', h('code', {}, `${reason.binding.subject ?? ''} ${reason.binding.role ?? (reason.binding.actions ?? []).join(',')} on ${reason.binding.scope ?? ''}`)) : null,
+        reason.binding !== undefined ? h('p', {}, 'Binding: ', h('code', {}, `${reason.binding.subject ?? ''} ${reason.binding.effect === 'EFFECT_DENY' ? 'deny ' : ''}${reason.binding.role ?? (reason.binding.actions ?? []).join(',')} on ${reason.binding.scope ?? ''}`)) : null,
         reason.ruleResource !== undefined ? h('p', {}, 'Rule of ', h('code', {}, reason.ruleResource)) : null,
         (reason.requiredRoles ?? []).length > 0 ? h('p', {}, `Roles that may: ${(reason.requiredRoles ?? []).join(', ')}`) : null,
       ]);
