@@ -20,7 +20,7 @@ import type { ApiKeyRow, ChangeRow, DirectoryQueries, GrantSource } from '../por
 import { PLURAL } from './admin-plans.js';
 import type { AdminRules } from './admin-rules.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Lookups, type Page } from './lookups.js';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TYPE_RE, type Lookups, type Page } from './lookups.js';
 
 export interface DirectoryDeps {
   readonly queries: DirectoryQueries;
@@ -77,6 +77,7 @@ export function createDirectory(deps: DirectoryDeps) {
     },
 
     async listResources(caller: Caller, input: { scope: string; resourceType: string; page?: Page | undefined }, options: CallOptions = NO_OPTIONS) {
+      if (!TYPE_RE.test(input.resourceType)) throw new InvalidArgumentError('resource_type', `${JSON.stringify(input.resourceType)} is not a resource type (lowercase letters, digits and _)`);
       const page = await deps.lookups.lookupResources(
         caller,
         { subject: caller.subject, action: readActionOf(input.resourceType), resourceType: input.resourceType, scope: input.scope, page: input.page },

@@ -24,7 +24,7 @@ export const MAX_PAGE_SIZE = 1000;
 /** Candidates examined per call at most; a page may hold fewer results and still have a next token. */
 export const MAX_SCAN = 5000;
 const CHUNK = 500;
-const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
+export const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
 
 export interface Page {
   readonly token?: string | undefined;
