@@ -4,6 +4,7 @@
  * the saved setting is what Warden then enforces. Signed in with the development API key.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { lowContrast, unlabelledControls } from './support/a11y.js';
 import { PHONE, shot, startStack, waitReady, type Stack } from './support/stack.js';
 
 let stack: Stack;
@@ -57,11 +58,35 @@ describe('console: Organization', () => {
     await shot(page, 'organization-preview');
     await save.click();
     await dialog.waitFor({ state: 'detached' });
-    await expect(row.getByRole('cell').nth(4).textContent()).resolves.toBe('yes');
+    await expect.poll(() => row.getByRole('cell').nth(4).textContent()).toBe('yes');
 
     // What Warden now decides, asked directly: adam's enable in production needs approval.
     const check = await stack.api(stack.adminKey, 'AuthzService/Check', { subject: 'user:adam@acme.com', action: 'flags:enable', resource: `${PRODUCTION}/flag:checkout-v2`, consistency: { fullyConsistent: true } });
     expect(check.body.decision).toBe('DECISION_REQUIRES_APPROVAL');
+    await page.context().close();
+  });
+
+  it('is accessible: labels, contrast, keyboard', async () => {
+    const page = await stack.open(stack.adminKey);
+    for (const route of ['organization', 'members', 'access', 'audit']) {
+      await page.getByRole('link', { name: { organization: 'Organization', members: 'Members', access: 'Access explorer', audit: 'Audit' }[route]! }).click();
+      await waitReady(page, route);
+      expect(await unlabelledControls(page), route).toEqual([]);
+      expect(await lowContrast(page), route).toEqual([]);
+    }
+    // Keyboard only: from the navigation to a dialog and back.
+    await page.getByRole('link', { name: 'Organization' }).click();
+    await waitReady(page, 'organization');
+    const edit = page.getByRole('button', { name: 'Edit settings of project:checkout/env:development' });
+    await edit.focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await expect(edit.evaluate((e) => e === document.activeElement)).resolves.toBe(true);
     await page.context().close();
   });
 

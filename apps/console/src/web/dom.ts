@@ -79,8 +79,9 @@ export function errorBox(error: unknown): HTMLElement {
  * A modal dialog (`<dialog>` with showModal: focus is trapped, Escape closes it, focus goes
  * back to what opened it). Returns the dialog's body to fill and a close function.
  */
-export function modal(title: string, onClose?: () => void): { body: HTMLElement; close: () => void; dialog: HTMLDialogElement } {
+export function modal(title: string, onClose?: () => Promise<void> | void): { body: HTMLElement; close: () => void; dialog: HTMLDialogElement } {
   const opener = document.activeElement instanceof HTMLElement ? document.activeElement : undefined;
+  const openerLabel = opener?.getAttribute('aria-label') ?? undefined;
   const titleId = uid('dlg');
   const body = h('div', { class: 'dialog-body' });
   const dialog = h('dialog', { 'aria-labelledby': titleId });
@@ -91,8 +92,14 @@ export function modal(title: string, onClose?: () => void): { body: HTMLElement;
   );
   dialog.addEventListener('close', () => {
     dialog.remove();
-    onClose?.();
     opener?.focus();
+    // If closing re-rendered the list, focus the same control in the new one.
+    void Promise.resolve(onClose?.()).then(() => {
+      if (opener?.isConnected === true || openerLabel === undefined) return;
+      for (const element of document.querySelectorAll<HTMLElement>('[aria-label]')) {
+        if (element.getAttribute('aria-label') === openerLabel) return element.focus();
+      }
+    });
   });
   document.body.append(dialog);
   dialog.showModal();

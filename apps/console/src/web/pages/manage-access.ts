@@ -56,7 +56,7 @@ function merged(previews: readonly PreviewResponse[]): PreviewResponse {
   };
 }
 
-export function manageAccess(api: Api, subject: string, done: () => void): void {
+export function manageAccess(api: Api, subject: string, done: () => Promise<void>): void {
   const { body } = modal(`Manage access: ${subject}`, done);
   const org = `org:${api.session.org}`;
   const review = h('div', { class: 'pending' });
@@ -120,9 +120,9 @@ export function manageAccess(api: Api, subject: string, done: () => void): void 
           if (revoke !== undefined) await api.call('AdminService', 'RevokeBinding', { bindingId: revoke, reason });
           const fresh = await api.call<{ bindings?: BindingInfo[] }>('AdminService', 'ListBindings', { scope: org, subject, page: { limit: 1000 } });
           direct.splice(0, direct.length, ...(fresh.bindings ?? []).filter((b) => b.binding?.effect !== 'EFFECT_DENY' && b.binding?.role !== undefined));
+          await envs.reload();
           clear(review);
           review.append(h('p', { class: 'ok', role: 'status' }, `Saved: ${subject} in ${shortPath(scope)} is now ${role === '' ? 'without access' : role}.`));
-          await envs.reload();
         },
       });
       const what = [grant !== undefined ? `grant ${role}` : undefined, revoke !== undefined ? `revoke ${current?.binding?.role ?? ''}` : undefined].filter(Boolean).join(', then ');

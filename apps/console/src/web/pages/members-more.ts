@@ -19,7 +19,7 @@ export function patternsMatch(patterns: readonly string[], action: string): bool
   });
 }
 
-function changeDialog(api: Api, title: string, change: Record<string, unknown>, method: string, request: Record<string, unknown>, done: () => void): void {
+function changeDialog(api: Api, title: string, change: Record<string, unknown>, method: string, request: Record<string, unknown>, done: () => Promise<void>): void {
   const { body, close } = modal(title, done);
   const flow = reviewFlow({
     preview: () => api.call<PreviewResponse>('AdminService', 'PreviewChange', change),
@@ -57,7 +57,7 @@ export async function groupsSection(api: Api, main: HTMLElement, canManage: bool
                     'aria-label': `Remove ${m.member ?? ''} from ${m.group ?? ''}`,
                     onclick: () => {
                       const input = { org, group: m.group ?? '', member: m.member ?? '' };
-                      changeDialog(api, `Remove ${input.member} from ${input.group}`, { removeMember: input }, 'RemoveGroupMember', input, () => void groups.reload());
+                      changeDialog(api, `Remove ${input.member} from ${input.group}`, { removeMember: input }, 'RemoveGroupMember', input, () => groups.reload());
                     },
                   }, 'Remove')
                 : null,
@@ -72,7 +72,7 @@ export async function groupsSection(api: Api, main: HTMLElement, canManage: bool
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const input = { org, group: group.value.trim(), member: member.value.trim() };
-      changeDialog(api, `Add ${input.member} to ${input.group}`, { addMember: input }, 'AddGroupMember', input, () => void groups.reload());
+      changeDialog(api, `Add ${input.member} to ${input.group}`, { addMember: input }, 'AddGroupMember', input, () => groups.reload());
     });
     section.append(h('h3', {}, 'Add a member to a group'), form);
   }
@@ -144,7 +144,7 @@ export async function apiKeysSection(api: Api, main: HTMLElement, canManage: boo
                     type: 'button',
                     'aria-label': `Revoke key ${k.keyId ?? ''}`,
                     onclick: () => {
-                      const { body, close } = modal(`Revoke key ${k.keyId ?? ''}`, () => void keys.reload());
+                      const { body, close } = modal(`Revoke key ${k.keyId ?? ''}`, () => keys.reload());
                       const reason = h('input', { type: 'text', name: 'reason' });
                       const revoke = h('button', { type: 'button', class: 'danger' }, 'Revoke');
                       revoke.addEventListener('click', () => {
@@ -165,7 +165,7 @@ export async function apiKeysSection(api: Api, main: HTMLElement, canManage: boo
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const input = { org, subject: subject.value.trim(), description: description.value.trim() };
-      const { body } = modal(`New API key for ${input.subject}`, () => void keys.reload());
+      const { body } = modal(`New API key for ${input.subject}`, () => keys.reload());
       const flow = reviewFlow({
         saveLabel: 'Create key',
         preview: () => api.call<PreviewResponse>('AdminService', 'PreviewChange', { createApiKey: input }),

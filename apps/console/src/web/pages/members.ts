@@ -44,7 +44,7 @@ async function teamSection(api: Api, main: HTMLElement, canManage: boolean): Pro
           seen.add(subject);
           const button =
             canManage && first && !subject.startsWith('service:')
-              ? h('button', { type: 'button', 'aria-label': `Manage access of ${subject}`, onclick: () => manageAccess(api, subject, () => void team.reload()) }, 'Manage access')
+              ? h('button', { type: 'button', 'aria-label': `Manage access of ${subject}`, onclick: () => manageAccess(api, subject, () => team.reload()) }, 'Manage access')
               : null;
           return [subject, describe(info.binding), h('code', {}, shortPath(info.binding?.scope ?? '')), notes(info), button];
         }),

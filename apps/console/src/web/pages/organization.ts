@@ -28,9 +28,10 @@ const MANAGE: Readonly<Record<string, string>> = { project: 'projects:manage', e
 const yesNo = (value: boolean | undefined) => (value === true ? 'yes' : 'no');
 const list = (value: string[] | undefined) => (value === undefined || value.length === 0 ? 'default' : value.join(', '));
 
-function editSettings(api: Api, resource: ResourceInfo, done: () => void): void {
+function editSettings(api: Api, resource: ResourceInfo, done: () => Promise<void>): void {
   const current = resource.settings ?? {};
-  const { body, close } = modal(`Settings of ${shortPath(resource.path)}`, done);
+  let saved = false;
+  const { body, close } = modal(`Settings of ${shortPath(resource.path)}`, () => (saved ? done() : undefined));
   const isProtected = checkbox('Protected (sensitive actions only through named roles)', current.protected === true, 'protected');
   const sensitive = h('input', { type: 'text', name: 'sensitive_actions', value: (current.sensitiveActions ?? []).join(', ') });
   const roles = h('input', { type: 'text', name: 'protected_roles', value: (current.protectedRoles ?? []).join(', ') });
@@ -51,6 +52,7 @@ function editSettings(api: Api, resource: ResourceInfo, done: () => void): void 
     preview: () => api.call<PreviewResponse>('AdminService', 'PreviewChange', { putResource: { path: resource.path, settings: settings() } }),
     save: async (reason) => {
       await api.call('AdminService', 'PutResource', { path: resource.path, settings: settings(), reason });
+      saved = true;
       close();
     },
   });
@@ -91,7 +93,7 @@ async function section(api: Api, main: HTMLElement, type: 'project' | 'env', tit
         items.map((r) => {
           const s = r.settings ?? {};
           const edit = r.canEdit
-            ? h('button', { type: 'button', 'aria-label': `Edit settings of ${shortPath(r.path)}`, onclick: () => editSettings(api, r, () => void list$.reload()) }, 'Edit settings')
+            ? h('button', { type: 'button', 'aria-label': `Edit settings of ${shortPath(r.path)}`, onclick: () => editSettings(api, r, () => list$.reload()) }, 'Edit settings')
             : null;
           return [h('code', {}, shortPath(r.path)), yesNo(s.protected), list(s.sensitiveActions), list(s.protectedRoles), yesNo(s.requireApproval), list(s.approvalActions), yesNo(s.showValuesToReaders), edit];
         }),
