@@ -127,6 +127,7 @@ describe('DirectoryService', () => {
       ['ListChanges', { scope: 'acme' }, 'scope'],
       ['ListChanges', { scope: 'org:acme', kind: 'DROP TABLE' }, 'kind'],
       ['ListChanges', { scope: 'org:acme', actor: 'sarah' }, 'actor'],
+      ['ListChanges', { scope: 'org:acme', actor: 'system:' }, 'actor'],
       ['ListChanges', { scope: 'org:acme', since: '2026-01-02T00:00:00Z', until: '2026-01-01T00:00:00Z' }, 'until'],
       ['ListGroupMembers', { org: 'acme', group: 'user:mia@acme.com' }, 'group'],
       ['ListApiKeys', { org: 'acme', page: { token: 'garbage' } }, 'page.token'],

@@ -58,7 +58,8 @@ export function table(caption: string, columns: readonly string[], rows: Readonl
     {},
     h('caption', {}, caption),
     h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, cell))))),
+    // data-label: at phone width each cell is a line of its own, named by its column (CSS).
+    h('tbody', {}, ...rows.map((cells) => h('tr', {}, ...cells.map((cell, i) => h('td', { 'data-label': columns[i] || undefined }, cell))))),
   );
 }
 

@@ -48,6 +48,8 @@ export interface ChangeFilter {
 }
 
 const KIND_RE = /^[a-z_]{1,32}(\.[a-z_]{0,32})?$/;
+/** The service's own actors in the changelog (`system:world-file`, `system:bootstrap`). */
+const SYSTEM_ACTOR_RE = /^system:[a-z][a-z0-9._-]{0,63}$/;
 const isText = (value: unknown): value is string => typeof value === 'string';
 const isPosition = (value: unknown): value is { revision: number; seq: number } =>
   typeof value === 'object' && value !== null && Number.isSafeInteger((value as { revision?: unknown }).revision) && Number.isSafeInteger((value as { seq?: unknown }).seq);
@@ -121,7 +123,7 @@ export function createDirectory(deps: DirectoryDeps) {
 
     async listChanges(caller: Caller, input: ChangeFilter, options: CallOptions = NO_OPTIONS): Promise<{ changes: ChangeRow[]; nextToken: string; revision: number }> {
       const scope = parseResource(input.scope, 'scope');
-      if (input.actor !== undefined && !input.actor.startsWith('system:')) parseSubject(input.actor, 'actor');
+      if (input.actor !== undefined && !SYSTEM_ACTOR_RE.test(input.actor)) parseSubject(input.actor, 'actor');
       if (input.kind !== undefined && !KIND_RE.test(input.kind)) throw new InvalidArgumentError('kind', 'must be a change kind or its start, like binding. or resource.updated');
       if (input.since !== undefined && input.until !== undefined && input.since >= input.until) throw new InvalidArgumentError('until', 'must be after since');
       await rules.requireAll(caller, ['audit:read'], scope, `read the changes of ${scope.path}`, options.signal);
