@@ -71,6 +71,13 @@ describe('DirectoryService', () => {
       expect(refused.status, method).toBe(403);
       expect(refused.text, method).toContain(action);
     }
+    // Roles come with the catalogue actions they reach (the console's matrix draws exactly these).
+    const roles = (await dir('ListRoles', { org: 'acme' }, olivia)).body as { roles: Array<{ name: string; granted: string[]; system?: boolean }>; actions: string[] };
+    const release = roles.roles.find((r) => r.name === 'release_manager');
+    expect(release?.system).toBeUndefined();
+    expect(release?.granted).toEqual(expect.arrayContaining(['flags:enable', 'flags:rollout', 'variables:read_value', 'secrets:reveal', 'approvals:request']));
+    expect(release?.granted).not.toContain('secrets:write');
+    expect(roles.roles.find((r) => r.name === 'owner')?.granted).toEqual(roles.actions);
     // A viewer reads what the viewer role grants (projects, environments), not roles or the audit trail.
     expect((await dir('ListResources', { scope: 'org:acme', resourceType: 'project' }, victor)).status).toBe(200);
     expect((await dir('ListRoles', { org: 'acme' }, victor)).status).toBe(403);

@@ -20,7 +20,7 @@ import type { ApiKeyRow, ChangeRow, DirectoryQueries, GrantSource } from '../por
 import { PLURAL } from './admin-plans.js';
 import type { AdminRules } from './admin-rules.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TYPE_RE, type Lookups, type Page } from './lookups.js';
+import { pageSize, TYPE_RE, type Lookups, type Page } from './lookups.js';
 
 export interface DirectoryDeps {
   readonly queries: DirectoryQueries;
@@ -36,6 +36,8 @@ export interface RoleListing {
   readonly membership: boolean;
   readonly ceiling: readonly string[];
   readonly system: boolean;
+  /** The catalogue actions the role's patterns reach in this organization (the role × action matrix). */
+  readonly granted: readonly string[];
 }
 
 export interface ChangeFilter {
@@ -57,13 +59,6 @@ const isPosition = (value: unknown): value is { revision: number; seq: number } 
 /** The read action of a resource type: `project` → `projects:read`, `env` → `environments:read`. */
 export function readActionOf(type: string): string {
   return `${PLURAL[type] ?? `${type}s`}:read`;
-}
-
-function limitOf(page: Page | undefined): number {
-  const limit = page?.limit;
-  if (limit === undefined || limit === 0) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('page.limit', 'must be a non-negative integer');
-  return Math.min(limit, MAX_PAGE_SIZE);
 }
 
 function orgOf(org: string, field = 'org') {
@@ -93,16 +88,17 @@ export function createDirectory(deps: DirectoryDeps) {
       const org = orgOf(input.org);
       await rules.requireAll(caller, ['roles:read'], org, `list the roles of ${org.path}`, options.signal);
       const [custom, view] = await Promise.all([deps.queries.customRoles(org.org, options.signal), deps.source.view([{ subject: 'service:warden', resource: org }], options.signal)]);
-      const system: RoleListing[] = SYSTEM_ROLES.map((r) => ({ name: r.name, description: r.description ?? '', actions: r.actions, membership: r.membership ?? false, ceiling: r.ceiling ?? [], system: true }));
-      const roles: RoleListing[] = custom.roles.map((r) => ({ name: r.name, description: r.description ?? '', actions: r.actions, membership: r.membership, ceiling: r.ceiling ?? [], system: false }));
-      return { roles: [...system, ...roles], actions: view.catalogue(org.org).actions, revision: custom.revision };
+      const catalogue = view.catalogue(org.org);
+      const system: RoleListing[] = SYSTEM_ROLES.map((r) => ({ name: r.name, description: r.description ?? '', actions: r.actions, membership: r.membership, ceiling: r.ceiling ?? [], system: true, granted: catalogue.expand(r.actions) }));
+      const roles: RoleListing[] = custom.roles.map((r) => ({ name: r.name, description: r.description ?? '', actions: r.actions, membership: r.membership, ceiling: r.ceiling ?? [], system: false, granted: catalogue.expand(r.actions) }));
+      return { roles: [...system, ...roles], actions: catalogue.actions, revision: custom.revision };
     },
 
     async listGroupMembers(caller: Caller, input: { org: string; group?: string | undefined; page?: Page | undefined }, options: CallOptions = NO_OPTIONS) {
       const org = orgOf(input.org);
       if (input.group !== undefined && parseSubject(input.group, 'group').type !== 'group') throw new InvalidArgumentError('group', 'must be a group subject (group:<id>)');
       await rules.requireAll(caller, ['groups:read'], org, `list the groups of ${org.path}`, options.signal);
-      const limit = limitOf(input.page);
+      const limit = pageSize(input.page);
       const query = ['group_members', org.org, input.group ?? ''];
       const after = decodePageToken(input.page?.token, query, 'page.token', isText);
       const result = await deps.queries.groupMembers({ org: org.org, group: input.group, after, limit }, options.signal);
@@ -113,7 +109,7 @@ export function createDirectory(deps: DirectoryDeps) {
     async listApiKeys(caller: Caller, input: { org: string; page?: Page | undefined }, options: CallOptions = NO_OPTIONS): Promise<{ keys: ApiKeyRow[]; nextToken: string; revision: number }> {
       const org = orgOf(input.org);
       await rules.requireAll(caller, ['keys:read'], org, `list the API keys of ${org.path}`, options.signal);
-      const limit = limitOf(input.page);
+      const limit = pageSize(input.page);
       const query = ['api_keys', org.org];
       const after = decodePageToken(input.page?.token, query, 'page.token', isText);
       const result = await deps.queries.apiKeys({ org: org.org, after, limit }, options.signal);
@@ -127,7 +123,7 @@ export function createDirectory(deps: DirectoryDeps) {
       if (input.kind !== undefined && !KIND_RE.test(input.kind)) throw new InvalidArgumentError('kind', 'must be a change kind or its start, like binding. or resource.updated');
       if (input.since !== undefined && input.until !== undefined && input.since >= input.until) throw new InvalidArgumentError('until', 'must be after since');
       await rules.requireAll(caller, ['audit:read'], scope, `read the changes of ${scope.path}`, options.signal);
-      const limit = limitOf(input.page);
+      const limit = pageSize(input.page);
       const query = ['changes', scope.path, input.actor ?? '', input.kind ?? '', input.since?.toISOString() ?? '', input.until?.toISOString() ?? ''];
       const after = decodePageToken(input.page?.token, query, 'page.token', isPosition);
       const result = await deps.queries.changes({ org: scope.org, scope: scope.path, actor: input.actor, kind: input.kind, since: input.since, until: input.until, after, limit }, options.signal);

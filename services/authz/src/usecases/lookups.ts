@@ -76,7 +76,7 @@ function decodeToken(token: string | undefined, query: readonly unknown[]): stri
   return decodePageToken(token, query, 'page.token', isName);
 }
 
-function pageSize(page: Page | undefined): number {
+export function pageSize(page: Page | undefined): number {
   const limit = page?.limit;
   if (limit === undefined || limit === 0) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('page.limit', 'must be a non-negative integer');

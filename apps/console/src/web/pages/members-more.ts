@@ -9,16 +9,6 @@ interface GroupMember {
   member?: string;
 }
 
-/** Whether one of the role's patterns (`flags:enable`, `flags:*`, `*:read`, `*`) reaches the action. */
-export function patternsMatch(patterns: readonly string[], action: string): boolean {
-  const [area, verb] = action.split(':');
-  return patterns.some((p) => {
-    if (p === '*' || p === '*:*' || p === action) return true;
-    const [pa, pv] = p.split(':');
-    return (pv === '*' && pa === area) || (pa === '*' && pv === verb);
-  });
-}
-
 function changeDialog(api: Api, title: string, change: Record<string, unknown>, method: string, request: Record<string, unknown>, done: () => Promise<void>): void {
   const { body, close } = modal(title, done);
   const flow = reviewFlow({
@@ -84,7 +74,8 @@ export async function rolesSection(api: Api, main: HTMLElement): Promise<void> {
   const section = h('section', { 'aria-labelledby': heading.id }, heading);
   main.append(section);
   try {
-    const result = await api.call<{ roles?: Array<{ name?: string; description?: string; actions?: string[]; system?: boolean }>; actions?: string[] }>('DirectoryService', 'ListRoles', { org: api.session.org });
+    const result = await api.call<{ roles?: Array<{ name?: string; description?: string; granted?: string[]; system?: boolean }>; actions?: string[] }>('DirectoryService', 'ListRoles', { org: api.session.org });
+    // Warden expands each role's patterns over the organization's catalogue: no pattern logic here.
     const roles = result.roles ?? [];
     const matrix = h(
       'table',
@@ -95,7 +86,7 @@ export async function rolesSection(api: Api, main: HTMLElement): Promise<void> {
         'tbody',
         {},
         ...(result.actions ?? []).map((action) =>
-          h('tr', {}, h('th', { scope: 'row' }, action), ...roles.map((r) => (patternsMatch(r.actions ?? [], action) ? h('td', { class: 'yes' }, h('span', { 'aria-hidden': 'true' }, '✓'), h('span', { class: 'sr' }, 'granted')) : h('td', {})))),
+          h('tr', {}, h('th', { scope: 'row' }, action), ...roles.map((r) => ((r.granted ?? []).includes(action) ? h('td', { class: 'yes' }, h('span', { 'aria-hidden': 'true' }, '✓'), h('span', { class: 'sr' }, 'granted')) : h('td', {})))),
         ),
       ),
     );

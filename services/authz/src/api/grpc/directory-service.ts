@@ -38,7 +38,7 @@ export function createDirectoryServiceImpl(directory: Directory): DirectoryServi
     },
     async listRoles(request, { caller, signal }) {
       const result = await directory.listRoles(caller, { org: request.org }, { signal });
-      return { roles: result.roles.map((r) => ({ ...r, actions: [...r.actions], ceiling: [...r.ceiling] })), actions: [...result.actions], revision: result.revision };
+      return { roles: result.roles.map((r) => ({ ...r, actions: [...r.actions], ceiling: [...r.ceiling], granted: [...r.granted] })), actions: [...result.actions], revision: result.revision };
     },
     async listGroupMembers(request, { caller, signal }) {
       const result = await directory.listGroupMembers(caller, { org: request.org, group: optional(request.group), page: request.page }, { signal });
