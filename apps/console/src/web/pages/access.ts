@@ -24,11 +24,10 @@ const input = (name: string, value: string, placeholder: string) => h('input', {
 
 export async function accessPage(api: Api, main: HTMLElement): Promise<void> {
   const org = `org:${api.session.org}`;
-  const here = `${org}/project:checkout/env:production`;
   main.append(h('h1', {}, 'Access explorer'));
 
   const whoAction = input('action', 'flags:enable', 'flags:enable');
-  const whoResource = input('resource', here, `${org}/project:…/env:…`);
+  const whoResource = input('resource', org, `${org}/project:…/env:…`);
   main.append(
     form('Who can do this here?', [field('Action', whoAction), field('Resource', whoResource)], 'Find who', async (out) => {
       const list = pager<string>(
@@ -45,7 +44,7 @@ export async function accessPage(api: Api, main: HTMLElement): Promise<void> {
   );
 
   const whatSubject = input('subject', api.session.subject, 'user:sarah@acme.com');
-  const whatResource = input('resource', here, `${org}/project:…/env:…`);
+  const whatResource = input('resource', org, `${org}/project:…/env:…`);
   main.append(
     form('What can this subject do here?', [field('Subject', whatSubject), field('Resource', whatResource)], 'List actions', async (out) => {
       const list = pager<string>(
@@ -63,7 +62,7 @@ export async function accessPage(api: Api, main: HTMLElement): Promise<void> {
 
   const whySubject = input('subject', api.session.subject, 'user:sarah@acme.com');
   const whyAction = input('action', 'flags:enable', 'flags:enable');
-  const whyResource = input('resource', here, `${org}/project:…/env:…`);
+  const whyResource = input('resource', org, `${org}/project:…/env:…`);
   main.append(
     form('Why? (explain a decision)', [field('Subject', whySubject), field('Action', whyAction), field('Resource', whyResource)], 'Explain', async (out) => {
       const result = await api.call<{ decision?: string; revision?: number; reason?: { code?: string; message?: string; binding?: { subject?: string; role?: string; actions?: string[]; scope?: string; effect?: string }; ruleResource?: string; requiredRoles?: string[] } }>(
