@@ -10,8 +10,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     pool: 'forks',
-    // One authz for all specs (global setup); specs run one after another (2 cores, one browser at a time).
+    // One authz and one Chromium for all specs (global setup); specs run one after another (2 cores).
     globalSetup: ['test/support/global-setup.ts'],
     fileParallelism: false,
+    // The specs share one process (one import of playwright-core); each has its own module state.
+    isolate: false,
   },
 });

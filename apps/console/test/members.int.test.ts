@@ -60,8 +60,15 @@ describe('console: Members', () => {
     await page.context().close();
   });
 
-  it('shows groups, the role × action matrix and API keys', async () => {
-    const page = await stack.open(stack.adminKey, { route: 'members' });
+  it('shows groups, the role × action matrix and API keys, a bounded page at a time', async () => {
+    // Every list call the page makes asks for a bounded page (never "everything").
+    const lists: Array<{ method: string; limit: unknown }> = [];
+    const page = await stack.open(stack.adminKey, {
+      route: 'members',
+      onRequest: (method, body) => {
+        if (/^(List|Lookup)/.test(method)) lists.push({ method, limit: (body as { page?: { limit?: unknown } } | null)?.page?.limit });
+      },
+    });
     const groups = page.getByRole('table', { name: 'Group members' });
     await expect(groups.getByRole('row').filter({ hasText: 'group:release-managers' }).getByRole('cell').first().textContent()).resolves.toBe('group:release-managers');
     const matrix = page.getByRole('table', { name: /Role × action/ });
@@ -78,6 +85,9 @@ describe('console: Members', () => {
     await expect(keys.textContent()).resolves.toContain('service:acme-admin');
     await expect(keys.textContent()).resolves.not.toMatch(/wdn_[A-Za-z0-9_-]{20,}/);
     await shot(page, 'members-groups-roles-keys');
+    const paged = lists.filter((l) => l.method !== 'ListRoles');
+    expect(paged.map((l) => l.method)).toEqual(expect.arrayContaining(['ListBindings', 'ListGroupMembers', 'ListApiKeys']));
+    for (const call of paged) expect(call.limit, call.method).toBe(50);
     await page.context().close();
   });
 });

@@ -3,7 +3,8 @@
  * on its own Postgres database, seeded with the example world minus Sarah's release-manager
  * binding (the scenario grants it through the UI); a bootstrap API key for service:acme-admin
  * (the development sign-in) and a JWKS whose key signs users' tokens (the OIDC sign-in); and
- * Debian's Chromium through playwright-core. Chromium missing is a failure, never a skip.
+ * Debian's Chromium through playwright-core (one browser server for the run). Chromium missing
+ * is a failure, never a skip.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import 'vitest';
 import { createDatabase, createTestIdp, freePort, startNode, type TestDatabase, type TestProcess } from '@warden/testkit';
 
@@ -22,6 +23,7 @@ const WORLD = path.join(REPO, 'examples/acme.yaml');
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 export const PHONE = { width: 390, height: 844 } as const;
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 export const DESKTOP = { width: 1280, height: 800 } as const;
 
 function chromiumPath(): string {
@@ -32,9 +34,11 @@ function chromiumPath(): string {
   }
 }
 
-/** What the global setup provides: the running authz, its development key, users' tokens. */
+/** What the global setup provides: the running authz, its development key, users' tokens, one Chromium. */
 export interface Served {
   readonly url: string;
+  /** The Chromium the global setup started (playwright's browser server); specs connect to it. */
+  readonly browserEndpoint: string;
   /** The bootstrap API key of service:acme-admin (an owner of acme). */
   readonly adminKey: string;
   /** OIDC access tokens (signed by the JWKS authz trusts) of the seed world's users, by name (`olivia`). */
@@ -52,7 +56,7 @@ declare module 'vitest' {
 export interface Stack extends Served {
   readonly browser: Browser;
   /** A fresh browser context at /console, signed in with `credential` (and `org` for a token); waits for the page. */
-  open(credential: string, options?: { org?: string; route?: string; viewport?: { width: number; height: number } }): Promise<Page>;
+  open(credential: string, options?: { org?: string; route?: string; viewport?: { width: number; height: number }; onRequest?: (method: string, body: unknown) => void }): Promise<Page>;
   /** Calls the API directly (to check what the UI did, or to try what the UI hides). */
   api(credential: string, method: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
@@ -69,10 +73,13 @@ export async function shot(page: Page, name: string): Promise<void> {
 
 /** Starts authz (global setup): its database, world, keys; returns what specs need and a stop function. */
 export async function startServer(): Promise<{ served: Served; stop: () => Promise<void> }> {
+  const executablePath = chromiumPath();
   const database: TestDatabase = await createDatabase({ prefix: 'warden_console_', poolMax: 1 });
   const dir = await mkdtemp(path.join(tmpdir(), 'warden-console-'));
   let authz: TestProcess | undefined;
+  let browserServer: BrowserServer | undefined;
   const stop = async (): Promise<void> => {
+    await browserServer?.close();
     await authz?.stop({ graceMs: 5_000 });
     await database.drop();
     await rm(dir, { recursive: true, force: true });
@@ -111,21 +118,18 @@ export async function startServer(): Promise<{ served: Served; stop: () => Promi
     const adminKey = (await readFile(path.join(dir, 'admin.key'), 'utf8')).trim();
     const tokens: Record<string, string> = {};
     for (const user of USERS) tokens[user] = await idp.token(`${user}@acme.com`, { expiresIn: '1h' });
-    return { served: { url, adminKey, tokens }, stop };
+    browserServer = await chromium.launchServer({ executablePath, timeout: 30_000, args: CHROMIUM_ARGS });
+    return { served: { url, browserEndpoint: browserServer.wsEndpoint(), adminKey, tokens }, stop };
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-/** A spec's browser against the served console. */
+/** A spec's connection to the run's Chromium (each page in a fresh context: no shared storage). */
 export async function startStack(served: Served): Promise<Stack> {
   const { url } = served;
-  const running = await chromium.launch({
-    executablePath: chromiumPath(),
-    timeout: 30_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const running = await chromium.connect(served.browserEndpoint, { timeout: 30_000 });
   return {
     ...served,
     browser: running,
@@ -133,6 +137,12 @@ export async function startStack(served: Served): Promise<Stack> {
       const context = await running.newContext({ viewport: options.viewport ?? DESKTOP, acceptDownloads: true });
       const page = await context.newPage();
       page.setDefaultTimeout(10_000);
+      const onRequest = options.onRequest;
+      if (onRequest !== undefined) {
+        page.on('request', (request) => {
+          if (request.method() === 'POST') onRequest(request.url().split('/').pop() ?? '', request.postDataJSON());
+        });
+      }
       await page.goto(`${url}/console/${options.route !== undefined ? `#/${options.route}` : ''}`);
       await page.getByLabel('API key or access token').fill(credential);
       if (options.org !== undefined) await page.getByLabel('Organization').fill(options.org);
