@@ -71,6 +71,8 @@ export class Delivery {
   /** Counters since start (the metrics read them). */
   delivered = 0;
   failures = 0;
+  /** Rounds completed (the first one reads the heads: before it, pending counts are unknown). */
+  rounds = 0;
 
   constructor(private readonly options: DeliveryOptions) {
     this.clock = options.clock ?? (() => new Date());
@@ -119,6 +121,7 @@ export class Delivery {
       let wait = this.options.pollMs;
       try {
         if (await this.round(signal)) wait = 0;
+        this.rounds += 1;
         this.storeBackoff.reset();
       } catch (error) {
         if (signal.aborted) return;
