@@ -57,7 +57,7 @@ function serve(receiver: { attempts: Attempt[]; behaviour: Behaviour }, id: stri
   if (delay === 0) return finish();
   const timer = setTimeout(finish, delay);
   // The sender gave up (its deadline): record it, answer nothing, acknowledge nothing.
-  req.socket.once('close', () => {
+  res.once('close', () => {
     if (!res.writableEnded) {
       clearTimeout(timer);
       receiver.attempts.push({ at, status: 0, id, aborted: true });
