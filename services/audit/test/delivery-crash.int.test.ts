@@ -138,6 +138,9 @@ describe('delivery across SIGKILL and restart', () => {
       expect(sampleValue(m, 'warden_audit_delivery_failures_total', { warden_sink: 'webhook' })).toBeGreaterThan(0);
       return true;
     }, { timeoutMs: 30_000, intervalMs: 100 });
+    // The refusing webhook holds up nothing else: the OTLP sink catches up meanwhile.
+    await eventually(() => expect(new Set(otlp.records.map((r) => r.attributes['log.record.uid'])).size).toBe(total), { timeoutMs: 60_000, intervalMs: 50 });
+    expect(webhook.deliveries.length).toBe(beforeKill.webhook);
     webhook.behaviour = {};
     await eventually(() => expect(new Set(webhook.deliveries.flatMap((d) => d.body.data.events.map((e) => e.event.id))).size).toBe(total), { timeoutMs: 60_000, intervalMs: 50 });
     await eventually(() => expect(new Set(otlp.records.map((r) => r.attributes['log.record.uid'])).size).toBe(total), { timeoutMs: 60_000, intervalMs: 50 });

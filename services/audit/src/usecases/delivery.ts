@@ -176,7 +176,7 @@ export class Delivery {
       this.options.logger.warn({ sink: this.name, org, seq: from }, 'delivery: the next event is not readable yet');
       return undefined;
     }
-    const records = scanned.filter((r) => r.payloadExpired || wantsAction(this.options.filter, r.event.action));
+    const records = scanned.filter((r) => wantsAction(this.options.filter, r.event.action));
     return { org, from, to: next, records, firstLoggedAt: first.loggedAt };
   }
 

@@ -51,9 +51,10 @@ export function toOtlpLogRecord(record: StoredRecord): Record<string, unknown> {
   if (event.reason !== undefined) attributes.push(str('warden.audit.reason', event.reason));
   if (event.request?.ip !== undefined) attributes.push(str('client.address', event.request.ip));
   if (event.request?.userAgent !== undefined) attributes.push(str('user_agent.original', event.request.userAgent));
-  const traceId = event.request?.traceId?.toLowerCase();
+  const given = event.request?.traceId;
+  const traceId = given?.toLowerCase();
   const w3c = traceId !== undefined && TRACE_ID.test(traceId) && !/^0+$/.test(traceId);
-  if (traceId !== undefined && !w3c) attributes.push(str('warden.audit.trace_id', traceId));
+  if (given !== undefined && !w3c) attributes.push(str('warden.audit.trace_id', given));
   if (record.payloadExpired) attributes.push({ key: 'warden.audit.payload_expired', value: { boolValue: true } });
   return {
     timeUnixNano: nanos(event.occurredAt),
