@@ -12,7 +12,7 @@
  * key); events also carry their own stable ids. Any 2xx acknowledges; anything else,
  * a network error or the deadline is retried with backoff. The secret is never logged.
  */
-import type { ExportedRecord } from '@warden/audit-events';
+import { toExportedRecord } from '@warden/audit-events';
 import type { DeliveryBatch, Sink } from '../../domain/delivery.js';
 import { SinkError } from '../../domain/delivery.js';
 import type { StoreCallOptions } from '../../domain/ports.js';
@@ -28,20 +28,6 @@ export type WebhookSinkOptions = {
   readonly clock?: () => Date;
 };
 
-export function exportRecord(record: DeliveryBatch['records'][number]): ExportedRecord {
-  const line: ExportedRecord = {
-    org: record.org,
-    seq: record.seq,
-    loggedAt: record.loggedAt,
-    event: record.event,
-    signature: record.signature,
-    leafHash: record.leafHash,
-    chainHash: record.chainHash,
-  };
-  if (record.payloadExpired) line.payloadExpired = true;
-  return line;
-}
-
 export class WebhookSink implements Sink {
   readonly name = 'webhook';
   private readonly clock: () => Date;
@@ -56,7 +42,7 @@ export class WebhookSink implements Sink {
       JSON.stringify({
         type: 'audit.events',
         timestamp: last?.loggedAt ?? this.clock().toISOString(),
-        data: { org: batch.org, from: batch.from, to: batch.to, events: batch.records.map(exportRecord) },
+        data: { org: batch.org, from: batch.from, to: batch.to, events: batch.records.map(toExportedRecord) },
       }),
     );
     const id = `${batch.org}:${batch.from}-${batch.to}`;
