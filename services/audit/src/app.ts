@@ -120,7 +120,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       wait = replayed ? config.spoolRetryMs : backoff.next();
     }
   })();
-  const deliveries = await startDeliveries(config, store, logger);
+  const deliveries = await startDeliveries(config, { log, driver }, logger);
   logger.info({ address, store: config.clickhouse.kind, database: config.database }, 'audit service listening');
 
   let closed = false;

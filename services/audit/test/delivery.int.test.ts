@@ -15,10 +15,12 @@ import { FileCursorStore } from '../src/adapters/sinks/file-cursor-store.js';
 import { OtlpLogsSink } from '../src/adapters/sinks/otlp-logs-sink.js';
 import { parseWebhookSecret } from '../src/adapters/sinks/standard-webhooks.js';
 import { WebhookSink } from '../src/adapters/sinks/webhook-sink.js';
-import { ALL_EVENTS, type Sink, type SinkFilter } from '../src/domain/delivery.js';
+import { ALL_EVENTS, type DeliverySource, type Sink, type SinkFilter } from '../src/domain/delivery.js';
 import type { AuditStore } from '../src/domain/ports.js';
+import { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
+import { createDeliverySource } from '../src/delivery-wiring.js';
 import { Delivery } from '../src/usecases/delivery.js';
-import { chdbDriver, freshStore } from './support/chdb.js';
+import { chdbDriver, sharedDriver } from './support/chdb.js';
 import { createHarness, type Harness } from './support/harness.js';
 import { createProducer } from './support/producer.js';
 import { startOtlpReceiver, startWebhookReceiver, type OtlpReceiver, type WebhookReceiver } from './support/sink-receivers.js';
@@ -34,6 +36,8 @@ function orgEvent(org: string, action = 'flag.rollout_changed'): Partial<AuditEv
 
 describe('delivery to SIEMs', () => {
   let store: AuditStore;
+  /** As the service reads: sizes from the running log, ranges from ClickHouse. */
+  let source: DeliverySource;
   let h: Harness;
   let webhook: WebhookReceiver;
   let otlp: OtlpReceiver;
@@ -42,7 +46,7 @@ describe('delivery to SIEMs', () => {
   function deliver(sink: Sink, options: { filter?: SinkFilter; dir?: string; timeoutMs?: number; retry?: { initialMs: number; maxMs: number }; batchSize?: number } = {}): { delivery: Delivery; dir: string } {
     const dir = options.dir ?? tempDir('warden-delivery');
     const delivery = new Delivery({
-      store,
+      store: source,
       sink,
       cursors: new FileCursorStore(join(dir, `${sink.name}.cursor.json`), sink.name),
       filter: options.filter ?? ALL_EVENTS,
@@ -64,8 +68,12 @@ describe('delivery to SIEMs', () => {
   }
 
   beforeAll(async () => {
-    store = await freshStore(chdbDriver(), 'delivery');
+    const database = `delivery_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+    const chStore = new ClickHouseAuditStore({ driver: sharedDriver(chdbDriver()), database });
+    await chStore.migrate({});
+    store = chStore;
     h = await createHarness(store, [flags.keyRow], { minCommitIntervalMs: 0 });
+    source = createDeliverySource({ log: h.log, driver: sharedDriver(chdbDriver()) }, database);
     webhook = await startWebhookReceiver(SECRET);
     otlp = await startOtlpReceiver();
   });

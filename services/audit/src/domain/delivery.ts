@@ -13,6 +13,17 @@
 import type { StoredRecord } from '@warden/audit-events';
 import type { StoreCallOptions } from './ports.js';
 
+/**
+ * What delivery reads. `heads` gives each organization log's size (max seq + 1); it may
+ * run ahead of what `scan` can read yet (an event being written): delivery then waits at
+ * the gap. `scan` yields the rows of [from, to) in seq order, duplicates possible.
+ * An AuditStore fits; the service composes the running log's sizes with a range reader.
+ */
+export interface DeliverySource {
+  heads(options?: StoreCallOptions): Promise<readonly { readonly org: string; readonly size: number }[]>;
+  scan(org: string, from: number, to: number, options?: StoreCallOptions): AsyncIterable<StoredRecord>;
+}
+
 /** One request to a sink: consecutive events of one organization log, in seq order. */
 export type DeliveryBatch = {
   readonly org: string;

@@ -14,13 +14,13 @@
  */
 import type { StoredRecord } from '@warden/audit-events';
 import { createBackoff, delay, type Backoff } from '@warden/service-kit';
-import { SinkError, wantsAction, wantsOrg, type CursorStore, type DeliveryBatch, type Sink, type SinkFilter } from '../domain/delivery.js';
-import type { AuditStore, Clock } from '../domain/ports.js';
+import { SinkError, wantsAction, wantsOrg, type CursorStore, type DeliveryBatch, type DeliverySource, type Sink, type SinkFilter } from '../domain/delivery.js';
+import type { Clock } from '../domain/ports.js';
 import type { AuditLogLogger } from './logger.js';
 
 export type DeliveryOptions = {
-  /** Reads only: heads and ordered scans. */
-  readonly store: Pick<AuditStore, 'heads' | 'scan'>;
+  /** Reads only: log sizes and ordered scans. */
+  readonly store: DeliverySource;
   readonly sink: Sink;
   readonly cursors: CursorStore;
   readonly filter: SinkFilter;
@@ -59,7 +59,13 @@ type OrgState = {
   backoff: Backoff | undefined;
   notBefore: number;
   stalled: boolean;
+  /** Since when (ms) the next event has not been readable, and whether that was logged. */
+  gapSince: number | undefined;
+  gapLogged: boolean;
 };
+
+/** A gap (an event counted in the log's size but not readable yet) is normal for an instant while it is written; this long, it is logged. */
+const GAP_WARN_MS = 30_000;
 
 export class Delivery {
   private readonly orgs = new Map<string, OrgState>();
@@ -112,7 +118,7 @@ export class Delivery {
   }
 
   private fresh(cursor: number): OrgState {
-    return { cursor, head: cursor, held: undefined, oldestMs: undefined, backoff: undefined, notBefore: 0, stalled: false };
+    return { cursor, head: cursor, held: undefined, oldestMs: undefined, backoff: undefined, notBefore: 0, stalled: false, gapSince: undefined, gapLogged: false };
   }
 
   private async loop(): Promise<void> {
@@ -153,7 +159,7 @@ export class Delivery {
         continue;
       }
       if (state.stalled || this.clock().getTime() < state.notBefore) continue;
-      const batch = state.held ?? (await this.read(head.org, state.cursor, Math.min(state.head, state.cursor + this.options.batchSize), signal));
+      const batch = state.held ?? (await this.read(state, head.org, Math.min(state.head, state.cursor + this.options.batchSize), signal));
       if (batch === undefined) continue;
       state.held = batch;
       if (await this.send(state, batch, signal)) progressed = true;
@@ -162,7 +168,8 @@ export class Delivery {
   }
 
   /** Contiguous records from `from` (a duplicate row is skipped, a gap ends the batch); undefined when `from` itself is not readable yet. */
-  private async read(org: string, from: number, to: number, signal: AbortSignal): Promise<HeldBatch | undefined> {
+  private async read(state: OrgState, org: string, to: number, signal: AbortSignal): Promise<HeldBatch | undefined> {
+    const from = state.cursor;
     const scanned: StoredRecord[] = [];
     let next = from;
     for await (const record of this.options.store.scan(org, from, to, { signal: this.deadline(signal) })) {
@@ -172,10 +179,17 @@ export class Delivery {
       next += 1;
     }
     const first = scanned[0];
+    const now = this.clock().getTime();
     if (first === undefined) {
-      this.options.logger.warn({ sink: this.name, org, seq: from }, 'delivery: the next event is not readable yet');
+      state.gapSince ??= now;
+      if (!state.gapLogged && now - state.gapSince >= GAP_WARN_MS) {
+        state.gapLogged = true;
+        this.options.logger.warn({ sink: this.name, org, seq: from, forMs: now - state.gapSince }, 'delivery waits: the next event of this organization is counted but not readable');
+      }
       return undefined;
     }
+    state.gapSince = undefined;
+    state.gapLogged = false;
     const records = scanned.filter((r) => wantsAction(this.options.filter, r.event.action));
     return { org, from, to: next, records, firstLoggedAt: first.loggedAt };
   }
