@@ -60,6 +60,26 @@ describe('console: Members', () => {
     await page.context().close();
   });
 
+  it('replaces an access (grant, then revoke, both previewed): mia goes from read & write to read only', async () => {
+    const page = await stack.open(stack.adminKey, { route: 'members' });
+    await page.getByRole('button', { name: 'Manage access of user:mia@acme.com' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Manage access: user:mia@acme.com' });
+    const development = dialog.getByLabel('Access of user:mia@acme.com in project:checkout/env:development');
+    await expect(development.inputValue()).resolves.toBe('env_writer');
+    await development.selectOption('env_reader');
+    await expect(dialog.getByRole('heading', { name: /grant env_reader, then revoke env_writer/ }).isVisible()).resolves.toBe(true);
+    await dialog.getByRole('button', { name: 'Preview' }).click();
+    const preview = dialog.getByTestId('preview');
+    await expect(preview.textContent()).resolves.toMatch(/Losses.*user:mia@acme\.com on project:checkout\/env:development \(allowed → denied\): [a-z:_, ]*flags:write/);
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    await expect(development.inputValue()).resolves.toBe('env_reader');
+    const write = await stack.api(stack.adminKey, 'AuthzService/Check', { subject: 'user:mia@acme.com', action: 'flags:write', resource: 'org:acme/project:checkout/env:development', consistency: { fullyConsistent: true } });
+    const read = await stack.api(stack.adminKey, 'AuthzService/Check', { subject: 'user:mia@acme.com', action: 'flags:read', resource: 'org:acme/project:checkout/env:development', consistency: { fullyConsistent: true } });
+    expect([write.body.decision, read.body.decision]).toEqual(['DECISION_DENY', 'DECISION_ALLOW']);
+    await page.context().close();
+  });
+
   it('shows groups, the role × action matrix and API keys, a bounded page at a time', async () => {
     // Every list call the page makes asks for a bounded page (never "everything").
     const lists: Array<{ method: string; limit: unknown }> = [];
