@@ -23,6 +23,12 @@ beforeAll(async () => {
     reason: 'AUD-1: devs read values in development',
   });
   expect(put.status).toBe(200);
+  const formula = await stack.api(stack.adminKey, 'AdminService/PutResource', {
+    path: 'org:acme/project:search/env:staging',
+    settings: { showValuesToReaders: true },
+    reason: '=HYPERLINK("https://evil.example","AUD-3")',
+  });
+  expect(formula.status).toBe(200);
   // 60 memberships of a group of this spec's own (named to sort after the seed's groups, which
   // the Members spec reads on the first page): more than one page of the timeline.
   for (let i = 0; i < 60; i += 10) {
@@ -78,6 +84,20 @@ describe('console: Audit', () => {
     expect(rows[0]).toBe('revision,seq,at,actor,kind,key,resource,reason,before,after');
     expect(rows).toHaveLength(2);
     expect(rows[1]).toContain(',service:acme-admin,resource.updated,org:acme/project:search/env:development,org:acme/project:search/env:development,AUD-1: devs read values in development,"{');
+    await page.context().close();
+  });
+
+  it('exports a reason a spreadsheet would run as a formula as text in CSV, unchanged in JSON Lines', async () => {
+    const page = await stack.open(stack.tokens.ivy!, { org: 'acme', route: 'audit' });
+    await page.getByLabel('Resource path').fill('org:acme/project:search/env:staging');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByTestId('timeline').getByText('AUD-3', { exact: false }).waitFor();
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const rows = (await downloaded(csv)).trim().split('\r\n');
+    expect(rows[1]).toContain(`,"'=HYPERLINK(""https://evil.example"",""AUD-3"")",`);
+    const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON Lines' }).click()]);
+    const line = JSON.parse((await downloaded(jsonl)).trim().split('\n')[0]!) as { reason: string };
+    expect(line.reason).toBe('=HYPERLINK("https://evil.example","AUD-3")');
     await page.context().close();
   });
 

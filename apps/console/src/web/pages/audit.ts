@@ -44,8 +44,13 @@ function diff(before: Json | undefined, after: Json | undefined): HTMLElement {
   return h('ul', { class: 'diff' }, ...rows);
 }
 
+/**
+ * One RFC 4180 field. A text a spreadsheet would run as a formula (=, +, -, @, tab, CR first:
+ * OWASP's CSV injection advice) gets a leading ' — the JSON Lines export keeps every value as is.
+ */
 function csvCell(value: unknown): string {
-  const text = value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  const raw = value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
