@@ -29,6 +29,12 @@ beforeAll(async () => {
     reason: '=HYPERLINK("https://evil.example","AUD-3")',
   });
   expect(formula.status).toBe(200);
+  const markup = await stack.api(stack.adminKey, 'AdminService/PutResource', {
+    path: 'org:acme/project:checkout/env:staging',
+    settings: {},
+    reason: '<img src=x onerror="document.body.dataset.pwned=1">AUD-4',
+  });
+  expect(markup.status).toBe(200);
   // 60 memberships of a group of this spec's own (named to sort after the seed's groups, which
   // the Members spec reads on the first page): more than one page of the timeline.
   for (let i = 0; i < 60; i += 10) {
@@ -98,6 +104,16 @@ describe('console: Audit', () => {
     const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON Lines' }).click()]);
     const line = JSON.parse((await downloaded(jsonl)).trim().split('\n')[0]!) as { reason: string };
     expect(line.reason).toBe('=HYPERLINK("https://evil.example","AUD-3")');
+    await page.context().close();
+  });
+
+  it('shows recorded text as text, never as markup', async () => {
+    const page = await stack.open(stack.tokens.ivy!, { org: 'acme', route: 'audit' });
+    await page.getByLabel('Resource path').fill('org:acme/project:checkout/env:staging');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.getByTestId('timeline').getByText('<img src=x onerror="document.body.dataset.pwned=1">AUD-4', { exact: false }).waitFor();
+    await expect(page.locator('img').count()).resolves.toBe(0);
+    await expect(page.evaluate(() => document.body.dataset.pwned)).resolves.toBeUndefined();
     await page.context().close();
   });
 
