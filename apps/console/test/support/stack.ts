@@ -7,14 +7,14 @@
  * is a failure, never a skip.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import 'vitest';
-import { createDatabase, createTestIdp, freePort, startNode, type TestDatabase, type TestProcess } from '@warden/testkit';
+import { startAuthzProcess, type AuthzProcess } from '@warden/testkit';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = path.join(REPO, 'services/authz/dist/main.js');
@@ -74,52 +74,35 @@ export async function shot(page: Page, name: string): Promise<void> {
 /** Starts authz (global setup): its database, world, keys; returns what specs need and a stop function. */
 export async function startServer(): Promise<{ served: Served; stop: () => Promise<void> }> {
   const executablePath = chromiumPath();
-  const database: TestDatabase = await createDatabase({ prefix: 'warden_console_', poolMax: 1 });
+  // The world (the example minus Sarah's production binding) and the bootstrap key live here.
   const dir = await mkdtemp(path.join(tmpdir(), 'warden-console-'));
-  let authz: TestProcess | undefined;
+  let authz: AuthzProcess | undefined;
   let browserServer: BrowserServer | undefined;
   const stop = async (): Promise<void> => {
     await browserServer?.close();
-    await authz?.stop({ graceMs: 5_000 });
-    await database.drop();
+    await authz?.stop();
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npx turbo run build)`);
-    const idp = await createTestIdp({ kid: 'idp-1' });
-    const jwksFile = path.join(dir, 'jwks.json');
-    await idp.writeJwks(jwksFile);
     const world = (await readFile(WORLD, 'utf8')).replace(/^.*user:sarah@acme\.com, role: release_manager.*\n/m, '');
     if (world.includes('sarah@acme.com, role: release_manager')) throw new Error('the seed world changed: Sarah is still a release manager');
     await writeFile(path.join(dir, 'world.yaml'), world);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    authz = startNode(MAIN, ['--world', path.join(dir, 'world.yaml')], {
-      name: 'authz',
-      cwd: dir,
-      inheritEnv: false,
+    authz = await startAuthzProcess({
+      main: MAIN,
+      args: ['--world', path.join(dir, 'world.yaml')],
+      prefix: 'warden_console_',
       env: {
-        DATABASE_URL: database.url,
         AUTHZ_CONSOLE: 'true',
-        AUTHZ_GRPC_PORT: '0',
-        AUTHZ_METRICS_PORT: '0',
-        AUTHZ_HTTP_PORT: String(port),
-        AUTHZ_JWKS_FILE: jwksFile,
-        AUTHZ_JWT_ISSUER: idp.issuer,
-        AUTHZ_JWT_AUDIENCE: idp.audience,
         AUTHZ_BOOTSTRAP_KEY_FILE: path.join(dir, 'admin.key'),
         AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
         AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
-        AUTHZ_LOG_LEVEL: 'warn',
-        AUTHZ_SHUTDOWN_GRACE_MS: '1000',
       },
     });
-    await authz.waitFor(`HTTP 200 on ${url}/readyz`, () => fetch(`${url}/readyz`).then((r) => r.ok), { timeoutMs: 45_000, intervalMs: 100 });
     const adminKey = (await readFile(path.join(dir, 'admin.key'), 'utf8')).trim();
     const tokens: Record<string, string> = {};
-    for (const user of USERS) tokens[user] = await idp.token(`${user}@acme.com`, { expiresIn: '1h' });
+    for (const user of USERS) tokens[user] = await authz.idp.token(`${user}@acme.com`, { expiresIn: '1h' });
     browserServer = await chromium.launchServer({ executablePath, timeout: 30_000, args: CHROMIUM_ARGS });
-    return { served: { url, browserEndpoint: browserServer.wsEndpoint(), adminKey, tokens }, stop };
+    return { served: { url: authz.url, browserEndpoint: browserServer.wsEndpoint(), adminKey, tokens }, stop };
   } catch (error) {
     await stop();
     throw error;
