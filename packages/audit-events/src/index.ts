@@ -96,3 +96,24 @@ export {
   type ParsedLine,
 } from './export-format.js';
 export { ProducerKeyRegistry, parseProducerKeys, type ProducerKeyEvent, type KeyLookup } from './producer-keys.js';
+
+// Witnesses (c2sp.org/tlog-cosignature, tlog-witness, tlog-policy) and tiles (c2sp.org/tlog-tiles).
+export {
+  addSignatureLines,
+  checkCosignature,
+  cosign,
+  cosignatureKeyId,
+  cosignedMessage,
+  createCosignatureVerifier,
+  createCosigner,
+  formatAddCheckpoint,
+  formatCosignatureVerifierKey,
+  parseAddCheckpoint,
+  parseCosignatureVerifierKey,
+  type AddCheckpointRequest,
+  type CosignatureCheck,
+  type CosignatureVerifier,
+  type Cosigner,
+} from './cosignature.js';
+export { checkWitnessPolicy, parseWitnessPolicy, type PolicyResult, type PolicyWitness, type WitnessPolicy } from './policy.js';
+export { encodeEntryBundle, formatTileIndex, formatTilePath, parseTilePath, tileFromLeafHashes, tileLeafRange, tileWithin, TILE_WIDTH, type TilePath } from './tiles.js';

@@ -1,0 +1,83 @@
+/**
+ * The witness over HTTP (node:http, keep-alive): `POST <prefix>/add-checkpoint` and
+ * `GET <prefix>/<origin hash>/checkpoint` (the submission and monitoring prefixes are the
+ * same). A body over 1 MiB is 413, a body that is not UTF-8 is 400, another method 405,
+ * another path 404; a request must arrive within `requestTimeoutMs`.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Witness, WitnessResponse } from './witness.js';
+
+const MAX_BODY = 1 << 20;
+
+export type WitnessServerOptions = {
+  readonly witness: Witness;
+  /** The URL path prefix, '' or starting with '/' (no trailing slash). */
+  readonly prefix?: string;
+  /** @defaultValue 10000 */
+  readonly requestTimeoutMs?: number;
+  readonly log?: (fields: Record<string, unknown>, message: string) => void;
+};
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new BodyError(413, 'the request body is larger than 1 MiB\n');
+    chunks.push(chunk);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new BodyError(400, 'the request body is not UTF-8\n');
+  }
+}
+
+function send(response: ServerResponse, r: WitnessResponse): void {
+  response.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-store' });
+  response.end(r.body);
+}
+
+export function createWitnessServer(options: WitnessServerOptions): Server {
+  const prefix = options.prefix ?? '';
+  const server = createServer({ requestTimeout: options.requestTimeoutMs ?? 10_000, keepAlive: true }, (request, response) => {
+    void (async () => {
+      const path = (request.url ?? '/').split('?')[0]!;
+      if (!path.startsWith(`${prefix}/`)) return send(response, { status: 404, contentType: 'text/plain; charset=utf-8', body: 'not found\n' });
+      const rest = path.slice(prefix.length + 1);
+      if (rest === 'add-checkpoint') {
+        if (request.method !== 'POST') {
+          response.setHeader('allow', 'POST');
+          return send(response, { status: 405, contentType: 'text/plain; charset=utf-8', body: 'add-checkpoint is a POST\n' });
+        }
+        const result = await options.witness.addCheckpoint(await readBody(request));
+        options.log?.({ status: result.status }, 'add-checkpoint');
+        return send(response, result);
+      }
+      const monitor = /^([0-9a-f]{64})\/checkpoint$/.exec(rest);
+      if (monitor !== null) {
+        if (request.method !== 'GET' && request.method !== 'HEAD') {
+          response.setHeader('allow', 'GET, HEAD');
+          return send(response, { status: 405, contentType: 'text/plain; charset=utf-8', body: 'checkpoint is a GET\n' });
+        }
+        return send(response, await options.witness.checkpoint(monitor[1]!));
+      }
+      return send(response, { status: 404, contentType: 'text/plain; charset=utf-8', body: 'not found\n' });
+    })().catch((error: unknown) => {
+      if (error instanceof BodyError) return send(response, { status: error.status, contentType: 'text/plain; charset=utf-8', body: error.message });
+      options.log?.({ err: String(error) }, 'request failed');
+      if (!response.headersSent) send(response, { status: 500, contentType: 'text/plain; charset=utf-8', body: 'internal error\n' });
+      else response.destroy();
+    });
+  });
+  return server;
+}
