@@ -23,11 +23,15 @@ import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
 import { observeGauges } from './instruments.js';
 import { createBackoff, delay } from '@warden/service-kit';
+import { createWitnessWiring } from './witness-wiring.js'; // issue 16 item 3
+import { identify } from './api/grpc/identity.js'; // issue 16 item 3: the tiles' HTTP identifies callers the same way
 
 export type AuditApp = {
   readonly log: AuditLog;
   readonly store: AuditStore;
   readonly address: string;
+  /** host:port of the tlog-tiles HTTP server (AUDIT_HTTP_ADDRESS), when on (issue 16 item 3). */
+  readonly tlogAddress: string | undefined;
   close(): Promise<void>;
 };
 
@@ -67,6 +71,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const witness = new FileWitness(join(config.dataDir, 'witness'));
   const privateKey = loadSigningKey(config, logger);
   const signer = createNoteSigner(config.signingKeyName, privateKey);
+  const witnessWiring = createWitnessWiring(config, logger); // issue 16 item 3
   const verifiers: NoteVerifier[] = [createNoteVerifier(config.signingKeyName, createPublicKey(privateKey)), ...config.previousVerifierKeys.map(parseVerifierKey)];
   const log = new AuditLog({
     store,
@@ -82,6 +87,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     checkpointEvery: config.checkpointEvery,
     minCommitIntervalMs: config.minCommitIntervalMs,
     logger,
+    onCheckpoint: witnessWiring.onCheckpoint, // issue 16 item 3
   });
   await log.start();
   // The observable gauges (spool depth, degraded, tree size, checkpoint age) read this app.
@@ -97,6 +103,9 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const port = await server.listen(config.grpcAddress);
   const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
   const address = `${host}:${port}`;
+  // --- issue 16 item 3: witnesses and tlog-tiles ---
+  const witnesses = await witnessWiring.start({ log, store, policy, identify: (metadata) => identify(metadata, identity) });
+  // --- end issue 16 item 3 ---
   health.setStatus('healthy');
 
   const checkpointTimer = setInterval(() => {
@@ -124,6 +133,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     log,
     store,
     address,
+    tlogAddress: witnesses.tlogAddress,
     async close() {
       if (closed) return;
       closed = true;
@@ -145,6 +155,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       await log.drain();
       await log.replaySpool().catch(() => false);
       await log.checkpointAll().catch(() => undefined);
+      await witnesses.close(); // issue 16 item 3
       await spool.close();
       stopGauges();
       authz?.close();

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 import { DATABASE_NAME } from './adapters/stores/driver.js';
+import { witnessConfig, witnessSettings, type WitnessConfig } from './witness-config.js';
 
 const bool = setting.bool;
 const int = setting.int;
@@ -46,6 +47,9 @@ const schema = z
     AUDIT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     AUDIT_METRICS_PORT: setting.port().default(9465),
     OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
+    // --- issue 16 item 3: witnesses and tlog-tiles (see ./witness-config.ts) ---
+    ...witnessSettings,
+    // --- end issue 16 item 3 ---
   })
   .superRefine((c, ctx) => {
     if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
@@ -92,6 +96,8 @@ export type Config = {
   readonly shutdownGraceMs: number;
   /** Prometheus `/metrics` (port 0: any free port) and OTLP traces (only when an endpoint is set). */
   readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
+  /** Issue 16 item 3: the witnesses checkpoints are submitted to, and the tlog-tiles HTTP server. */
+  readonly witnessing: WitnessConfig;
 };
 
 export { ConfigError };
@@ -128,5 +134,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.AUDIT_LOG_LEVEL,
     shutdownGraceMs: c.AUDIT_SHUTDOWN_GRACE_MS,
     telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
+    witnessing: witnessConfig(c),
   };
 }

@@ -1,0 +1,99 @@
+/**
+ * The log as c2sp.org/tlog-tiles@v0.1.0 resources (issue 16 item 3): the latest
+ * (cosigned) checkpoint, Merkle tree tiles and entry bundles of an org's log, built from
+ * the store's leaf hashes and records. Only tiles the latest checkpoint determines are
+ * served (a partial tile of an older checkpoint size is still determined: the log only
+ * grows); anything else is NOT_FOUND. A level-L hash is the root of a full tile at L−1,
+ * so tiles above level 1 are computed from cached full tiles below, never from millions
+ * of leaves at once. Entries are the leaf data (canonical JSON of the logged record) that
+ * hash to the level-0 tile; a bundle with a payload dropped by retention is NOT_FOUND
+ * (pruned, as tlog-tiles allows), one with an entry over 65535 bytes FAILED_PRECONDITION.
+ */
+import { encodeEntryBundle, leafData, tileFromLeafHashes, tileLeafRange, tileWithin, TILE_WIDTH, type TilePath } from '@warden/audit-events';
+import { FailedPreconditionError, NotFoundError } from '@warden/errors';
+import type { AuditStore, CheckpointRow } from '../domain/ports.js';
+
+/** Leaves read in one store round-trip at most; bigger tiles are built from tiles below. */
+const DIRECT_LEAVES = 65_536;
+/** Full tiles kept in memory (8 KiB each). */
+const CACHE_TILES = 1024;
+
+export type TilesDeps = {
+  readonly store: AuditStore;
+  readonly latestCheckpoint: (org: string) => CheckpointRow | undefined;
+};
+
+export class TlogTiles {
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(private readonly deps: TilesDeps) {}
+
+  checkpoint(org: string): string {
+    const latest = this.deps.latestCheckpoint(org);
+    if (latest === undefined) throw new NotFoundError(`the log of ${org} has no checkpoint yet`);
+    return latest.note;
+  }
+
+  private published(org: string, tile: TilePath): void {
+    const size = this.deps.latestCheckpoint(org)?.treeSize ?? 0;
+    if (!tileWithin(tile, size)) throw new NotFoundError(`the latest checkpoint of ${org} (size ${size}) does not determine that tile`);
+  }
+
+  async tile(org: string, tile: TilePath, signal?: AbortSignal): Promise<Buffer> {
+    if (tile.level === 'entries') return this.entries(org, tile, signal);
+    this.published(org, tile);
+    return this.build(org, tile.level, tile.index, tile.width, signal);
+  }
+
+  private async build(org: string, level: number, index: number, width: number, signal?: AbortSignal): Promise<Buffer> {
+    const key = `${org} ${level} ${index}`;
+    if (width === TILE_WIDTH) {
+      const hit = this.cache.get(key);
+      if (hit !== undefined) return hit;
+    }
+    const tile = { level, index, width };
+    const { start, end } = tileLeafRange(tile);
+    let bytes: Buffer;
+    if (end - start <= DIRECT_LEAVES) {
+      const hashes = await this.deps.store.leafHashes(org, start, end, { signal });
+      if (hashes.length !== end - start) throw new FailedPreconditionError(`the stored log of ${org} lacks leaves in ${start}..${end - 1}: run Verify`);
+      bytes = tileFromLeafHashes(tile, hashes.map((h) => Buffer.from(h, 'hex')));
+    } else {
+      const roots: Buffer[] = [];
+      for (let i = 0; i < width; i += 1) {
+        const below = await this.build(org, level - 1, index * TILE_WIDTH + i, TILE_WIDTH, signal);
+        roots.push(tileFromLeafHashes({ level: 1, index: 0, width: 1 }, chunk(below)).subarray(0, 32));
+      }
+      bytes = Buffer.concat(roots);
+    }
+    if (width === TILE_WIDTH) {
+      if (this.cache.size >= CACHE_TILES) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  private async entries(org: string, tile: TilePath, signal?: AbortSignal): Promise<Buffer> {
+    this.published(org, tile);
+    const { start, end } = tileLeafRange(tile);
+    const entries: Buffer[] = [];
+    for await (const record of this.deps.store.scan(org, start, end, { signal })) {
+      if (record.seq !== start + entries.length) continue;
+      if (record.payloadExpired) throw new NotFoundError(`entries ${start}..${end - 1} of ${org} were pruned by retention`);
+      entries.push(leafData(record));
+    }
+    if (entries.length !== end - start) throw new FailedPreconditionError(`the stored log of ${org} lacks entries in ${start}..${end - 1}: run Verify`);
+    try {
+      return encodeEntryBundle(entries);
+    } catch (error) {
+      throw new FailedPreconditionError(`${(error as Error).message} (AUDIT_MAX_EVENT_BYTES allows larger events than tlog-tiles can carry)`);
+    }
+  }
+}
+
+/** 32-byte hashes of a tile. */
+function chunk(tile: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < tile.length; i += 32) out.push(tile.subarray(i, i + 32));
+  return out;
+}
