@@ -87,6 +87,11 @@ export class Witnessing {
   private async ask(witness: WitnessClient, index: number, row: CheckpointRow): Promise<string | undefined> {
     const { logger } = this.options;
     const key = `${index} ${row.org}`;
+    // Already cosigned by this witness (a checkpoint offered again after a restart): nothing to add.
+    if (checkCosignature(parseSignedNote(row.note), witness.verifier).status === 'valid') {
+      this.known.set(key, row.treeSize);
+      return undefined;
+    }
     const backoff = createBackoff({ initialMs: this.options.retryInitialMs ?? 200, maxMs: Math.max(this.options.retryInitialMs ?? 200, 10_000) });
     let conflicts = 0;
     let failures = 0;
