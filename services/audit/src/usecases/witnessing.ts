@@ -87,11 +87,10 @@ export class Witnessing {
   private async ask(witness: WitnessClient, index: number, row: CheckpointRow): Promise<string | undefined> {
     const { logger } = this.options;
     const key = `${index} ${row.org}`;
-    // Already cosigned by this witness (a checkpoint offered again after a restart): nothing to add.
-    if (checkCosignature(parseSignedNote(row.note), witness.verifier).status === 'valid') {
-      this.known.set(key, row.treeSize);
-      return undefined;
-    }
+    // Already cosigned by this witness (a checkpoint offered again after a restart): asked once
+    // anyway, so a witness that has seen a larger tree (a rollback) is noticed, but not re-cosigned.
+    const already = checkCosignature(parseSignedNote(row.note), witness.verifier).status === 'valid';
+    if (already && this.known.get(key) === row.treeSize) return undefined;
     const backoff = createBackoff({ initialMs: this.options.retryInitialMs ?? 200, maxMs: Math.max(this.options.retryInitialMs ?? 200, 10_000) });
     let conflicts = 0;
     let failures = 0;
@@ -125,7 +124,7 @@ export class Witnessing {
           return undefined;
         }
         this.known.set(key, row.treeSize);
-        return own;
+        return already ? undefined : own;
       } catch (error) {
         if (this.stop.signal.aborted) return undefined;
         if (error instanceof WitnessRefusal && error.permanent) {
