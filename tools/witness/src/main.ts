@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `warden-witness`: keygen, vkey, serve. Flags win over the WITNESS_* environment
+ * `warden-witness`: keygen, vkey, serve (the default). Flags win over the WITNESS_* environment
  * variables (for containers). Logs are JSON lines on stderr; `serve` prints
  * `listening on http://<host>:<port>` on stdout once it accepts requests.
  */
@@ -48,21 +48,26 @@ program
   });
 
 program
-  .command('serve')
-  .description('serve POST /add-checkpoint and GET /<origin hash>/checkpoint')
+  .command('serve', { isDefault: true })
+  .description('serve POST /add-checkpoint and GET /<origin hash>/checkpoint (the default command)')
   .addOption(nameOption())
   .addOption(keyOption())
   .addOption(new Option('--state-dir <dir>', 'where the latest cosigned checkpoint of each log is kept (WITNESS_STATE_DIR)').default(env.WITNESS_STATE_DIR))
   .addOption(new Option('--listen <host:port>', 'address to listen on (WITNESS_LISTEN)').default(env.WITNESS_LISTEN ?? '127.0.0.1:7380'))
   .addOption(new Option('--prefix <path>', 'URL path prefix, e.g. /witness (WITNESS_PREFIX)').default(env.WITNESS_PREFIX ?? ''))
+  .addOption(new Option('--create-key', 'create the key file when it does not exist (WITNESS_CREATE_KEY=true); its vkey is logged').default(env.WITNESS_CREATE_KEY === 'true'))
   .addOption(new Option('--log <"origin vkey">', 'a log to follow; repeat; origin may end in /* (WITNESS_LOGS: entries separated by commas or newlines)').argParser((v: string, all: string[] | undefined) => [...(all ?? []), v]))
-  .action(async (o: { name?: string; keyFile?: string; stateDir?: string; listen: string; prefix: string; log?: string[] }) => {
+  .action(async (o: { name?: string; keyFile?: string; stateDir?: string; listen: string; prefix: string; createKey: boolean; log?: string[] }) => {
     if (o.name === undefined || o.keyFile === undefined || o.stateDir === undefined) throw new Error('serve needs --name, --key-file and --state-dir');
     const entries = o.log ?? (env.WITNESS_LOGS ?? '').split(/[,\n]/).filter((e) => e.trim() !== '');
     if (entries.length === 0) throw new Error('serve needs at least one --log "<origin> <vkey>" (or WITNESS_LOGS)');
     if (o.prefix !== '' && !/^\/[^\s?#]*[^/]$/.test(o.prefix)) throw new Error('--prefix starts with / and does not end with /');
     const listen = /^(.+):(\d{1,5})$/.exec(o.listen);
     if (listen === null) throw new Error('--listen is <host>:<port>');
+    if (o.createKey && !existsSync(o.keyFile)) {
+      writeFileSync(o.keyFile, privateKeyToPem(generateSigningKey().privateKey), { mode: 0o600, flag: 'wx' });
+      log({ keyFile: o.keyFile }, 'created a witness key');
+    }
     const cosigner = createCosigner(o.name, parsePrivateKey(readFileSync(o.keyFile, 'utf8')));
     const state = new WitnessState(o.stateDir);
     const witness = new Witness({ cosigner, logs: entries.map(parseLogLine), state, log });
