@@ -139,6 +139,15 @@ describe('warden audit verify --witness-policy (audit and witnesses as processes
     const both = await run(['verify', '--address', address, '--org', 'acme', '--witness-policy', policy('all.policy', 'group both all w1 w2\nquorum both')]);
     expect(both.out).toMatch(/^FAILED {2}the checkpoint \(size 10\) does not meet the witness policy: the witness quorum "both" is not met \(cosigned by: w1\)/);
     expect(both.code).toBe(1);
+    // Offline: an export with proofs carries the cosigned checkpoint; the policy's log line stands in for --key.
+    const file = join(dir, 'acme.jsonl');
+    await run(['export', '--address', address, '--org', 'acme', '--with-proofs', '--out', file]);
+    const offline = await run(['verify', '--file', file, '--witness-policy', join(dir, 'any.policy')]);
+    expect(offline.out).toMatch(/^OK {2}10 events proven by inclusion proofs; checkpoint audit\.test\/acme size 10 verified/);
+    expect(offline.code).toBe(0);
+    const offlineBoth = await run(['verify', '--file', file, '--witness-policy', join(dir, 'all.policy')]);
+    expect(offlineBoth.out).toMatch(/^FAILED {2}the checkpoint \(size 10\) does not meet the witness policy/);
+    expect(offlineBoth.code).toBe(1);
   });
 
   it('a rollback with the local witness file deleted: plain verify says OK, verify with the policy fails through the witness', { timeout: 90_000 }, async () => {
