@@ -10,9 +10,8 @@
  * - c2sp.org/tlog-witness@v1.0.0 add-checkpoint request body: `old <size>\n`, up to 63
  *   base64 consistency-proof lines, an empty line, then the checkpoint note.
  */
-import { createHash, sign, verify, type KeyObject } from 'node:crypto';
-import { publicKeyFromRaw, rawPublicKey } from './keys.js';
-import type { SignedNote } from './checkpoint.js';
+import { sign, verify, type KeyObject } from 'node:crypto';
+import { formatVkey, noteKeyId, parseVkey, type SignedNote } from './checkpoint.js';
 
 const COSIGNATURE_V1 = 0x04;
 const KEY_NAME = /^[^\s+]+$/;
@@ -24,12 +23,7 @@ export type Cosigner = { readonly name: string; readonly keyId: Buffer; readonly
 export type CosignatureVerifier = { readonly name: string; readonly keyId: Buffer; readonly publicKey: KeyObject };
 
 export function cosignatureKeyId(name: string, publicKey: KeyObject): Buffer {
-  return createHash('sha256')
-    .update(Buffer.from(name, 'utf8'))
-    .update(Buffer.from([0x0a, COSIGNATURE_V1]))
-    .update(rawPublicKey(publicKey))
-    .digest()
-    .subarray(0, 4);
+  return noteKeyId(name, COSIGNATURE_V1, publicKey);
 }
 
 export function createCosigner(name: string, privateKey: KeyObject): Cosigner {
@@ -44,19 +38,13 @@ export function createCosignatureVerifier(name: string, publicKey: KeyObject): C
 
 /** `<name>+<hex key ID>+<base64(0x04 || public key)>`. */
 export function formatCosignatureVerifierKey(verifier: CosignatureVerifier): string {
-  const key = Buffer.concat([Buffer.from([COSIGNATURE_V1]), rawPublicKey(verifier.publicKey)]);
-  return `${verifier.name}+${verifier.keyId.toString('hex')}+${key.toString('base64')}`;
+  return formatVkey(verifier.name, COSIGNATURE_V1, verifier.publicKey);
 }
 
+/** A witness vkey: cosignature/v1 (type 0x04) over an Ed25519 key. */
 export function parseCosignatureVerifierKey(vkey: string): CosignatureVerifier {
-  const match = /^([^\s+]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey.trim());
-  if (match === null) throw new TypeError('a witness verifier key is <name>+<hex key ID>+<base64 key>');
-  const [, name, idHex, keyB64] = match as unknown as [string, string, string, string];
-  const key = Buffer.from(keyB64, 'base64');
-  if (key.length !== 33 || key[0] !== COSIGNATURE_V1) throw new TypeError('the witness verifier key is not a cosignature/v1 (type 0x04) Ed25519 key');
-  const verifier = createCosignatureVerifier(name, publicKeyFromRaw(key.subarray(1)));
-  if (verifier.keyId.toString('hex') !== idHex.toLowerCase()) throw new TypeError('the witness verifier key ID does not match its name and key');
-  return verifier;
+  const { name, publicKey } = parseVkey(vkey, COSIGNATURE_V1, 'witness verifier key (cosignature/v1)');
+  return createCosignatureVerifier(name, publicKey);
 }
 
 /** The signed message: "cosignature/v1\ntime <t>\n" followed by the note text. */

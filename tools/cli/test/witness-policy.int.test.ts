@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { signedEventToProto } from '@warden/audit-events';
 import { eventually, freePort, startProcess, vkeyOf, type TestProcess } from '@warden/testkit';
-import { createAuditCommand, type CliIo } from '../src/audit.js';
+import { runAudit } from './support/run-audit.js';
 import { createProducer } from './support/audit-service.js';
 
 const require = createRequire(import.meta.url);
@@ -44,14 +44,7 @@ async function startWitness(name: string): Promise<Witness> {
   return { name, vkey, url: `http://127.0.0.1:${port}`, process: p };
 }
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  let code = 0;
-  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { WARDEN_API_KEY: 'sre-key' }, setExitCode: (c) => (code = c) };
-  await createAuditCommand(io).parseAsync(['node', 'warden-audit', ...args]);
-  return { out, err, code };
-}
+const run = runAudit;
 
 describe('warden audit verify --witness-policy (audit and witnesses as processes)', () => {
   let w1: Witness;
