@@ -42,42 +42,47 @@ async function readBody(request: IncomingMessage): Promise<string> {
   }
 }
 
-function send(response: ServerResponse, r: WitnessResponse): void {
-  response.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-store' });
+function send(response: ServerResponse, r: WitnessResponse & { readonly allow?: string }): void {
+  response.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-store', ...(r.allow !== undefined ? { allow: r.allow } : {}) });
   response.end(r.body);
 }
 
-export function createWitnessServer(options: WitnessServerOptions): Server {
+const text = (status: number, body: string, allow?: string) => ({ status, contentType: 'text/plain; charset=utf-8', body, ...(allow !== undefined ? { allow } : {}) });
+
+async function route(request: IncomingMessage, options: WitnessServerOptions): Promise<WitnessResponse & { readonly allow?: string }> {
   const prefix = options.prefix ?? '';
-  const server = createServer({ requestTimeout: options.requestTimeoutMs ?? 10_000, keepAlive: true }, (request, response) => {
-    void (async () => {
-      const path = (request.url ?? '/').split('?')[0]!;
-      if (!path.startsWith(`${prefix}/`)) return send(response, { status: 404, contentType: 'text/plain; charset=utf-8', body: 'not found\n' });
-      const rest = path.slice(prefix.length + 1);
-      if (rest === 'add-checkpoint') {
-        if (request.method !== 'POST') {
-          response.setHeader('allow', 'POST');
-          return send(response, { status: 405, contentType: 'text/plain; charset=utf-8', body: 'add-checkpoint is a POST\n' });
+  const path = (request.url ?? '/').split('?')[0] ?? '/';
+  if (!path.startsWith(`${prefix}/`)) return text(404, 'not found\n');
+  const rest = path.slice(prefix.length + 1);
+  if (rest === 'add-checkpoint') {
+    if (request.method !== 'POST') return text(405, 'add-checkpoint is a POST\n', 'POST');
+    const result = await options.witness.addCheckpoint(await readBody(request));
+    options.log?.({ status: result.status }, 'add-checkpoint');
+    return result;
+  }
+  const monitor = /^([0-9a-f]{64})\/checkpoint$/.exec(rest);
+  if (monitor?.[1] !== undefined) {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return text(405, 'checkpoint is a GET\n', 'GET, HEAD');
+    return options.witness.checkpoint(monitor[1]);
+  }
+  return text(404, 'not found\n');
+}
+
+export function createWitnessServer(options: WitnessServerOptions): Server {
+  return createServer({ requestTimeout: options.requestTimeoutMs ?? 10_000, keepAlive: true }, (request, response) => {
+    route(request, options).then(
+      (result) => {
+        send(response, result);
+      },
+      (error: unknown) => {
+        if (error instanceof BodyError) {
+          send(response, text(error.status, error.message));
+          return;
         }
-        const result = await options.witness.addCheckpoint(await readBody(request));
-        options.log?.({ status: result.status }, 'add-checkpoint');
-        return send(response, result);
-      }
-      const monitor = /^([0-9a-f]{64})\/checkpoint$/.exec(rest);
-      if (monitor !== null) {
-        if (request.method !== 'GET' && request.method !== 'HEAD') {
-          response.setHeader('allow', 'GET, HEAD');
-          return send(response, { status: 405, contentType: 'text/plain; charset=utf-8', body: 'checkpoint is a GET\n' });
-        }
-        return send(response, await options.witness.checkpoint(monitor[1]!));
-      }
-      return send(response, { status: 404, contentType: 'text/plain; charset=utf-8', body: 'not found\n' });
-    })().catch((error: unknown) => {
-      if (error instanceof BodyError) return send(response, { status: error.status, contentType: 'text/plain; charset=utf-8', body: error.message });
-      options.log?.({ err: String(error) }, 'request failed');
-      if (!response.headersSent) send(response, { status: 500, contentType: 'text/plain; charset=utf-8', body: 'internal error\n' });
-      else response.destroy();
-    });
+        options.log?.({ err: String(error) }, 'request failed');
+        if (response.headersSent) response.destroy();
+        else send(response, text(500, 'internal error\n'));
+      },
+    );
   });
-  return server;
 }

@@ -49,7 +49,11 @@ function matches(pattern: string, origin: string): boolean {
 
 /** signed-note: valid UTF-8 (checked by the decoder) and no control character but newline. */
 function plainNote(note: string): boolean {
-  return !/[\u0000-\u0009\u000b-\u001f]/.test(note);
+  for (let i = 0; i < note.length; i += 1) {
+    const code = note.charCodeAt(i);
+    if (code < 0x20 && code !== 0x0a) return false;
+  }
+  return true;
 }
 
 export class Witness {

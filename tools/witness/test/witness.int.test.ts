@@ -111,6 +111,10 @@ describe('warden-witness (separate process)', () => {
     expect((await post('hello\n')).status).toBe(400);
     expect((await post(body(0, [], checkpoint(`${LOG_NAME}/beta`, 3)).replace('old 0', 'old 00'))).status).toBe(400);
     expect((await post(body(4, [], checkpoint(`${LOG_NAME}/beta`, 3)))).status).toBe(400);
+    // signed-note: no control character but newline (a signed note with a tab is still refused).
+    expect((await post(body(0, [], checkpoint(`${LOG_NAME}/be\tta`, 3)))).status).toBe(400);
+    const notUtf8 = await fetch(`${url}/add-checkpoint`, { method: 'POST', body: Buffer.from([0x6f, 0x6c, 0x64, 0x20, 0xff, 0x0a]) });
+    expect(notUtf8.status).toBe(400);
     expect((await post(body(0, [leaves[0]!], checkpoint(`${LOG_NAME}/beta`, 3)))).status).toBe(422);
     expect((await post(body(0, [], checkpoint(`${LOG_NAME}/zero`, 0, leaves[0])))).status).toBe(422);
     expect((await post(body(0, [], checkpoint(`${LOG_NAME}/zero`, 0, createHash('sha256').digest())))).status).toBe(200);
