@@ -46,7 +46,7 @@ export {
 } from './proto.js';
 
 // Transparency-log verification (auditors, the CLI, the service).
-export { CompactRange, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CompactRange, consistencyProofFrom, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, rangeHashFrom, verifyConsistency, verifyInclusion } from './merkle.js';
 export {
   createNoteSigner,
   createNoteVerifier,

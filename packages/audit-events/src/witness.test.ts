@@ -18,6 +18,7 @@ import {
   parseCosignatureVerifierKey,
 } from './cosignature.js';
 import { rawPublicKey } from './keys.js';
+import { consistencyProofFrom, hashLeaf, MerkleTree, rangeHashFrom } from './merkle.js';
 import { checkWitnessPolicy, parseWitnessPolicy } from './policy.js';
 import { formatTileIndex, formatTilePath, parseTilePath, tileLeafRange } from './tiles.js';
 
@@ -127,5 +128,23 @@ describe('tlog-policy', () => {
     expect(() => parseWitnessPolicy(text.replace('group g 2 w0 w1 w2', 'group g any w9'))).toThrow(/"w9" is not defined/);
     expect(() => parseWitnessPolicy(`${text}\nwitness w3 ${keys[0]!.vkey}`)).toThrow(/duplicate key/);
     expect(parseWitnessPolicy('quorum none').quorum).toBe('none');
+  });
+});
+
+describe('proofs over a source of subtree hashes (tiles)', () => {
+  it('consistencyProofFrom + rangeHashFrom give MerkleTree.consistencyProof for every m ≤ n ≤ 70 (and perfect subtrees only are asked for)', async () => {
+    const leaves = Array.from({ length: 70 }, (_, i) => hashLeaf(Buffer.from(`leaf ${i}`)));
+    const tree = new MerkleTree(leaves);
+    const perfect = async (start: number, size: number) => {
+      if ((size & (size - 1)) !== 0 || start % size !== 0) throw new Error(`not a perfect aligned subtree: ${start}+${size}`);
+      return tree.rangeHash(start, start + size);
+    };
+    for (let n = 0; n <= 70; n += 1) {
+      for (let m = 0; m <= n; m += 1) {
+        const proof = await consistencyProofFrom(m, n, (lo, hi) => rangeHashFrom(lo, hi, perfect));
+        const expected = tree.consistencyProof(m, n);
+        if (proof.length !== expected.length || proof.some((h, i) => !h.equals(expected[i]!))) throw new Error(`proof ${m} → ${n} differs`);
+      }
+    }
   });
 });

@@ -33,10 +33,12 @@ export function createWitnessWiring(config: Config, logger: Logger): WitnessWiri
   return {
     onCheckpoint: (row) => witnessing?.submit(row),
     async start({ log, store, policy, identify }) {
+      const tiles = new TlogTiles({ store, latestCheckpoint: (org) => log.latestCheckpoint(org) });
       if (settings.witnesses.length > 0) {
         witnessing = new Witnessing({
           witnesses: settings.witnesses.map((w) => new HttpWitnessClient(w.url, w.verifier)),
-          consistencyProof: async (org, from, to) => (await log.consistencyProof(org, from, to)).proof,
+          // From tiles (O(log n) tile reads, full tiles cached), not the whole tree.
+          consistencyProof: (org, from, to) => tiles.consistencyProof(org, from, to, AbortSignal.timeout(settings.timeoutMs * 4)),
           publish: (row) => log.publishCosigned(row),
           timeoutMs: settings.timeoutMs,
           retries: settings.retries,
@@ -51,7 +53,6 @@ export function createWitnessWiring(config: Config, logger: Logger): WitnessWiri
       let server: Server | undefined;
       let tlogAddress: string | undefined;
       if (settings.httpAddress !== undefined) {
-        const tiles = new TlogTiles({ store, latestCheckpoint: (org) => log.latestCheckpoint(org) });
         server = createTlogServer({ tiles, policy, identify, logger });
         const [host, port] = [settings.httpAddress.slice(0, settings.httpAddress.lastIndexOf(':')), Number(settings.httpAddress.slice(settings.httpAddress.lastIndexOf(':') + 1))];
         await new Promise<void>((resolve, reject) => {

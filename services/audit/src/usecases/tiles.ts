@@ -8,15 +8,30 @@
  * of leaves at once. Entries are the leaf data (canonical JSON of the logged record) that
  * hash to the level-0 tile; a bundle with a payload dropped by retention is NOT_FOUND
  * (pruned, as tlog-tiles allows), one with an entry over 65535 bytes FAILED_PRECONDITION.
+ *
+ * The same tiles give consistency proofs (witnessing) in O(log n) tile reads: every node of
+ * a proof is a perfect aligned subtree, i.e. the root of 2^r consecutive hashes of one tile
+ * at level ⌊k/8⌋ (size 2^k), and full tiles are cached.
  */
-import { encodeEntryBundle, leafData, tileFromLeafHashes, tileLeafRange, tileWithin, TILE_WIDTH, type TilePath } from '@warden/audit-events';
+import {
+  consistencyProofFrom,
+  encodeEntryBundle,
+  leafData,
+  MerkleTree,
+  rangeHashFrom,
+  tileFromLeafHashes,
+  tileLeafRange,
+  tileWithin,
+  TILE_WIDTH,
+  type TilePath,
+} from '@warden/audit-events';
 import { FailedPreconditionError, NotFoundError } from '@warden/errors';
 import type { AuditStore, CheckpointRow } from '../domain/ports.js';
 
-/** Leaves read in one store round-trip at most; bigger tiles are built from tiles below. */
+/** Leaves read in one store round-trip at most (the level-0 tiles under one level-1 tile). */
 const DIRECT_LEAVES = 65_536;
-/** Full tiles kept in memory (8 KiB each). */
-const CACHE_TILES = 1024;
+/** Full tiles kept in memory (8 KiB each, 32 MiB in all). */
+const CACHE_TILES = 4096;
 
 export type TilesDeps = {
   readonly store: AuditStore;
@@ -45,6 +60,26 @@ export class TlogTiles {
     return this.build(org, tile.level, tile.index, tile.width, signal);
   }
 
+  /** RFC 9162 consistency proof between two sizes of the org's log, from tiles. */
+  consistencyProof(org: string, fromSize: number, toSize: number, signal?: AbortSignal): Promise<Buffer[]> {
+    return consistencyProofFrom(fromSize, toSize, (lo, hi) => rangeHashFrom(lo, hi, (start, size) => this.perfectSubtree(org, start, size, toSize, signal)));
+  }
+
+  /** MTH of the perfect aligned subtree [start, start + size) of a tree of `treeSize` leaves. */
+  private async perfectSubtree(org: string, start: number, size: number, treeSize: number, signal?: AbortSignal): Promise<Buffer> {
+    let level = 0;
+    while (TILE_WIDTH ** (level + 1) <= size) level += 1;
+    const span = TILE_WIDTH ** level;
+    const first = start / span; // index of the first level-`level` hash
+    const index = Math.floor(first / TILE_WIDTH);
+    const width = Math.min(TILE_WIDTH, Math.floor(treeSize / span) - index * TILE_WIDTH);
+    const tile = await this.build(org, level, index, width, signal);
+    const offset = first - index * TILE_WIDTH;
+    const hashes: Buffer[] = [];
+    for (let i = offset; i < offset + size / span; i += 1) hashes.push(tile.subarray(i * 32, i * 32 + 32));
+    return new MerkleTree(hashes).root();
+  }
+
   private async build(org: string, level: number, index: number, width: number, signal?: AbortSignal): Promise<Buffer> {
     const key = `${org} ${level} ${index}`;
     if (width === TILE_WIDTH) {
@@ -54,23 +89,45 @@ export class TlogTiles {
     const tile = { level, index, width };
     const { start, end } = tileLeafRange(tile);
     let bytes: Buffer;
-    if (end - start <= DIRECT_LEAVES) {
-      const hashes = await this.deps.store.leafHashes(org, start, end, { signal });
-      if (hashes.length !== end - start) throw new FailedPreconditionError(`the stored log of ${org} lacks leaves in ${start}..${end - 1}: run Verify`);
-      bytes = tileFromLeafHashes(tile, hashes.map((h) => Buffer.from(h, 'hex')));
+    if (level === 0) {
+      bytes = tileFromLeafHashes(tile, await this.leaves(org, start, end, signal));
     } else {
+      if (level === 1) await this.prefetchLevel0(org, index, width, signal);
       const roots: Buffer[] = [];
       for (let i = 0; i < width; i += 1) {
         const below = await this.build(org, level - 1, index * TILE_WIDTH + i, TILE_WIDTH, signal);
-        roots.push(tileFromLeafHashes({ level: 1, index: 0, width: 1 }, chunk(below)).subarray(0, 32));
+        roots.push(new MerkleTree(chunk(below)).root());
       }
       bytes = Buffer.concat(roots);
     }
-    if (width === TILE_WIDTH) {
-      if (this.cache.size >= CACHE_TILES) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, bytes);
-    }
+    if (width === TILE_WIDTH) this.remember(key, bytes);
     return bytes;
+  }
+
+  private async leaves(org: string, start: number, end: number, signal?: AbortSignal): Promise<Buffer[]> {
+    const hashes = await this.deps.store.leafHashes(org, start, end, { signal });
+    if (hashes.length !== end - start) throw new FailedPreconditionError(`the stored log of ${org} lacks leaves in ${start}..${end - 1}: run Verify`);
+    return hashes.map((h) => Buffer.from(h, 'hex'));
+  }
+
+  /** The full level-0 tiles under level-1 tile `index` that are not cached, read in one store round-trip. */
+  private async prefetchLevel0(org: string, index: number, width: number, signal?: AbortSignal): Promise<void> {
+    const missing: number[] = [];
+    for (let i = 0; i < width; i += 1) if (!this.cache.has(`${org} 0 ${index * TILE_WIDTH + i}`)) missing.push(index * TILE_WIDTH + i);
+    if (missing.length < 2) return;
+    const first = missing[0]!;
+    const last = missing[missing.length - 1]!;
+    if ((last - first + 1) * TILE_WIDTH > DIRECT_LEAVES) return;
+    const hashes = await this.leaves(org, first * TILE_WIDTH, (last + 1) * TILE_WIDTH, signal);
+    for (const n of missing) {
+      const offset = (n - first) * TILE_WIDTH;
+      this.remember(`${org} 0 ${n}`, tileFromLeafHashes({ level: 0, index: n, width: TILE_WIDTH }, hashes.slice(offset, offset + TILE_WIDTH)));
+    }
+  }
+
+  private remember(key: string, tile: Buffer): void {
+    if (this.cache.size >= CACHE_TILES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, tile);
   }
 
   private async entries(org: string, tile: TilePath, signal?: AbortSignal): Promise<Buffer> {
