@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createWitnessWiring } from './witness-wiring.js'; // issue 16 item 3
+import { identify } from './api/grpc/identity.js'; // issue 16 item 3: the tiles' HTTP identifies callers as gRPC does
 import type { Config } from './config.js';
 import { createPublicKey } from 'node:crypto';
 import { createNoteSigner, createNoteVerifier, generateSigningKey, parsePrivateKey, parseVerifierKey, privateKeyToPem, type NoteVerifier } from '@warden/audit-events';
@@ -23,15 +25,13 @@ import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
 import { observeGauges } from './instruments.js';
 import { createBackoff, delay } from '@warden/service-kit';
-import { createWitnessWiring } from './witness-wiring.js'; // issue 16 item 3
-import { identify } from './api/grpc/identity.js'; // issue 16 item 3: the tiles' HTTP identifies callers the same way
 
 export type AuditApp = {
   readonly log: AuditLog;
-  readonly store: AuditStore;
-  readonly address: string;
   /** host:port of the tlog-tiles HTTP server (AUDIT_HTTP_ADDRESS), when on (issue 16 item 3). */
   readonly tlogAddress: string | undefined;
+  readonly store: AuditStore;
+  readonly address: string;
   close(): Promise<void>;
 };
 
@@ -77,6 +77,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     store,
     spool,
     witness,
+    onCheckpoint: witnessWiring.onCheckpoint, // issue 16 item 3: each written checkpoint goes to the witnesses
     signer,
     verifiers,
     originPrefix: config.originPrefix,
@@ -87,7 +88,6 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     checkpointEvery: config.checkpointEvery,
     minCommitIntervalMs: config.minCommitIntervalMs,
     logger,
-    onCheckpoint: witnessWiring.onCheckpoint, // issue 16 item 3
   });
   await log.start();
   // The observable gauges (spool depth, degraded, tree size, checkpoint age) read this app.
@@ -130,10 +130,10 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
 
   let closed = false;
   return {
+    tlogAddress: witnesses.tlogAddress, // issue 16 item 3
     log,
     store,
     address,
-    tlogAddress: witnesses.tlogAddress,
     async close() {
       if (closed) return;
       closed = true;

@@ -6,10 +6,10 @@
  * are resolved against the working directory.
  */
 import { resolve } from 'node:path';
+import { witnessConfig, witnessSettings, type WitnessConfig } from './witness-config.js'; // issue 16 item 3
 import { z } from 'zod';
 import { ConfigError, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 import { DATABASE_NAME } from './adapters/stores/driver.js';
-import { witnessConfig, witnessSettings, type WitnessConfig } from './witness-config.js';
 
 const bool = setting.bool;
 const int = setting.int;
@@ -18,6 +18,7 @@ const schema = z
   .object({
     AUDIT_GRPC_ADDRESS: setting.address().default('127.0.0.1:50052'),
     AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
+    ...witnessSettings, // issue 16 item 3: witnesses and tlog-tiles (witness-config.ts)
     CLICKHOUSE_URL: z.url().optional(),
     AUDIT_CLICKHOUSE_USER: z.string().min(1).optional(),
     AUDIT_CLICKHOUSE_PASSWORD_FILE: z.string().min(1).optional(),
@@ -47,9 +48,6 @@ const schema = z
     AUDIT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     AUDIT_METRICS_PORT: setting.port().default(9465),
     OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
-    // --- issue 16 item 3: witnesses and tlog-tiles (see ./witness-config.ts) ---
-    ...witnessSettings,
-    // --- end issue 16 item 3 ---
   })
   .superRefine((c, ctx) => {
     if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
@@ -69,6 +67,8 @@ export const KNOWN_SETTINGS: readonly string[] = knownSettings(schema);
 export type Config = {
   readonly grpcAddress: string;
   readonly dataDir: string;
+  /** Issue 16 item 3: the witnesses checkpoints are submitted to, and the tlog-tiles HTTP server. */
+  readonly witnessing: WitnessConfig;
   readonly clickhouse:
     | { readonly kind: 'chdb'; readonly path: string }
     | { readonly kind: 'server'; readonly url: string; readonly username: string | undefined; readonly passwordFile: string | undefined };
@@ -96,8 +96,6 @@ export type Config = {
   readonly shutdownGraceMs: number;
   /** Prometheus `/metrics` (port 0: any free port) and OTLP traces (only when an endpoint is set). */
   readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
-  /** Issue 16 item 3: the witnesses checkpoints are submitted to, and the tlog-tiles HTTP server. */
-  readonly witnessing: WitnessConfig;
 };
 
 export { ConfigError };
@@ -109,6 +107,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     grpcAddress: c.AUDIT_GRPC_ADDRESS,
     dataDir,
+    witnessing: witnessConfig(c),
     clickhouse: server
       ? { kind: 'server', url: c.CLICKHOUSE_URL!, username: c.AUDIT_CLICKHOUSE_USER, passwordFile: c.AUDIT_CLICKHOUSE_PASSWORD_FILE }
       : { kind: 'chdb', path: resolve(dataDir, 'chdb') },
@@ -134,6 +133,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.AUDIT_LOG_LEVEL,
     shutdownGraceMs: c.AUDIT_SHUTDOWN_GRACE_MS,
     telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
-    witnessing: witnessConfig(c),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Issue 16 item 3, the service side: the audit app (chdb embedded, real gRPC, authz test
- * double) submits its checkpoints to `warden-witness` running as a separate process, and
+ * Issue 16 item 3, the service side: the audit app (chdb embedded, real gRPC, development API keys
+ * and an access-policy double) submits its checkpoints to `warden-witness` running as a separate process, and
  * serves the log as tlog-tiles over HTTP. Everything is checked by the independent C2SP
  * client of @warden/testkit (written from the spec texts): the log's signature and the
  * witness's cosignature/v1 on the published checkpoint, every tile and entry bundle
@@ -14,13 +14,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import type { Server } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, freePort, parseCheckpointText, parseVkey, startProcess, verifyCosignatureV1, verifyNoteSignature, verifyTiledLog, vkeyOf, type TestProcess } from '@warden/testkit';
 import { startAuditApp, type AuditApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { chdbDriver, sharedDriver } from './support/chdb.js';
-import { startAuthzDouble } from './support/authz-double.js';
+import type { AccessPolicy } from '../src/domain/ports.js';
 import { createProducer } from './support/producer.js';
 import { tempDir } from './support/temp.js';
 
@@ -31,10 +30,13 @@ const flags = createProducer('flags', 'k1');
 const auditKey = generateKeyPairSync('ed25519');
 const dir = tempDir('warden-audit-witness');
 const witnessKeyFile = join(dir, 'witness.pem');
+/** user:sre may read org:acme and below; nobody else anything (what authz would answer for this test). */
+const readAcme: AccessPolicy = {
+  allowed: async (caller, action, scope) => caller.subject === 'user:sre@acme.com' && action === 'audit:read' && (scope === 'org:acme' || scope.startsWith('org:acme/')),
+};
 const database = `witness_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
 
 describe('checkpoints cosigned by an external witness; the log as tlog-tiles', () => {
-  let authz: { address: string; server: Server };
   let witness: TestProcess | undefined;
   let witnessUrl: string;
   let witnessVkey: string;
@@ -55,7 +57,8 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
         AUDIT_GRPC_ADDRESS: '127.0.0.1:0',
         AUDIT_HTTP_ADDRESS: '127.0.0.1:0',
         AUDIT_CLICKHOUSE_DATABASE: database,
-        AUDIT_AUTHZ_ADDRESS: authz.address,
+        // Who callers are: development API keys; what they may read: the policy below (identity is issue 16 item 1's).
+        AUDIT_AUTHZ_DISABLED: 'true',
         AUDIT_PRODUCER_KEYS_FILE: join(dir, 'producers.json'),
         AUDIT_API_KEYS_FILE: join(dir, 'api-keys.json'),
         AUDIT_SIGNING_KEY_FILE: join(dir, 'audit.pem'),
@@ -70,7 +73,7 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
       },
       dir,
     );
-    return startAuditApp(config, pino({ level: 'silent' }), { driver: sharedDriver(chdbDriver()) });
+    return startAuditApp(config, pino({ level: 'silent' }), { driver: sharedDriver(chdbDriver()), policy: readAcme });
   };
 
   const append = async (count: number) => {
@@ -96,7 +99,6 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
     fetch(`http://${app.tlogAddress}/tlog/${path}`, { headers: key === null ? {} : { authorization: `Bearer ${key}` } });
 
   beforeAll(async () => {
-    authz = await startAuthzDouble([{ subject: 'user:sre@acme.com', action: 'audit:read', scope: 'org:acme' }]);
     writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: flags.name, keyId: flags.keyId, publicKey: flags.publicKeyB64 }]));
     writeFileSync(join(dir, 'api-keys.json'), JSON.stringify([{ subject: 'user:sre@acme.com', key: 'sre-key' }, { subject: 'user:eve@acme.com', key: 'eve-key' }]));
     writeFileSync(join(dir, 'audit.pem'), auditKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
@@ -110,7 +112,6 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
   afterAll(async () => {
     await app?.close();
     await witness?.stop();
-    authz?.server.forceShutdown();
   });
 
   it('publishes the checkpoint with the log signature and the witness cosignature (verified independently)', async () => {

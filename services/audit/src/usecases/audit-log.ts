@@ -57,6 +57,8 @@ export type AuditLogOptions = {
   readonly signer: NoteSigner;
   /** Keys whose checkpoints verify (the signer's and earlier ones after a rotation). */
   readonly verifiers: readonly NoteVerifier[];
+  /** Called with each checkpoint once written (issue 16: submitted to the witnesses). */
+  readonly onCheckpoint?: (row: CheckpointRow) => void;
   /** Origin lines are `<originPrefix>/<org>`. */
   readonly originPrefix: string;
   /** Producer keys from configuration, applied before the stored key events. */
@@ -78,8 +80,6 @@ export type AuditLogOptions = {
   /** How long (by UUIDv7 time) ids are remembered in memory for duplicate checks without the store. @defaultValue 600000 */
   readonly dedupWindowMs?: number;
   readonly logger?: AuditLogLogger;
-  /** Called with each checkpoint once written (issue 16: submitted to the witnesses). */
-  readonly onCheckpoint?: (row: CheckpointRow) => void;
 };
 
 export class AuditLog {
