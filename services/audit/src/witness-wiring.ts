@@ -23,7 +23,7 @@ export type WitnessWiring = {
     log: AuditLog;
     store: AuditStore;
     policy: AccessPolicy;
-    identify: (metadata: Metadata) => Caller | undefined | Promise<Caller | undefined>;
+    identify: (context: { readonly metadata: Metadata; readonly signal: AbortSignal }) => Caller | undefined | Promise<Caller | undefined>;
   }): Promise<{ readonly tlogAddress: string | undefined; close(): Promise<void> }>;
 };
 

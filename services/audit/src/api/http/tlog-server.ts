@@ -25,8 +25,8 @@ import type { TlogTiles } from '../../usecases/tiles.js';
 export type TlogServerOptions = {
   readonly tiles: TlogTiles;
   readonly policy: AccessPolicy;
-  /** The same identification as the gRPC API, from the request headers as metadata. */
-  readonly identify: (metadata: Metadata) => Caller | undefined | Promise<Caller | undefined>;
+  /** The same identification as the gRPC API, from the request headers as metadata (and the request's deadline). */
+  readonly identify: (context: { readonly metadata: Metadata; readonly signal: AbortSignal }) => Caller | undefined | Promise<Caller | undefined>;
   readonly logger: Logger;
   /** Each request's deadline. @defaultValue 30000 */
   readonly requestTimeoutMs?: number;
@@ -62,7 +62,7 @@ export function createTlogServer(options: TlogServerOptions): Server {
       return;
     }
     const org = parseOrgId(decodeSegment(match[1]!));
-    const caller = await options.identify(metadataOf(request));
+    const caller = await options.identify({ metadata: metadataOf(request), signal });
     await access.authorize(caller, 'audit:read', scopePath({ org }), signal);
     const resource = match[2]!;
     if (resource === 'checkpoint') {
