@@ -115,5 +115,5 @@ export {
   type CosignatureVerifier,
   type Cosigner,
 } from './cosignature.js';
-export { checkWitnessPolicy, parseWitnessPolicy, type PolicyResult, type PolicyWitness, type WitnessPolicy } from './policy.js';
+export { checkWitnessPolicy, parseWitnessPolicy, quorumMet, type PolicyResult, type PolicyWitness, type WitnessPolicy } from './policy.js';
 export { encodeEntryBundle, formatTileIndex, formatTilePath, parseTilePath, tileFromLeafHashes, tileLeafRange, tileWithin, TILE_WIDTH, type TilePath } from './tiles.js';

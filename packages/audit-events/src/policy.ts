@@ -112,12 +112,17 @@ export function checkWitnessPolicy(note: SignedNote, policy: WitnessPolicy, extr
   }
   if (logs.length > 0 && !logs.some((v) => verifyNote(note, v))) return { ok: false, cosigned, invalid, reason: 'the checkpoint is not signed by a log of the policy' };
   if (invalid.length > 0) return { ok: false, cosigned, invalid, reason: `a cosignature by ${invalid.join(', ')} does not verify` };
+  const ok = quorumMet(policy, cosigned);
+  return { ok, cosigned, invalid, reason: ok ? undefined : `the witness quorum "${policy.quorum}" is not met (cosigned by: ${cosigned.length === 0 ? 'none' : cosigned.join(', ')})` };
+}
+
+/** Does this set of witnesses (by policy name) satisfy the policy's quorum? */
+export function quorumMet(policy: WitnessPolicy, witnesses: readonly string[]): boolean {
   const groups = new Map(policy.groups.map((g) => [g.name, g]));
   const witnessed = (name: string): boolean => {
     const group = groups.get(name);
-    if (group === undefined) return cosigned.includes(name);
+    if (group === undefined) return witnesses.includes(name);
     return group.members.filter(witnessed).length >= group.threshold;
   };
-  const ok = policy.quorum === 'none' || witnessed(policy.quorum);
-  return { ok, cosigned, invalid, reason: ok ? undefined : `the witness quorum "${policy.quorum}" is not met (cosigned by: ${cosigned.length === 0 ? 'none' : cosigned.join(', ')})` };
+  return policy.quorum === 'none' || witnessed(policy.quorum);
 }

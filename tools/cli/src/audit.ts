@@ -304,6 +304,8 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
     const failures = [...verdict.conflicts];
     if (!verdict.quorum.ok) failures.push(`the checkpoint (size ${response.checkpoint.treeSize}) does not meet the witness policy: ${verdict.quorum.reason}`);
     for (const w of verdict.unreachable) io.stderr(`witness ${w} could not be asked\n`);
+    if (verdict.askedQuorum === false) failures.push(`too few witnesses answered to meet the quorum "${policy.quorum}" (a rollback could hide behind the ones that did not): ${verdict.unreachable.join('; ')}`);
+    if (verdict.askedQuorum === undefined) io.stderr('no policy witness has a URL: cosignatures checked, but no witness was asked for the newest checkpoint it cosigned\n');
     if (failures.length > 0) {
       io.stdout(`FAILED  ${failures[0]}\n`);
       for (const f of failures.slice(1)) io.stdout(`        ${f}\n`);

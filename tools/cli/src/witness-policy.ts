@@ -9,7 +9,7 @@
  * checkpoint the log must still contain.
  */
 import { createHash } from 'node:crypto';
-import { checkCosignature, checkWitnessPolicy, parseCheckpointNote, verifyNote, type NoteVerifier, type WitnessPolicy } from '@warden/audit-events';
+import { checkCosignature, checkWitnessPolicy, parseCheckpointNote, quorumMet, verifyNote, type NoteVerifier, type WitnessPolicy } from '@warden/audit-events';
 
 export type WitnessedCheckpoint = { readonly witness: string; readonly note: string; readonly treeSize: number; readonly rootHash: Buffer };
 
@@ -20,8 +20,14 @@ export type PolicyVerdict = {
   readonly newestWitnessed: WitnessedCheckpoint | undefined;
   /** Contradictions between the log's checkpoint and a witness's. */
   readonly conflicts: readonly string[];
-  /** Witnesses that could not be asked (unreachable, no URL, bad answer). */
+  /** Witnesses that could not be asked (unreachable, bad answer). */
   readonly unreachable: readonly string[];
+  /**
+   * Whether the witnesses that answered meet the quorum themselves (fail closed: a rollback
+   * could hide behind witnesses that cannot be reached); undefined when no policy witness
+   * has a URL (an offline policy: only the cosignatures are checked).
+   */
+  readonly askedQuorum: boolean | undefined;
 };
 
 export async function checkAgainstWitnesses(options: {
@@ -38,12 +44,16 @@ export async function checkAgainstWitnesses(options: {
   const conflicts: string[] = [];
   const unreachable: string[] = [];
   let newest: WitnessedCheckpoint | undefined;
+  const answered: string[] = [];
   await Promise.all(
     options.policy.witnesses.map(async (w) => {
       if (w.url === undefined) return;
       try {
         const response = await (options.fetchImpl ?? fetch)(`${w.url.replace(/\/+$/, '')}/${hash}/checkpoint`, { signal: AbortSignal.timeout(options.timeoutMs ?? 5000) });
-        if (response.status === 404) return; // this witness never cosigned the log
+        if (response.status === 404) {
+          answered.push(w.name); // this witness never cosigned the log
+          return;
+        }
         if (response.status !== 200) throw new Error(`status ${response.status}`);
         const text = await response.text();
         const seen = parseCheckpointNote(text);
@@ -54,10 +64,12 @@ export async function checkAgainstWitnesses(options: {
         if (entry.treeSize > treeSize) conflicts.push(`witness ${w.name} has cosigned tree size ${entry.treeSize}, larger than the log's checkpoint (${treeSize}): the log was rolled back`);
         else if (entry.treeSize === treeSize && !entry.rootHash.equals(rootHash)) conflicts.push(`witness ${w.name} has cosigned another root at tree size ${treeSize}: the log forked`);
         if (newest === undefined || entry.treeSize > newest.treeSize) newest = entry;
+        answered.push(w.name);
       } catch (error) {
         unreachable.push(`${w.name} (${(error as Error).message})`);
       }
     }),
   );
-  return { quorum, newestWitnessed: newest, conflicts, unreachable };
+  const askedQuorum = options.policy.witnesses.some((w) => w.url !== undefined) ? quorumMet(options.policy, answered) : undefined;
+  return { quorum, newestWitnessed: newest, conflicts, unreachable, askedQuorum };
 }

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
@@ -129,6 +129,13 @@ describe('warden audit verify --witness-policy (audit and witnesses as processes
     expect(any.out).toMatch(/^OK {2}10 events/);
     expect(any.err).toMatch(/witness quorum met \(cosigned by w1\)/);
     expect(any.code).toBe(0);
+    // Fail closed: when the witnesses cannot be asked for their newest checkpoint, a rollback could hide behind them.
+    const deadPort = await freePort();
+    const unreachable = join(dir, 'unreachable.policy');
+    writeFileSync(unreachable, readFileSync(policy('tmp.policy', 'group some any w1 w2\nquorum some'), 'utf8').replaceAll(/http:\/\/127\.0\.0\.1:\d+/g, `http://127.0.0.1:${deadPort}`));
+    const closed = await run(['verify', '--address', address, '--org', 'acme', '--witness-policy', unreachable]);
+    expect(closed.out).toMatch(/^FAILED {2}too few witnesses answered to meet the quorum "some"/);
+    expect(closed.code).toBe(1);
     const both = await run(['verify', '--address', address, '--org', 'acme', '--witness-policy', policy('all.policy', 'group both all w1 w2\nquorum both')]);
     expect(both.out).toMatch(/^FAILED {2}the checkpoint \(size 10\) does not meet the witness policy: the witness quorum "both" is not met \(cosigned by: w1\)/);
     expect(both.code).toBe(1);
