@@ -15,6 +15,7 @@ import { Witnessing } from './usecases/witnessing.js';
 import { TlogTiles } from './usecases/tiles.js';
 import { HttpWitnessClient } from './adapters/witness/http-witness-client.js';
 import { createTlogServer } from './api/http/tlog-server.js';
+import { countWitnessOutcome, observeWitnessGauges } from './witness-instruments.js';
 
 export type WitnessWiring = {
   /** The AuditLog's onCheckpoint. */
@@ -30,6 +31,7 @@ export type WitnessWiring = {
 export function createWitnessWiring(config: Config, logger: Logger): WitnessWiring {
   const settings = config.witnessing;
   let witnessing: Witnessing | undefined;
+  let stopGauges: (() => void) | undefined;
   return {
     onCheckpoint: (row) => witnessing?.submit(row),
     async start({ log, store, policy, identify }) {
@@ -43,7 +45,10 @@ export function createWitnessWiring(config: Config, logger: Logger): WitnessWiri
           timeoutMs: settings.timeoutMs,
           retries: settings.retries,
           logger,
+          onOutcome: countWitnessOutcome,
         });
+        const observed = witnessing;
+        stopGauges = observeWitnessGauges({ witnessedSizes: () => observed.witnessedSizes(), checkpointSize: (org) => log.latestCheckpoint(org)?.treeSize ?? 0 });
         // The newest checkpoint of each log found at start is offered again (the witness answers 200 for the same tree).
         for (const status of log.logStatus()) {
           const latest = log.latestCheckpoint(status.org);
@@ -76,6 +81,7 @@ export function createWitnessWiring(config: Config, logger: Logger): WitnessWiri
             await Promise.race([witnessing.settled(), delay(settings.timeoutMs)]);
             await witnessing.close();
           }
+          stopGauges?.();
         },
       };
     },

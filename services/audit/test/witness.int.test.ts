@@ -22,6 +22,8 @@ import { chdbDriver, sharedDriver } from './support/chdb.js';
 import type { AccessPolicy } from '../src/domain/ports.js';
 import { createProducer } from './support/producer.js';
 import { tempDir } from './support/temp.js';
+import { parsePrometheus, sampleValue } from './support/prometheus.js';
+import { startTelemetry, type Telemetry } from '@warden/service-kit';
 
 const WITNESS_MAIN = fileURLToPath(new URL('../../../tools/witness/dist/main.js', import.meta.url));
 const AUDIT_NAME = 'audit.test';
@@ -41,6 +43,7 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
   let witnessUrl: string;
   let witnessVkey: string;
   let app: AuditApp;
+  let telemetry: Telemetry;
 
   let witnessPort: number;
   const startWitness = async () => {
@@ -103,6 +106,7 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
     writeFileSync(join(dir, 'api-keys.json'), JSON.stringify([{ subject: 'user:sre@acme.com', key: 'sre-key' }, { subject: 'user:eve@acme.com', key: 'eve-key' }]));
     writeFileSync(join(dir, 'audit.pem'), auditKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
     witnessVkey = execFileSync(process.execPath, [WITNESS_MAIN, 'keygen', '--name', WITNESS_NAME, '--key-file', witnessKeyFile], { encoding: 'utf8' }).trim();
+    telemetry = await startTelemetry({ serviceName: 'warden-audit', metrics: { host: '127.0.0.1', port: 0 } });
     witnessPort = await freePort();
     witnessUrl = `http://127.0.0.1:${witnessPort}`;
     await startWitness();
@@ -112,6 +116,7 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
   afterAll(async () => {
     await app?.close();
     await witness?.stop();
+    await telemetry?.shutdown();
   });
 
   it('publishes the checkpoint with the log signature and the witness cosignature (verified independently)', async () => {
@@ -167,6 +172,14 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
     await app.log.checkpointAll();
     const note = await published(325, true);
     expect(verifyNoteSignature(note, AUDIT_NAME, auditKey.publicKey)).toBe(true);
+    // On /metrics: the size the witness holds, how far behind it is, submissions by outcome.
+    const m = parsePrometheus(await (await fetch(telemetry.metricsUrl!)).text());
+    const labels = { warden_org: 'acme', warden_witness: witnessUrl };
+    expect(sampleValue(m, 'warden_audit_witness_size', labels)).toBe(325);
+    expect(sampleValue(m, 'warden_audit_witness_behind', labels)).toBe(0);
+    for (const outcome of ['cosigned', 'conflict', 'failed']) {
+      expect(sampleValue(m, 'warden_audit_witness_submissions_total', { warden_witness: witnessUrl, outcome }), outcome).toBeGreaterThanOrEqual(1);
+    }
   });
 
   it('after a restart the cosigned copy of the newest checkpoint is the one served', async () => {

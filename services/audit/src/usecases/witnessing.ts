@@ -32,7 +32,12 @@ export type WitnessingOptions = {
   /** @defaultValue 200 */
   readonly retryInitialMs?: number;
   readonly logger: AuditLogLogger;
+  /** Each submission's outcome, for metrics. */
+  readonly onOutcome?: (witness: string, outcome: WitnessOutcome) => void;
 };
+
+/** cosigned; conflict (a 409, then retried); refused (4xx, or no valid cosignature); failed (network, 5xx, after retries); rollback (the witness holds a larger tree). */
+export type WitnessOutcome = 'cosigned' | 'conflict' | 'refused' | 'failed' | 'rollback';
 
 const EM_DASH = '\u2014';
 const MAX_CONFLICTS = 3;
@@ -45,6 +50,15 @@ export class Witnessing {
   private readonly stop = new AbortController();
 
   constructor(private readonly options: WitnessingOptions) {}
+
+  /** The size each witness holds for each org, as last learned (200 or 409). */
+  *witnessedSizes(): IterableIterator<{ readonly org: string; readonly witness: string; readonly size: number }> {
+    for (const [key, size] of this.known) {
+      const space = key.indexOf(' ');
+      const witness = this.options.witnesses[Number(key.slice(0, space))];
+      if (witness !== undefined) yield { org: key.slice(space + 1), witness: witness.url, size };
+    }
+  }
 
   /** Hands over a checkpoint just written; returns at once. */
   submit(row: CheckpointRow): void {
@@ -86,6 +100,7 @@ export class Witnessing {
   /** The witness's verified cosignature line(s) for `row`, or undefined. */
   private async ask(witness: WitnessClient, index: number, row: CheckpointRow): Promise<string | undefined> {
     const { logger } = this.options;
+    const outcome = (o: WitnessOutcome) => this.options.onOutcome?.(witness.url, o);
     const key = `${index} ${row.org}`;
     // Already cosigned by this witness (a checkpoint offered again after a restart): asked once
     // anyway, so a witness that has seen a larger tree (a rollback) is noticed, but not re-cosigned.
@@ -101,6 +116,7 @@ export class Witnessing {
           { org: row.org, witness: witness.url, witnessed: old, treeSize: row.treeSize },
           'a witness has cosigned a larger tree than this checkpoint: the log was rolled back or forked; run Verify',
         );
+        outcome('rollback');
         return undefined;
       }
       try {
@@ -108,6 +124,7 @@ export class Witnessing {
         const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.options.timeoutMs)]);
         const reply = await witness.addCheckpoint({ oldSize: old, proof, note: row.note }, signal);
         if (reply.kind === 'conflict') {
+          outcome('conflict');
           conflicts += 1;
           this.known.set(key, reply.size);
           if (conflicts > MAX_CONFLICTS) throw new WitnessRefusal(409, `${witness.url}: the witness's size keeps changing`);
@@ -121,19 +138,23 @@ export class Witnessing {
         const check = own === '' ? { status: 'absent' as const } : checkCosignature(parseSignedNote(addSignatureLines(row.note, own)), witness.verifier);
         if (check.status !== 'valid') {
           logger.error({ org: row.org, witness: witness.url, check: check.status }, 'the witness answered without a valid cosignature by its configured key; ignored');
+          outcome('refused');
           return undefined;
         }
         this.known.set(key, row.treeSize);
+        outcome('cosigned');
         return already ? undefined : own;
       } catch (error) {
         if (this.stop.signal.aborted) return undefined;
         if (error instanceof WitnessRefusal && error.permanent) {
           logger.error({ org: row.org, witness: witness.url, status: error.status, err: error.message }, 'the witness refused the checkpoint');
+          outcome('refused');
           return undefined;
         }
         failures += 1;
         if (failures > this.options.retries) {
           logger.warn({ org: row.org, witness: witness.url, err: error }, 'the witness did not answer; the next checkpoint tries again');
+          outcome('failed');
           return undefined;
         }
         await delay(backoff.next(), this.stop.signal);
