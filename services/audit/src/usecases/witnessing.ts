@@ -10,7 +10,8 @@
  * holds a LARGER tree than the checkpoint means this log was rolled back (or forked): it
  * is logged as an error and never papered over. Network errors and 5xx are retried with
  * the one backoff, each attempt under its own deadline; 4xx are final for that checkpoint.
- * At most one round per org runs; a newer checkpoint waiting replaces an older one.
+ * At most one round per org runs, and at most `maxRounds` in all (thousands of org logs do
+ * not flood a witness); a newer checkpoint waiting replaces an older one.
  * Off the commit path: nothing here delays an Append.
  */
 import { addSignatureLines, checkCosignature, parseSignedNote } from '@warden/audit-events';
@@ -32,6 +33,8 @@ export type WitnessingOptions = {
   /** @defaultValue 200 */
   readonly retryInitialMs?: number;
   readonly logger: AuditLogLogger;
+  /** Rounds (one org's checkpoint to every witness) at once, over all orgs. @defaultValue 8 */
+  readonly maxRounds?: number;
   /** Each submission's outcome, for metrics. */
   readonly onOutcome?: (witness: string, outcome: WitnessOutcome) => void;
 };
@@ -63,19 +66,25 @@ export class Witnessing {
   /** Hands over a checkpoint just written; returns at once. */
   submit(row: CheckpointRow): void {
     if (this.stop.signal.aborted) return;
-    if (this.running.has(row.org)) {
-      this.waiting.set(row.org, row);
-      return;
+    const waiting = this.waiting.get(row.org);
+    if (waiting === undefined || waiting.treeSize < row.treeSize) this.waiting.set(row.org, row);
+    this.pump();
+  }
+
+  /** Starts waiting rounds: one per org at a time, at most `maxRounds` in all. */
+  private pump(): void {
+    for (const [org, row] of this.waiting) {
+      if (this.running.size >= (this.options.maxRounds ?? 8)) return;
+      if (this.running.has(org)) continue;
+      this.waiting.delete(org);
+      const run = this.round(row)
+        .catch((error: unknown) => this.options.logger.warn({ err: error, org }, 'witnessing failed'))
+        .finally(() => {
+          this.running.delete(org);
+          if (!this.stop.signal.aborted) this.pump();
+        });
+      this.running.set(org, run);
     }
-    const run = this.round(row)
-      .catch((error: unknown) => this.options.logger.warn({ err: error, org: row.org }, 'witnessing failed'))
-      .finally(() => {
-        this.running.delete(row.org);
-        const next = this.waiting.get(row.org);
-        this.waiting.delete(row.org);
-        if (next !== undefined && next.treeSize > row.treeSize) this.submit(next);
-      });
-    this.running.set(row.org, run);
   }
 
   /** Resolves once every round handed over so far has ended. */
