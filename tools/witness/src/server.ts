@@ -57,7 +57,7 @@ async function route(request: IncomingMessage, options: WitnessServerOptions): P
   if (rest === 'add-checkpoint') {
     if (request.method !== 'POST') return text(405, 'add-checkpoint is a POST\n', 'POST');
     const result = await options.witness.addCheckpoint(await readBody(request));
-    options.log?.({ status: result.status }, 'add-checkpoint');
+    if (result.status !== 200) options.log?.({ status: result.status, reason: result.body.trim().slice(0, 200) }, 'add-checkpoint refused');
     return result;
   }
   const monitor = /^([0-9a-f]{64})\/checkpoint$/.exec(rest);
