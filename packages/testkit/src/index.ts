@@ -23,3 +23,18 @@ export { startNode, startProcess, type OutputMode, type ProcessExit, type Proces
 export { parseDockerfile, readDockerfile, type DockerImage } from './dockerfile.js';
 export { createTestIdp, TEST_AUDIENCE, TEST_ISSUER, type TestIdp, type TokenOptions } from './idp.js';
 export { startAuthzProcess, type AuthzProcess, type AuthzProcessOptions } from './authz-process.js';
+export {
+  noteKeyId,
+  parseCheckpointText,
+  parseVkey,
+  rfc6962,
+  signNoteText,
+  splitBundle,
+  splitNote,
+  tilePath,
+  verifyCosignatureV1,
+  verifyNoteSignature,
+  verifyTiledLog,
+  vkeyOf,
+  type NoteLine,
+} from './c2sp.js';
