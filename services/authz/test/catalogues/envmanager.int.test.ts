@@ -154,6 +154,16 @@ describe('EnvManager (examples/envmanager.yaml)', () => {
   it(`the Viewer role always overrides access levels (${VIEWER_OVERRIDE.length} rows)`, () => expectRows(t, owner, VIEWER_OVERRIDE));
   it(`Permission Inheritance and the Member and Admin sections (${INHERITANCE.length} rows)`, () => expectRows(t, owner, INHERITANCE));
 
+  it('"Members and Viewers only see projects where they have at least one environment assigned": the lookups agree with Check', async () => {
+    const authz = t.grpc(owner).authz;
+    const projects = await authz.lookupResources({ subject: MEMBER, action: 'projects:read', resourceType: 'project', scope: ORG });
+    expect(projects.resources).toEqual([WEB]);
+    const viewers = await authz.lookupSubjects({ action: 'projects:read', resource: WEB, subjectType: 'user' });
+    expect(viewers.subjects).toEqual([ADMIN, OWNER, MEMBER, VIEWER].sort());
+    const apiViewers = await authz.lookupSubjects({ action: 'projects:read', resource: API, subjectType: 'user' });
+    expect(apiViewers.subjects).toEqual([ADMIN, OWNER, CONTRACTOR].sort());
+  });
+
   it('Change member roles — Admin: Member only; Owner: all roles', async () => {
     // An admin invites and removes members…
     await t.grpc(admin).admin.grantBinding(grant('user:nina@envmanager.dev', 'member'));
