@@ -86,6 +86,30 @@ describe('Zenmanage (examples/acme.yaml)', () => {
     expect(await decision(u('tom'), 'variables:write', variable(PROD))).toBe(Decision.DECISION_DENY);
   });
 
+  it('Flag enable restrictions: "limit who can enable or disable flags in production to named roles" — disabling too, once the environment lists it', async () => {
+    // acme.yaml makes enabling (not disabling) sensitive in production; listing flags:disable tightens the rule (an admin may).
+    expect(await decision(u('sam'), 'flags:disable', flag(PROD))).toBe(Decision.DECISION_ALLOW);
+    const admin = t.grpc(await t.token('adam@acme.com')).admin;
+    await admin.putResource({
+      path: PROD,
+      settings: {
+        protected: true,
+        sensitiveActions: ['flags:enable', 'flags:disable', 'flags:rollout', 'variables:write', 'secrets:reveal'],
+        protectedRoles: ['owner', 'admin', 'release_manager'],
+        requireApproval: false,
+        approvalActions: [],
+        showValuesToReaders: false,
+        visibleFromBelow: [],
+      },
+      reason: 'disabling is production-sensitive too',
+    });
+    await expectRows(t, t.adminKey, [
+      row('Flag enable restrictions: disabling limited to named roles (a broad project writer cannot)', u('sam'), 'flags:disable', flag(PROD), false, 'PROTECTED_RESOURCE'),
+      row('Flag enable restrictions: disabling limited to named roles (the release manager can)', u('sarah'), 'flags:disable', flag(PROD), true),
+      row('… staging keeps moving at full speed', u('sam'), 'flags:disable', flag(STAGING), true),
+    ]);
+  });
+
   it('Delegation is minimal: a developer cannot hand out production access it does not hold', async () => {
     const developer = t.grpc(await t.token('sam@acme.com')).admin;
     await refused(
