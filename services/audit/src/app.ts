@@ -23,11 +23,14 @@ import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
 import { observeGauges } from './instruments.js';
 import { createBackoff, delay } from '@warden/service-kit';
+import { startDeliveries, type RunningDeliveries } from './delivery-wiring.js';
 
 export type AuditApp = {
   readonly log: AuditLog;
   readonly store: AuditStore;
   readonly address: string;
+  /** Streams to SIEMs (issue 16 item 4), one per configured sink. */
+  readonly deliveries: RunningDeliveries;
   close(): Promise<void>;
 };
 
@@ -117,6 +120,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       wait = replayed ? config.spoolRetryMs : backoff.next();
     }
   })();
+  const deliveries = await startDeliveries(config, { log, driver }, logger);
   logger.info({ address, store: config.clickhouse.kind, database: config.database }, 'audit service listening');
 
   let closed = false;
@@ -124,6 +128,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     log,
     store,
     address,
+    deliveries,
     async close() {
       if (closed) return;
       closed = true;
@@ -131,6 +136,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       clearInterval(checkpointTimer);
       stopReplay.abort();
       await replaying;
+      await deliveries.close();
       // Calls in flight (a long Export) may finish within the grace period, then are cancelled.
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
