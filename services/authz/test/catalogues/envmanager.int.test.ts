@@ -24,7 +24,8 @@ const secret = (env: string) => `${env}/secret:STRIPE_KEY`;
 
 const OWNER = 'user:olivia@envmanager.dev';
 const ADMIN = 'user:adam@envmanager.dev';
-const MEMBER = 'user:mia@envmanager.dev'; // Write on web/development; Read on web/staging and web/production
+const MEMBER = 'user:mia@envmanager.dev'; // junior developer: Write on web/development; Read on web/staging
+const READER = 'user:rita@envmanager.dev'; // member with Read on web/production (values not shown)
 const VIEWER = 'user:vera@envmanager.dev'; // Read on web/staging and web/production; Write on web/development (by mistake)
 const CONTRACTOR = 'user:sam@envmanager.dev'; // member; Write on api/development only
 
@@ -68,23 +69,23 @@ const ROLE_OVERVIEW: Row[] = [
   ...capability('Delete organization', 'orgs:delete', ORG, [true, false, false, false]),
 ];
 
-/** The Access Levels table, for a Member (Write on web/development; Read on web/staging, shown, and web/production, not shown). */
+/** The Access Levels table, for Members (Write on web/development; Read on web/staging, shown, and web/production, not shown). */
 const ACCESS_LEVELS: Row[] = [
   { seed: 'Access Levels: Write — Can View Variables: Yes', subject: MEMBER, action: 'variables:read', resource: variable(DEV), allow: true },
   { seed: 'Access Levels: Write — Can Edit Variables: Yes (Members only)', subject: MEMBER, action: 'variables:write', resource: variable(DEV), allow: true },
   { seed: 'Access Levels: Write — Can Edit Variables: not Viewers', subject: VIEWER, action: 'variables:write', resource: variable(DEV), allow: false, code: 'CEILING' },
   { seed: 'Access Levels: Write — Can Reveal Secrets: Yes', subject: MEMBER, action: 'secrets:reveal', resource: secret(DEV), allow: true },
   { seed: 'Access Levels: Write — Can See Values: Always (the environment does not show values)', subject: MEMBER, action: 'variables:read_value', resource: variable(DEV), allow: true },
-  { seed: 'Access Levels: Read — Can View Variables: Yes', subject: MEMBER, action: 'variables:read', resource: variable(PRD), allow: true },
-  { seed: 'Access Levels: Read — Can Edit Variables: No', subject: MEMBER, action: 'variables:write', resource: variable(PRD), allow: false },
-  { seed: 'Access Levels: Read — Can Reveal Secrets: No', subject: MEMBER, action: 'secrets:reveal', resource: secret(PRD), allow: false },
+  { seed: 'Access Levels: Read — Can View Variables: Yes', subject: READER, action: 'variables:read', resource: variable(PRD), allow: true },
+  { seed: 'Access Levels: Read — Can Edit Variables: No', subject: READER, action: 'variables:write', resource: variable(PRD), allow: false },
+  { seed: 'Access Levels: Read — Can Reveal Secrets: No', subject: READER, action: 'secrets:reveal', resource: secret(PRD), allow: false },
   { seed: 'Access Levels: Read — Can See Values: only if "Show Values to Readers" is enabled (enabled)', subject: MEMBER, action: 'variables:read_value', resource: variable(STG), allow: true },
-  { seed: 'Access Levels: Read — Can See Values: only if "Show Values to Readers" is enabled (disabled)', subject: MEMBER, action: 'variables:read_value', resource: variable(PRD), allow: false },
+  { seed: 'Access Levels: Read — Can See Values: only if "Show Values to Readers" is enabled (disabled)', subject: READER, action: 'variables:read_value', resource: variable(PRD), allow: false },
 ];
 
 const SHOW_VALUES: Row[] = [
-  { seed: 'Show Values: Disabled (default) — read-only users see variable keys', subject: MEMBER, action: 'variables:read', resource: variable(PRD), allow: true },
-  { seed: 'Show Values: Disabled (default) — values appear as ********', subject: MEMBER, action: 'variables:read_value', resource: variable(PRD), allow: false },
+  { seed: 'Show Values: Disabled (default) — read-only users see variable keys', subject: READER, action: 'variables:read', resource: variable(PRD), allow: true },
+  { seed: 'Show Values: Disabled (default) — values appear as ********', subject: READER, action: 'variables:read_value', resource: variable(PRD), allow: false },
   { seed: 'Show Values: Disabled (default) — values appear as ******** (viewer)', subject: VIEWER, action: 'variables:read_value', resource: variable(PRD), allow: false },
   { seed: 'Show Values: Enabled — read-only users see the actual values', subject: MEMBER, action: 'variables:read_value', resource: variable(STG), allow: true },
   { seed: 'Show Values: Enabled — read-only users see the actual values (viewer)', subject: VIEWER, action: 'variables:read_value', resource: variable(STG), allow: true },
@@ -121,6 +122,32 @@ const INHERITANCE: Row[] = [
   { seed: 'Admin: cannot access billing or subscription settings', subject: ADMIN, action: 'billing:read', resource: ORG, allow: false },
 ];
 
+const p = (name: string) => `user:${name}@envmanager.dev`;
+const scenario = (who: string, seed: string, subject: string, action: string, resource: string, allow: boolean): Row => ({ seed: `Access Scenarios: ${who} — ${seed}`, subject, action, resource, allow });
+/** The Access Scenarios table: each row's person, as examples/envmanager.yaml binds them. */
+const SCENARIOS: Row[] = [
+  scenario('Junior developer (Member)', 'Write on Development', MEMBER, 'variables:write', variable(DEV), true),
+  scenario('Junior developer (Member)', 'Read on Staging', MEMBER, 'variables:read', variable(STG), true),
+  scenario('Junior developer (Member)', 'Read on Staging: no writes', MEMBER, 'variables:write', variable(STG), false),
+  scenario('Junior developer (Member)', 'nothing on Production', MEMBER, 'variables:read', variable(PRD), false),
+  ...[DEV, STG, PRD].map((e) => scenario('Senior developer (Member)', `Write on ${e.split(':').at(-1)!}`, p('sid'), 'variables:write', variable(e), true)),
+  scenario('Senior developer (Member)', 'no other project', p('sid'), 'variables:read', variable(API_DEV), false),
+  scenario('DevOps engineer (Admin)', 'full access (all environments)', ADMIN, 'variables:write', variable(API_PRD), true),
+  scenario('DevOps engineer (Admin)', 'full access (all environments): secrets', ADMIN, 'secrets:reveal', secret(API_DEV), true),
+  scenario('QA tester (Member)', 'Read on Staging', p('quinn'), 'variables:read', variable(STG), true),
+  scenario('QA tester (Member)', 'Read on Staging: no writes', p('quinn'), 'variables:write', variable(STG), false),
+  scenario('QA tester (Member)', 'nothing on Development', p('quinn'), 'variables:read', variable(DEV), false),
+  scenario('External contractor (Member)', 'Write on specific project Development', CONTRACTOR, 'variables:write', variable(API_DEV), true),
+  scenario('External contractor (Member)', 'Development only', CONTRACTOR, 'variables:read', variable(API_PRD), false),
+  scenario('External contractor (Member)', 'specific project only', CONTRACTOR, 'variables:read', variable(DEV), false),
+  scenario('Auditor (Viewer)', 'Read (with Show Values enabled): values', VIEWER, 'variables:read_value', variable(STG), true),
+  scenario('Auditor (Viewer)', 'Read on the environments', VIEWER, 'variables:read', variable(PRD), true),
+  scenario('Auditor (Viewer)', 'no writes anywhere', VIEWER, 'variables:write', variable(STG), false),
+  scenario('Stakeholder (Viewer)', 'Read on Production', p('stan'), 'variables:read', variable(PRD), true),
+  scenario('Stakeholder (Viewer)', 'Production only', p('stan'), 'variables:read', variable(STG), false),
+  scenario('Stakeholder (Viewer)', 'Read: no writes', p('stan'), 'variables:write', variable(PRD), false),
+];
+
 let t: TestApp;
 let owner: string;
 let admin: string;
@@ -152,6 +179,7 @@ describe('EnvManager (examples/envmanager.yaml)', () => {
   it(`Access Levels: Write and Read (${ACCESS_LEVELS.length} rows)`, () => expectRows(t, owner, ACCESS_LEVELS));
   it(`Show Values to Readers (${SHOW_VALUES.length} rows)`, () => expectRows(t, owner, SHOW_VALUES));
   it(`the Viewer role always overrides access levels (${VIEWER_OVERRIDE.length} rows)`, () => expectRows(t, owner, VIEWER_OVERRIDE));
+  it(`Access Scenarios: the seven recommended setups (${SCENARIOS.length} rows)`, () => expectRows(t, owner, SCENARIOS));
   it(`Permission Inheritance and the Member and Admin sections (${INHERITANCE.length} rows)`, () => expectRows(t, owner, INHERITANCE));
 
   it('"Members and Viewers only see projects where they have at least one environment assigned": the lookups agree with Check', async () => {
@@ -159,7 +187,7 @@ describe('EnvManager (examples/envmanager.yaml)', () => {
     const projects = await authz.lookupResources({ subject: MEMBER, action: 'projects:read', resourceType: 'project', scope: ORG });
     expect(projects.resources).toEqual([WEB]);
     const viewers = await authz.lookupSubjects({ action: 'projects:read', resource: WEB, subjectType: 'user' });
-    expect(viewers.subjects).toEqual([ADMIN, OWNER, MEMBER, VIEWER].sort());
+    expect(viewers.subjects).toEqual([ADMIN, OWNER, MEMBER, VIEWER, READER, p('sid'), p('quinn'), p('stan')].sort());
     const apiViewers = await authz.lookupSubjects({ action: 'projects:read', resource: API, subjectType: 'user' });
     expect(apiViewers.subjects).toEqual([ADMIN, OWNER, CONTRACTOR].sort());
   });
