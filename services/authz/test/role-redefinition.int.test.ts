@@ -5,12 +5,13 @@
  * real Postgres: each attack below is refused with the code a client can act on, and writes
  * nothing; the allowed uses change exactly what they say, in one organization only.
  */
+import { readFileSync } from 'node:fs';
 import { Status } from 'nice-grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Decision, Effect } from '@warden/proto/authz/v1';
 import { currentRevision } from '../src/adapters/postgres/pg-revision.js';
 import { startTestApp, type TestApp } from './support/app.js';
-import { refused } from './support/catalogue.js';
+import { exampleFile, refused } from './support/catalogue.js';
 
 let t: TestApp;
 type Client = ReturnType<TestApp['grpc']>;
@@ -106,6 +107,18 @@ describe('what a redefinition does', () => {
     // Restoring: acme's viewer reads everything again.
     await as('olivia').admin.deleteRole({ org: 'acme', name: 'viewer', reason: 'restore' });
     expect(await decision('user:victor@acme.com', 'flags:read', 'org:acme/project:search/env:production/flag:f')).toBe(Decision.DECISION_ALLOW);
+  });
+
+  it('a world file that redefines built-in names goes through ApplyWorld, judged the same way', async () => {
+    // A platform administrator creates Zenable from its catalogue (six built-in names redefined).
+    const applied = await as('ops').admin.applyWorld({ world: readFileSync(exampleFile('zenable.yaml'), 'utf8'), reason: 'onboard zenable', apply: true });
+    expect(applied.applied).toBe(true);
+    const ask = t.grpc(await t.token('olga@zenable.io')).authz;
+    const r = await ask.check({ subject: 'user:vic@zenable.io', action: 'billing:read', resource: 'org:zenable', consistency: { requirement: { $case: 'fullyConsistent', value: true } } });
+    expect(r.decision).toBe(Decision.DECISION_ALLOW);
+    // In acme, a world file may not do what the caller could not do by hand: Rob may not narrow acme's owner.
+    const narrowing = 'orgs:\n  - id: acme\n    roles:\n      - { name: owner, membership: true, actions: [flags:read] }\n';
+    await attack(() => as('rob').admin.applyWorld({ world: narrowing, reason: 'test', apply: true }), Status.PERMISSION_DENIED);
   });
 
   it('DeleteRole of a built-in name the organization never redefined is NOT_FOUND', async () => {
