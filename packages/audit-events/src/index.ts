@@ -96,3 +96,6 @@ export {
   type ParsedLine,
 } from './export-format.js';
 export { ProducerKeyRegistry, parseProducerKeys, type ProducerKeyEvent, type KeyLookup } from './producer-keys.js';
+
+// What an approval is bound to (the service and the Node SDK compute the same hash).
+export { changeContentHash, CHANGE_HASH, type ProposedChange } from './change-hash.js';
