@@ -227,6 +227,19 @@ export function markApplied(request: ChangeRequest, by: string, contentHash: str
   return moved(request, 'applied', { kind: 'applied', by, at: now }, { bindingId: extra.bindingId ?? request.bindingId });
 }
 
+/**
+ * An approved access request takes effect: its binding is created by the write that records this
+ * step, made by `by` (the last approver, or the requester for break-glass access).
+ */
+export function markGranted(request: ChangeRequest, by: string, now: number): ChangeRequest {
+  if (request.kind !== 'access') throw new FailedPreconditionError(`request ${request.id} is a change request; apply it with the change`);
+  refuseUnlessLive(request, now, 'granted', 'approved');
+  if (!request.breakGlass && new Set(request.approvals.map((a) => a.by)).size < request.required) {
+    throw new FailedPreconditionError(`request ${request.id} has ${request.approvals.length} of ${request.required} approvals`);
+  }
+  return moved(request, 'applied', { kind: 'applied', by, at: now });
+}
+
 /** Closes a break-glass request's review (the use case checks the closer is an owner). */
 export function closeReview(request: ChangeRequest, by: string, now: number, reason: string | undefined): ChangeRequest {
   if (!request.breakGlass) throw new FailedPreconditionError(`request ${request.id} is not a break-glass request; it has no review`);

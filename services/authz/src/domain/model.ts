@@ -57,6 +57,8 @@ export interface ResourceAttributes {
   /** An allowed action in `approval_actions` becomes REQUIRES_APPROVAL. */
   readonly require_approval?: boolean;
   readonly approval_actions?: readonly string[];
+  /** Distinct approvals a change request here needs (the most any resource on the chain asks; default 1). */
+  readonly required_approvals?: number;
   /** Anything else: visible to conditions as `resource.attributes`. */
   readonly [key: string]: unknown;
 }

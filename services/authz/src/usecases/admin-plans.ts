@@ -32,6 +32,7 @@ export interface Settings {
   readonly require_approval?: boolean | undefined;
   readonly approval_actions?: readonly string[] | undefined;
   readonly show_values_to_readers?: boolean | undefined;
+  readonly required_approvals?: number | undefined;
   readonly attributes?: Readonly<Record<string, unknown>> | undefined;
 }
 
