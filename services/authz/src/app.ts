@@ -22,6 +22,10 @@ import type { Logger } from 'pino';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
+import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
+import { createApprovals } from './usecases/approvals.js';
+import { createApprovalsServiceImpl } from './api/grpc/approvals-service.js';
+import { PgRequestQueries } from './adapters/postgres/pg-request-store.js';
 import { createAdmin } from './usecases/admin.js';
 import { createAdminServiceImpl } from './api/grpc/admin-service.js';
 import { authenticated } from './api/grpc/auth.js';
@@ -153,12 +157,18 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
 
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
+    const approvals = createApprovals({
+      source: store, queries: new PgGrantQueries(pool), writer: new PgGrantWriter(pool), requests: new PgRequestQueries(pool), platformAdmins,
+      defaultTtlMs: config.approvalTtlMs, onWrite: (result) => cache.noteWrite(result),
+    });
+    const approvalsImpl = createApprovalsServiceImpl(approvals);
     const health = HealthState();
     const bare = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
     // Spans per RPC only when a tracing SDK is registered (OTEL_EXPORTER_OTLP_ENDPOINT, or a test's).
     server = tracingEnabled() ? bare.use(openTelemetryServerMiddleware()) : bare;
     server.add(AuthzServiceDefinition, authenticated(AuthzServiceDefinition, authzImpl, authenticator, logger));
     server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
+    server.add(ApprovalsServiceDefinition, authenticated(ApprovalsServiceDefinition, approvalsImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
     const watchImpl = createWatchServiceImpl(createWatch({ feed, source: cache, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) }));
     server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
@@ -167,6 +177,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     health.setStatus('healthy');
     health.setStatus('healthy', AuthzServiceDefinition.fullName);
     health.setStatus('healthy', AdminServiceDefinition.fullName);
+    health.setStatus('healthy', ApprovalsServiceDefinition.fullName);
     const grpcAddress = `${config.grpc.host}:${port}`;
     logger.info({ address: grpcAddress }, 'authz gRPC server listening');
 
@@ -192,6 +203,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       services: [
         { definition: AuthzServiceDefinition, implementation: authzImpl },
         { definition: AdminServiceDefinition, implementation: adminImpl },
+        { definition: ApprovalsServiceDefinition, implementation: approvalsImpl },
       ],
       ready: async () => {
         // The read replica is looked at in the background (logged when it goes and comes back)

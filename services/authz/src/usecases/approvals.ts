@@ -147,6 +147,7 @@ export function createApprovals(deps: ApprovalsDeps) {
   }
 
   async function load(caller: Caller, id: string, signal?: AbortSignal): Promise<ChangeRequest> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new InvalidArgumentError('id', `${JSON.stringify(id.slice(0, 80))} is not a request id (a lowercase UUID)`);
     const request = await deps.requests.get(id, signal);
     // Another organization's request does not exist for this caller.
     if (request === undefined || (caller.kind === 'api_key' && caller.org !== request.org)) throw new NotFoundError(`request ${id} does not exist`);

@@ -110,9 +110,9 @@ export async function putRequests({ client, revision, record }: WriteContext, ch
       if (rowCount === 0) throw new ConflictError(`request ${request.id} already exists`);
     } else {
       const { rowCount } = await client.query(
-        `UPDATE change_requests SET state = $7, review_open = $10, expires_at = $12, version = $13, revision = $14, body = $15
-         WHERE id = $1 AND org = $2 AND version = $16`,
-        [...params, change.previous.version],
+        `UPDATE change_requests SET state = $3, review_open = $4, expires_at = $5, version = $6, revision = $7, body = $8
+         WHERE id = $1 AND org = $2 AND version = $9`,
+        [request.id, request.org, request.state, request.breakGlass && request.reviewClosed === undefined, new Date(request.expiresAt), request.version, revision, JSON.stringify(request), change.previous.version],
       );
       if (rowCount === 0) throw new FailedPreconditionError(`request ${request.id} changed while this step was being made; read it again`);
     }
