@@ -163,7 +163,13 @@ export function createApprovals(deps: ApprovalsDeps) {
     const steps: Change[] = via === undefined ? [{ kind: 'request.put', request: next, previous }] : [{ kind: 'request.put', request: via, previous }, { kind: 'request.put', request: next, previous: via }];
     const changes: Change[] = [...extra, ...steps];
     const write = await governed.apply(caller, next.org, changes, { actor: caller.subject, reason: lastStep(next).reason }, guard);
-    return result(next, written(write));
+    return result(await stored(next), written(write));
+  }
+
+  /** An access request as committed (the write names the binding it created). */
+  async function stored(request: ChangeRequest): Promise<ChangeRequest> {
+    if (request.kind !== 'access' || request.state !== 'applied') return request;
+    return (await deps.requests.get(request.id)) ?? request;
   }
 
   /** A live request past its time is recorded expired before anything else is refused. */
@@ -359,7 +365,7 @@ export function createApprovals(deps: ApprovalsDeps) {
         await guard(state);
         await plan.check?.(state);
       });
-      return result(granted, written(write));
+      return result(await stored(granted), written(write));
     },
 
     /** An owner (not the requester) closes a break-glass request's review. */
