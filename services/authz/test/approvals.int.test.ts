@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changeContentHash } from '@warden/audit-events';
 import { Decision, Effect } from '@warden/proto/authz/v1';
 import { RequestState } from '@warden/proto/authz/v1/approvals';
+import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
+import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { startTestApp, type TestApp } from './support/app.js';
 
 const PROD = 'org:acme/project:checkout/env:production';
@@ -138,6 +140,54 @@ describe('approving (attacks first)', () => {
   it('unknown and malformed ids', async () => {
     await refused(as.adam.approvals.approveRequest({ id: 'x' }), Status.INVALID_ARGUMENT, /^id: /);
     await refused(as.adam.approvals.approveRequest({ id: '01900000-0000-7000-8000-000000000000' }), Status.NOT_FOUND, /does not exist/);
+  });
+});
+
+describe('concurrency and Watch', () => {
+  it('concurrent applies of one approved request: exactly one succeeds', async () => {
+    const request = await open();
+    await as.adam.approvals.approveRequest({ id: request.id });
+    await as.olivia.approvals.approveRequest({ id: request.id });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => as.sarah.approvals.applyRequest({ id: request.id, contentHash: hash })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(Status[(r.reason as ClientError).code]).toBe('FAILED_PRECONDITION');
+    const { rows } = await t.db.pool.query(`SELECT count(*)::int AS n FROM outbox WHERE event->>'key' = $1 AND event->>'action' = 'request.applied'`, [request.id]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('concurrent approvals by the same approver count once', async () => {
+    const request = await open();
+    const results = await Promise.allSettled(Array.from({ length: 4 }, () => as.adam.approvals.approveRequest({ id: request.id })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((await as.sarah.approvals.getRequest({ id: request.id })).request!.approvals).toHaveLength(1);
+  });
+
+  // Also the regression test of the change feed's pump (it stopped for good after a revision committed with no watcher).
+  it('Watch streams every request step of the organization', async () => {
+    const channel = createChannel(t.app.grpcAddress);
+    const watch = createClient(WatchServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${await t.token('olivia@acme.com')}` }) } });
+    const abort = new AbortController();
+    const kinds: string[] = [];
+    let failure: unknown;
+    const seen = (async () => {
+      try {
+        for await (const event of watch.watch({ afterRevision: 0, fromNow: true, org: 'acme' }, { signal: abort.signal })) {
+          for (const c of event.changes) kinds.push(`${c.kind} ${c.actor}`);
+          if (kinds.some((k) => k.startsWith('request.cancelled'))) return;
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) failure = error;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const request = await open();
+    await as.adam.approvals.approveRequest({ id: request.id });
+    await as.sarah.approvals.cancelRequest({ id: request.id, reason: 'changed my mind' });
+    await Promise.race([seen, new Promise((r) => setTimeout(r, 5000))]);
+    abort.abort();
+    channel.close();
+    expect(failure).toBeUndefined();
+    expect(kinds).toEqual(['request.opened user:sarah@acme.com', 'request.approved user:adam@acme.com', 'request.cancelled user:sarah@acme.com']);
   });
 });
 
