@@ -56,6 +56,9 @@ import { answers, ping, serverIdentity, type ServerIdentity } from './adapters/p
 import { createWatch } from './usecases/watch.js';
 import { readWorldFile } from './world-file.js';
 
+/** How often expired change requests are recorded as expired. */
+const APPROVAL_SWEEP_MS = 30_000;
+
 export interface AuthzApp {
   /** `host:port` the gRPC server listens on. */
   readonly grpcAddress: string;
@@ -97,6 +100,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
   let http: FastifyInstance | undefined;
   let redis: Redis | Cluster | undefined;
   let grantCache: CachedGrantSource | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
@@ -162,6 +166,12 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       defaultTtlMs: config.approvalTtlMs, onWrite: (result) => cache.noteWrite(result),
     });
     const approvalsImpl = createApprovalsServiceImpl(approvals);
+    // Expired requests are recorded (state and audit event) within a sweep of their expiry.
+    const sweepLog = logger.child({ component: 'approvals' });
+    sweeper = setInterval(() => {
+      approvals.expireDue().catch((error: unknown) => sweepLog.warn({ err: error }, 'expiry sweep failed; the next one retries'));
+    }, APPROVAL_SWEEP_MS);
+    sweeper.unref();
     const health = HealthState();
     const bare = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
     // Spans per RPC only when a tracing SDK is registered (OTEL_EXPORTER_OTLP_ENDPOINT, or a test's).
@@ -245,6 +255,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       authorizer,
       grantCache: cache,
       async close() {
+        clearInterval(sweeper);
         feed.close(); // ends Watch streams, which would otherwise hold the drain open
         health.setStatus('unhealthy');
         health.setStatus('unhealthy', AuthzServiceDefinition.fullName);
@@ -272,6 +283,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       },
     };
   } catch (error) {
+    clearInterval(sweeper);
     server?.forceShutdown();
     await http?.close().catch(() => undefined);
     await grantCache?.close().catch(() => undefined);

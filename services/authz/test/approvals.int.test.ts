@@ -11,6 +11,11 @@ import { RequestState } from '@warden/proto/authz/v1/approvals';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { startTestApp, type TestApp } from './support/app.js';
+import { createApprovals } from '../src/usecases/approvals.js';
+import { PgGrantQueries } from '../src/adapters/postgres/pg-grant-queries.js';
+import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
+import { PgGrantWriter } from '../src/adapters/postgres/pg-grant-writer.js';
+import { PgRequestQueries } from '../src/adapters/postgres/pg-request-store.js';
 
 const PROD = 'org:acme/project:checkout/env:production';
 const FLAG = `${PROD}/flag:checkout-v2`;
@@ -135,6 +140,19 @@ describe('approving (attacks first)', () => {
     await refused(as.adam.approvals.approveRequest({ id: request.id }), Status.FAILED_PRECONDITION, /expired at/);
     const { rows } = await t.db.pool.query(`SELECT state FROM change_requests WHERE id = $1`, [request.id]);
     expect(rows[0].state).toBe('expired');
+  });
+
+  it('the sweep records expired requests as expired, each with its audit event by system:approvals', async () => {
+    const due = await open('sarah', { ttlSeconds: 1 });
+    const live = await open();
+    const pool = t.db.pool;
+    const approvals = createApprovals({ source: new PgGrantStore(pool), queries: new PgGrantQueries(pool), writer: new PgGrantWriter(pool), requests: new PgRequestQueries(pool), platformAdmins: new Set(), now: () => Date.now() + 1500 });
+    expect(await approvals.expireDue(1000)).toBeGreaterThanOrEqual(1);
+    const { rows } = await pool.query<{ id: string; state: string }>(`SELECT id::text, state FROM change_requests WHERE id = ANY($1::uuid[])`, [[due.id, live.id]]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.state]))).toEqual({ [due.id]: 'expired', [live.id]: 'pending' });
+    const events = await pool.query(`SELECT event FROM outbox WHERE event->>'key' = $1 AND event->>'action' = 'request.expired'`, [due.id]);
+    expect(events.rows[0].event).toMatchObject({ actor: { id: 'warden.approvals' }, after: { state: 'expired' } });
+    expect(await approvals.expireDue(1000)).toBe(0);
   });
 
   it('unknown and malformed ids', async () => {

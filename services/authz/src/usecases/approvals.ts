@@ -17,6 +17,7 @@ import {
   MAX_ACCESS_SECONDS,
   MAX_BREAK_GLASS_SECONDS,
   REQUEST_ACCESS_ACTION,
+  SYSTEM_APPROVALS,
   approve,
   cancel,
   closeReview,
@@ -366,6 +367,28 @@ export function createApprovals(deps: ApprovalsDeps) {
         await plan.check?.(state);
       });
       return result(await stored(granted), written(write));
+    },
+
+    /**
+     * Records the expiry of every live request past its time (at most `limit`), each as its own
+     * write by system:approvals with its audit event. A request's steps change no grant, so no
+     * caller's rights are judged; the write still refuses a request that moved meanwhile.
+     */
+    async expireDue(limit = 100): Promise<number> {
+      const at = now();
+      let expired = 0;
+      for (const request of await deps.requests.due(new Date(at), limit)) {
+        const next = expire(request, at);
+        if (next === undefined) continue;
+        try {
+          written(await deps.writer.apply([{ kind: 'request.put', request: next, previous: request }], { actor: SYSTEM_APPROVALS, reason: lastStep(next).reason }));
+          expired++;
+        } catch (error) {
+          // Moved by a call meanwhile: the next sweep sees its new state.
+          if (!(error instanceof FailedPreconditionError)) throw error;
+        }
+      }
+      return expired;
     },
 
     /** An owner (not the requester) closes a break-glass request's review. */

@@ -204,6 +204,8 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX change_requests_scope ON change_requests (org, (resource COLLATE "C"), id);
       -- A subject's open break-glass reviews (its next break-glass waits for them).
       CREATE INDEX change_requests_open_reviews ON change_requests (org, requester) WHERE review_open;
+      -- The expiry sweep: live requests by expiry.
+      CREATE INDEX change_requests_live_expiry ON change_requests (expires_at) WHERE state IN ('pending', 'approved');
     `,
   },
 ];

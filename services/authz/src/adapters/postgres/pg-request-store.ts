@@ -70,7 +70,13 @@ export class PgRequestQueries implements RequestQueries {
       [input.org, input.scope, input.state ?? null, input.before !== undefined && UUID.test(input.before) ? input.before : null, input.limit],
     );
   }
+
+  due(at: Date, limit: number): Promise<ChangeRequest[]> {
+    return select(this.pool, `SELECT body FROM change_requests WHERE state IN ('pending', 'approved') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, [at, limit]);
+  }
 }
+
+export type { RequestQueries };
 
 type RequestPut = Extract<Change, { kind: 'request.put' }>;
 
