@@ -125,20 +125,9 @@ describe('break-glass (attacks first)', () => {
     );
   });
 
-  it('a change without approval: flagged, applied once; the next break-glass waits for an owner to close the review', async () => {
-    const { request } = await as.sam.approvals.breakGlass({ ...change, reason: 'checkout is down', ticket: 'INC-9', durationSeconds: 600 });
-    expect(request).toMatchObject({ state: RequestState.REQUEST_STATE_APPROVED, breakGlass: true, requester: 'user:sam@acme.com' });
-    expect(request!.expiresAt!.getTime() - request!.createdAt!.getTime()).toBe(600_000);
-    expect(request!.history.map((s) => s.kind)).toEqual(['opened', 'break_glass']);
-    const applied = await as.sam.approvals.applyRequest({ id: request!.id, contentHash: changeContentHash(change) });
-    expect(applied.request!.state).toBe(RequestState.REQUEST_STATE_APPLIED);
-
-    await refused(as.sam.approvals.breakGlass({ ...change, reason: 'again', durationSeconds: 600 }), Status.FAILED_PRECONDITION, /has a review still open: an owner must close it/);
-    await refused(as.sam.approvals.closeReview({ id: request!.id, reason: 'fine' }), Status.PERMISSION_DENIED, /only an owner/);
-    await refused(as.adam.approvals.closeReview({ id: request!.id, reason: 'fine' }), Status.PERMISSION_DENIED, /only an owner/);
-    await refused(as.olivia.approvals.closeReview({ id: request!.id }), Status.INVALID_ARGUMENT, /reason/);
-    const closed = await as.olivia.approvals.closeReview({ id: request!.id, reason: 'reviewed INC-9' });
-    expect(closed.request!.reviewClosed).toMatchObject({ by: 'user:olivia@acme.com', reason: 'reviewed INC-9' });
+  it('access, then a change without approval: flagged, applied once; each next break-glass waits for an owner to close the review', async () => {
+    // sam is not a release manager: production's flags:enable is DENY for him; break-glass skips approval, never a denial.
+    await refused(as.sam.approvals.breakGlass({ ...change, reason: 'checkout is down', durationSeconds: 600 }), Status.PERMISSION_DENIED, /break-glass skips approval, not a denial/);
 
     // Access without approval: a binding for sam that expires within the bound.
     expect(await decision('user:sam@acme.com', 'secrets:reveal', `${PROD}/secret:STRIPE`, 0)).toBe(Decision.DECISION_DENY);
@@ -153,5 +142,22 @@ describe('break-glass (attacks first)', () => {
     const events = await t.db.pool.query<{ after: { break_glass: boolean } }>(`SELECT event->'after' AS after FROM outbox WHERE event->>'key' = $1`, [access.request!.id]);
     expect(events.rows.length).toBeGreaterThan(0);
     expect(events.rows.every((r) => r.after.break_glass)).toBe(true);
+
+    // The next break-glass waits for the review.
+    await refused(as.sam.approvals.breakGlass({ ...change, reason: 'again', durationSeconds: 600 }), Status.FAILED_PRECONDITION, /has a review still open: an owner must close it/);
+    await refused(as.sam.approvals.closeReview({ id: access.request!.id, reason: 'fine' }), Status.PERMISSION_DENIED, /only an owner/);
+    await refused(as.adam.approvals.closeReview({ id: access.request!.id, reason: 'fine' }), Status.PERMISSION_DENIED, /only an owner/);
+    await refused(as.olivia.approvals.closeReview({ id: access.request!.id }), Status.INVALID_ARGUMENT, /reason/);
+    const closed = await as.olivia.approvals.closeReview({ id: access.request!.id, reason: 'reviewed the key rotation' });
+    expect(closed.request!.reviewClosed).toMatchObject({ by: 'user:olivia@acme.com', reason: 'reviewed the key rotation' });
+
+    // Now a release manager for a while, sam's flags:enable needs approval: break-glass takes the change without it.
+    const { request } = await as.sam.approvals.breakGlass({ ...change, reason: 'checkout is down', ticket: 'INC-9', durationSeconds: 600 });
+    expect(request).toMatchObject({ state: RequestState.REQUEST_STATE_APPROVED, breakGlass: true, requester: 'user:sam@acme.com' });
+    expect(request!.expiresAt!.getTime() - request!.createdAt!.getTime()).toBe(600_000);
+    expect(request!.history.map((s) => s.kind)).toEqual(['opened', 'break_glass']);
+    const applied = await as.sam.approvals.applyRequest({ id: request!.id, contentHash: changeContentHash(change) });
+    expect(applied.request!.state).toBe(RequestState.REQUEST_STATE_APPLIED);
+    await refused(as.sam.approvals.breakGlass({ ...change, reason: 'once more', durationSeconds: 600 }), Status.FAILED_PRECONDITION, /review still open/);
   });
 });

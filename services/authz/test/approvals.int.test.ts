@@ -155,6 +155,15 @@ describe('approving (attacks first)', () => {
     expect(await approvals.expireDue(1000)).toBe(0);
   });
 
+  it('an approval never overrides a denial: a requester whose access was revoked since may not apply', async () => {
+    const request = await open('alex');
+    await as.adam.approvals.approveRequest({ id: request.id });
+    await as.olivia.approvals.approveRequest({ id: request.id });
+    await as.olivia.admin.removeGroupMember({ org: 'acme', group: 'group:release-managers', member: 'user:alex@acme.com', reason: 'left the team' });
+    await refused(as.alex.approvals.applyRequest({ id: request.id, contentHash: hash }), Status.PERMISSION_DENIED, /user:alex@acme.com may no longer flags:enable .*does not override a denial/);
+    expect((await as.alex.approvals.getRequest({ id: request.id })).request!.state).toBe(RequestState.REQUEST_STATE_APPROVED);
+  });
+
   it('unknown and malformed ids', async () => {
     await refused(as.adam.approvals.approveRequest({ id: 'x' }), Status.INVALID_ARGUMENT, /^id: /);
     await refused(as.adam.approvals.approveRequest({ id: '01900000-0000-7000-8000-000000000000' }), Status.NOT_FOUND, /does not exist/);

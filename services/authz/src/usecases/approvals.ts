@@ -327,9 +327,15 @@ export function createApprovals(deps: ApprovalsDeps) {
       if (!/^sha256:[0-9a-f]{64}$/.test(input.contentHash)) throw new InvalidArgumentError('content_hash', 'must be sha256:<64 hex digits> (changeContentHash of the change)');
       const request = await load(caller, input.id, options.signal);
       if (request.kind !== 'change') throw new FailedPreconditionError(`request ${request.id} is an access request: its approval creates the binding`);
-      const by = await actingFor(caller, input.requester, parseResource(request.resource), options.signal);
+      const resource = parseResource(request.resource);
+      const by = await actingFor(caller, input.requester, resource, options.signal);
       await refuseIfExpired(caller, request);
-      return save(caller, markApplied(request, by, input.contentHash, now()), request);
+      const next = markApplied(request, by, input.contentHash, now());
+      // An approval skips the approval step, never a denial: a requester denied since (revoked, protected) may not apply.
+      if ((await decision(request.requester, request.action, resource, options.signal)) === 'DENY') {
+        throw new PermissionDeniedError(`${request.requester} may no longer ${request.action} on ${request.resource}: the approval does not override a denial`);
+      }
+      return save(caller, next, request);
     },
 
     /** Break-glass: a change approved at once, or access granted at once, with a review to close. */
@@ -345,6 +351,9 @@ export function createApprovals(deps: ApprovalsDeps) {
       inOrg(caller, resource.org, 'resource');
       if ((await decision(caller.subject, BREAK_GLASS_ACTION, resource, options.signal)) !== 'ALLOW') {
         throw new PermissionDeniedError(`${caller.subject} may not break glass on ${resource.path}: it lacks ${BREAK_GLASS_ACTION} there`);
+      }
+      if (grant === undefined && (await decision(caller.subject, content.action, resource, options.signal)) === 'DENY') {
+        throw new PermissionDeniedError(`${caller.subject} may not ${content.action} on ${resource.path}: break-glass skips approval, not a denial (take access first: a break-glass access grant)`);
       }
       const at = now();
       const opened = openRequest(
