@@ -26,6 +26,7 @@ import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
 import { createApprovals } from './usecases/approvals.js';
 import { createApprovalsServiceImpl } from './api/grpc/approvals-service.js';
 import { PgRequestQueries } from './adapters/postgres/pg-request-store.js';
+import { loadOrCreateSecret } from './adapters/postgres/pg-secrets.js';
 import { createAdmin } from './usecases/admin.js';
 import { createAdminServiceImpl } from './api/grpc/admin-service.js';
 import { authenticated } from './api/grpc/auth.js';
@@ -212,6 +213,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       logger,
       publicUrl: config.http.publicUrl,
       corsOrigins: config.http.corsOrigins,
+      accessRequests: { approvals, secret: await loadOrCreateSecret(pool, 'authzen-denial-binding') },
       services: [
         { definition: AuthzServiceDefinition, implementation: authzImpl },
         { definition: AdminServiceDefinition, implementation: adminImpl },

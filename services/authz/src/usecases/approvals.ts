@@ -244,21 +244,23 @@ export function createApprovals(deps: ApprovalsDeps) {
     },
 
     /** Opens an access request for the caller: a role or actions at a scope, for a bounded time. */
-    async requestAccess(caller: Caller, input: AccessInput, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
+    async requestAccess(caller: Caller, input: AccessInput & { readonly requester?: string | undefined }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
       person(caller, 'request access');
-      if (input.grant.subject !== undefined && input.grant.subject !== '' && input.grant.subject !== caller.subject) {
-        throw new InvalidArgumentError('grant.subject', `an access request is for its requester (${caller.subject}); leave it empty`);
-      }
-      const grant = validGrant(input.grant, caller.subject, MAX_ACCESS_SECONDS);
-      const scope = parseResource(grant.scope);
+      const scope = parseResource(input.grant.scope, 'grant.scope');
       inOrg(caller, scope.org, 'grant.scope');
+      // A PEP (authz:check on the scope) may ask for its user, as ARAP's access request endpoint does.
+      const requester = await actingFor(caller, input.requester, scope, options.signal);
+      if (input.grant.subject !== undefined && input.grant.subject !== '' && input.grant.subject !== requester) {
+        throw new InvalidArgumentError('grant.subject', `an access request is for its requester (${requester}); leave it empty`);
+      }
+      const grant = validGrant(input.grant, requester, MAX_ACCESS_SECONDS);
       const catalogue = await catalogueOf(scope.org, options.signal);
       planGrant({ subject: grant.subject, role: grant.role, actions: grant.actions, scope: grant.scope }, catalogue, now()); // validates names
-      const view = await deps.source.view([{ subject: caller.subject, resource: scope }], options.signal);
+      const view = await deps.source.view([{ subject: requester, resource: scope }], options.signal);
       const content = accessContent(grant);
       const request = openRequest(
         {
-          id: newId(), org: scope.org, kind: 'access', requester: caller.subject, ...content, contentHash: hashOf(content), reason: input.reason, ticket: input.ticket,
+          id: newId(), org: scope.org, kind: 'access', requester, ...content, contentHash: hashOf(content), reason: input.reason, ticket: input.ticket,
           required: requiredApprovals(scope.chain, (p) => view.attributes(p)), ttlMs: ttlOf(input.ttlSeconds), access: grant,
         },
         now(),
@@ -269,9 +271,16 @@ export function createApprovals(deps: ApprovalsDeps) {
       });
     },
 
-    async get(caller: Caller, input: { id: string }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
+    /**
+     * One request: its requester, a subject allowed approvals:read on its resource, or (`pep`)
+     * a PEP that may act for the requester there (authz:check), as ARAP's task endpoint allows.
+     */
+    async get(caller: Caller, input: { id: string; pep?: boolean | undefined }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
       const request = await load(caller, input.id, options.signal);
-      if (request.requester !== caller.subject) await rules.requireAll(caller, [READ], parseResource(request.resource), `read request ${request.id}`, options.signal);
+      if (request.requester === caller.subject) return result(request, 0);
+      const resource = parseResource(request.resource);
+      if (input.pep === true && caller.kind !== 'trusted_local' && (await decision(caller.subject, CHECK_OTHERS_ACTION, resource, options.signal)) === 'ALLOW') return result(request, 0);
+      await rules.requireAll(caller, [READ], resource, `read request ${request.id}`, options.signal);
       return result(request, 0);
     },
 
@@ -313,12 +322,15 @@ export function createApprovals(deps: ApprovalsDeps) {
       return save(caller, reject(request, caller.subject, ok, now(), input.reason), request);
     },
 
-    async cancel(caller: Caller, input: { id: string; reason?: string | undefined }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
+    /** `requester`: a PEP cancelling for its user (authz:check on the resource), as ARAP's cancel link does. */
+    async cancel(caller: Caller, input: { id: string; reason?: string | undefined; requester?: string | undefined }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
       person(caller, 'cancel requests');
       const request = await load(caller, input.id, options.signal);
+      const resource = parseResource(request.resource);
+      const by = input.requester === undefined ? caller.subject : await actingFor(caller, input.requester, resource, options.signal);
       await refuseIfExpired(caller, request);
-      const manager = request.requester !== caller.subject && (await decision(caller.subject, MANAGE, parseResource(request.resource), options.signal)) === 'ALLOW';
-      return save(caller, cancel(request, caller.subject, manager, now(), input.reason), request);
+      const manager = request.requester !== by && (await decision(caller.subject, MANAGE, resource, options.signal)) === 'ALLOW';
+      return save(caller, cancel(request, by, manager, now(), input.reason), request);
     },
 
     /** Records that the approved change was applied: same content hash, by its requester, once. */

@@ -204,6 +204,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX change_requests_scope ON change_requests (org, (resource COLLATE "C"), id);
       -- A subject's open break-glass reviews (its next break-glass waits for them).
       CREATE INDEX change_requests_open_reviews ON change_requests (org, requester) WHERE review_open;
+      -- Secrets the service keeps for itself, shared by its replicas (the AuthZEN requestable
+      -- denials' binding-token key): created once, at random, by the first replica that needs it.
+      CREATE TABLE warden_secrets (
+        name text PRIMARY KEY,
+        secret bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
       -- The expiry sweep: live requests by expiry.
       CREATE INDEX change_requests_live_expiry ON change_requests (expires_at) WHERE state IN ('pending', 'approved');
     `,
