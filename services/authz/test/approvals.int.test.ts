@@ -231,6 +231,14 @@ describe('listing', () => {
     expect(next.requests[0]!.id < page.requests[1]!.id).toBe(true);
   });
 
+  it('a PEP (authz:check on the resource) reads a request it may act on, and lists nothing without approvals:read', async () => {
+    const request = await open();
+    const gateway = t.grpc((await t.grpc(t.adminKey).admin.createApiKey({ org: 'acme', subject: 'service:gateway', description: 'pep', reason: 'test' })).key);
+    expect((await gateway.approvals.getRequest({ id: request.id })).request!.id).toBe(request.id);
+    await refused(gateway.approvals.listRequests({ scope: 'org:acme', state: 0, limit: 10, pageToken: '' }), Status.PERMISSION_DENIED, /lacks approvals:read/);
+    await refused(as.victor.approvals.getRequest({ id: request.id }), Status.PERMISSION_DENIED, /user:victor@acme.com may not read request .*: it lacks approvals:read/);
+  });
+
   it('over the Connect HTTP route too', async () => {
     const request = await open();
     const response = await t.post('/warden.authz.v1.ApprovalsService/GetRequest', { id: request.id }, await t.token('mia@acme.com'));

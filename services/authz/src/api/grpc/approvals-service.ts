@@ -83,7 +83,8 @@ export function createApprovalsServiceImpl(approvals: Approvals): ApprovalsServi
       );
     },
     async getRequest(request, { caller, signal }) {
-      return response(await approvals.get(caller, { id: request.id }, { signal }));
+      // A PEP (authz:check on the resource) reads the requests it opened for its users (the Node SDK's applyApproved).
+      return response(await approvals.get(caller, { id: request.id, pep: true }, { signal }));
     },
     async listRequests(request, { caller, signal }) {
       const state = stateFromProto(request.state, 'state');
