@@ -183,7 +183,7 @@ export function createApprovals(deps: ApprovalsDeps) {
 
   function accessChange(request: ChangeRequest, catalogue: Parameters<typeof planGrant>[1], at: number) {
     const grant = request.access!;
-    return planGrant({ subject: grant.subject, role: grant.role, actions: grant.actions, scope: grant.scope, expiresAt: new Date(at + grant.durationSeconds * 1000), reason: `${request.kind} request ${request.id}: ${request.reason}` }, catalogue, at);
+    return planGrant({ subject: grant.subject, role: grant.role, actions: grant.actions, scope: grant.scope, expiresAt: new Date(at + grant.durationSeconds * 1000), reason: `${request.kind} request ${request.id}: ${request.reason}`.slice(0, 1000) }, catalogue, at);
   }
 
   async function catalogueOf(org: string, signal?: AbortSignal) {
