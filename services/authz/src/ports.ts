@@ -139,6 +139,8 @@ export interface RequestQueries {
   get(id: string, signal?: AbortSignal): Promise<ChangeRequest | undefined>;
   /** Requests of the organization on `scope` or below, newest first, before the id `before`; of one stored state when given. */
   list(input: { org: string; scope: string; state?: RequestState | undefined; before?: string | undefined; limit: number }, signal?: AbortSignal): Promise<ChangeRequest[]>;
+  /** The request opened with this idempotency key (`<submitter> <key>`). */
+  byIdempotencyKey(key: string, signal?: AbortSignal): Promise<ChangeRequest | undefined>;
   /** Pending or approved requests whose expiry is at or before `at`, soonest first. */
   due(at: Date, limit: number, signal?: AbortSignal): Promise<ChangeRequest[]>;
 }

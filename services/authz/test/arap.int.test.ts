@@ -93,6 +93,20 @@ describe('AuthZEN Access Request and Approval Profile', () => {
     expect((await get('/access/v1/requests/01900000-0000-7000-8000-000000000000', pep)).body).toMatchObject({ type: 'urn:openid:authzen:access-request:error:unknown_task', status: 404 });
   });
 
+  it('an Idempotency-Key retry finds its task; the same key with other content is duplicate_request', async () => {
+    const other = { ...tuple, resource: { type: 'variable', id: 'org:acme/project:search/env:development/variable:Z' } };
+    const { access_request: hint } = ((await t.post('/access/v1/evaluation', other, pep)).body as { context: Record<string, any> }).context;
+    const body = { ...other, denial: { expires_at: hint.expires_at, binding_token: hint.binding_token } };
+    const key = { 'idempotency-key': '7b8d0f0d-65a1-4af1-9fd3-a684f08a5d13' };
+    const first = await t.post('/access/v1/requests', body, pep, key);
+    const retry = await t.post('/access/v1/requests', body, pep, key);
+    expect(first.status).toBe(202);
+    expect((retry.body as { task: { id: string } }).task.id).toBe((first.body as { task: { id: string } }).task.id);
+    const changed = await t.post('/access/v1/requests', { ...body, requested_access: { requested_until: new Date(Date.now() + 7200_000).toISOString() } }, pep, key);
+    expect(changed.status).toBe(409);
+    expect(changed.body).toMatchObject({ type: 'urn:openid:authzen:access-request:error:duplicate_request' });
+  });
+
   it('the PEP cancels a pending task', async () => {
     const other = { ...tuple, resource: { type: 'variable', id: 'org:acme/project:search/env:staging/variable:Y' } };
     const { access_request: hint } = ((await t.post('/access/v1/evaluation', other, pep)).body as { context: Record<string, any> }).context;

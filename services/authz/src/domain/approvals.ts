@@ -72,6 +72,8 @@ export interface ChangeRequest {
   readonly reviewClosed: Step | undefined;
   /** Access requests: the binding approval created. */
   readonly bindingId: string | undefined;
+  /** `<submitter> <Idempotency-Key>` of an AuthZEN access request submission (a retry finds this request). */
+  readonly idempotencyKey?: string | undefined;
 }
 
 export const REQUEST_ACCESS_ACTION = 'approvals:access';
@@ -119,6 +121,7 @@ export interface OpenInput {
   readonly access?: AccessGrant | undefined;
   /** Opened approved by its requester, flagged, with a review to close. */
   readonly breakGlass?: boolean | undefined;
+  readonly idempotencyKey?: string | undefined;
 }
 
 export function openRequest(input: OpenInput, now: number): ChangeRequest {
@@ -159,6 +162,7 @@ export function openRequest(input: OpenInput, now: number): ChangeRequest {
     breakGlass,
     reviewClosed: undefined,
     bindingId: undefined,
+    ...(input.idempotencyKey !== undefined ? { idempotencyKey: input.idempotencyKey } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
  * the same governed write, judged by its effect with the approver as the caller; break-glass
  * access is judged by the break-glass rule (domain/break-glass.ts). No SQL here.
  */
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@warden/errors';
+import { ConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '@warden/errors';
 import { changeContentHash } from '@warden/audit-events';
 import { parseAction, parseResource, parseSubject, type ResourcePath } from '@warden/names';
 import { v7 as uuidv7 } from 'uuid';
@@ -244,7 +244,11 @@ export function createApprovals(deps: ApprovalsDeps) {
     },
 
     /** Opens an access request for the caller: a role or actions at a scope, for a bounded time. */
-    async requestAccess(caller: Caller, input: AccessInput & { readonly requester?: string | undefined }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
+    /**
+     * `idempotencyKey` (AuthZEN ARAP's Idempotency-Key): a retry by the same submitter with the
+     * same content finds the request it opened; other content with the same key is a conflict.
+     */
+    async requestAccess(caller: Caller, input: AccessInput & { readonly requester?: string | undefined; readonly idempotencyKey?: string | undefined }, options: CallOptions = NO_OPTIONS): Promise<RequestResult> {
       person(caller, 'request access');
       const scope = parseResource(input.grant.scope, 'grant.scope');
       inOrg(caller, scope.org, 'grant.scope');
@@ -258,10 +262,19 @@ export function createApprovals(deps: ApprovalsDeps) {
       planGrant({ subject: grant.subject, role: grant.role, actions: grant.actions, scope: grant.scope }, catalogue, now()); // validates names
       const view = await deps.source.view([{ subject: requester, resource: scope }], options.signal);
       const content = accessContent(grant);
+      const idempotencyKey = input.idempotencyKey === undefined ? undefined : `${caller.subject} ${input.idempotencyKey}`;
+      if (idempotencyKey !== undefined) {
+        if (input.idempotencyKey!.length === 0 || input.idempotencyKey!.length > 256) throw new InvalidArgumentError('idempotency_key', 'must be 1 to 256 characters');
+        const earlier = await deps.requests.byIdempotencyKey(idempotencyKey, options.signal);
+        if (earlier !== undefined) {
+          if (earlier.requester === requester && earlier.contentHash === hashOf(content)) return result(earlier, 0);
+          throw new ConflictError(`the Idempotency-Key was used for another request (${earlier.id}) with other content`);
+        }
+      }
       const request = openRequest(
         {
           id: newId(), org: scope.org, kind: 'access', requester, ...content, contentHash: hashOf(content), reason: input.reason, ticket: input.ticket,
-          required: requiredApprovals(scope.chain, (p) => view.attributes(p)), ttlMs: ttlOf(input.ttlSeconds), access: grant,
+          required: requiredApprovals(scope.chain, (p) => view.attributes(p)), ttlMs: ttlOf(input.ttlSeconds), access: grant, idempotencyKey,
         },
         now(),
       );

@@ -198,6 +198,8 @@ export const MIGRATIONS: readonly Migration[] = [
         expires_at timestamptz NOT NULL,
         version integer NOT NULL,
         revision bigint NOT NULL,
+        -- '<submitter> <Idempotency-Key>' of an AuthZEN access request submission.
+        idempotency_key text UNIQUE,
         body jsonb NOT NULL
       );
       -- Listing a scope: requests on it or below it, newest first (ids are UUIDv7).

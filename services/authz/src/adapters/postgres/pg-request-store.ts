@@ -27,6 +27,7 @@ export function requestFromBody(body: ChangeRequest): ChangeRequest {
   return {
     ...body,
     ticket: body.ticket ?? undefined,
+    idempotencyKey: body.idempotencyKey ?? undefined,
     access: body.access ?? undefined,
     reviewClosed: body.reviewClosed ?? undefined,
     bindingId: body.bindingId ?? undefined,
@@ -71,6 +72,10 @@ export class PgRequestQueries implements RequestQueries {
     );
   }
 
+  async byIdempotencyKey(key: string): Promise<ChangeRequest | undefined> {
+    return (await select(this.pool, 'SELECT body FROM change_requests WHERE idempotency_key = $1', [key]))[0];
+  }
+
   due(at: Date, limit: number): Promise<ChangeRequest[]> {
     return select(this.pool, `SELECT body FROM change_requests WHERE state IN ('pending', 'approved') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, [at, limit]);
   }
@@ -109,11 +114,11 @@ export async function putRequests({ client, revision, record }: WriteContext, ch
     ];
     if (change.previous === undefined) {
       const { rowCount } = await client.query(
-        `INSERT INTO change_requests (id, org, kind, requester, action, resource, state, content_hash, break_glass, review_open, created_at, expires_at, version, revision, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`,
-        params,
+        `INSERT INTO change_requests (id, org, kind, requester, action, resource, state, content_hash, break_glass, review_open, created_at, expires_at, version, revision, body, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING`,
+        [...params, request.idempotencyKey ?? null],
       );
-      if (rowCount === 0) throw new ConflictError(`request ${request.id} already exists`);
+      if (rowCount === 0) throw new ConflictError(`request ${request.id}${request.idempotencyKey !== undefined ? ' (or one with the same Idempotency-Key)' : ''} already exists`);
     } else {
       const { rowCount } = await client.query(
         `UPDATE change_requests SET state = $3, review_open = $4, expires_at = $5, version = $6, revision = $7, body = $8

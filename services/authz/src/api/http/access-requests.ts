@@ -15,12 +15,13 @@
  *     and the PDP, authoritative, allows through the binding until it expires;
  *   - POST|DELETE /access/v1/requests/{id}/cancel.
  * Errors are application/problem+json (RFC 9457) with the profile's problem types.
- * Not implemented: bundled `items`, Idempotency-Key, callbacks, forms and catalogs; the
+ * An `Idempotency-Key` makes a retried submission find its task (other content: duplicate_request).
+ * Not implemented: bundled `items`, callbacks, forms and catalogs; the
  * binding token is HS256 (the service is both PDP and Access Request Service), not a key
  * published at a jwks_uri.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { InvalidArgumentError, NotFoundError, WardenError, statusOf } from '@warden/errors';
+import { ConflictError, InvalidArgumentError, NotFoundError, WardenError, statusOf } from '@warden/errors';
 import type { Caller } from '../../domain/caller.js';
 import type { CheckInput, CheckResult } from '../../domain/model.js';
 import type { Approvals, RequestResult } from '../../usecases/approvals.js';
@@ -94,6 +95,11 @@ interface Submission {
   denial?: { evaluation_id?: string; expires_at: string; reason?: string; binding_token?: string };
 }
 
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const value = request.headers['idempotency-key'];
+  return typeof value === 'string' ? value : undefined;
+}
+
 const STATUS: Readonly<Record<string, string>> = { pending: 'pending', approved: 'pending', applied: 'approved', rejected: 'denied', expired: 'expired', cancelled: 'cancelled' };
 
 export function registerAccessRequests(app: FastifyInstance, deps: AccessRequestDeps): void {
@@ -130,6 +136,8 @@ export function registerAccessRequests(app: FastifyInstance, deps: AccessRequest
           ? error
           : error instanceof NotFoundError
             ? new Problem(`${PROBLEM}unknown_task`, 404, 'Unknown task', error.message)
+            : error instanceof ConflictError
+            ? new Problem(`${PROBLEM}duplicate_request`, 409, 'Duplicate request', error.message)
             : error instanceof WardenError
               ? new Problem(error.code === 'failed_precondition' ? `${PROBLEM}invalid_task_state` : 'about:blank', error.code === 'failed_precondition' ? 409 : (statusOf(error)?.http ?? 500), error.code, error.message)
               : undefined;
@@ -162,7 +170,7 @@ export function registerAccessRequests(app: FastifyInstance, deps: AccessRequest
       const reason = typeof body.context?.['business_justification'] === 'string' ? body.context['business_justification'] : `access request for ${action} on ${resource} (AuthZEN ARAP)`;
       const opened = await deps.approvals.requestAccess(
         deps.callerOf(request),
-        { grant: { actions: [action], scope: resource, durationSeconds: seconds }, reason, ticket: undefined, requester: subject },
+        { grant: { actions: [action], scope: resource, durationSeconds: seconds }, reason, ticket: undefined, requester: subject, idempotencyKey: idempotencyKeyOf(request) },
         { signal: AbortSignal.timeout(10_000) },
       );
       const out = task(request, opened);
