@@ -106,6 +106,21 @@ describe('change() when approval is needed', () => {
     expect((await owner.approvals.getRequest({ id: pending.requestId })).request!.state).toBe(RequestState.REQUEST_STATE_APPLIED);
   });
 
+  it('an apply that fails after the claim is recorded as a failure; the approval is used up', async () => {
+    const change = { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: `${PROD}/flag:broken`, before: { enabled: false }, after: { enabled: true } };
+    const pending = await warden.change(change, () => 'never');
+    if (!isPendingChange(pending)) throw new Error('expected a pending change');
+    await approvers.a.approveRequest({ id: pending.requestId, reason: '' });
+    await approvers.b.approveRequest({ id: pending.requestId, reason: '' });
+    const before = recorded.length;
+    const failed = await warden.applyApproved(pending.requestId, () => {
+      throw new Error('flag store is read-only');
+    }).catch((e: unknown) => e);
+    expect((failed as Error).message).toBe('flag store is read-only');
+    expect(recorded.slice(before)).toMatchObject([{ outcome: 'failure', error: 'flag store is read-only', resource: `${PROD}/flag:broken` }]);
+    await expect(warden.applyApproved(pending.requestId, () => 'again')).rejects.toThrow(/is applied/);
+  });
+
   it('creates and deletes go through the same gate', async () => {
     for (const action of ['flags:create', 'flags:delete']) {
       let applied = 0;
