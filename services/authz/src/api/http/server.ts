@@ -20,6 +20,7 @@ import { registerAuthzen, type AuthzenDeps } from './authzen.js';
 import { registerAccessRequests, requestableHint } from './access-requests.js';
 import type { Approvals } from '../../usecases/approvals.js';
 import { keyIdOf } from '../../domain/api-key-format.js';
+import { registerConsole } from './console.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -57,6 +58,8 @@ export interface HttpServerOptions extends Omit<AuthzenDeps, 'callerOf' | 'reque
   readonly ready: () => Promise<boolean>;
   /** Browser origins allowed to call the API (CORS); none by default. */
   readonly corsOrigins?: readonly string[] | undefined;
+  /** The web console's built files, served at /console; undefined: no console. */
+  readonly consoleDir?: string | undefined;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -128,6 +131,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const arap = options.accessRequests;
   registerAuthzen(app, { ...options, callerOf, requestable: arap === undefined ? undefined : requestableHint(arap.secret) });
   if (arap !== undefined) registerAccessRequests(app, { approvals: arap.approvals, callerOf, publicUrl: options.publicUrl, secret: arap.secret });
+  if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir);
 
   for (const { definition, implementation } of options.services) {
     const impl = implementation as Implementation;
