@@ -250,6 +250,12 @@ describe('listing', () => {
 });
 
 describe('the required approvals setting is governed', () => {
+  it('reads back through the directory (the console keeps it when it edits other settings)', async () => {
+    const response = await t.post('/warden.authz.v1.DirectoryService/ListResources', { scope: 'org:acme/project:checkout', resourceType: 'env' }, await t.token('olivia@acme.com'));
+    const prod = (response.body as { resources: Array<{ path: string; settings?: { requiredApprovals?: number } }> }).resources.find((r) => r.path === PROD);
+    expect(prod?.settings?.requiredApprovals).toBe(2);
+  });
+
   it('lowering it needs an owner; an admin may not', async () => {
     await refused(
       as.adam.admin.putResource({ path: PROD, settings: { protected: true, sensitiveActions: ['flags:enable', 'flags:rollout', 'variables:write', 'secrets:reveal'], protectedRoles: ['owner', 'admin', 'release_manager'], requireApproval: true, approvalActions: [], showValuesToReaders: false, requiredApprovals: 1 } }),
