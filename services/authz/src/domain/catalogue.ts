@@ -24,9 +24,9 @@ export const ACTION_CATALOGUE: Readonly<Record<string, readonly string[]>> = {
   billing: ['read', 'manage'],
   integrations: ['read', 'manage'],
   audit: ['read', 'export', 'manage_keys', 'delete'],
-  // read: see pending changes and their threads; feedback: non-binding votes and comments;
-  // manage: define approval flows.
-  approvals: ['read', 'request', 'feedback', 'approve', 'manage', 'bypass'],
+  // read: see pending changes; feedback: non-binding votes and comments; manage: define approval
+  // flows; break_glass: apply or take access without approval, with a review (approvals.md).
+  approvals: ['read', 'request', 'feedback', 'approve', 'manage', 'bypass', 'break_glass'],
   authz: ['check', 'lookup'],
   keys: ['read', 'manage'],
 };
@@ -47,6 +47,7 @@ export const MANAGEMENT_ACTIONS: readonly string[] = [
   'keys:manage',
   'audit:manage_keys',
   'approvals:bypass',
+  'approvals:break_glass',
 ];
 
 const BUILT_IN_ACTIONS: readonly string[] = Object.entries(ACTION_CATALOGUE).flatMap(([area, verbs]) => verbs.map((verb) => `${area}:${verb}`));
@@ -139,7 +140,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
   },
   {
     name: 'admin',
-    description: 'Everything but billing:manage, approvals:bypass, audit:manage_keys and deleting the organization.',
+    description: 'Everything but billing:manage, approvals:bypass, approvals:break_glass, audit:manage_keys and deleting the organization.',
     actions: [
       'orgs:read', 'projects:*', 'environments:*', 'flags:*', 'variables:*', 'secrets:*',
       'users:*', 'roles:*', 'groups:*', 'billing:read', 'integrations:*', 'audit:read', 'audit:export',
@@ -149,14 +150,14 @@ export const SYSTEM_ROLES: readonly Role[] = [
   },
   {
     name: 'member',
-    description: 'Belongs to the organization; sees only what other bindings grant.',
-    actions: ['orgs:read', 'users:read'],
+    description: 'Belongs to the organization; sees pending changes and only what other bindings grant.',
+    actions: ['orgs:read', 'users:read', 'approvals:read'],
     membership: true,
   },
   {
     name: 'viewer',
     description: 'Reads everything (not values or secrets); can never write, whatever else is granted.',
-    actions: ['orgs:read', 'users:read', 'approvals:read', ...READS.filter((a) => a !== 'secrets:read')],
+    actions: ['orgs:read', 'users:read', ...READS.filter((a) => a !== 'secrets:read')],
     membership: true,
     ceiling: ['*:read', READ_VALUE_ACTION],
   },
@@ -190,7 +191,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
     actions: [
       'environments:read', 'flags:read', 'flags:write', 'flags:enable', 'flags:disable', 'flags:rollout',
       'variables:read', 'variables:read_value', 'variables:write', 'secrets:read', 'secrets:write',
-      'secrets:reveal', 'approvals:request',
+      'secrets:reveal', 'approvals:read', 'approvals:request',
     ],
     membership: false,
   },

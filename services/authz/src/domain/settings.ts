@@ -3,6 +3,7 @@
  *
  *  protected, sensitive_actions, protected_roles   sensitive actions only through named roles
  *  require_approval, approval_actions              an allowed change waits for approval
+ *  required_approvals                              distinct approvals a change request needs there (default 1)
  *  show_values_to_readers                          readers see variable values
  *  visible_from_below                              an assignment below a resource makes it visible
  *
@@ -30,6 +31,7 @@ export const RESERVED_SETTINGS = [
   'protected_roles',
   'require_approval',
   'approval_actions',
+  'required_approvals',
   'show_values_to_readers',
   'visible_from_below',
 ] as const;
@@ -42,6 +44,7 @@ const settingsSchema = z.strictObject({
   protected_roles: z.array(z.string()).max(50).optional(),
   require_approval: z.boolean().optional(),
   approval_actions: actionList.optional(),
+  required_approvals: z.number().int().min(1).max(10).optional(),
   show_values_to_readers: z.boolean().optional(),
   visible_from_below: actionList.optional(),
 });
@@ -78,6 +81,7 @@ export function resourceAttributes(settings: unknown, attributes: unknown, field
   if (typed.protected !== undefined) out['protected'] = typed.protected;
   if (typed.require_approval !== undefined) out['require_approval'] = typed.require_approval;
   if (typed.show_values_to_readers !== undefined) out['show_values_to_readers'] = typed.show_values_to_readers;
+  if (typed.required_approvals !== undefined) out['required_approvals'] = typed.required_approvals;
   if (typed.sensitive_actions !== undefined) out['sensitive_actions'] = typed.sensitive_actions.map((a, i) => parseAction(a, `${field}.sensitive_actions[${i}]`).action);
   if (typed.approval_actions !== undefined) out['approval_actions'] = typed.approval_actions.map((a, i) => parseAction(a, `${field}.approval_actions[${i}]`).action);
   if (typed.visible_from_below !== undefined) out['visible_from_below'] = typed.visible_from_below.map((a, i) => parseAction(a, `${field}.visible_from_below[${i}]`).action);
@@ -117,6 +121,16 @@ export function approvalRule(chain: readonly string[], attributesOf: AttributesO
     if (attrs !== undefined && attrs.require_approval === true && (attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS).includes(action)) return chain[i]!;
   }
   return undefined;
+}
+
+/** Distinct approvals a change request at the end of the chain needs: the most any resource on the chain asks (at least 1). */
+export function requiredApprovals(chain: readonly string[], attributesOf: AttributesOf): number {
+  let required = 1;
+  for (const path of chain) {
+    const value = attributesOf(path)?.required_approvals;
+    if (typeof value === 'number' && Number.isInteger(value) && value > required) required = value;
+  }
+  return required;
 }
 
 /** Readers see values: some resource on the chain says so and none says false. */
@@ -164,5 +178,8 @@ export function weakenings(before: ResourceAttributes | undefined, after: Resour
       if (dropped.length > 0) out.push(`no longer requires approval for ${dropped.join(', ')}`);
     }
   }
+  const wasRequired = typeof was.required_approvals === 'number' ? was.required_approvals : 1;
+  const nowRequired = typeof after.required_approvals === 'number' ? after.required_approvals : 1;
+  if (nowRequired < wasRequired) out.push(`needs ${nowRequired} approval(s) instead of ${wasRequired}`);
   return out;
 }

@@ -21,6 +21,7 @@ const ruleAttributes = {
   protected_roles: z.array(z.string()).max(50).optional(),
   require_approval: z.boolean().optional(),
   approval_actions: actionList.optional(),
+  required_approvals: z.number().int().optional(),
   show_values_to_readers: z.boolean().optional(),
   visible_from_below: actionList.optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),

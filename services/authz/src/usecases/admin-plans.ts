@@ -33,6 +33,7 @@ export interface Settings {
   readonly approval_actions?: readonly string[] | undefined;
   readonly show_values_to_readers?: boolean | undefined;
   readonly visible_from_below?: readonly string[] | undefined;
+  readonly required_approvals?: number | undefined;
   readonly attributes?: Readonly<Record<string, unknown>> | undefined;
 }
 

@@ -27,6 +27,7 @@ function settingsFromProto(settings: ResourceSettings | undefined): Settings | u
     approval_actions: settings.approvalActions,
     show_values_to_readers: settings.showValuesToReaders,
     visible_from_below: settings.visibleFromBelow,
+    required_approvals: settings.requiredApprovals,
     attributes: settings.attributes,
   };
 }
