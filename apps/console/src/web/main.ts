@@ -1,10 +1,11 @@
 /**
  * The console's shell: sign-in (an API key in development, an OIDC access token otherwise),
- * the navigation and a hash router (#/organization, #/members, #/access, #/audit).
+ * the navigation and a hash router (#/organization, #/members, #/access, #/approvals, #/audit).
  */
 import { apiFor, ApiError, call, clearSession, loadSession, saveSession, type Api, type Session } from './api.js';
 import { append, clear, errorBox, field, h } from './dom.js';
 import { accessPage } from './pages/access.js';
+import { approvalsPage } from './pages/approvals.js';
 import { auditPage } from './pages/audit.js';
 import { membersPage } from './pages/members.js';
 import { organizationPage } from './pages/organization.js';
@@ -15,6 +16,7 @@ const PAGES: ReadonlyArray<{ route: string; title: string; render: PageRender }>
   { route: 'organization', title: 'Organization', render: organizationPage },
   { route: 'members', title: 'Members', render: membersPage },
   { route: 'access', title: 'Access explorer', render: accessPage },
+  { route: 'approvals', title: 'Approvals', render: approvalsPage },
   { route: 'audit', title: 'Audit', render: auditPage },
 ];
 

@@ -45,7 +45,7 @@ export interface Served {
   readonly tokens: Readonly<Record<string, string>>;
 }
 
-export const USERS = ['olivia', 'victor', 'ivy', 'mia', 'sarah'] as const;
+export const USERS = ['olivia', 'victor', 'ivy', 'mia', 'sarah', 'sam', 'adam'] as const;
 
 declare module 'vitest' {
   export interface ProvidedContext {

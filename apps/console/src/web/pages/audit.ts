@@ -9,6 +9,7 @@
 import type { Api, Json } from '../api.js';
 import { clear, download, errorBox, field, h, shortPath } from '../dom.js';
 import { PAGE_SIZE, pager } from '../pager.js';
+import { changeDiff } from './approvals.js';
 
 interface Change {
   revision?: number;
@@ -31,7 +32,45 @@ const KINDS: ReadonlyArray<[string, string]> = [
   ['group_member.', 'Group members'],
   ['api_key.', 'API keys'],
   ['catalogue.', 'Action catalogue'],
+  ['request.', 'Approvals (requests)'],
 ];
+
+const STEP_WORDS: Readonly<Record<string, string>> = {
+  opened: 'Requested by',
+  approved: 'Approved by',
+  rejected: 'Rejected by',
+  cancelled: 'Cancelled by',
+  expired: 'Expired, recorded by',
+  applied: 'Applied by',
+  break_glass: 'Break-glass taken by',
+  review_closed: 'Break-glass review closed by',
+};
+
+/**
+ * An approval step (a `request.*` change: docs/approvals.md, "The record"): who made the step,
+ * the request's approvals so far of those required, its content hash, and — for the request
+ * being opened, taken by break-glass or applied — the change itself, before → after.
+ */
+function approvalStep(c: Change): HTMLElement {
+  const after = (c.after ?? {}) as Json & { change?: { before?: unknown; after?: unknown } };
+  const step = (c.kind ?? '').slice('request.'.length);
+  const approvers = Array.isArray(after.approvers) ? (after.approvers as unknown[]).map(String) : [];
+  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+  return h(
+    'div',
+    { class: 'approval-step', 'data-testid': 'approval-step' },
+    h('p', {}, h('strong', {}, `${STEP_WORDS[step] ?? step} ${c.actor ?? ''}`), ` · ${text(after.kind)} request ${text(after.id)} (${text(after.state)})`, after.break_glass === true ? ' · break-glass' : ''),
+    h(
+      'p',
+      {},
+      `${text(after.action)} on `,
+      h('code', {}, shortPath(text(after.resource))),
+      ` · approvals ${approvers.length} of ${typeof after.required === 'number' ? after.required : 1}${approvers.length > 0 ? `: ${approvers.join(', ')}` : ''} · content hash `,
+      h('code', {}, text(after.content_hash)),
+    ),
+    after.change !== undefined ? changeDiff(after.change.before, after.change.after) : null,
+  );
+}
 
 function diff(before: Json | undefined, after: Json | undefined): HTMLElement {
   const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
@@ -109,7 +148,7 @@ export async function auditPage(api: Api, main: HTMLElement): Promise<void> {
                 {},
                 h('div', { class: 'when' }, h('time', { datetime: c.at ?? '' }, c.at ?? ''), ` · revision ${c.revision ?? 0}`),
                 h('div', {}, h('strong', {}, c.actor ?? ''), ` ${c.kind ?? ''} `, h('code', {}, shortPath(c.resource ?? '')), c.reason !== undefined ? ` — “${c.reason}”` : ''),
-                diff(c.before, c.after),
+                c.kind?.startsWith('request.') === true ? approvalStep(c) : diff(c.before, c.after),
               ),
             ),
           ),

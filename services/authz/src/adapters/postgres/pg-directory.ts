@@ -9,8 +9,11 @@ import { currentRevision } from './pg-revision.js';
 
 const REVISION_COLUMN = '(SELECT revision FROM warden_revision) AS current_revision';
 
-/** The resource a changelog row is about: a binding's scope, a resource's own path, else its organization. */
-const CHANGE_RESOURCE = `COALESCE(c.after->>'scope', c.before->>'scope', CASE WHEN c.key LIKE 'org:%' AND c.key NOT LIKE '%<-%' THEN c.key END, 'org:' || c.org)`;
+/**
+ * The resource a changelog row is about: a binding's scope, a change request's resource (its
+ * `request.*` steps are keyed by the request's id), a resource's own path, else its organization.
+ */
+const CHANGE_RESOURCE = `COALESCE(c.after->>'scope', c.before->>'scope', CASE WHEN starts_with(c.kind, 'request.') THEN c.after->>'resource' END, CASE WHEN c.key LIKE 'org:%' AND c.key NOT LIKE '%<-%' THEN c.key END, 'org:' || c.org)`;
 
 export class PgDirectory implements DirectoryQueries {
   constructor(private readonly pool: pg.Pool) {}
