@@ -68,8 +68,8 @@ describe('console: Organization', () => {
 
   it('is accessible: labels, contrast, keyboard', async () => {
     const page = await stack.open(stack.adminKey);
-    for (const route of ['organization', 'members', 'access', 'audit']) {
-      await page.getByRole('link', { name: { organization: 'Organization', members: 'Members', access: 'Access explorer', audit: 'Audit' }[route]! }).click();
+    for (const route of ['organization', 'members', 'access', 'approvals', 'audit']) {
+      await page.getByRole('link', { name: { organization: 'Organization', members: 'Members', access: 'Access explorer', approvals: 'Approvals', audit: 'Audit' }[route]! }).click();
       await waitReady(page, route);
       expect(await unlabelledControls(page), route).toEqual([]);
       expect(await lowContrast(page), route).toEqual([]);

@@ -118,6 +118,17 @@ describe('approving (attacks first)', () => {
     expect(rows[0]!.event.after.change).toEqual({ before: { enabled: false }, after: { enabled: true } });
     expect(rows[3]!.event.after).toMatchObject({ approvers: ['user:adam@acme.com', 'user:olivia@acme.com'], change: { after: { enabled: true } } });
     expect(rows[1]!.event.reason).toBe('looks right');
+
+    // The changelog rows are about the request's resource: the environment's timeline (the console's Audit page) shows them.
+    const timeline = await t.post('/warden.authz.v1.DirectoryService/ListChanges', { scope: PROD, kind: 'request.', page: { limit: 1000 } }, await t.token('olivia@acme.com'));
+    expect(timeline.status).toBe(200);
+    const steps = (timeline.body as { changes: Array<{ key: string; kind: string; actor: string; resource: string }> }).changes.filter((c) => c.key === request.id);
+    expect(steps.map((c) => `${c.kind} ${c.actor} ${c.resource}`)).toEqual([
+      `request.applied user:sarah@acme.com ${FLAG}`,
+      `request.approved user:olivia@acme.com ${FLAG}`,
+      `request.approved user:adam@acme.com ${FLAG}`,
+      `request.opened user:sarah@acme.com ${FLAG}`,
+    ]);
   });
 
   it('one rejection rejects (with a reason); cancel is the requester or approvals:manage', async () => {

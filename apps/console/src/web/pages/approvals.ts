@@ -87,7 +87,7 @@ function what(r: ChangeRequest): HTMLElement {
     const hours = Number(a.durationSeconds ?? 0) / 3600;
     return h('p', {}, 'Access for ', h('strong', {}, a.subject ?? ''), `: ${access} at `, h('code', {}, shortPath(a.scope ?? '')), ` for ${hours.toLocaleString('en', { maximumFractionDigits: 2 })} h`);
   }
-  return h('div', {}, h('p', {}, h('code', {}, r.action ?? ''), ' on ', h('code', {}, shortPath(r.resource ?? ''))), changeDiff(r.before, r.after));
+  return h('div', {}, h('p', { class: 'hint' }, 'Proposed change (before → after):'), changeDiff(r.before, r.after));
 }
 
 function card(api: Api, r: Shown, reload: () => Promise<void>): HTMLElement {
