@@ -33,7 +33,7 @@ describe('console: Organization', () => {
     await expect(page.getByTestId('who').textContent()).resolves.toBe('service:acme-admin');
     const row = page.getByRole('row').filter({ has: page.getByText('project:search/env:production', { exact: true }) });
     await expect(row.getByRole('cell').allTextContents()).resolves.toEqual([
-      'project:search/env:production', 'yes', 'flags:enable, flags:rollout, variables:write, secrets:reveal', 'owner, admin, release_manager', 'no', 'default', 'no', 'Edit settings',
+      'project:search/env:production', 'yes', 'flags:enable, flags:rollout, variables:write, secrets:reveal', 'owner, admin, release_manager', 'no', 'default', 'default', 'no', 'Edit settings',
     ]);
     await shot(page, 'organization-desktop');
 
@@ -41,6 +41,7 @@ describe('console: Organization', () => {
     const dialog = page.getByRole('dialog');
     const save = dialog.getByRole('button', { name: 'Save' });
     await dialog.getByLabel('Require approval').check();
+    await dialog.getByLabel('Required approvals').fill('2');
     await expect(save.isDisabled()).resolves.toBe(true);
     await dialog.getByRole('button', { name: 'Preview' }).click();
     const preview = dialog.getByTestId('preview');
@@ -59,6 +60,7 @@ describe('console: Organization', () => {
     await save.click();
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(() => row.getByRole('cell').nth(4).textContent()).toBe('yes');
+    await expect(row.getByRole('cell').nth(6).textContent()).resolves.toBe('2');
 
     // What Warden now decides, asked directly: adam's enable in production needs approval.
     const check = await stack.api(stack.adminKey, 'AuthzService/Check', { subject: 'user:adam@acme.com', action: 'flags:enable', resource: `${PRODUCTION}/flag:checkout-v2`, consistency: { fullyConsistent: true } });

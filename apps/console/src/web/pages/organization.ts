@@ -16,8 +16,10 @@ export interface Settings {
   requireApproval?: boolean;
   approvalActions?: string[];
   showValuesToReaders?: boolean;
-  /** Distinct approvals a change request needs (docs/approvals.md); kept as it is by this form. */
+  /** Distinct approvals a change request needs there (1-10; docs/approvals.md); empty: not set here (1 unless a scope above asks more). */
   requiredApprovals?: number;
+  /** Kept as it is by this form (an open-model setting: docs/admin.md). */
+  visibleFromBelow?: string[];
   attributes?: Json;
 }
 
@@ -39,6 +41,7 @@ function editSettings(api: Api, resource: ResourceInfo, done: () => Promise<void
   const roles = h('input', { type: 'text', name: 'protected_roles', value: (current.protectedRoles ?? []).join(', ') });
   const approval = checkbox('Require approval', current.requireApproval === true, 'require_approval');
   const approvalActions = h('input', { type: 'text', name: 'approval_actions', value: (current.approvalActions ?? []).join(', ') });
+  const required = h('input', { type: 'number', name: 'required_approvals', min: 1, max: 10, step: 1, value: current.requiredApprovals ?? '' });
   const showValues = checkbox('Show values to read-only users', current.showValuesToReaders === true, 'show_values_to_readers');
 
   const settings = (): Settings => ({
@@ -48,7 +51,9 @@ function editSettings(api: Api, resource: ResourceInfo, done: () => Promise<void
     requireApproval: approval.input.checked,
     approvalActions: splitList(approvalActions.value),
     showValuesToReaders: showValues.input.checked,
-    ...(current.requiredApprovals !== undefined ? { requiredApprovals: current.requiredApprovals } : {}),
+    // Empty keeps what is set (the API cannot unset it); Warden refuses a value out of 1-10, naming the field.
+    ...(required.value.trim() !== '' ? { requiredApprovals: Number(required.value) } : current.requiredApprovals !== undefined ? { requiredApprovals: current.requiredApprovals } : {}),
+    ...(current.visibleFromBelow !== undefined ? { visibleFromBelow: current.visibleFromBelow } : {}),
     ...(current.attributes !== undefined ? { attributes: current.attributes } : {}),
   });
   const flow = reviewFlow({
@@ -67,6 +72,7 @@ function editSettings(api: Api, resource: ResourceInfo, done: () => Promise<void
     field('Named roles for sensitive actions', roles, 'Comma-separated roles, e.g. owner, admin, release_manager.'),
     approval.block,
     field('Actions that need approval', approvalActions, 'Comma-separated; empty: the defaults.'),
+    field('Required approvals', required, 'Distinct approvers a change request needs here, 1 to 10; empty: 1 (or what a scope above asks).'),
     showValues.block,
   );
   form.addEventListener('input', () => flow.invalidate());
@@ -92,13 +98,13 @@ async function section(api: Api, main: HTMLElement, type: 'project' | 'env', tit
       if (items.length === 0) return h('p', {}, `No ${title.toLowerCase()} you may read.`);
       return table(
         title,
-        ['Path', 'Protected', 'Sensitive actions', 'Named roles', 'Require approval', 'Approval actions', 'Show values', ''],
+        ['Path', 'Protected', 'Sensitive actions', 'Named roles', 'Require approval', 'Approval actions', 'Required approvals', 'Show values', ''],
         items.map((r) => {
           const s = r.settings ?? {};
           const edit = r.canEdit
             ? h('button', { type: 'button', 'aria-label': `Edit settings of ${shortPath(r.path)}`, onclick: () => editSettings(api, r, () => list$.reload()) }, 'Edit settings')
             : null;
-          return [h('code', {}, shortPath(r.path)), yesNo(s.protected), list(s.sensitiveActions), list(s.protectedRoles), yesNo(s.requireApproval), list(s.approvalActions), yesNo(s.showValuesToReaders), edit];
+          return [h('code', {}, shortPath(r.path)), yesNo(s.protected), list(s.sensitiveActions), list(s.protectedRoles), yesNo(s.requireApproval), list(s.approvalActions), s.requiredApprovals !== undefined ? String(s.requiredApprovals) : 'default', yesNo(s.showValuesToReaders), edit];
         }),
       );
     },
