@@ -158,6 +158,34 @@ describe('console: Approvals', () => {
     await victor.context().close();
   });
 
+  it('approves an access request where the approver could grant it (an owner), not where it could not (sarah)', async () => {
+    const asked = (await ok(stack.api(stack.tokens.mia!, 'ApprovalsService/RequestAccess', {
+      grant: { role: 'env_reader', scope: PRODUCTION, durationSeconds: 7200 }, reason: 'INC-80: read payments production',
+    }))).request as { id: string };
+    const read = () => ok(stack.api(stack.adminKey, 'AuthzService/Check', { subject: 'user:mia@acme.com', action: 'flags:read', resource: FLAG, consistency: { fullyConsistent: true } })).then((b) => b.decision);
+    await expect(read()).resolves.toBe('DECISION_DENY');
+    // Sarah approves changes there (approvals:approve), but could not grant access (no users:manage_roles): no buttons.
+    const sarah = await stack.open(stack.tokens.sarah!, { org: 'acme', route: 'approvals' });
+    const hers = sarah.getByTestId('request').filter({ hasText: 'Access request by user:mia@acme.com' });
+    await expect(hers.textContent()).resolves.toContain('Access for user:mia@acme.com: role env_reader at project:payments/env:production for 2 h');
+    await expect(hers.getByRole('button').count()).resolves.toBe(0);
+    await sarah.context().close();
+
+    const olivia = await stack.open(stack.tokens.olivia!, { org: 'acme', route: 'approvals' });
+    const request = olivia.getByTestId('request').filter({ hasText: 'Access request by user:mia@acme.com' });
+    await request.getByRole('button', { name: 'Approve access request by user:mia@acme.com' }).click();
+    const dialog = olivia.getByRole('dialog');
+    await dialog.getByLabel('Reason (recorded)').fill('INC-80: two hours');
+    await dialog.getByRole('button', { name: 'Approve' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => request.count()).toBe(0);
+    await olivia.context().close();
+    const got = (await ok(stack.api(stack.adminKey, 'ApprovalsService/GetRequest', { id: asked.id }))).request as { state: string; bindingId: string };
+    expect(got.state).toBe('REQUEST_STATE_APPLIED');
+    expect(got.bindingId).not.toBe('');
+    await expect(read()).resolves.toBe('DECISION_ALLOW');
+  });
+
   it('lets an owner close a break-glass review, with a reason', async () => {
     const taken = (await ok(stack.api(stack.adminKey, 'ApprovalsService/BreakGlass', {
       action: 'flags:disable', resource: `${PRODUCTION}/flag:payments-v2`, before: { enabled: true }, after: { enabled: false }, reason: 'INC-77: payments failing',
