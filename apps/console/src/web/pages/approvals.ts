@@ -9,7 +9,8 @@
  * owner-level action; Warden accepts only an owner who is not the requester). Warden judges
  * every button again: a refusal (self-approval, say) is shown as Warden words it.
  */
-import type { Api, Json } from '../api.js';
+import type { Api } from '../api.js';
+import { diff } from '../diff.js';
 import { announce, clear, errorBox, field, h, modal, shortPath } from '../dom.js';
 import { PAGE_SIZE, pager } from '../pager.js';
 
@@ -67,18 +68,6 @@ const STATES: ReadonlyArray<[string, string]> = [
 ];
 
 const stateName = (state: string | undefined) => (state ?? 'REQUEST_STATE_UNSPECIFIED').replace('REQUEST_STATE_', '').toLowerCase();
-const json = (value: unknown) => (value === undefined || value === null ? '—' : JSON.stringify(value));
-
-/** Before → after: per key when both are objects, else the two values. */
-export function changeDiff(before: unknown, after: unknown): HTMLElement {
-  const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (isObject(before) && isObject(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
-    const changed = keys.filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-    return h('ul', { class: 'diff' }, ...(changed.length === 0 ? [h('li', {}, 'no change')] : changed.map((k) => h('li', {}, h('code', {}, k), ': ', h('del', {}, json(before[k])), ' → ', h('ins', {}, json(after[k]))))));
-  }
-  return h('ul', { class: 'diff' }, h('li', {}, h('del', {}, json(before)), ' → ', h('ins', {}, json(after))));
-}
 
 function what(r: ChangeRequest): HTMLElement {
   if (r.kind === 'access' && r.access !== undefined) {
@@ -87,7 +76,7 @@ function what(r: ChangeRequest): HTMLElement {
     const hours = Number(a.durationSeconds ?? 0) / 3600;
     return h('p', {}, 'Access for ', h('strong', {}, a.subject ?? ''), `: ${access} at `, h('code', {}, shortPath(a.scope ?? '')), ` for ${hours.toLocaleString('en', { maximumFractionDigits: 2 })} h`);
   }
-  return h('div', {}, h('p', { class: 'hint' }, 'Proposed change (before → after):'), changeDiff(r.before, r.after));
+  return h('div', {}, h('p', { class: 'hint' }, 'Proposed change (before → after):'), diff(r.before, r.after));
 }
 
 function card(api: Api, r: Shown, reload: () => Promise<void>): HTMLElement {

@@ -9,7 +9,7 @@
 import type { Api, Json } from '../api.js';
 import { clear, download, errorBox, field, h, shortPath } from '../dom.js';
 import { PAGE_SIZE, pager } from '../pager.js';
-import { changeDiff } from './approvals.js';
+import { diff } from '../diff.js';
 
 interface Change {
   revision?: number;
@@ -68,19 +68,8 @@ function approvalStep(c: Change): HTMLElement {
       ` · approvals ${approvers.length} of ${typeof after.required === 'number' ? after.required : 1}${approvers.length > 0 ? `: ${approvers.join(', ')}` : ''} · content hash `,
       h('code', {}, text(after.content_hash)),
     ),
-    after.change !== undefined ? changeDiff(after.change.before, after.change.after) : null,
+    after.change !== undefined ? diff(after.change.before, after.change.after) : null,
   );
-}
-
-function diff(before: Json | undefined, after: Json | undefined): HTMLElement {
-  const keys = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])].sort();
-  const show = (v: unknown) => (v === undefined ? '—' : JSON.stringify(v));
-  const rows = keys
-    .filter((k) => JSON.stringify(before?.[k]) !== JSON.stringify(after?.[k]))
-    .map((k) => h('li', {}, h('code', {}, k), ': ', h('del', {}, show(before?.[k])), ' → ', h('ins', {}, show(after?.[k]))));
-  if (before === undefined) rows.unshift(h('li', {}, 'created'));
-  if (after === undefined) rows.unshift(h('li', {}, 'removed'));
-  return h('ul', { class: 'diff' }, ...rows);
 }
 
 /**
