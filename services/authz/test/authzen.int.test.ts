@@ -102,6 +102,13 @@ describe('400: every malformed request, with a message saying what is wrong', ()
     });
   }
 
+  it('a Warden path whose last segment has no ":" is named whole (the message once dropped its last character)', async () => {
+    const r = await t.post('/access/v1/evaluation', { ...ok, resource: { type: 'flag', id: 'org:acme/project:checkout/flag-1' } }, gateway);
+    expect(r.status).toBe(400);
+    expect(r.text).not.toContain('"flag-"');
+    expect(r.text).toBe('resource: segment 3 ("flag-1") is not of the form type:id');
+  });
+
   it('an unknown evaluations_semantic', async () => {
     const r = await t.post('/access/v1/evaluations', { ...ok, evaluations: [{}], options: { evaluations_semantic: 'first_wins' } }, gateway);
     expect(r.status).toBe(400);
