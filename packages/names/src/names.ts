@@ -39,6 +39,8 @@ const EXCLUDED = /[\s\u0000-\u001f\u007f-\u009f"\\]/u;
 /** What a segment id percent-encodes besides the excluded characters. */
 // eslint-disable-next-line no-control-regex
 const ENCODED = /[\s\u0000-\u001f\u007f-\u009f"\\%/]/gu;
+/** A UTF-16 surrogate without its pair (not well-formed Unicode). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** One action part. */
 const ACTION_PART = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
@@ -118,7 +120,7 @@ export function isSubjectTypeName(value: string): boolean {
 
 /** A subject id: 1-254 characters, well-formed Unicode, none excluded. */
 function isNameId(id: string, max: number): boolean {
-  return id.length > 0 && id.length <= max && !EXCLUDED.test(id) && id.isWellFormed();
+  return id.length > 0 && id.length <= max && !EXCLUDED.test(id) && !LONE_SURROGATE.test(id);
 }
 
 /**
@@ -137,7 +139,7 @@ export function decodeSegmentId(id: string): string {
 
 /** A segment id in its one canonical encoding. */
 function isSegmentId(id: string): boolean {
-  if (id.length === 0 || id.length > MAX_SEGMENT_ID_LENGTH || id.startsWith('.') || EXCLUDED.test(id) || !id.isWellFormed()) return false;
+  if (id.length === 0 || id.length > MAX_SEGMENT_ID_LENGTH || id.startsWith('.') || EXCLUDED.test(id) || !!LONE_SURROGATE.test(id)) return false;
   if (!id.includes('%')) return !id.includes('/');
   try {
     return encodeSegmentId(decodeSegmentId(id)) === id;

@@ -85,10 +85,11 @@ describe('400: every malformed request, with a message saying what is wrong', ()
     ['subject id not a string', { ...ok, subject: { type: 'user', id: 42 } }, /subject\.id must be string/],
     ['resource not an object', { ...ok, resource: 'flag:x' }, /resource must be object/],
     ['properties not an object', { ...ok, subject: { type: 'user', id: 'a', properties: [1] } }, /subject\.properties must be object/],
-    ['an unknown subject type', { ...ok, subject: { type: 'robot', id: 'r2' } }, /^subject\.type: "robot" is not one of user, service, group$/],
+    ['a subject type that is no type name', { ...ok, subject: { type: 'Robot', id: 'r2' } }, /^subject\.type: "Robot" is not a subject type/],
     ['a malformed Warden subject id', { ...ok, subject: { type: 'user', id: 'has space' } }, /^subject: id "has space"/],
     ['a resource type that does not match the path', { ...ok, resource: { type: 'env', id: FLAG } }, /^resource\.type: is "env" but resource\.id \(a Warden path\) ends in a "flag" segment$/],
-    ['a malformed action', { ...ok, action: { name: 'read' } }, /^action: "read" is not of the form area:verb/],
+    ['a malformed action', { ...ok, action: { name: 'read me' } }, /^action: "read me" is not an action/],
+    ['a client id of a resource type the organization does not declare', { ...ok, resource: { type: 'record', id: 'record-1' } }, /^resource\.type: "record" is not a resource type org:acme declares/],
     ['bad JSON', '{"subject": ', /^the body is not valid JSON$/],
     ['an empty body', '', /^the body is not valid JSON$/],
     ['the wrong content type', JSON.stringify(ok), /^content-type must be application\/json$/, { 'content-type': 'text/plain' }],
@@ -106,7 +107,7 @@ describe('400: every malformed request, with a message saying what is wrong', ()
     const r = await t.post('/access/v1/evaluation', { ...ok, resource: { type: 'flag', id: 'org:acme/project:checkout/flag-1' } }, gateway);
     expect(r.status).toBe(400);
     expect(r.text).not.toContain('"flag-"');
-    expect(r.text).toBe('resource: segment 3 ("flag-1") is not of the form type:id');
+    expect(r.text).toBe('resource.id: segment 3 ("flag-1") is not of the form type:id');
   });
 
   it('an unknown evaluations_semantic', async () => {
@@ -115,10 +116,24 @@ describe('400: every malformed request, with a message saying what is wrong', ()
     expect(r.text).toMatch(/options\.evaluations_semantic must be equal to one of the allowed values/);
   });
 
-  it('an evaluation missing a field with no default for it', async () => {
-    const r = await t.post('/access/v1/evaluations', { action: ok.action, evaluations: [{ resource: ok.resource }] }, gateway);
-    expect(r.status).toBe(400);
-    expect(r.text).toBe('evaluations[0].subject: is required (in the item or as a top-level default)');
+  it('an evaluation missing a field with no default for it is that item\'s error (AuthZEN 1.0 §7.2 "Errors")', async () => {
+    const r = await t.post('/access/v1/evaluations', { action: ok.action, evaluations: [{ resource: ok.resource }, { ...ok }] }, gateway);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      evaluations: [
+        { decision: false, context: { error: { status: 400, message: 'evaluations[0].subject: is required (in the item or as a top-level default)' } } },
+        expect.objectContaining({ decision: true }),
+      ],
+    });
+  });
+
+  it('an unknown subject type or an unknown action is a deny with its reason, not an error', async () => {
+    const robot = await t.post('/access/v1/evaluation', { ...ok, subject: { type: 'robot', id: 'r2' } }, gateway);
+    expect(robot.status).toBe(200);
+    expect(robot.body).toMatchObject({ decision: false, context: { id: 'no_binding' } });
+    const read = await t.post('/access/v1/evaluation', { ...ok, action: { name: 'read' } }, gateway);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ decision: false, context: { id: 'unknown_action', reason_admin: { en: 'read is not in the action catalogue of org:acme' } } });
   });
 });
 
@@ -182,8 +197,21 @@ describe('POST /access/v1/evaluations', () => {
     const r = await t.post('/access/v1/evaluations', { subject: user('mia@acme.com'), action: read, evaluations: [items[0], { resource: { type: 'flag', id: 'acme/flag:x' } }] }, gateway);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
-      evaluations: [{ decision: true }, { decision: false, context: { error: { status: 400, message: 'resource: segment 1 ("acme") is not of the form type:id' } } }],
+      evaluations: [{ decision: true }, { decision: false, context: { error: { status: 400, message: 'evaluations[1].resource.type: "flag" is not a resource type org:acme declares (resource_types), and evaluations[1].resource.id is not a Warden path (org:…)' } } }],
     });
+  });
+
+  it('an item the caller may not ask about is that item\'s 403, and reveals nothing; the others are answered', async () => {
+    const mia = await t.token('mia@acme.com');
+    const r = await t.post('/access/v1/evaluations', {
+      action: read,
+      evaluations: [{ subject: user('mia@acme.com'), ...items[0] }, { subject: user('sarah@acme.com'), ...items[0] }, { subject: user('mia@acme.com'), ...items[1] }],
+    }, mia);
+    expect(r.status).toBe(200);
+    const evaluations = (r.body as { evaluations: Array<{ decision: boolean; context: { error?: { status: number; message: string } } }> }).evaluations;
+    expect(evaluations.map((e) => e.decision)).toEqual([true, false, false]);
+    expect(evaluations[1]!.context).toEqual({ error: { status: 403, message: expect.stringMatching(/^evaluations\[1\]: user:mia@acme.com may ask only about itself here/) } });
+    expect(evaluations[2]!.context.error).toBeUndefined();
   });
 
   it('without an evaluations array it is a single evaluation', async () => {

@@ -3,6 +3,7 @@
  * build one; the GrantWriter applies it in one transaction (with its changelog rows and
  * outbox events) or not at all. A world file is one change set of upserts.
  */
+import type { OrgSchema } from './catalogue.js';
 import type { Binding, ResourceAttributes, Role } from './model.js';
 import type { World } from './world.js';
 
@@ -17,15 +18,15 @@ export type Change =
   | { readonly kind: 'binding.delete'; readonly id: string }
   | { readonly kind: 'member.add'; readonly org: string; readonly group: string; readonly member: string }
   | { readonly kind: 'member.remove'; readonly org: string; readonly group: string; readonly member: string }
-  /** Replaces the actions the organization declares (its part of the closed catalogue). */
-  | { readonly kind: 'catalogue.put'; readonly org: string; readonly actions: readonly string[] };
+  /** Replaces the actions, subject types and resource types the organization declares (its part of the closed catalogue). */
+  | { readonly kind: 'catalogue.put'; readonly org: string; readonly actions: readonly string[]; readonly schema: OrgSchema };
 
 export type ChangeKind = Change['kind'];
 
 /** The change set that applies a world: every resource, role, membership and binding it names, upserted. */
 export function changesOfWorld(world: World): Change[] {
   return [
-    ...world.catalogues.map((c): Change => ({ kind: 'catalogue.put', org: c.org, actions: c.actions })),
+    ...world.catalogues.map((c): Change => ({ kind: 'catalogue.put', org: c.org, actions: c.actions, schema: c.schema })),
     ...world.resources.map((r): Change => ({ kind: 'resource.put', path: r.path, org: r.org, attributes: r.attributes })),
     ...world.roles.map((role): Change => ({ kind: 'role.put', role })),
     ...world.memberships.map((m): Change => ({ kind: 'member.add', org: m.org, group: m.group, member: m.member })),

@@ -50,6 +50,7 @@ export interface ValidCheck {
   readonly context?: Attributes | undefined;
   readonly resourceAttributes?: Attributes | undefined;
   readonly subjectAttributes?: Attributes | undefined;
+  readonly actionAttributes?: Attributes | undefined;
 }
 
 const inlineMatchers = new WeakMap<readonly string[], ActionMatcher>();
@@ -287,5 +288,6 @@ function conditionVariables(view: GrantView, check: ValidCheck): ConditionVariab
       type: check.subject.slice(0, colon),
       attributes: check.subjectAttributes ?? {},
     },
+    action: { name: check.action.action, attributes: check.actionAttributes ?? {} },
   };
 }

@@ -15,7 +15,7 @@
  * Minting a credential for a subject is the caller gaining everything that subject holds.
  * A refused change is refused whole, naming the first gain or loss the caller may not cause.
  */
-import { MANAGEMENT_ACTIONS } from './catalogue.js';
+import { MANAGEMENT_ACTIONS, type OrgSchema } from './catalogue.js';
 import type { Change } from './changes.js';
 import { computeEffect, Decider, RANK, ruleActions, scopeOfChanges, type AccessChange, type ChangeEffect } from './effect.js';
 import { brokenInvariant, workingOwners } from './invariants.js';
@@ -80,6 +80,12 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
     if (!isOwner()) return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may loosen the rules of ${resource}: the change ${how.join('; ')}` };
   }
   const known = before.catalogue();
+  // The organization's names (subject types, resource types) are its schema: only an owner changes them.
+  for (const c of changes) {
+    if (c.kind === 'catalogue.put' && !sameSchema(known.schema, c.schema) && !isOwner()) {
+      return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may change the subject or resource types it declares` };
+    }
+  }
   for (const gain of effect.gains) {
     if (!known.has(gain.action)) {
       // An action the change declares: nobody held it before; an owner (who holds `*`) may hand it out.
@@ -112,6 +118,11 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
   const broken = brokenInvariant(after, now);
   if (broken !== undefined) return { ok: false, kind: 'invariant', problem: broken };
   return { ok: true };
+}
+
+function sameSchema(a: OrgSchema, b: OrgSchema): boolean {
+  const key = (s: OrgSchema) => JSON.stringify([[...s.subjectTypes].sort(), s.resourceTypes.map((t) => `${t.name}<${t.parent}`).sort()]);
+  return key(a) === key(b);
 }
 
 /**

@@ -6,7 +6,7 @@
  * change set without touching the original. Used to compute a change's effect (effect.ts)
  * and to hold the invariants on the state after it (invariants.ts).
  */
-import { BUILT_IN_CATALOGUE, Catalogue, COMPILED_SYSTEM_ROLES, compileRole } from './catalogue.js';
+import { BUILT_IN_CATALOGUE, Catalogue, COMPILED_SYSTEM_ROLES, compileRole, type OrgSchema } from './catalogue.js';
 import type { Change } from './changes.js';
 import type { GrantView } from './engine.js';
 import { closure } from './grant-graph.js';
@@ -22,6 +22,8 @@ export interface OrgGraphData {
   /** The organization's own role definitions (they shadow system roles of the same name). */
   readonly roles: readonly Role[];
   readonly declaredActions: readonly string[];
+  /** The subject and resource types it declares. */
+  readonly schema?: OrgSchema | undefined;
   /** Stored attributes of the organization's resources that carry any. */
   readonly attributes: ReadonlyMap<string, ResourceAttributes>;
 }
@@ -61,7 +63,7 @@ export class OrgGraph implements GrantView {
     for (const list of this.groupsOf.values()) list.sort();
     this.roleDefs = new Map(data.roles.map((r) => [r.name, r]));
     this.attrs = data.attributes;
-    this.cat = data.declaredActions.length === 0 ? BUILT_IN_CATALOGUE : new Catalogue(data.declaredActions);
+    this.cat = data.declaredActions.length === 0 && data.schema === undefined ? BUILT_IN_CATALOGUE : new Catalogue(data.declaredActions, data.schema);
   }
 
   private data(): OrgGraphData {
@@ -72,6 +74,7 @@ export class OrgGraph implements GrantView {
       memberships: this.edges,
       roles: [...this.roleDefs.values()],
       declaredActions: this.cat.declared,
+      schema: this.cat.schema,
       attributes: this.attrs,
     };
   }
@@ -177,6 +180,7 @@ export class OrgGraph implements GrantView {
     const roles = new Map(data.roles.map((r) => [r.name, r]));
     const attributes = new Map(data.attributes);
     let declared = data.declaredActions;
+    let schema = data.schema;
     for (const change of changes) {
       switch (change.kind) {
         case 'binding.put': {
@@ -205,7 +209,10 @@ export class OrgGraph implements GrantView {
           if (change.org === this.org) attributes.set(change.path, change.attributes);
           break;
         case 'catalogue.put':
-          if (change.org === this.org) declared = change.actions;
+          if (change.org === this.org) {
+            declared = change.actions;
+            schema = change.schema;
+          }
           break;
       }
     }
@@ -215,6 +222,7 @@ export class OrgGraph implements GrantView {
       memberships: [...edges.values()],
       roles: [...roles.values()],
       declaredActions: declared,
+      schema,
       attributes,
     });
   }

@@ -5,11 +5,11 @@
  * is reported with its path in the file.
  */
 import { z } from 'zod';
-import { Catalogue, isSystemRole } from './catalogue.js';
+import { Catalogue, isSystemRole, type OrgSchema, type ResourceType } from './catalogue.js';
 import { validateCondition } from './conditions.js';
 import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, ResourceAttributes, Role } from './model.js';
-import { parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from '@warden/names';
+import { isSubjectTypeName, parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from '@warden/names';
 import { resourceAttributes } from './settings.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'ids are 1-128 letters, digits and . _ @ + -');
@@ -59,8 +59,12 @@ const resourceSchema = z.strictObject({
 });
 const orgSchema = z.strictObject({
   id,
-  /** Actions the organization declares beyond the built-in catalogue (`deploys:run`). */
+  /** Actions the organization declares beyond the built-in catalogue (`deploys:run`, `read`, `GET`). */
   actions: z.array(z.string()).max(1000).default([]),
+  /** Subject types beyond user, service and group (`identity`). */
+  subject_types: z.array(z.string()).max(50).default([]),
+  /** Resource types clients name, and where each hangs (docs/model.md "Resource types"). */
+  resource_types: z.array(z.strictObject({ name: z.string(), parent: z.string().default('org') })).max(200).default([]),
   attributes: z.record(z.string(), z.unknown()).optional(),
   roles: z.array(roleSchema).max(500).default([]),
   groups: z.array(groupSchema).max(10_000).default([]),
@@ -78,8 +82,8 @@ export interface World {
   readonly roles: ReadonlyArray<Role & { readonly org: string }>;
   readonly memberships: ReadonlyArray<{ readonly org: string; readonly group: string; readonly member: string }>;
   readonly bindings: ReadonlyArray<Omit<Binding, 'id'> & { readonly org: string }>;
-  /** The actions each organization declares (only organizations whose file lists some). */
-  readonly catalogues: ReadonlyArray<{ readonly org: string; readonly actions: readonly string[] }>;
+  /** The actions and types each organization declares (only organizations whose file lists some). */
+  readonly catalogues: ReadonlyArray<{ readonly org: string; readonly actions: readonly string[]; readonly schema: OrgSchema }>;
 }
 
 /** The identity of what a binding grants: its role, or its sorted actions. */
@@ -132,8 +136,14 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     const orgPath = `org:${org.id}`;
     resources.push({ path: orgPath, org: org.id, attributes: resourceAttributes({}, org.attributes, `${at}.attributes`) });
     const declared = [...new Set(org.actions.map((a, i) => parseAction(a, `${at}.actions[${i}]`).action))].sort();
-    if (declared.length > 0) catalogues.push({ org: org.id, actions: declared });
-    const catalogue = new Catalogue(declared);
+    const schema = parseSchema(org.subject_types, org.resource_types, at);
+    if (declared.length > 0 || schema.subjectTypes.length > 0 || schema.resourceTypes.length > 0) catalogues.push({ org: org.id, actions: declared, schema });
+    const catalogue = new Catalogue(declared, schema);
+    const subjectOf = (value: string, field: string) => {
+      const subject = parseSubject(value, field);
+      if (!catalogue.hasSubjectType(subject.type)) throw new InvalidArgumentError(field, `subject type ${subject.type} is not declared in organization ${org.id} (subject_types: [...])`);
+      return subject;
+    };
 
     const roleNames = new Set<string>();
     for (const [r, role] of org.roles.entries()) {
@@ -175,14 +185,14 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
       const groupSubject = `group:${group.id}`;
       parseSubject(groupSubject, `${where}.id`);
       for (const [m, member] of group.members.entries()) {
-        parseSubject(member, `${where}.members[${m}]`);
+        subjectOf(member, `${where}.members[${m}]`);
         memberships.push({ org: org.id, group: groupSubject, member });
       }
     }
     const seenBindings = new Map<string, number>();
     for (const [b, binding] of org.bindings.entries()) {
       const where = `${at}.bindings.${b}`;
-      parseSubject(binding.subject, `${where}.subject`);
+      subjectOf(binding.subject, `${where}.subject`);
       if ((binding.role === undefined) === (binding.actions === undefined)) {
         throw new InvalidArgumentError(where, 'a binding names exactly one of role and actions');
       }
@@ -215,6 +225,38 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     }
   }
   return { resources, roles, memberships, bindings, catalogues };
+}
+
+const PATH_TYPES = ['org', 'project', 'env'];
+
+/** The declared subject and resource types, checked: identifiers, no repeats, parents that exist, no cycles. */
+export function parseSchema(subjectTypes: readonly string[], resourceTypes: ReadonlyArray<{ name: string; parent?: string | undefined }>, at: string): OrgSchema {
+  const subjects: string[] = [];
+  for (const [i, type] of subjectTypes.entries()) {
+    const field = `${at}.subject_types[${i}]`;
+    if (!isSubjectTypeName(type)) throw new InvalidArgumentError(field, `${JSON.stringify(type)} is not a subject type name (lowercase letters, digits and _, at most 32)`);
+    if (['user', 'service', 'group'].includes(type)) throw new InvalidArgumentError(field, `${type} is built in; declare only other types`);
+    if (subjects.includes(type)) throw new InvalidArgumentError(field, `${type} appears twice`);
+    subjects.push(type);
+  }
+  const types: ResourceType[] = [];
+  const names = new Set(resourceTypes.map((t) => t.name));
+  for (const [i, t] of resourceTypes.entries()) {
+    const field = `${at}.resource_types[${i}]`;
+    if (!isSubjectTypeName(t.name) || PATH_TYPES.includes(t.name)) throw new InvalidArgumentError(`${field}.name`, `${JSON.stringify(t.name)} is not a resource type name (lowercase letters, digits and _, at most 32; not org, project or env)`);
+    if (types.some((x) => x.name === t.name)) throw new InvalidArgumentError(`${field}.name`, `${t.name} appears twice`);
+    const parent = t.parent ?? 'org';
+    if (!PATH_TYPES.includes(parent) && !names.has(parent)) throw new InvalidArgumentError(`${field}.parent`, `${JSON.stringify(parent)} is neither org, project, env nor a declared resource type`);
+    types.push({ name: t.name, parent });
+  }
+  for (const t of types) {
+    const seen = new Set<string>();
+    for (let at2: string | undefined = t.name; at2 !== undefined && !PATH_TYPES.includes(at2); at2 = types.find((x) => x.name === at2)?.parent) {
+      if (seen.has(at2)) throw new InvalidArgumentError(`${at}.resource_types`, `${t.name} hangs under itself (${[...seen].join(' → ')})`);
+      seen.add(at2);
+    }
+  }
+  return { subjectTypes: subjects.sort(), resourceTypes: types.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
 }
 
 function resolveScope(scope: string, orgPath: string, field: string): string {

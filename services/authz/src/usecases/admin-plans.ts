@@ -76,7 +76,8 @@ export function bindingId(value: string): string {
 }
 
 export function planGrant(input: GrantInput, catalogue: Catalogue, now: number): Plan & { readonly binding: Extract<Change, { kind: 'binding.put' }>['binding'] } {
-  parseSubject(input.subject, 'subject');
+  const subject = parseSubject(input.subject, 'subject');
+  if (!catalogue.hasSubjectType(subject.type)) throw new InvalidArgumentError('subject', `subject type ${subject.type} is not declared in the organization (subject_types)`);
   const scope = parseResource(input.scope, 'scope');
   if ((input.role === undefined || input.role === '') === (input.actions === undefined || input.actions.length === 0)) {
     throw new InvalidArgumentError('role', 'set exactly one of role and actions');

@@ -176,6 +176,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'declared subject types and resource types',
+    sql: `
+      -- Subject types beyond user, service and group; resource types and where each hangs
+      -- ([name, parent] pairs, parent org, project, env or another declared type).
+      ALTER TABLE org_catalogues ADD COLUMN subject_types text[] NOT NULL DEFAULT '{}';
+      ALTER TABLE org_catalogues ADD COLUMN resource_types jsonb NOT NULL DEFAULT '[]'::jsonb;
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

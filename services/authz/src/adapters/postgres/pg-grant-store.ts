@@ -13,7 +13,7 @@
  * have one format (BindingRow, RoleRow).
  */
 import type pg from 'pg';
-import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole, type CatalogueRow } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
@@ -70,7 +70,7 @@ SELECT
      FROM roles r WHERE ${roles}) AS roles,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
      FROM resources res WHERE res.path = ANY($2::text[])) AS attributes,
-  (SELECT coalesce(json_object_agg(c.org, c.actions), '{}'::json)
+  (SELECT coalesce(json_object_agg(c.org, json_build_object('a', c.actions, 's', c.subject_types, 't', c.resource_types)), '{}'::json)
      FROM org_catalogues c WHERE ${catalogues}) AS catalogues${more}
 `;
 }
@@ -97,7 +97,7 @@ export interface UnitFillRow {
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
-  catalogues: Record<string, string[]>;
+  catalogues: Record<string, CatalogueRow>;
   changes: ChangeRow[];
 }
 
@@ -133,7 +133,7 @@ interface ViewRow {
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
-  catalogues: Record<string, string[]>;
+  catalogues: Record<string, CatalogueRow>;
 }
 
 export function roleFromRow(r: RoleRow): CompiledRole {

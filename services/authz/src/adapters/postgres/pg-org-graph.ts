@@ -44,6 +44,7 @@ SELECT
   (SELECT coalesce(json_agg(json_build_object('name', r.name, 'description', r.description, 'actions', r.actions,
       'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json) FROM roles r WHERE r.org = $1) AS roles,
   (SELECT coalesce(c.actions, '{}') FROM org_catalogues c WHERE c.org = $1) AS declared,
+  (SELECT json_build_object('s', c.subject_types, 't', c.resource_types) FROM org_catalogues c WHERE c.org = $1) AS schema,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
      FROM resources res WHERE res.org = $1 AND res.attributes <> '{}'::jsonb) AS attributes
 `;
@@ -57,6 +58,7 @@ interface GraphRow {
   edges: Array<[string, string]>;
   roles: Array<{ name: string; description: string | null; actions: string[]; membership: boolean; ceiling: string[] | null }>;
   declared: string[] | null;
+  schema: { s: string[]; t: Array<[string, string]> } | null;
   attributes: Record<string, ResourceAttributes>;
 }
 
@@ -95,6 +97,7 @@ export async function loadOrgGraph(db: pg.Pool | pg.PoolClient, spec: GraphSpec)
     memberships: row.edges.map(([group, member]) => ({ group, member })),
     roles,
     declaredActions: row.declared ?? [],
+    schema: row.schema === null ? undefined : { subjectTypes: row.schema.s, resourceTypes: row.schema.t.map(([name, parent]) => ({ name, parent })) },
     attributes: new Map(Object.entries(row.attributes)),
   });
 }
