@@ -19,6 +19,8 @@ export type Change =
   | { readonly kind: 'member.add'; readonly org: string; readonly group: string; readonly member: string }
   | { readonly kind: 'member.remove'; readonly org: string; readonly group: string; readonly member: string }
   /** Replaces the actions, subject types and resource types the organization declares (its part of the closed catalogue). */
+  /** Replaces a subject's stored attributes in the organization's directory (empty: removes them). */
+  | { readonly kind: 'directory.put'; readonly org: string; readonly subject: string; readonly attributes: Readonly<Record<string, unknown>> }
   | { readonly kind: 'catalogue.put'; readonly org: string; readonly actions: readonly string[]; readonly schema: OrgSchema };
 
 export type ChangeKind = Change['kind'];
@@ -31,5 +33,6 @@ export function changesOfWorld(world: World): Change[] {
     ...world.roles.map((role): Change => ({ kind: 'role.put', role })),
     ...world.memberships.map((m): Change => ({ kind: 'member.add', org: m.org, group: m.group, member: m.member })),
     ...world.bindings.map((binding): Change => ({ kind: 'binding.put', binding })),
+    ...world.directory.map((d): Change => ({ kind: 'directory.put', org: d.org, subject: d.subject, attributes: d.attributes })),
   ];
 }

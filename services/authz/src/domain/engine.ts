@@ -40,6 +40,8 @@ export interface GrantView {
   catalogue(org: string): Catalogue;
   /** Stored attributes of one resource path. */
   attributes(path: string): ResourceAttributes | undefined;
+  /** The subject's stored attributes in the organization's directory (for conditions). */
+  directory(org: string, subject: string): Attributes | undefined;
 }
 
 /** A check whose names are already validated. */
@@ -286,7 +288,8 @@ function conditionVariables(view: GrantView, check: ValidCheck): ConditionVariab
     subject: {
       id: check.subject,
       type: check.subject.slice(0, colon),
-      attributes: check.subjectAttributes ?? {},
+      // Stored (directory) attributes win over caller-supplied ones, as for resources.
+      attributes: { ...check.subjectAttributes, ...view.directory(check.resource.org, check.subject) },
     },
     action: { name: check.action.action, attributes: check.actionAttributes ?? {} },
   };

@@ -211,3 +211,25 @@ describe('the closed catalogue', () => {
     expect(unknown).toMatchObject({ decision: 'DENY', reason: { code: 'UNKNOWN_ACTION' } });
   });
 });
+
+describe('the organization\'s names and directory are owner-only (issue 14)', () => {
+  const schema = { subjectTypes: ['identity'], resourceTypes: [{ name: 'todo', parent: 'org' }] };
+  const directory = (subject: string, attributes: Record<string, unknown>): Change => ({ kind: 'directory.put', org: 'acme', subject, attributes });
+
+  it('an admin cannot give itself a colleague\'s email (a condition comparing subject.attributes.email would then let it in)', () => {
+    refused(judge('user:adam', [directory('user:adam', { email: 'olivia@acme.com' })]), /^only an owner of org:acme may change its directory \(the stored attributes of user:adam\)$/);
+  });
+
+  it('a subject who manages groups or roles cannot write the directory either', () => {
+    refused(judge('user:gus', [directory('user:mia', { department: 'finance' })]), /only an owner of org:acme may change its directory/);
+    refused(judge('user:rob', [directory('user:mia', { roles: ['admin'] })]), /only an owner of org:acme may change its directory/);
+  });
+
+  it('an admin cannot declare subject or resource types', () => {
+    refused(judge('user:adam', [{ kind: 'catalogue.put', org: 'acme', actions: [], schema }]), /^only an owner of org:acme may change the subject or resource types it declares$/);
+  });
+
+  it('an owner may do both', () => {
+    expect(judge('user:olivia', [directory('user:mia', { email: 'mia@acme.com' }), { kind: 'catalogue.put', org: 'acme', actions: [], schema }]).verdict.ok).toBe(true);
+  });
+});

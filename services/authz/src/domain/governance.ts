@@ -80,8 +80,12 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
     if (!isOwner()) return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may loosen the rules of ${resource}: the change ${how.join('; ')}` };
   }
   const known = before.catalogue();
-  // The organization's names (subject types, resource types) are its schema: only an owner changes them.
+  // The organization's names (subject types, resource types) are its schema, and its directory
+  // feeds every condition that reads subject.attributes: only an owner changes them.
   for (const c of changes) {
+    if (c.kind === 'directory.put' && !isOwner()) {
+      return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may change its directory (the stored attributes of ${c.subject})` };
+    }
     if (c.kind === 'catalogue.put' && !sameSchema(known.schema, c.schema) && !isOwner()) {
       return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may change the subject or resource types it declares` };
     }

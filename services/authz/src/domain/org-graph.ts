@@ -109,6 +109,14 @@ export class OrgGraph implements GrantView {
     return this.cat;
   }
 
+  /**
+   * The graph does not load the directory: changing it is owner-only (governance.ts), so no
+   * judgement needs what a condition would read there. Conditions reading it count as unknown.
+   */
+  directory(): undefined {
+    return undefined;
+  }
+
   // Queries a change's effect needs ---------------------------------------------------------
 
   binding(id: string): Binding | undefined {

@@ -71,6 +71,8 @@ const orgSchema = z.strictObject({
   projects: z.array(projectSchema).max(10_000).default([]),
   resources: z.array(resourceSchema).max(100_000).default([]),
   bindings: z.array(bindingSchema).max(1_000_000).default([]),
+  /** Stored subject attributes (email, roles, department…), read by conditions as subject.attributes. */
+  directory: z.array(z.strictObject({ subject: z.string(), attributes: z.record(z.string(), z.unknown()) })).max(1_000_000).default([]),
 });
 export const worldSchema = z.strictObject({ orgs: z.array(orgSchema).min(1).max(1000) });
 
@@ -84,6 +86,8 @@ export interface World {
   readonly bindings: ReadonlyArray<Omit<Binding, 'id'> & { readonly org: string }>;
   /** The actions and types each organization declares (only organizations whose file lists some). */
   readonly catalogues: ReadonlyArray<{ readonly org: string; readonly actions: readonly string[]; readonly schema: OrgSchema }>;
+  /** Each organization's directory: stored attributes of its subjects. */
+  readonly directory: ReadonlyArray<{ readonly org: string; readonly subject: string; readonly attributes: Readonly<Record<string, unknown>> }>;
 }
 
 /** The identity of what a binding grants: its role, or its sorted actions. */
@@ -127,6 +131,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
   const memberships: World['memberships'][number][] = [];
   const bindings: World['bindings'][number][] = [];
   const catalogues: World['catalogues'][number][] = [];
+  const directory: World['directory'][number][] = [];
   const seenOrgs = new Set<string>();
 
   for (const [o, org] of parsed.data.orgs.entries()) {
@@ -189,6 +194,14 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
         memberships.push({ org: org.id, group: groupSubject, member });
       }
     }
+    const seenEntries = new Set<string>();
+    for (const [d, entry] of org.directory.entries()) {
+      const where = `${at}.directory.${d}`;
+      subjectOf(entry.subject, `${where}.subject`);
+      if (seenEntries.has(entry.subject)) throw new InvalidArgumentError(`${where}.subject`, `${entry.subject} appears twice`);
+      seenEntries.add(entry.subject);
+      directory.push({ org: org.id, subject: entry.subject, attributes: directoryAttributes(entry.attributes, `${where}.attributes`) });
+    }
     const seenBindings = new Map<string, number>();
     for (const [b, binding] of org.bindings.entries()) {
       const where = `${at}.bindings.${b}`;
@@ -224,10 +237,19 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
       });
     }
   }
-  return { resources, roles, memberships, bindings, catalogues };
+  return { resources, roles, memberships, bindings, catalogues, directory };
 }
 
 const PATH_TYPES = ['org', 'project', 'env'];
+export const MAX_DIRECTORY_BYTES = 16 * 1024;
+
+/** A directory entry's attributes: an object of at most 16 KiB as JSON. */
+export function directoryAttributes(value: unknown, field: string): Readonly<Record<string, unknown>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(field, 'must be an object');
+  const size = Buffer.byteLength(JSON.stringify(value));
+  if (size > MAX_DIRECTORY_BYTES) throw new InvalidArgumentError(field, `is ${size} bytes as JSON; at most ${MAX_DIRECTORY_BYTES} are allowed`);
+  return value as Record<string, unknown>;
+}
 
 /** The declared subject and resource types, checked: identifiers, no repeats, parents that exist, no cycles. */
 export function parseSchema(subjectTypes: readonly string[], resourceTypes: ReadonlyArray<{ name: string; parent?: string | undefined }>, at: string): OrgSchema {

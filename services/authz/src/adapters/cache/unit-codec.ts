@@ -1,7 +1,7 @@
 /**
  * The JSON form of a unit (what Redis stores after `rev|`), both ways.
  *
- *   subject   {"g":[<direct groups>],"o":[<each group's organization>],"b":[<BindingRow>…]}
+ *   subject   {"g":[<direct groups>],"o":[<each group's organization>],"b":[<BindingRow>…],"d":{<org>:<directory attributes>}}
  *   resource  {"a":<attributes>|null}
  *   org       {"r":[<RoleRow>…],"c":[<declared actions>],"s":[<subject types>],"t":[[<resource type>,<parent>]…]}
  *
@@ -11,15 +11,15 @@
  * groups without decoding the bindings.
  */
 import { catalogueFor, type CatalogueRow } from '../../domain/catalogue.js';
-import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
+import type { Attributes, Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import { sortViewIndexes } from '../../domain/grant-graph.js';
 import { roleFromRow, type BindingRow, type MemberGroups, type RoleRow } from '../postgres/pg-grant-store.js';
 import type { Entry, Unit } from './units.js';
 
-type UnitJson = { g: string[]; o?: string[]; b: BindingRow[] } | { a: ResourceAttributes | null } | { r: RoleRow[]; c?: string[]; s?: string[]; t?: Array<[string, string]> };
+type UnitJson = { g: string[]; o?: string[]; b: BindingRow[]; d?: Record<string, Attributes> } | { a: ResourceAttributes | null } | { r: RoleRow[]; c?: string[]; s?: string[]; t?: Array<[string, string]> };
 
-export const subjectUnitText = (groups: MemberGroups | undefined, bindings: readonly BindingRow[]): string =>
-  JSON.stringify({ g: groups?.groups ?? [], o: groups?.orgs ?? [], b: bindings });
+export const subjectUnitText = (groups: MemberGroups | undefined, bindings: readonly BindingRow[], directory?: Readonly<Record<string, Attributes>>): string =>
+  JSON.stringify({ g: groups?.groups ?? [], o: groups?.orgs ?? [], b: bindings, d: directory ?? {} });
 export const attrUnitText = (attrs: ResourceAttributes | undefined): string => JSON.stringify({ a: attrs ?? null });
 export const orgUnitText = (roles: readonly RoleRow[], catalogue: CatalogueRow | undefined): string =>
   JSON.stringify({ r: roles, c: catalogue?.a ?? [], s: catalogue?.s ?? [], t: catalogue?.t ?? [] });
@@ -76,7 +76,8 @@ function unitFromJson(key: string, json: UnitJson): Unit {
       else list.push(groups[i]!);
     }
     sortViewIndexes(byScope, groupsByOrg);
-    return { t: 's', groups, groupsByOrg, byScope };
+    const entries = Object.entries(json.d ?? {});
+    return { t: 's', groups, groupsByOrg, byScope, directory: entries.length === 0 ? undefined : new Map(entries) };
   }
   if ('a' in json) return { t: 'r', attrs: json.a ?? undefined };
   const roles = new Map<string, CompiledRole>();

@@ -29,6 +29,7 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
   for (const role of world.roles) roles.set(`${role.org}\u0000${role.name}`, compileRole(role));
   const attributes = new Map<string, ResourceAttributes>();
   for (const resource of world.resources) attributes.set(resource.path, resource.attributes);
+  const directory = new Map(world.directory.map((d) => [`${d.org}\u0000${d.subject}`, d.attributes]));
   const declared = new Map(world.catalogues.map((c) => [c.org, catalogueFor(catalogueRowOf(c.actions, c.schema))]));
 
   return {
@@ -38,5 +39,6 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => attributes.get(path),
     catalogue: (org) => declared.get(org) ?? catalogueFor(undefined),
+    directory: (org, subject) => directory.get(`${org}\u0000${subject}`),
   };
 }

@@ -17,7 +17,7 @@ import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole, type CatalogueRow } f
 import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
-import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
+import type { Attributes, Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../ports.js';
 import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
 import { changesSinceColumn, REVISION_SQL, type ChangeRow } from './grant-changes.js';
@@ -71,7 +71,9 @@ SELECT
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
      FROM resources res WHERE res.path = ANY($2::text[])) AS attributes,
   (SELECT coalesce(json_object_agg(c.org, json_build_object('a', c.actions, 's', c.subject_types, 't', c.resource_types)), '{}'::json)
-     FROM org_catalogues c WHERE ${catalogues}) AS catalogues${more}
+     FROM org_catalogues c WHERE ${catalogues}) AS catalogues,
+  (SELECT coalesce(json_agg(json_build_array(d.org, d.subject, d.attributes)), '[]'::json)
+     FROM directory d WHERE d.subject IN (SELECT subject FROM reach)) AS directory${more}
 `;
 }
 
@@ -98,6 +100,7 @@ export interface UnitFillRow {
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
   catalogues: Record<string, CatalogueRow>;
+  directory: DirectoryRow[];
   changes: ChangeRow[];
 }
 
@@ -134,7 +137,11 @@ interface ViewRow {
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
   catalogues: Record<string, CatalogueRow>;
+  directory: DirectoryRow[];
 }
+
+/** A directory entry as the grant view statements return it: organization, subject, attributes. */
+export type DirectoryRow = readonly [org: string, subject: string, attributes: Attributes];
 
 export function roleFromRow(r: RoleRow): CompiledRole {
   return compileRole({
@@ -246,5 +253,6 @@ function toView(row: ViewRow): GrantView {
     role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => row.attributes[path],
     catalogue: (org) => catalogueFor(row.catalogues[org]),
+    directory: (org, subject) => row.directory.find(([o, s]) => o === org && s === subject)?.[2],
   };
 }

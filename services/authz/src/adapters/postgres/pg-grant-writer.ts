@@ -87,6 +87,7 @@ export class PgGrantWriter implements GrantWriter {
     return withWrite(this.pool, meta, async (ctx) => {
       if (guard !== undefined) await guard(new PgGraphReader(ctx.client));
       await putCatalogues(ctx, ofKind(changes, 'catalogue.put'));
+      await putDirectory(ctx, ofKind(changes, 'directory.put'));
       await putResources(ctx, ofKind(changes, 'resource.put'));
       await putRoles(ctx, ofKind(changes, 'role.put'));
       await addMembers(ctx, ofKind(changes, 'member.add'));
@@ -137,6 +138,27 @@ async function putCatalogues({ client, revision, record }: WriteContext, changes
         before: rows[0]!.before,
         after: { actions, subject_types: subjectTypes, resource_types: JSON.parse(resourceTypes) as unknown },
       });
+    }
+  }
+}
+
+async function putDirectory({ client, revision, record }: WriteContext, changes: readonly Of<'directory.put'>[]): Promise<void> {
+  for (const change of dedupe(changes, (c) => `${c.org}\u0000${c.subject}`)) {
+    const empty = Object.keys(change.attributes).length === 0;
+    const { rows } = empty
+      ? await client.query<{ before: unknown }>('DELETE FROM directory WHERE org = $1 AND subject = $2 RETURNING attributes AS before', [change.org, change.subject])
+      : await client.query<{ before: unknown }>(
+          `WITH old AS (SELECT attributes FROM directory WHERE org = $1 AND subject = $2),
+           up AS (
+             INSERT INTO directory (org, subject, attributes, revision) VALUES ($1, $2, $3::jsonb, $4)
+             ON CONFLICT (org, subject) DO UPDATE SET attributes = EXCLUDED.attributes, revision = EXCLUDED.revision
+               WHERE directory.attributes IS DISTINCT FROM EXCLUDED.attributes
+             RETURNING 1)
+           SELECT (SELECT attributes FROM old) AS before FROM up`,
+          [change.org, change.subject, JSON.stringify(change.attributes), revision],
+        );
+    if (rows.length > 0) {
+      record({ kind: 'directory.updated', key: `${change.org}/${change.subject}`, resource: `org:${change.org}`, before: rows[0]!.before ?? null, after: empty ? null : change.attributes });
     }
   }
 }
