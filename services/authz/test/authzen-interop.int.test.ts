@@ -149,3 +149,75 @@ describe('API-gateway interop, examples/authzen/api-gateway.yaml', () => {
     expect(warden.body).toMatchObject({ decision: true });
   });
 });
+
+describe('AuthZEN 1.0 certification fixture, examples/authzen/certification.yaml', () => {
+  let t: TestApp;
+  let key: string;
+  beforeAll(async () => {
+    ({ t, key } = await startWith('certification.yaml', 'cert', 'service:harness'));
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const user = (id: string, properties?: Record<string, unknown>) => ({ type: 'user', id, ...(properties ? { properties } : {}) });
+  const record = (id: string, properties?: Record<string, unknown>) => ({ type: 'record', id, ...(properties ? { properties } : {}) });
+
+  // certification/authorization-api-1_0-scenario.md, "Required Policy Behaviour", rules 1-8.
+  const rules: Array<[string, unknown, boolean]> = [
+    ['1', { subject: user('alice'), action: { name: 'read' }, resource: record('record-1') }, true],
+    ['2', { subject: user('alice'), action: { name: 'write' }, resource: record('record-1') }, true],
+    ['3', { subject: user('bob'), action: { name: 'read' }, resource: record('record-1') }, true],
+    ['4', { subject: user('bob'), action: { name: 'write' }, resource: record('record-1') }, false],
+    ['5', { subject: user('alice'), action: { name: 'write' }, resource: record('record-2', { status: 'archived' }) }, false],
+    ['6', { subject: user('bob', { role: 'admin' }), action: { name: 'write' }, resource: record('record-2', { status: 'archived' }) }, true],
+    ['7', { subject: user('alice'), action: { name: 'delete', properties: { soft: true } }, resource: record('record-1') }, true],
+    ['8', { subject: user('alice'), action: { name: 'delete', properties: { soft: false } }, resource: record('record-1') }, false],
+  ];
+  for (const [rule, request, expected] of rules) {
+    it(`rule ${rule} → ${expected}`, async () => {
+      const r = await t.post('/access/v1/evaluation', request, key);
+      expect(r.status, r.text).toBe(200);
+      expect((r.body as { decision: boolean }).decision).toBe(expected);
+    });
+  }
+
+  it('the eight rules as one batch with top-level defaults', async () => {
+    const r = await t.post('/access/v1/evaluations', { subject: user('alice'), evaluations: rules.map(([, request]) => request) }, key);
+    expect((r.body as { evaluations: Array<{ decision: boolean }> }).evaluations.map((e) => e.decision)).toEqual(rules.map(([, , expected]) => expected));
+  });
+
+  it('search requirements S1-S6', async () => {
+    const ids = (body: unknown) => (body as { results: Array<{ id?: string; name?: string }> }).results.map((x) => x.id ?? x.name);
+    expect(ids((await t.post('/access/v1/search/subject', { subject: { type: 'user' }, action: { name: 'read' }, resource: record('record-1') }, key)).body)).toEqual(expect.arrayContaining(['alice', 'bob']));
+    expect(ids((await t.post('/access/v1/search/resource', { subject: user('alice'), action: { name: 'read' }, resource: { type: 'record' } }, key)).body)).toEqual(expect.arrayContaining(['record-1']));
+    expect(ids((await t.post('/access/v1/search/action', { subject: user('alice'), resource: record('record-1') }, key)).body)).toEqual(['read', 'write']);
+    expect(ids((await t.post('/access/v1/search/subject', { subject: { type: 'user' }, action: { name: 'write' }, resource: record('record-2', { status: 'archived' }) }, key)).body)).toContain('bob');
+    expect(ids((await t.post('/access/v1/search/resource', { subject: user('bob', { role: 'admin' }), action: { name: 'write' }, resource: { type: 'record' } }, key)).body)).toEqual(['record-2']);
+    expect(ids((await t.post('/access/v1/search/action', { subject: user('bob', { role: 'admin' }), resource: record('record-2', { status: 'archived' }) }, key)).body)).toContain('write');
+  });
+
+  it('empty results, not errors, for an unknown identifier or type on all three searches (§ "Empty results")', async () => {
+    const empty = { page: { next_token: '', count: 0 }, results: [] };
+    for (const [route, body] of [
+      ['/access/v1/search/action', { subject: user('nonexistent-user'), resource: record('record-1') }],
+      ['/access/v1/search/subject', { subject: { type: 'spaceship' }, action: { name: 'read' }, resource: record('record-1') }],
+      ['/access/v1/search/subject', { subject: { type: 'user' }, action: { name: 'read' }, resource: { type: 'spaceship', id: 'x' } }],
+      ['/access/v1/search/resource', { subject: user('alice'), action: { name: 'read' }, resource: { type: 'spaceship' } }],
+      ['/access/v1/search/resource', { subject: { type: 'spaceship', id: 'x' }, action: { name: 'read' }, resource: { type: 'record' } }],
+      ['/access/v1/search/action', { subject: user('alice'), resource: { type: 'spaceship', id: 'x' } }],
+    ] as const) {
+      const r = await t.post(route, body, key);
+      expect(r.status, `${route} ${JSON.stringify(body)}: ${r.text}`).toBe(200);
+      expect(r.body).toEqual(empty);
+    }
+  });
+
+  it('missing required fields are 400, unknown fields are ignored', async () => {
+    expect((await t.post('/access/v1/evaluation', { action: { name: 'read' }, resource: record('record-1') }, key)).status).toBe(400);
+    expect((await t.post('/access/v1/evaluation', { subject: { type: 'user' }, action: { name: 'read' }, resource: record('record-1') }, key)).status).toBe(400);
+    expect((await t.post('/access/v1/search/subject', { subject: { type: 'user' }, resource: record('record-1') }, key)).status).toBe(400);
+    expect((await t.post('/access/v1/search/action', { subject: user('alice') }, key)).status).toBe(400);
+    const extra = await t.post('/access/v1/evaluation', { subject: user('alice'), action: { name: 'read' }, resource: record('record-1'), surprise: { x: 1 } }, key);
+    expect(extra.body).toMatchObject({ decision: true });
+  });
+});

@@ -58,6 +58,10 @@ function namesOf(authorizer: Authorizer, caller: Caller): Names {
 
 const needsCatalogue = (entity: Entity | undefined): boolean => typeof entity?.id === 'string' && !entity.id.startsWith('org:');
 
+/** A client resource of a type the organization does not declare: a search about it finds nothing (an empty 200). */
+const undeclared = (entity: Entity, names: Names, catalogue: Catalogue): boolean =>
+  needsCatalogue(entity) && names.org !== undefined && catalogue.parentOf(entity.type) === undefined;
+
 function subjectName(subject: Entity, field: string): string {
   if (!isSubjectTypeName(subject.type)) throw new InvalidArgumentError(`${field}.type`, `${JSON.stringify(subject.type)} is not a subject type (lowercase letters, digits and _, e.g. user)`);
   return `${subject.type}:${subject.id ?? ''}`;
@@ -226,6 +230,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
       const caller = callerOf(request);
       const names = namesOf(authorizer, caller);
       const catalogue = needsCatalogue(resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+      if (undeclared(resource, names, catalogue)) return EMPTY_PAGE;
       const path = resourcePath(resource, 'resource', names, catalogue);
       // A subject type the organization does not have: nobody of it may do anything (an empty 200).
       // (Outside the key's organization the lookup answers 403 first.)
@@ -273,6 +278,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
       const caller = callerOf(request);
       const names = namesOf(authorizer, caller);
       const catalogue = needsCatalogue(resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+      if (undeclared(resource, names, catalogue)) return EMPTY_PAGE;
       const found = await lookups.lookupActions(caller, {
         subject: subjectName(subject, 'subject'), resource: resourcePath(resource, 'resource', names, catalogue), context, page: lookupPage(page),
         subjectAttributes: subject.properties, resourceAttributes: resource.properties,
