@@ -87,6 +87,12 @@ describe('Todo interop (AuthZEN 1.0-02 payloads), examples/authzen/todo.yaml', (
     expect(r.body).toMatchObject({ decision: false, context: { id: 'condition_false' } });
   });
 
+  it('user:* lets any user read profiles, and only that', async () => {
+    const nobody = { type: 'user', id: 'auth0|5f1c2a' };
+    expect((await t.post('/access/v1/evaluation', { subject: nobody, action: { name: 'can_read_user' }, resource: { type: 'user', id: 'rick@the-citadel.com' } }, key)).body).toMatchObject({ decision: true });
+    expect((await t.post('/access/v1/evaluation', { subject: nobody, action: { name: 'can_read_todos' }, resource: { type: 'todo', id: 'todo-1' } }, key)).body).toMatchObject({ decision: false });
+  });
+
   it('an action outside the catalogue is a deny with its own reason', async () => {
     const r = await t.post('/access/v1/evaluation', { subject: { type: 'user', id: RICK }, action: { name: 'can_launch_rockets' }, resource: { type: 'todo', id: 'todo-1' } }, key);
     expect(r.body).toMatchObject({ decision: false, context: { id: 'unknown_action' } });

@@ -220,6 +220,26 @@ describe('POST /access/v1/evaluations', () => {
   });
 });
 
+describe('every subject of a type (user:*)', () => {
+  it('a binding naming user:* applies to any user, including one Warden never saw; revoking it takes effect at once', async () => {
+    const { admin } = t.grpc(t.adminKey);
+    const stranger = { subject: user('stranger-4711@example.org'), action: { name: 'flags:read' }, resource: { type: 'env', id: 'org:acme/project:search/env:staging' } };
+    expect((await t.post('/access/v1/evaluation', stranger, gateway)).body).toMatchObject({ decision: false });
+    const granted = await admin.grantBinding({ subject: 'user:*', role: 'env_reader', actions: [], scope: 'org:acme/project:search/env:staging', effect: 1, reason: 'everyone reads staging' });
+    expect((await t.post('/access/v1/evaluation', stranger, gateway)).body).toMatchObject({ decision: true, context: { reason_admin: { en: expect.stringContaining('user:*') } } });
+    // Not a service: the wildcard is of the user type only.
+    expect((await t.post('/access/v1/evaluation', { ...stranger, subject: { type: 'service', id: 'stranger' } }, gateway)).body).toMatchObject({ decision: false });
+    await admin.revokeBinding({ bindingId: granted.binding!.id, reason: 'test over' });
+    expect((await t.post('/access/v1/evaluation', stranger, gateway)).body).toMatchObject({ decision: false });
+  });
+
+  it('a wildcard cannot be a group member or a key\'s subject', async () => {
+    const { admin } = t.grpc(t.adminKey);
+    await expect(admin.addGroupMember({ org: 'acme', group: 'group:release-managers', member: 'user:*', reason: 'test' })).rejects.toThrow(/stands for every subject of its type/);
+    await expect(admin.createApiKey({ org: 'acme', subject: 'user:*', description: 'x', reason: 'test' })).rejects.toThrow(/stands for every subject of its type/);
+  });
+});
+
 describe('search', () => {
   it('/search/subject: who can enable flags in production, paged', async () => {
     const body = { subject: { type: 'user' }, action: { name: 'flags:enable' }, resource: { type: 'env', id: PROD } };

@@ -190,7 +190,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
       const groupSubject = `group:${group.id}`;
       parseSubject(groupSubject, `${where}.id`);
       for (const [m, member] of group.members.entries()) {
-        subjectOf(member, `${where}.members[${m}]`);
+        if (subjectOf(member, `${where}.members[${m}]`).id === '*') throw new InvalidArgumentError(`${where}.members[${m}]`, `${member} stands for every subject of its type; bind it directly instead of making it a member`);
         memberships.push({ org: org.id, group: groupSubject, member });
       }
     }

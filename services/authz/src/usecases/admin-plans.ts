@@ -113,7 +113,7 @@ export function planMember(kind: 'member.add' | 'member.remove', input: { org: s
   const org = orgPath(input.org);
   const group = parseSubject(input.group, 'group');
   if (group.type !== 'group') throw new InvalidArgumentError('group', 'must be a group subject (group:<id>)');
-  parseSubject(input.member, 'member');
+  if (parseSubject(input.member, 'member').id === '*') throw new InvalidArgumentError('member', `${input.member} stands for every subject of its type; bind it directly instead`);
   if (input.member === input.group) throw new InvalidArgumentError('member', 'a group cannot be a member of itself');
   return {
     org: org.org,

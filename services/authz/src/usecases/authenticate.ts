@@ -90,7 +90,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (typeof claim !== 'string' || claim.length === 0) throw new UnauthenticatedError(`the token has no ${jwt.subjectClaim} claim`);
     const subject = isSubjectType(claim.slice(0, Math.max(0, claim.indexOf(':')))) ? claim : `user:${claim}`;
     try {
-      parseSubject(subject, jwt.subjectClaim);
+      if (parseSubject(subject, jwt.subjectClaim).id === '*') throw new Error('a wildcard is not a caller');
     } catch {
       throw new UnauthenticatedError(`the token's ${jwt.subjectClaim} claim is not a usable subject id`);
     }

@@ -19,7 +19,7 @@ import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import type { Attributes, Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../ports.js';
-import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
+import { closure, sortViewIndexes, wildcardOf } from '../../domain/grant-graph.js';
 import { changesSinceColumn, REVISION_SQL, type ChangeRow } from './grant-changes.js';
 import { currentRevision } from './pg-revision.js';
 
@@ -174,7 +174,7 @@ export class PgGrantStore implements GrantSource {
 
   async view(requests: readonly ViewRequest[], signal?: AbortSignal): Promise<GrantView> {
     signal?.throwIfAborted();
-    const subjects = [...new Set(requests.map((r) => r.subject))];
+    const subjects = [...new Set(requests.flatMap((r) => [r.subject, wildcardOf(r.subject) ?? r.subject]))];
     const scopes = [...new Set(requests.flatMap((r) => r.resource.chain))];
     let row: ViewRow;
     try {

@@ -24,6 +24,8 @@ seed(subject) AS (
   UNION SELECT b.subject FROM bindings b JOIN unnest($5::text[]) AS p(path)
     ON b.org = $1 AND b.scope COLLATE "C" >= p.path || '/' AND b.scope COLLATE "C" < p.path || '0'
   UNION SELECT b.subject FROM bindings b WHERE $6 AND b.org = $1 AND b.scope = 'org:' || $1 AND b.role = 'owner'
+  -- Bindings naming every subject of a type (user:*) apply to everyone: always part of the graph.
+  UNION SELECT b.subject FROM bindings b WHERE b.org = $1 AND b.subject LIKE '%:*'
 ),
 down(subject) AS (
   SELECT subject FROM seed
