@@ -20,6 +20,8 @@ export interface JwtOptions {
   readonly audience: string;
   /** The claim naming the user; its value becomes `user:<value>` unless it is already a subject. */
   readonly subjectClaim: string;
+  /** The claim naming the subject's identity-provider groups (an array of names); undefined: not read. */
+  readonly groupsClaim?: string | undefined;
 }
 
 export interface AuthenticatorOptions {
@@ -45,6 +47,27 @@ const LOOPBACK = /^(?:ipv4:)?127\.\d+\.\d+\.\d+(?::\d+)?$|^(?:ipv6:)?\[?(?:::1|:
 
 export function isLoopback(peer: string | undefined): boolean {
   return peer !== undefined && LOOPBACK.test(peer);
+}
+
+/** At most this many groups are taken from a token. */
+export const MAX_TOKEN_GROUPS = 100;
+
+/**
+ * The `group:<name>` subjects a token's groups claim names: an array of names (a string is one
+ * name); names that are not usable group ids are skipped, never an error (the token is the IdP's).
+ */
+function tokenGroups(claim: unknown): readonly string[] {
+  const names = typeof claim === 'string' ? [claim] : Array.isArray(claim) ? claim : [];
+  const groups = new Set<string>();
+  for (const name of names) {
+    if (typeof name !== 'string' || groups.size >= MAX_TOKEN_GROUPS) continue;
+    try {
+      if (parseSubject(`group:${name}`).id !== '*') groups.add(`group:${name}`);
+    } catch {
+      // not a group id: ignored
+    }
+  }
+  return [...groups].sort();
 }
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
@@ -94,7 +117,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     } catch {
       throw new UnauthenticatedError(`the token's ${jwt.subjectClaim} claim is not a usable subject id`);
     }
-    return { kind: 'jwt', subject, issuer: jwt.issuer };
+    return { kind: 'jwt', subject, issuer: jwt.issuer, groups: tokenGroups(jwt.groupsClaim === undefined ? undefined : payload[jwt.groupsClaim]) };
   }
 
   return {

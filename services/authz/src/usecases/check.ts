@@ -10,7 +10,7 @@ import type { Catalogue } from '../domain/catalogue.js';
 import type { Caller } from '../domain/caller.js';
 import { MAX_BATCH, validateBatch, validateCheck } from '../domain/check.js';
 import { decide, type GrantView, type ValidCheck } from '../domain/engine.js';
-import type { CheckInput, CheckResult } from '../domain/model.js';
+import type { Binding, CheckInput, CheckResult } from '../domain/model.js';
 import { BATCH, countDecision, instruments, SINGLE } from '../instruments.js';
 import type { GrantSource, ViewRequest } from '../ports.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
@@ -55,6 +55,53 @@ export function callerMayAsk(view: GrantView, caller: Caller, check: ValidCheck,
   }
 }
 
+/**
+ * A view in which `subject` is also a member of the token's `groups` (each with its own closure
+ * in the organization), for one request. Bindings are read from whichever view holds the name
+ * (all are at one revision).
+ */
+class WithTokenGroups implements GrantView {
+  readonly revision: number;
+  constructor(
+    private readonly inner: GrantView,
+    private readonly subject: string,
+    private readonly groups: readonly string[],
+    private readonly groupViews: readonly GrantView[],
+  ) {
+    this.revision = inner.revision;
+  }
+  subjectsOf(subject: string, org: string): readonly string[] {
+    const own = this.inner.subjectsOf(subject, org);
+    if (subject !== this.subject) return own;
+    const all = [...own];
+    for (let i = 0; i < this.groups.length; i++) {
+      for (const s of this.groupViews[i]!.subjectsOf(this.groups[i]!, org)) if (!all.includes(s)) all.push(s);
+    }
+    return all;
+  }
+  bindingsAt(subject: string, scope: string): readonly Binding[] {
+    const own = this.inner.bindingsAt(subject, scope);
+    if (own.length > 0) return own;
+    for (const view of this.groupViews) {
+      const found = view.bindingsAt(subject, scope);
+      if (found.length > 0) return found;
+    }
+    return own;
+  }
+  role(org: string, name: string) {
+    return this.inner.role(org, name);
+  }
+  catalogue(org: string) {
+    return this.inner.catalogue(org);
+  }
+  attributes(path: string) {
+    return this.inner.attributes(path);
+  }
+  directory(org: string, subject: string) {
+    return this.inner.directory(org, subject);
+  }
+}
+
 export interface AuthorizerOptions {
   readonly source: GrantSource;
   /** Milliseconds since the epoch; injectable for tests of expiry. */
@@ -87,6 +134,21 @@ export function createAuthorizer({ source, now = Date.now }: AuthorizerOptions):
         requests.push({ subject: caller.subject, resource: check.resource });
       }
     }
+    // A token's groups (AUTHZ_JWT_GROUPS_CLAIM): in checks about the token's own subject, each
+    // group joins the subject's closure for this request; their units are read like any subject's.
+    let tokenGroups: Array<number[] | undefined> | undefined;
+    if (caller.kind === 'jwt' && caller.groups !== undefined && caller.groups.length > 0) {
+      for (let i = 0; i < checks.length; i++) {
+        const check = checks[i]!;
+        if (check.subject !== caller.subject) continue;
+        const at: number[] = [];
+        for (const group of caller.groups) {
+          at.push(requests.length);
+          requests.push({ subject: group, resource: check.resource });
+        }
+        (tokenGroups ??= [])[i] = at;
+      }
+    }
     // Every request an in-process hit: each check is decided over its own view (no I/O, one revision).
     const local = source.localViews?.(requests, consistency);
     let views: readonly GrantView[];
@@ -98,6 +160,14 @@ export function createAuthorizer({ source, now = Date.now }: AuthorizerOptions):
         throw new InvalidArgumentError('consistency.at_least_revision', `revision ${consistency.revision} is newer than the newest committed revision ${view.revision}`);
       }
       views = requests.map(() => view);
+    }
+    if (tokenGroups !== undefined && caller.kind === 'jwt') {
+      const groups = caller.groups!;
+      const withGroups = [...views];
+      for (const [i, at] of tokenGroups.entries()) {
+        if (at !== undefined) withGroups[i] = new WithTokenGroups(views[i]!, caller.subject, groups, at.map((j) => views[j]!));
+      }
+      views = withGroups;
     }
     const revision = views[0]!.revision;
     const at = now();
