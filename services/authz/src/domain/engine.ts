@@ -234,7 +234,7 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
         code: 'NO_BINDING',
         message: sawCandidate
           ? `no usable binding allows ${action.action} on ${resource.path}`
-          : `no binding of ${check.subject}${subjects.length > 1 ? ` or its groups (${subjects.slice(1).join(', ')})` : ''} allows ${action.action} on ${resource.path}`,
+          : noBindingMessage(check.subject, subjects, action.action, resource.path),
       },
     };
   }
@@ -257,6 +257,12 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     decision: 'ALLOW',
     reason: { code: 'ALLOWED', message: `allowed by ${describeBinding(allowedBy)}`, binding: allowedBy },
   };
+}
+
+/** Names the subject's groups (not the wildcard of its type: whether a view lists it depends on whether it holds bindings). */
+function noBindingMessage(subject: string, subjects: readonly string[], action: string, path: string): string {
+  const groups = subjects.slice(1).filter((s) => !s.endsWith(':*'));
+  return `no binding of ${subject}${groups.length > 0 ? ` or its groups (${groups.join(', ')})` : ''} allows ${action} on ${path}`;
 }
 
 function canBypassApproval(d: Decider, bindings: readonly Binding[], now: number): boolean {
