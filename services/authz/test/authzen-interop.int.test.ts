@@ -24,8 +24,8 @@ const label = (request: unknown): string => {
   return `${r.subject.id.slice(0, 10)}… ${r.action.name} ${r.resource === undefined ? '(batch)' : `${r.resource.type}:${r.resource.id}${r.resource.properties ? ` ${JSON.stringify(r.resource.properties)}` : ''}`}`;
 };
 
-async function startWith(world: string, org: string, pep: string): Promise<{ t: TestApp; key: string }> {
-  const t = await startTestApp({ AUTHZ_WORLD_FILE: path.join(EXAMPLES, world), AUTHZ_BOOTSTRAP_KEY_SUBJECT: pep, AUTHZ_BOOTSTRAP_KEY_ORG: org });
+async function startWith(world: string, org: string, pep: string, env: Record<string, string> = {}): Promise<{ t: TestApp; key: string }> {
+  const t = await startTestApp({ AUTHZ_WORLD_FILE: path.join(EXAMPLES, world), AUTHZ_BOOTSTRAP_KEY_SUBJECT: pep, AUTHZ_BOOTSTRAP_KEY_ORG: org, ...env });
   return { t, key: t.adminKey };
 }
 
@@ -38,7 +38,7 @@ describe('Todo interop (AuthZEN 1.0-02 payloads), examples/authzen/todo.yaml', (
   let t: TestApp;
   let key: string;
   beforeAll(async () => {
-    ({ t, key } = await startWith('todo.yaml', 'todo', 'service:todo-backend'));
+    ({ t, key } = await startWith('todo.yaml', 'todo', 'service:todo-backend', { AUTHZ_JWT_ORG_CLAIM: 'org' }));
   });
   afterAll(async () => {
     await t?.close();
@@ -85,6 +85,16 @@ describe('Todo interop (AuthZEN 1.0-02 payloads), examples/authzen/todo.yaml', (
       resource: { type: 'todo', id: '7240d0db-8ff0-41ec-98b2-34a096273b91', properties: { ownerID: 'morty@the-citadel.com' } },
     }, key);
     expect(r.body).toMatchObject({ decision: false, context: { id: 'condition_false' } });
+  });
+
+  it('a user\'s own token names the organization (AUTHZ_JWT_ORG_CLAIM): client names map there; without it they need Warden paths', async () => {
+    const ask = { subject: { type: 'user', id: MORTY }, action: { name: 'can_delete_todo' }, resource: { type: 'todo', id: '7240d0db-8ff0-41ec-98b2-34a096273b91', properties: { ownerID: 'morty@the-citadel.com' } } };
+    const withOrg = await t.post('/access/v1/evaluation', ask, await t.token(MORTY, { claims: { org: 'todo' } }));
+    expect(withOrg.status, withOrg.text).toBe(200);
+    expect(withOrg.body).toMatchObject({ decision: true });
+    const without = await t.post('/access/v1/evaluation', ask, await t.token(MORTY));
+    expect(without.status).toBe(400);
+    expect(without.text).toMatch(/client ids are mapped in the organization of the API key or token/);
   });
 
   it('user:* lets any user read profiles, and only that', async () => {

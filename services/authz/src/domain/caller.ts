@@ -23,6 +23,8 @@ export type Caller =
        * those names, for that request only.
        */
       readonly groups?: readonly string[] | undefined;
+      /** The organization the token names (AUTHZ_JWT_ORG_CLAIM): AuthZEN client names are mapped into it. */
+      readonly org?: string | undefined;
     }
   | {
       /** A trusted local caller (sidecar mode, explicit opt-in): may check any subject. */

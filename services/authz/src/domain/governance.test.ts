@@ -232,4 +232,22 @@ describe('the organization\'s names and directory are owner-only (issue 14)', ()
   it('an owner may do both', () => {
     expect(judge('user:olivia', [directory('user:mia', { email: 'mia@acme.com' }), { kind: 'catalogue.put', org: 'acme', actions: [], schema }]).verdict.ok).toBe(true);
   });
+
+  it('an admin cannot deny (or grant) every user at once: a user:* binding reaches owners and other admins', () => {
+    refused(judge('user:adam', [grant('user:*', 'viewer', 'org:acme', { effect: 'deny' })]), /^only an owner of org:acme may grant or revoke a binding naming every subject of a type \(user:\*\)$/);
+    refused(judge('user:adam', [grant('user:*', 'env_reader', 'org:acme/project:checkout')]), /naming every subject of a type/);
+    expect(judge('user:olivia', [grant('user:*', 'env_reader', 'org:acme/project:checkout')]).verdict.ok).toBe(true);
+  });
+
+  it('even an owner cannot deny owner actions to user:* (the organization would have no working owner)', () => {
+    // With only user owners left (no owners group, no owner service), a deny of owner to every user strands the organization.
+    const users = acme().withChanges([
+      { kind: 'binding.delete', id: bindingId(acme(), 'group:owners', 'owner') },
+      { kind: 'binding.delete', id: bindingId(acme(), 'service:robot', 'owner') },
+    ]);
+    refused(judge('user:olivia', [grant('user:*', 'owner', 'org:acme', { effect: 'deny' })], users), /would have no working owner/, 'invariant');
+    // service:robot, an owner, is not a user: the same deny leaves it working.
+    expect(judge('user:olivia', [grant('user:*', 'owner', 'org:acme', { effect: 'deny' })]).verdict.ok).toBe(true);
+  });
 });
+

@@ -83,6 +83,11 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
   // The organization's names (subject types, resource types) are its schema, and its directory
   // feeds every condition that reads subject.attributes: only an owner changes them.
   for (const c of changes) {
+    // A binding naming every subject of a type (user:*) reaches owners and admins too: only an owner grants or revokes one.
+    const wildcard = c.kind === 'binding.put' ? c.binding.subject : c.kind === 'binding.delete' ? before.binding(c.id)?.subject : undefined;
+    if (wildcard !== undefined && wildcard.endsWith(':*') && !isOwner()) {
+      return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may grant or revoke a binding naming every subject of a type (${wildcard})` };
+    }
     if (c.kind === 'directory.put' && !isOwner()) {
       return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may change its directory (the stored attributes of ${c.subject})` };
     }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { UnauthenticatedError, UnavailableError } from '@warden/errors';
-import { isSubjectType, parseSubject } from '@warden/names';
+import { isSubjectType, parseSubject, SEGMENT_ID_PATTERN } from '@warden/names';
 import type { VerifiedKey } from '../domain/api-key-format.js';
 import { TRUSTED_LOCAL, type Caller } from '../domain/caller.js';
 import type { ApiKeyStore } from '../ports.js';
@@ -22,6 +22,8 @@ export interface JwtOptions {
   readonly subjectClaim: string;
   /** The claim naming the subject's identity-provider groups (an array of names); undefined: not read. */
   readonly groupsClaim?: string | undefined;
+  /** The claim naming the token's organization (where AuthZEN client names are mapped); undefined: not read. */
+  readonly orgClaim?: string | undefined;
 }
 
 export interface AuthenticatorOptions {
@@ -117,7 +119,15 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     } catch {
       throw new UnauthenticatedError(`the token's ${jwt.subjectClaim} claim is not a usable subject id`);
     }
-    return { kind: 'jwt', subject, issuer: jwt.issuer, groups: tokenGroups(jwt.groupsClaim === undefined ? undefined : payload[jwt.groupsClaim]) };
+    const org = jwt.orgClaim === undefined ? undefined : payload[jwt.orgClaim];
+    return {
+      kind: 'jwt',
+      subject,
+      issuer: jwt.issuer,
+      groups: tokenGroups(jwt.groupsClaim === undefined ? undefined : payload[jwt.groupsClaim]),
+      // An organization id, or nothing (a claim that is not one is ignored: client names then need Warden paths).
+      org: typeof org === 'string' && SEGMENT_ID_PATTERN.test(org) ? org : undefined,
+    };
   }
 
   return {

@@ -51,7 +51,8 @@ interface Names {
 }
 
 function namesOf(authorizer: Authorizer, caller: Caller): Names {
-  const org = caller.kind === 'api_key' ? caller.org : undefined;
+  // The organization client names are mapped into: the API key's, or the one the token names.
+  const org = caller.kind === 'trusted_local' ? undefined : caller.org;
   let loaded: Promise<Catalogue> | undefined;
   return { org, catalogue: () => (loaded ??= org === undefined ? Promise.resolve(BUILT_IN_CATALOGUE) : authorizer.catalogueOf(caller, org)) };
 }
@@ -70,7 +71,7 @@ function subjectName(subject: Entity, field: string): string {
 function resourcePath(resource: Entity, field: string, names: Names, catalogue: Catalogue): string {
   const entity = { type: resource.type, id: resource.id ?? '', properties: resource.properties };
   if (entity.id.startsWith('org:')) return resourcePathOf('', catalogue, entity, field);
-  if (names.org === undefined) throw new InvalidArgumentError(`${field}.id`, 'is not a Warden path (org:…); client ids are mapped in the organization of an API key, and this caller has none');
+  if (names.org === undefined) throw new InvalidArgumentError(`${field}.id`, 'is not a Warden path (org:…); client ids are mapped in the organization of the API key or token (AUTHZ_JWT_ORG_CLAIM), and this caller has none');
   return resourcePathOf(names.org, catalogue, entity, field);
 }
 
