@@ -51,5 +51,6 @@ describe('world files', () => {
     fails({ orgs: [{ id: 'a', resource_types: [{ name: 'x', parent: 'nowhere' }] }] }, 'orgs.0.resource_types[0].parent: "nowhere" is neither org, project, env nor a declared resource type');
     fails({ orgs: [{ id: 'a', resource_types: [{ name: 'x', parent: 'y' }, { name: 'y', parent: 'x' }] }] }, /^orgs\.0\.resource_types: x hangs under itself/);
     fails({ orgs: [{ id: 'a', directory: [{ subject: 'user:x', attributes: { email: 'x@a' } }, { subject: 'user:x', attributes: {} }] }] }, 'orgs.0.directory.1.subject: user:x appears twice');
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'route' }], resources: [{ path: 'project:p/route:%2Fx' }] }] }, 'orgs.0.resources.0.path: org:a/project:p/route:%2Fx is a route, which the organization declares under org, but it sits under project');
   });
 });

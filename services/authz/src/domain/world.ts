@@ -180,6 +180,7 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     for (const [r, resource] of org.resources.entries()) {
       const where = `${at}.resources.${r}`;
       const path = resolveScope(resource.path, orgPath, `${where}.path`);
+      placedAsDeclared(path, catalogue, `${where}.path`);
       resources.push({ path, org: org.id, attributes: rules(resource, where) });
     }
     const seenGroups = new Set<string>();
@@ -279,6 +280,16 @@ export function parseSchema(subjectTypes: readonly string[], resourceTypes: Read
     }
   }
   return { subjectTypes: subjects.sort(), resourceTypes: types.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+}
+
+/** A resource of a declared type sits where its type hangs (else a client's {type, id} would never reach it). */
+function placedAsDeclared(path: string, catalogue: Catalogue, field: string): void {
+  const segments = parseResource(path, field).segments;
+  const last = segments[segments.length - 1]!;
+  const parent = catalogue.parentOf(last.type);
+  if (parent !== undefined && segments[segments.length - 2]?.type !== parent) {
+    throw new InvalidArgumentError(field, `${path} is a ${last.type}, which the organization declares under ${parent}, but it sits under ${segments[segments.length - 2]?.type ?? "nothing"}`);
+  }
 }
 
 function resolveScope(scope: string, orgPath: string, field: string): string {
