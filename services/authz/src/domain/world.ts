@@ -288,7 +288,7 @@ function placedAsDeclared(path: string, catalogue: Catalogue, field: string): vo
   const last = segments[segments.length - 1]!;
   const parent = catalogue.parentOf(last.type);
   if (parent !== undefined && segments[segments.length - 2]?.type !== parent) {
-    throw new InvalidArgumentError(field, `${path} is a ${last.type}, which the organization declares under ${parent}, but it sits under ${segments[segments.length - 2]?.type ?? "nothing"}`);
+    throw new InvalidArgumentError(field, `${path} is a ${last.type}, which the organization declares under ${parent}, but it sits under ${segments[segments.length - 2]?.type ?? 'nothing'}`);
   }
 }
 
