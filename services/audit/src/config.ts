@@ -6,9 +6,11 @@
  * are resolved against the working directory.
  */
 import { resolve } from 'node:path';
+import { witnessConfig, witnessSettings, type WitnessConfig } from './witness-config.js'; // issue 16 item 3
 import { z } from 'zod';
 import { ConfigError, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 import { DATABASE_NAME } from './adapters/stores/driver.js';
+import { checkDeliverySettings, deliveryConfig, deliverySettings, type DeliveryConfig } from './delivery-config.js';
 
 const bool = setting.bool;
 const int = setting.int;
@@ -17,6 +19,7 @@ const schema = z
   .object({
     AUDIT_GRPC_ADDRESS: setting.address().default('127.0.0.1:50052'),
     AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
+    ...witnessSettings, // issue 16 item 3: witnesses and tlog-tiles (witness-config.ts)
     CLICKHOUSE_URL: z.url().optional(),
     AUDIT_CLICKHOUSE_USER: z.string().min(1).optional(),
     AUDIT_CLICKHOUSE_PASSWORD_FILE: z.string().min(1).optional(),
@@ -46,8 +49,11 @@ const schema = z
     AUDIT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     AUDIT_METRICS_PORT: setting.port().default(9465),
     OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
+    // Delivery to SIEMs (webhook, OTLP logs): delivery-config.ts.
+    ...deliverySettings,
   })
   .superRefine((c, ctx) => {
+    checkDeliverySettings(c, ctx);
     if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_DISABLED'], message: 'contradicts AUDIT_AUTHZ_ADDRESS: set one of them' });
     }
@@ -65,6 +71,8 @@ export const KNOWN_SETTINGS: readonly string[] = knownSettings(schema);
 export type Config = {
   readonly grpcAddress: string;
   readonly dataDir: string;
+  /** Issue 16 item 3: the witnesses checkpoints are submitted to, and the tlog-tiles HTTP server. */
+  readonly witnessing: WitnessConfig;
   readonly clickhouse:
     | { readonly kind: 'chdb'; readonly path: string }
     | { readonly kind: 'server'; readonly url: string; readonly username: string | undefined; readonly passwordFile: string | undefined };
@@ -92,6 +100,8 @@ export type Config = {
   readonly shutdownGraceMs: number;
   /** Prometheus `/metrics` (port 0: any free port) and OTLP traces (only when an endpoint is set). */
   readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
+  /** Streams to SIEMs (delivery-config.ts). */
+  readonly delivery: DeliveryConfig;
 };
 
 export { ConfigError };
@@ -103,6 +113,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     grpcAddress: c.AUDIT_GRPC_ADDRESS,
     dataDir,
+    witnessing: witnessConfig(c),
     clickhouse: server
       ? { kind: 'server', url: c.CLICKHOUSE_URL!, username: c.AUDIT_CLICKHOUSE_USER, passwordFile: c.AUDIT_CLICKHOUSE_PASSWORD_FILE }
       : { kind: 'chdb', path: resolve(dataDir, 'chdb') },
@@ -128,5 +139,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.AUDIT_LOG_LEVEL,
     shutdownGraceMs: c.AUDIT_SHUTDOWN_GRACE_MS,
     telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
+    delivery: deliveryConfig(c, cwd),
   };
 }
