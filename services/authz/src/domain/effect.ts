@@ -221,8 +221,8 @@ class Bounded implements GrantView {
   catalogue() {
     return this.inner.catalogue();
   }
-  directory() {
-    return this.inner.directory();
+  directory(org: string, subject: string) {
+    return this.inner.directory(org, subject);
   }
   bindingsAt(subject: string, scope: string): readonly Binding[] {
     const key = `${subject}\u0000${scope}`;

@@ -10,7 +10,7 @@ import { BUILT_IN_CATALOGUE, Catalogue, COMPILED_SYSTEM_ROLES, compileRole, type
 import type { Change } from './changes.js';
 import type { GrantView } from './engine.js';
 import { closure } from './grant-graph.js';
-import type { Binding, CompiledRole, ResourceAttributes, Role } from './model.js';
+import type { Attributes, Binding, CompiledRole, ResourceAttributes, Role } from './model.js';
 import { grantKey } from './world.js';
 
 export interface OrgGraphData {
@@ -26,6 +26,8 @@ export interface OrgGraphData {
   readonly schema?: OrgSchema | undefined;
   /** Stored attributes of the organization's resources that carry any. */
   readonly attributes: ReadonlyMap<string, ResourceAttributes>;
+  /** Directory entries of the loaded subjects (those a change set names, at least). */
+  readonly directory?: ReadonlyMap<string, Attributes> | undefined;
 }
 
 /** Ids of bindings a change set creates: unique across every graph of the process. */
@@ -46,6 +48,7 @@ export class OrgGraph implements GrantView {
   private readonly compiled = new Map<string, CompiledRole>();
   private readonly attrs: ReadonlyMap<string, ResourceAttributes>;
   private readonly cat: Catalogue;
+  private readonly dir: ReadonlyMap<string, Attributes>;
 
   constructor(data: OrgGraphData) {
     this.org = data.org;
@@ -63,6 +66,7 @@ export class OrgGraph implements GrantView {
     for (const list of this.groupsOf.values()) list.sort();
     this.roleDefs = new Map(data.roles.map((r) => [r.name, r]));
     this.attrs = data.attributes;
+    this.dir = data.directory ?? new Map();
     this.cat = data.declaredActions.length === 0 && data.schema === undefined ? BUILT_IN_CATALOGUE : new Catalogue(data.declaredActions, data.schema);
   }
 
@@ -76,6 +80,7 @@ export class OrgGraph implements GrantView {
       declaredActions: this.cat.declared,
       schema: this.cat.schema,
       attributes: this.attrs,
+      directory: this.dir,
     };
   }
 
@@ -110,11 +115,11 @@ export class OrgGraph implements GrantView {
   }
 
   /**
-   * The graph does not load the directory: changing it is owner-only (governance.ts), so no
-   * judgement needs what a condition would read there. Conditions reading it count as unknown.
+   * The directory entries of the loaded subjects (a world apply compares the file's with them).
+   * Changing the directory is owner-only (governance.ts), whatever conditions read there.
    */
-  directory(): undefined {
-    return undefined;
+  directory(org: string, subject: string): Attributes | undefined {
+    return org === this.org ? this.dir.get(subject) : undefined;
   }
 
   // Queries a change's effect needs ---------------------------------------------------------
@@ -189,6 +194,7 @@ export class OrgGraph implements GrantView {
     const attributes = new Map(data.attributes);
     let declared = data.declaredActions;
     let schema = data.schema;
+    const directory = new Map(data.directory);
     for (const change of changes) {
       switch (change.kind) {
         case 'binding.put': {
@@ -222,6 +228,11 @@ export class OrgGraph implements GrantView {
             schema = change.schema;
           }
           break;
+        case 'directory.put':
+          if (change.org !== this.org) break;
+          if (Object.keys(change.attributes).length === 0) directory.delete(change.subject);
+          else directory.set(change.subject, change.attributes);
+          break;
       }
     }
     return new OrgGraph({
@@ -232,6 +243,7 @@ export class OrgGraph implements GrantView {
       declaredActions: declared,
       schema,
       attributes,
+      directory,
     });
   }
 }

@@ -135,6 +135,8 @@ export function pendingChanges(store: OrgGraph, changes: readonly Change[], exis
         return !existing.has(c.path) || !same(store.attributes(c.path) ?? {}, c.attributes);
       case 'catalogue.put':
         return !same([...store.catalogue().declared].sort(), [...c.actions].sort()) || !same(store.catalogue().schema, c.schema);
+      case 'directory.put':
+        return !same(store.directory(store.org, c.subject) ?? {}, c.attributes);
       default:
         return true;
     }

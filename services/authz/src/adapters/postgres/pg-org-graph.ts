@@ -47,6 +47,8 @@ SELECT
       'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json) FROM roles r WHERE r.org = $1) AS roles,
   (SELECT coalesce(c.actions, '{}') FROM org_catalogues c WHERE c.org = $1) AS declared,
   (SELECT json_build_object('s', c.subject_types, 't', c.resource_types) FROM org_catalogues c WHERE c.org = $1) AS schema,
+  (SELECT coalesce(json_object_agg(d.subject, d.attributes), '{}'::json)
+     FROM directory d WHERE d.org = $1 AND d.subject IN (SELECT subject FROM up)) AS directory,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
      FROM resources res WHERE res.org = $1 AND res.attributes <> '{}'::jsonb) AS attributes
 `;
@@ -61,6 +63,7 @@ interface GraphRow {
   roles: Array<{ name: string; description: string | null; actions: string[]; membership: boolean; ceiling: string[] | null }>;
   declared: string[] | null;
   schema: { s: string[]; t: Array<[string, string]> } | null;
+  directory: Record<string, Record<string, unknown>>;
   attributes: Record<string, ResourceAttributes>;
 }
 
@@ -101,5 +104,6 @@ export async function loadOrgGraph(db: pg.Pool | pg.PoolClient, spec: GraphSpec)
     declaredActions: row.declared ?? [],
     schema: row.schema === null ? undefined : { subjectTypes: row.schema.s, resourceTypes: row.schema.t.map(([name, parent]) => ({ name, parent })) },
     attributes: new Map(Object.entries(row.attributes)),
+    directory: new Map(Object.entries(row.directory)),
   });
 }
