@@ -25,6 +25,13 @@ describe('groups from the token', () => {
     expect(withGroup.body).toMatchObject({ decision: true, context: { reason_admin: { en: expect.stringContaining('group:checkout-devs') } } });
   });
 
+  it('searches agree: the actions the token\'s subject may take include what its token groups give', async () => {
+    const body = { subject: { type: 'user', id: 'zed@acme.com' }, resource: DEV_VARIABLE };
+    const names = (r: { body: unknown }) => (r.body as { results: Array<{ name: string }> }).results.map((x) => x.name);
+    expect(names(await t.post('/access/v1/search/action', body, await t.token('zed@acme.com')))).not.toContain('variables:write');
+    expect(names(await t.post('/access/v1/search/action', body, await t.token('zed@acme.com', { claims: { groups: ['checkout-devs'] } })))).toContain('variables:write');
+  });
+
   it('only for that request: the next token without the claim is back to its own grants', async () => {
     expect((await t.post('/access/v1/evaluation', write('zed@acme.com'), await t.token('zed@acme.com'))).body).toMatchObject({ decision: false });
   });

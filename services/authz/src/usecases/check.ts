@@ -10,7 +10,8 @@ import type { Catalogue } from '../domain/catalogue.js';
 import type { Caller } from '../domain/caller.js';
 import { MAX_BATCH, validateBatch, validateCheck } from '../domain/check.js';
 import { decide, type GrantView, type ValidCheck } from '../domain/engine.js';
-import type { Binding, CheckInput, CheckResult } from '../domain/model.js';
+import type { CheckInput, CheckResult } from '../domain/model.js';
+import { WithTokenGroups } from './token-groups.js';
 import { BATCH, countDecision, instruments, SINGLE } from '../instruments.js';
 import type { GrantSource, ViewRequest } from '../ports.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
@@ -52,53 +53,6 @@ export function callerMayAsk(view: GrantView, caller: Caller, check: ValidCheck,
   const may = decide(view, { subject: caller.subject, action: CHECK_OTHERS, resource: check.resource }, at);
   if (may.decision !== 'ALLOW') {
     throw new PermissionDeniedError(`${field}: ${caller.subject} may ask only about itself here; asking about ${check.subject} needs ${CHECK_OTHERS_ACTION} on ${check.resource.path}`);
-  }
-}
-
-/**
- * A view in which `subject` is also a member of the token's `groups` (each with its own closure
- * in the organization), for one request. Bindings are read from whichever view holds the name
- * (all are at one revision).
- */
-class WithTokenGroups implements GrantView {
-  readonly revision: number;
-  constructor(
-    private readonly inner: GrantView,
-    private readonly subject: string,
-    private readonly groups: readonly string[],
-    private readonly groupViews: readonly GrantView[],
-  ) {
-    this.revision = inner.revision;
-  }
-  subjectsOf(subject: string, org: string): readonly string[] {
-    const own = this.inner.subjectsOf(subject, org);
-    if (subject !== this.subject) return own;
-    const all = [...own];
-    for (let i = 0; i < this.groups.length; i++) {
-      for (const s of this.groupViews[i]!.subjectsOf(this.groups[i]!, org)) if (!all.includes(s)) all.push(s);
-    }
-    return all;
-  }
-  bindingsAt(subject: string, scope: string): readonly Binding[] {
-    const own = this.inner.bindingsAt(subject, scope);
-    if (own.length > 0) return own;
-    for (const view of this.groupViews) {
-      const found = view.bindingsAt(subject, scope);
-      if (found.length > 0) return found;
-    }
-    return own;
-  }
-  role(org: string, name: string) {
-    return this.inner.role(org, name);
-  }
-  catalogue(org: string) {
-    return this.inner.catalogue(org);
-  }
-  attributes(path: string) {
-    return this.inner.attributes(path);
-  }
-  directory(org: string, subject: string) {
-    return this.inner.directory(org, subject);
   }
 }
 

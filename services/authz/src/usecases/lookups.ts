@@ -16,7 +16,9 @@ import type { Attributes } from '../domain/model.js';
 import { isSubjectTypeName, parseAction, parseResource, parseSubject, type ResourcePath } from '@warden/names';
 import { validateCheck } from '../domain/check.js';
 import { decodePageToken, encodePageToken } from '@warden/service-kit';
-import type { CandidateSource, GrantSource } from '../ports.js';
+import type { CandidateSource, GrantSource, ViewRequest } from '../ports.js';
+import type { GrantView } from '../domain/engine.js';
+import { tokenGroupsFor, WithTokenGroups } from './token-groups.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
 
 export const LOOKUP_ACTION = 'authz:lookup';
@@ -76,6 +78,11 @@ export interface Lookups {
 
 const isName = (value: unknown): value is string => typeof value === 'string';
 
+function groupsOf(caller: Caller, subject: string): { readonly subject: string; readonly names: readonly string[] } | undefined {
+  const names = tokenGroupsFor(caller, subject);
+  return names === undefined ? undefined : { subject, names };
+}
+
 /** What of a lookup's input a Check takes besides its names; also part of the page token's query. */
 function extras(input: Common) {
   return { context: input.context, subjectAttributes: input.subjectAttributes, resourceAttributes: input.resourceAttributes, actionAttributes: input.actionAttributes };
@@ -120,6 +127,14 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
     }
   }
 
+  /** One view for the requests; with a token's groups, they join its subject's closure (their units read too). */
+  async function viewWithGroups(requests: ViewRequest[], groups: { readonly subject: string; readonly names: readonly string[] } | undefined, signal?: AbortSignal): Promise<GrantView> {
+    if (groups === undefined || requests.length === 0) return source.view(requests, signal);
+    const resource = requests[0]!.resource;
+    const view = await source.view([...requests, ...groups.names.map((group) => ({ subject: group, resource }))], signal);
+    return new WithTokenGroups(view, groups.subject, groups.names, groups.names.map(() => view));
+  }
+
   /** Scans candidates page by page, deciding each, until `limit` results or MAX_SCAN candidates. */
   async function scan(
     next: (after: string | undefined, limit: number) => Promise<string[]>,
@@ -128,6 +143,8 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
     limit: number,
     query: readonly unknown[],
     signal?: AbortSignal,
+    /** The token's groups, when the candidates are decided for the token's own subject. */
+    groups?: { readonly subject: string; readonly names: readonly string[] },
   ): Promise<PageResult<string>> {
     const results: string[] = [];
     let scanned = 0;
@@ -137,7 +154,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const batch = await next(last, CHUNK);
       if (batch.length === 0) return { results, nextToken: '', revision };
       const checks = batch.map(toCheck);
-      const view = await source.view(checks.map((c) => ({ subject: c.subject, resource: c.resource })), signal);
+      const view = await viewWithGroups(checks.map((c) => ({ subject: c.subject, resource: c.resource })), groups, signal);
       revision = Math.max(revision, view.revision);
       const at = now();
       for (const [i, check] of checks.entries()) {
@@ -169,6 +186,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
         pageSize(input.page),
         query,
         signal,
+        groupsOf(caller, input.subject),
       );
     },
 
@@ -196,7 +214,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const resource = parseResource(input.resource, 'resource');
       await mayLookup(caller, input.subject, resource, 'subject', signal);
       const more = validExtras(input);
-      const view = await source.view([{ subject: input.subject, resource }], signal);
+      const view = await viewWithGroups([{ subject: input.subject, resource }], groupsOf(caller, input.subject), signal);
       // Every action of the organization's (closed) catalogue, built in and declared.
       const at = now();
       const allowed = view
