@@ -51,6 +51,24 @@ describe('world files', () => {
     fails({ orgs: [{ id: 'a', resource_types: [{ name: 'x', parent: 'nowhere' }] }] }, 'orgs.0.resource_types[0].parent: "nowhere" is neither org, project, env nor a declared resource type');
     fails({ orgs: [{ id: 'a', resource_types: [{ name: 'x', parent: 'y' }, { name: 'y', parent: 'x' }] }] }, /^orgs\.0\.resource_types: x hangs under itself/);
     fails({ orgs: [{ id: 'a', directory: [{ subject: 'user:x', attributes: { email: 'x@a' } }, { subject: 'user:x', attributes: {} }] }] }, 'orgs.0.directory.1.subject: user:x appears twice');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', actions: ['orgs:read'], resource: { type: 'route', id: '/x' } }] }] }, /^orgs\.0\.bindings\.0\.resource\.type: "route" is not a resource type org:a declares/);
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'route' }], bindings: [{ subject: 'user:x', actions: ['orgs:read'], scope: 'route:%2Fx', resource: { type: 'route', id: '/x' } }] }] }, 'orgs.0.bindings.0: a binding names at most one of scope and resource');
+    fails({ orgs: [{ id: 'a', resources: [{ protected: true }] }] }, 'orgs.0.resources.0: a resource names exactly one of path and resource');
     fails({ orgs: [{ id: 'a', resource_types: [{ name: 'route' }], resources: [{ path: 'project:p/route:%2Fx' }] }] }, 'orgs.0.resources.0.path: org:a/project:p/route:%2Fx is a route, which the organization declares under org, but it sits under project');
   });
+
+  it('takes resources and binding scopes as the client names them, mapped like an AuthZEN {type, id}', () => {
+    const world = parseWorld({
+      orgs: [{
+        id: 'gw',
+        resource_types: [{ name: 'route' }, { name: 'record', parent: 'project' }],
+        actions: ['GET'],
+        resources: [{ resource: { type: 'route', id: '/todos/{todoId}' } }, { resource: { type: 'record', id: 'r|1', parent: 'project:p' } }],
+        bindings: [{ subject: 'user:x', actions: ['GET'], resource: { type: 'route', id: '/todos/{todoId}' } }],
+      }],
+    });
+    expect(world.resources.map((r) => r.path)).toEqual(['org:gw', 'org:gw/route:%2Ftodos%2F{todoId}', 'org:gw/project:p/record:r|1']);
+    expect(world.bindings[0]!.scope).toBe('org:gw/route:%2Ftodos%2F{todoId}');
+  });
 });
+

@@ -11,6 +11,7 @@ import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, ResourceAttributes, Role } from './model.js';
 import { isSubjectTypeName, parseAction, parseActionPattern, parseResource, parseRoleName, parseSubject } from '@warden/names';
 import { resourceAttributes } from './settings.js';
+import { resourcePathOf } from './client-names.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'ids are 1-128 letters, digits and . _ @ + -');
 const actionList = z.array(z.string()).max(200);
@@ -42,19 +43,25 @@ const groupSchema = z.strictObject({
   id,
   members: z.array(z.string()).max(10_000).default([]),
 });
+/** A resource as its client names it (a declared type and the client's id); `parent`: a Warden path, for types below the organization. */
+const clientResource = z.strictObject({ type: z.string(), id: z.string(), parent: z.string().optional() });
 const bindingSchema = z.strictObject({
   subject: z.string(),
   role: z.string().optional(),
   actions: z.array(z.string()).min(1).max(200).optional(),
   /** A resource path; relative paths (`project:checkout/env:staging`) are taken under the organization. */
   scope: z.string().optional(),
+  /** Or the scope as the client names it: `{type: route, id: /todos}` (instead of `scope: 'route:%2Ftodos'`). */
+  resource: clientResource.optional(),
   effect: z.enum(['allow', 'deny']).default('allow'),
   expires_at: z.union([z.string(), z.date()]).optional(),
   condition: z.string().optional(),
   reason: z.string().max(1000).optional(),
 });
 const resourceSchema = z.strictObject({
-  path: z.string(),
+  /** Exactly one of `path` (a Warden path) and `resource` (the client's name). */
+  path: z.string().optional(),
+  resource: clientResource.optional(),
   ...ruleAttributes,
 });
 const orgSchema = z.strictObject({
@@ -97,7 +104,7 @@ export function grantKey(binding: { readonly role?: string | undefined; readonly
 
 function rules(input: z.infer<typeof environmentSchema> | z.infer<typeof resourceSchema>, where: string): ResourceAttributes {
   const { attributes, ...rest } = input as typeof input & { id?: string; path?: string };
-  const { id: _id, path: _path, ...typed } = rest as typeof rest & { id?: string; path?: string };
+  const { id: _id, path: _path, resource: _resource, ...typed } = rest as typeof rest & { id?: string; path?: string; resource?: unknown };
   return resourceAttributes(typed, attributes, where);
 }
 
@@ -179,7 +186,8 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     }
     for (const [r, resource] of org.resources.entries()) {
       const where = `${at}.resources.${r}`;
-      const path = resolveScope(resource.path, orgPath, `${where}.path`);
+      if ((resource.path === undefined) === (resource.resource === undefined)) throw new InvalidArgumentError(where, 'a resource names exactly one of path and resource');
+      const path = resource.path !== undefined ? resolveScope(resource.path, orgPath, `${where}.path`) : clientPath(resource.resource!, org.id, catalogue, `${where}.resource`);
       placedAsDeclared(path, catalogue, `${where}.path`);
       resources.push({ path, org: org.id, attributes: rules(resource, where) });
     }
@@ -218,7 +226,8 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
       if (expiresAt !== undefined && Number.isNaN(expiresAt.getTime())) {
         throw new InvalidArgumentError(`${where}.expires_at`, `${String(binding.expires_at)} is not a date-time`);
       }
-      const scope = resolveScope(binding.scope ?? orgPath, orgPath, `${where}.scope`);
+      if (binding.scope !== undefined && binding.resource !== undefined) throw new InvalidArgumentError(where, 'a binding names at most one of scope and resource');
+      const scope = binding.resource !== undefined ? clientPath(binding.resource, org.id, catalogue, `${where}.resource`) : resolveScope(binding.scope ?? orgPath, orgPath, `${where}.scope`);
       const key = [binding.subject, scope, binding.effect, grantKey(binding)].join(' ');
       const earlier = seenBindings.get(key);
       if (earlier !== undefined) {
@@ -280,6 +289,15 @@ export function parseSchema(subjectTypes: readonly string[], resourceTypes: Read
     }
   }
   return { subjectTypes: subjects.sort(), resourceTypes: types.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) };
+}
+
+/** The Warden path of a resource named as its client names it (domain/client-names.ts). */
+function clientPath(resource: { type: string; id: string; parent?: string | undefined }, org: string, catalogue: Catalogue, field: string): string {
+  const orgPath = `org:${org}`;
+  const parent = resource.parent === undefined ? undefined : resolveScope(resource.parent, orgPath, `${field}.parent`);
+  const path = resourcePathOf(org, catalogue, { type: resource.type, id: resource.id, properties: parent === undefined ? undefined : { parent } }, field);
+  if (parseResource(path, field).org !== org) throw new InvalidArgumentError(field, `${path} is outside ${orgPath}`);
+  return path;
 }
 
 /** A resource of a declared type sits where its type hangs (else a client's {type, id} would never reach it). */
