@@ -10,7 +10,9 @@
  *  3. The caller may cause every loss: it holds the lost action there, and a loss aimed at an
  *     owner or an admin (someone holding a management action on the organization) — by a
  *     binding, a group membership or a role definition — needs an owner.
- *  4. The state after the change keeps every invariant (invariants.ts), for all time.
+ *  4. The organization's names (declared subject and resource types), its directory and
+ *     bindings naming every subject of a type (`user:*`) are an owner's to change.
+ *  5. The state after the change keeps every invariant (invariants.ts), for all time.
  *
  * Minting a credential for a subject is the caller gaining everything that subject holds.
  * A refused change is refused whole, naming the first gain or loss the caller may not cause.
