@@ -44,7 +44,8 @@ export interface CandidateSource {
   resourcesUnder(scope: string, type: string, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;
   /**
    * Every subject that could be allowed anything on a resource with this scope chain:
-   * subjects bound on a scope of the chain, and every member (transitively) of groups among them.
+   * subjects bound on a scope of the chain or strictly below its last resource (unless that is the
+   * organization), and every member (transitively) of groups among them.
    * Only subjects of `subjectType` when given. In byte order, after `after`.
    */
   subjectsOn(chain: readonly string[], subjectType: string | undefined, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;

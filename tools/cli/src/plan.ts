@@ -103,14 +103,15 @@ export function addPlanCommands(program: Command, connectionOptions: (command: C
     .option('--show-values <bool>', 'show values to readers: true or false', bool)
     .option('--sensitive-actions <list>', 'comma-separated', list).option('--protected-roles <list>', 'comma-separated', list)
     .option('--approval-actions <list>', 'comma-separated', list)
-    .action(async (path: string, o: Connection & { protected?: boolean; requireApproval?: boolean; showValues?: boolean; sensitiveActions?: string[]; protectedRoles?: string[]; approvalActions?: string[] }) =>
+    .option('--visible-from-below <list>', 'comma-separated actions an assignment below a resource allows on it', list)
+    .action(async (path: string, o: Connection & { protected?: boolean; requireApproval?: boolean; showValues?: boolean; sensitiveActions?: string[]; protectedRoles?: string[]; approvalActions?: string[]; visibleFromBelow?: string[] }) =>
       preview({
         $case: 'putResource',
         value: {
           path, reason: '',
           settings: {
             protected: o.protected, requireApproval: o.requireApproval, showValuesToReaders: o.showValues,
-            sensitiveActions: o.sensitiveActions ?? [], protectedRoles: o.protectedRoles ?? [], approvalActions: o.approvalActions ?? [], attributes: undefined,
+            sensitiveActions: o.sensitiveActions ?? [], protectedRoles: o.protectedRoles ?? [], approvalActions: o.approvalActions ?? [], visibleFromBelow: o.visibleFromBelow ?? [], attributes: undefined,
           },
         },
       }, o));

@@ -24,7 +24,9 @@ export const ACTION_CATALOGUE: Readonly<Record<string, readonly string[]>> = {
   billing: ['read', 'manage'],
   integrations: ['read', 'manage'],
   audit: ['read', 'export', 'manage_keys', 'delete'],
-  approvals: ['request', 'approve', 'bypass'],
+  // read: see pending changes and their threads; feedback: non-binding votes and comments;
+  // manage: define approval flows.
+  approvals: ['read', 'request', 'feedback', 'approve', 'manage', 'bypass'],
   authz: ['check', 'lookup'],
   keys: ['read', 'manage'],
 };
@@ -191,7 +193,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
     actions: [
       'orgs:read', 'projects:*', 'environments:*', 'flags:*', 'variables:*', 'secrets:*',
       'users:*', 'roles:*', 'groups:*', 'billing:read', 'integrations:*', 'audit:read', 'audit:export',
-      'approvals:request', 'approvals:approve', 'authz:*', 'keys:*',
+      'approvals:read', 'approvals:request', 'approvals:feedback', 'approvals:approve', 'approvals:manage', 'authz:*', 'keys:*',
     ],
     membership: true,
   },
@@ -204,14 +206,14 @@ export const SYSTEM_ROLES: readonly Role[] = [
   {
     name: 'viewer',
     description: 'Reads everything (not values or secrets); can never write, whatever else is granted.',
-    actions: ['orgs:read', 'users:read', ...READS.filter((a) => a !== 'secrets:read')],
+    actions: ['orgs:read', 'users:read', 'approvals:read', ...READS.filter((a) => a !== 'secrets:read')],
     membership: true,
     ceiling: ['*:read', READ_VALUE_ACTION],
   },
   {
     name: 'contributor',
     description: 'Changes flags and variables where bound (protected environments still need a named role).',
-    actions: [...READS, 'flags:*', 'variables:*', 'approvals:request'],
+    actions: [...READS, 'flags:*', 'variables:*', 'approvals:read', 'approvals:request', 'approvals:feedback'],
     membership: false,
   },
   {
@@ -223,7 +225,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
   {
     name: 'security_auditor',
     description: 'Reads and exports the audit trail and reads the configuration (not values); manages no keys.',
-    actions: ['orgs:read', 'users:read', 'roles:read', 'groups:read', ...READS, 'audit:read', 'audit:export'],
+    actions: ['orgs:read', 'users:read', 'roles:read', 'groups:read', 'approvals:read', ...READS, 'audit:read', 'audit:export'],
     membership: false,
   },
   {

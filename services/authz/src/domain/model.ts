@@ -57,6 +57,8 @@ export interface ResourceAttributes {
   /** An allowed action in `approval_actions` becomes REQUIRES_APPROVAL. */
   readonly require_approval?: boolean;
   readonly approval_actions?: readonly string[];
+  /** At a resource below (not the organization): allowed to whoever holds an allow binding strictly below it. */
+  readonly visible_from_below?: readonly string[];
   /** Anything else: visible to conditions as `resource.attributes`. */
   readonly [key: string]: unknown;
 }

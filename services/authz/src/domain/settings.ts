@@ -4,12 +4,19 @@
  *  protected, sensitive_actions, protected_roles   sensitive actions only through named roles
  *  require_approval, approval_actions              an allowed change waits for approval
  *  show_values_to_readers                          readers see variable values
+ *  visible_from_below                              an assignment below a resource makes it visible
  *
  * Settings only ever tighten downwards: a resource is protected if any resource on its chain
  * is; every protected resource on the chain adds its sensitive actions and a binding must be
  * of a role every one of them names; approval is required if any resource on the chain
  * requires it for the action; values show only if some resource on the chain says so and
  * none says false. So a setting below a scope can never weaken what the scope set.
+ *
+ * `visible_from_below` grants rather than restricts: at a resource R (not the organization) at
+ * or below a resource that lists action A, a subject holding a live allow binding on a scope
+ * strictly below R is allowed A on R (an environment assigned to a member makes its project
+ * visible, and stops doing so when the assignment goes). Setting or clearing it is judged like
+ * any change, by who gains and loses A where.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '@warden/errors';
@@ -24,6 +31,7 @@ export const RESERVED_SETTINGS = [
   'require_approval',
   'approval_actions',
   'show_values_to_readers',
+  'visible_from_below',
 ] as const;
 export type ReservedSetting = (typeof RESERVED_SETTINGS)[number];
 
@@ -35,6 +43,7 @@ const settingsSchema = z.strictObject({
   require_approval: z.boolean().optional(),
   approval_actions: actionList.optional(),
   show_values_to_readers: z.boolean().optional(),
+  visible_from_below: actionList.optional(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -71,6 +80,7 @@ export function resourceAttributes(settings: unknown, attributes: unknown, field
   if (typed.show_values_to_readers !== undefined) out['show_values_to_readers'] = typed.show_values_to_readers;
   if (typed.sensitive_actions !== undefined) out['sensitive_actions'] = typed.sensitive_actions.map((a, i) => parseAction(a, `${field}.sensitive_actions[${i}]`).action);
   if (typed.approval_actions !== undefined) out['approval_actions'] = typed.approval_actions.map((a, i) => parseAction(a, `${field}.approval_actions[${i}]`).action);
+  if (typed.visible_from_below !== undefined) out['visible_from_below'] = typed.visible_from_below.map((a, i) => parseAction(a, `${field}.visible_from_below[${i}]`).action);
   if (typed.protected_roles !== undefined) out['protected_roles'] = typed.protected_roles.map((r, i) => parseRoleName(r, `${field}.protected_roles[${i}]`));
   return out as ResourceAttributes;
 }
@@ -118,6 +128,19 @@ export function showsValues(chain: readonly string[], attributesOf: AttributesOf
     if (value === true) shown = true;
   }
   return shown;
+}
+
+/**
+ * The resource on the chain whose `visible_from_below` lists the action (the nearest); undefined
+ * when none does, or when the resource checked is the organization itself.
+ */
+export function visibleFromBelow(chain: readonly string[], attributesOf: AttributesOf, action: string): string | undefined {
+  if (chain.length < 2) return undefined;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const listed = attributesOf(chain[i]!)?.visible_from_below;
+    if (listed !== undefined && listed.includes(action)) return chain[i]!;
+  }
+  return undefined;
 }
 
 /** How a settings change loosens a resource's own rules (what only an owner may do); empty when it does not. */

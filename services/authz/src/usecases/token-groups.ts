@@ -45,6 +45,15 @@ export class WithTokenGroups implements GrantView {
     }
     return own;
   }
+  bindingsBelow(subject: string, path: string): readonly Binding[] {
+    const own = this.inner.bindingsBelow(subject, path);
+    if (own.length > 0) return own;
+    for (const view of this.groupViews) {
+      const found = view.bindingsBelow(subject, path);
+      if (found.length > 0) return found;
+    }
+    return own;
+  }
   role(org: string, name: string) {
     return this.inner.role(org, name);
   }

@@ -26,6 +26,7 @@ function settingsFromProto(settings: ResourceSettings | undefined): Settings | u
     require_approval: settings.requireApproval,
     approval_actions: settings.approvalActions,
     show_values_to_readers: settings.showValuesToReaders,
+    visible_from_below: settings.visibleFromBelow,
     attributes: settings.attributes,
   };
 }
