@@ -359,7 +359,7 @@ async function jwtOptions(config: Config): Promise<JwtOptions | undefined> {
   const jwt = config.jwt;
   if (jwt === undefined) return undefined;
   const jwks = jwt.jwksUrl !== undefined ? new URL(jwt.jwksUrl) : (JSON.parse(await readFile(jwt.jwksFile!, 'utf8')) as JwtOptions['jwks']);
-  return { jwks, issuer: jwt.issuer, audience: jwt.audience, subjectClaim: jwt.subjectClaim };
+  return { jwks, issuer: jwt.issuer, audience: jwt.audience, subjectClaim: jwt.subjectClaim, groupsClaim: jwt.groupsClaim, orgClaim: jwt.orgClaim };
 }
 
 /** Creates the configured bootstrap API key once, writing it to its file (0600); never logs the secret. */
