@@ -79,7 +79,11 @@ export interface CheckpointWitness {
   write(org: string, note: string): Promise<void>;
 }
 
-export type Caller = { readonly subject: string };
+/**
+ * Who calls a read (authenticated by authz, or in development from AUDIT_API_KEYS_FILE /
+ * the trusted subject header). `org`: the one organization an API key acts in.
+ */
+export type Caller = { readonly subject: string; readonly org?: string; readonly platformAdmin?: boolean };
 
 export type AuditAction = 'audit:read' | 'audit:export' | 'audit:manage_keys';
 

@@ -25,7 +25,7 @@ export function createAuditGrpcServer(deps: AuditServiceDeps & { readonly identi
     AuditServiceDefinition,
     withCaller<typeof AuditServiceDefinition, Caller | undefined>(AuditServiceDefinition, createAuditServiceImpl(deps), {
       logger: deps.logger,
-      identify: (context) => identify(context.metadata, deps.identity),
+      identify: (context) => identify(context, deps.identity),
       fieldName: protoFieldName,
     }),
   );
