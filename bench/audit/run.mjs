@@ -3,7 +3,10 @@
  * Audit benchmark — one command, prints a markdown table:
  *
  *   npm run bench -w @warden/audit        (builds, then runs this file)
- *   node bench/audit/run.mjs [--events 60000] [--rows 10000000]   (after a build)
+ *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR]   (after a build)
+ *
+ * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
+ * with `node --cpu-prof` and writes its profile into DIR on exit.
  *
  * 1. Ingest throughput, end to end over gRPC, of signed events into the
  *    embedded engine (chdb): the service runs in its own process
@@ -34,8 +37,12 @@ const arg = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const TOTAL = arg('events', 60_000);
-const ROWS = arg('rows', 10_000_000);
+const QUICK = args.includes('--quick');
+const TOTAL = arg('events', QUICK ? 20_000 : 60_000);
+const ROWS = arg('rows', QUICK ? 0 : 10_000_000);
+const STEADY_S = QUICK ? 4 : 10;
+const profIndex = args.indexOf('--prof');
+const PROF_DIR = profIndex >= 0 ? resolve(args[profIndex + 1]) : undefined;
 const BATCH = 500;
 const IN_FLIGHT = 4;
 
@@ -54,6 +61,7 @@ const port = await freePort();
 const service = startNode(join(root, 'services/audit/dist/main.js'), [], {
   name: 'audit',
   cwd: dir,
+  nodeArgs: PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR],
   inheritEnv: false,
   stdout: 'inherit',
   stderr: 'inherit',
@@ -141,9 +149,9 @@ async function steady(ratePerSecond, batchSize, seconds) {
   return { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1], n: latencies.length };
 }
 for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
-  const r = await steady(rate, size, 10);
+  const r = await steady(rate, size, STEADY_S);
   const label = size === 1 ? `1-event Appends at ${rate}/s` : `${size}-event batches at ${(rate * size).toLocaleString('en-US')} events/s`;
-  row(`Ack latency, ${label} (10 s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
+  row(`Ack latency, ${label} (${STEADY_S} s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
   await sleep(2000);
 }
 
@@ -245,6 +253,7 @@ if (ROWS > 0) {
 }
 
 const cpu = (await import('node:os')).cpus();
-process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded)\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
+const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
+process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded; load average at the end ${load})\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
 for (const r of results) process.stdout.write(`| ${r.metric} | ${r.value} | ${r.note} |\n`);
 rmSync(dir, { recursive: true, force: true });

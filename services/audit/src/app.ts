@@ -22,6 +22,7 @@ import { ServerDriver } from './adapters/stores/clickhouse/server-driver.js';
 import type { ClickHouseDriver } from './adapters/stores/driver.js';
 import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
+import { VerifierPool } from './adapters/crypto/verifier-pool.js';
 import { observeGauges } from './instruments.js';
 import { createBackoff, delay } from '@warden/service-kit';
 
@@ -69,7 +70,9 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const privateKey = loadSigningKey(config, logger);
   const signer = createNoteSigner(config.signingKeyName, privateKey);
   const verifiers: NoteVerifier[] = [createNoteVerifier(config.signingKeyName, createPublicKey(privateKey)), ...config.previousVerifierKeys.map(parseVerifierKey)];
+  const verifier = new VerifierPool();
   const log = new AuditLog({
+    verifySignature: verifier.verify,
     store,
     spool,
     witness,
@@ -153,6 +156,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       await log.replaySpool().catch(() => false);
       await log.checkpointAll().catch(() => undefined);
       await spool.close();
+      await verifier.close();
       stopGauges();
       authz?.close();
       await store.close();

@@ -93,3 +93,6 @@ export interface AccessPolicy {
 }
 
 export type Clock = () => Date;
+
+/** Verifies an Ed25519 signature over an RFC 8785 canonical event (a worker pool, or node:crypto's async verify). */
+export type SignatureCheck = (canonical: string, signature: Uint8Array, publicKey: import('node:crypto').KeyObject) => Promise<boolean>;
