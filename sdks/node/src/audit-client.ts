@@ -9,8 +9,8 @@
  *    (`record` waits for room: backpressure, not loss).
  *  - With `spoolDir`, an event is appended and fsynced to a local spool before
  *    `record` resolves, and replayed at the next start: nothing acknowledged is lost
- *    across a crash. Answered batches are appended to the spool too (it is never
- *    rewritten per batch; see audit-spool.ts). Event ids are stable, so a replay of an
+ *    across a crash. Answered batches are appended to the spool too; no file is ever
+ *    rewritten: segments, deleted whole once answered (audit-spool.ts). Event ids are stable, so a replay of an
  *    event the service already has is answered DUPLICATE and stored once.
  *  - `close()` flushes everything (or leaves it in the spool) before it resolves.
  */
@@ -158,7 +158,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       stats.queued = queue.length;
       while (waitingForRoom.length > 0 && queue.length + spooling < maxQueue) waitingForRoom.shift()!();
       // Losing this line only means the events are sent again after a restart (answered DUPLICATE).
-      if (answered.length > 0) await spool?.answer(answered.map((p) => p.event.id), remaining.map((p) => p.event)).catch(() => undefined);
+      if (answered.length > 0) await spool?.answer(answered.map((p) => p.event.id)).catch(() => undefined);
       backoff.reset();
       backoffMs = 0;
       return true;
