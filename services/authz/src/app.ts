@@ -35,7 +35,9 @@ import { createLookups } from './usecases/lookups.js';
 import { openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
 import { observeGrantCache } from './instruments.js';
 import { tracingEnabled } from '@warden/service-kit';
-import { startOutboxRelay, type OutboxRelay } from './outbox/relay.js';
+import { startOutboxRelay, type OutboxRelay } from './usecases/relay-outbox.js';
+import { createPgOutbox } from './adapters/postgres/pg-outbox.js';
+import { createGrpcAuditSink } from './adapters/audit/grpc-audit-sink.js';
 import { parsePrivateKey } from '@warden/audit-events';
 import { PgCandidates } from './adapters/postgres/pg-candidates.js';
 import { createAuthorizer, type Authorizer } from './usecases/check.js';
@@ -214,14 +216,13 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     let relay: OutboxRelay | undefined;
     if (config.audit !== undefined) {
       relay = startOutboxRelay({
-        pool,
-        address: config.audit.address,
+        outbox: createPgOutbox(pool),
+        sink: createGrpcAuditSink({ address: config.audit.address, privateKey: parsePrivateKey(await readFile(config.audit.signingKeyFile, 'utf8')) }),
         producer: config.audit.producer,
         keyId: config.audit.keyId,
-        privateKey: parsePrivateKey(await readFile(config.audit.signingKeyFile, 'utf8')),
         batchSize: config.audit.batchSize,
         intervalMs: config.audit.intervalMs,
-        logger: logger.child({ component: 'outbox-relay' }),
+        log: logger.child({ component: 'outbox-relay' }),
       });
       logger.info({ audit: config.audit.address, producer: config.audit.producer, keyId: config.audit.keyId }, 'outbox relay started');
     } else {

@@ -10,6 +10,7 @@ import type { OrgGraph } from './domain/org-graph.js';
 import type { GrantView } from './domain/engine.js';
 import type { Binding, Consistency, Effect } from './domain/model.js';
 import type { ResourcePath } from '@warden/names';
+import type { AuditEvent } from '@warden/audit-events';
 
 export interface ViewRequest {
   readonly subject: string;
@@ -172,5 +173,49 @@ export interface ChangeFeed {
    */
   watch(afterRevision: number, fromNow: boolean, signal: AbortSignal, org?: string): AsyncIterable<WatchItem>;
   /** Ends every watch (shutdown). */
+  close(): void;
+}
+
+/** An audit event as a write put it in the outbox (JSON, snake_case as stored). */
+export interface OutboxEvent {
+  readonly id: string;
+  readonly occurred_at: string;
+  readonly actor: { readonly type: string; readonly id: string };
+  readonly action: string;
+  readonly resource: string;
+  readonly before: unknown;
+  readonly after: unknown;
+  readonly reason: string | null;
+}
+
+export interface OutboxEntry {
+  /** The outbox row id (UUIDv7): the audit event's id, stable across retries. */
+  readonly id: string;
+  readonly event: OutboxEvent;
+}
+
+/** What the sink answered for a claimed batch: shipped rows are marked, refused ones keep their last error. */
+export interface OutboxOutcome {
+  readonly shipped: readonly string[];
+  readonly refused: ReadonlyArray<{ readonly id: string; readonly error: string }>;
+}
+
+/** The outbox of audit events every write leaves, as the relay drains it. */
+export interface Outbox {
+  /**
+   * Claims up to `limit` of the oldest unshipped entries (in revision order; entries another
+   * relay holds are skipped), hands them to `ship`, and records its outcome atomically with
+   * the claim. Resolves with how many entries were claimed (0: nothing to ship). If `ship`
+   * throws, nothing is recorded and the entries are claimed again later.
+   */
+  claim(limit: number, ship: (entries: readonly OutboxEntry[]) => Promise<OutboxOutcome>): Promise<number>;
+}
+
+/** Where the relay appends audit events (the audit service). */
+export interface AuditSink {
+  /** One answer per event, in order: accepted (a duplicate counts as accepted) or refused with a reason. */
+  append(events: readonly AuditEvent[], signal: AbortSignal): Promise<ReadonlyArray<{ readonly accepted: boolean; readonly error?: string }>>;
+  /** Whether an error from `append` means the sink is unreachable (wait and retry) rather than failing. */
+  isUnreachable(error: unknown): boolean;
   close(): void;
 }

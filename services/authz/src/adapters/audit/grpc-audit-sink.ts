@@ -1,0 +1,42 @@
+/**
+ * The audit service as the outbox relay's sink (the `AuditSink` port): signs each event
+ * with authz's producer key and appends the batch over gRPC, with a deadline.
+ */
+import type { KeyObject } from 'node:crypto';
+import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
+import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
+import { signedEventToProto } from '@warden/audit-events';
+import type { AuditSink } from '../../ports.js';
+
+export interface GrpcAuditSinkOptions {
+  /** `host:port` of the audit service's gRPC API. */
+  readonly address: string;
+  readonly privateKey: KeyObject;
+  /** Deadline of one Append. */
+  readonly timeoutMs?: number;
+}
+
+export function createGrpcAuditSink(options: GrpcAuditSinkOptions): AuditSink {
+  const channel = createChannel(options.address);
+  const audit = createClient(AuditServiceDefinition, channel);
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return {
+    async append(events, signal) {
+      const response = await audit.append(
+        { events: events.map((event) => signedEventToProto(event, options.privateKey)) },
+        { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
+      );
+      return response.results.map((result) =>
+        result.status === AppendStatus.APPEND_STATUS_ACCEPTED || result.status === AppendStatus.APPEND_STATUS_DUPLICATE
+          ? { accepted: true }
+          : { accepted: false, error: result.error?.message ?? 'refused without a reason' },
+      );
+    },
+    isUnreachable(error) {
+      return error instanceof ClientError && [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED].includes(error.code);
+    },
+    close() {
+      channel.close();
+    },
+  };
+}
