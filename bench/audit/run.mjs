@@ -6,7 +6,13 @@
  *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR]   (after a build)
  *
  * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
- * with `node --cpu-prof` and writes its profile into DIR on exit.
+ * with `node --cpu-prof` and writes its profile into DIR on exit; --service FILE: run that
+ * build of the service (another checkout's services/audit/dist/main.js, for before/after).
+ *
+ * Besides wall-clock rates, the ingest rows report the CPU time spent per event by the
+ * service process (all its threads, from /proc) and by this producer process: on a shared
+ * machine the rates follow the other load, the CPU per event does not, and
+ * 2 cores ÷ (service + producer CPU per event) is what this box would do with nothing else.
  *
  * 1. Ingest throughput, end to end over gRPC, of signed events into the
  *    embedded engine (chdb): the service runs in its own process
@@ -19,7 +25,7 @@
  *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
  *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -43,6 +49,8 @@ const ROWS = arg('rows', QUICK ? 0 : 10_000_000);
 const STEADY_S = QUICK ? 4 : 10;
 const profIndex = args.indexOf('--prof');
 const PROF_DIR = profIndex >= 0 ? resolve(args[profIndex + 1]) : undefined;
+const serviceIndex = args.indexOf('--service');
+const SERVICE_MAIN = serviceIndex >= 0 ? resolve(args[serviceIndex + 1]) : join(root, 'services/audit/dist/main.js');
 const BATCH = 500;
 const IN_FLIGHT = 4;
 
@@ -58,7 +66,7 @@ const dir = mkdtempSync(join(tmpdir(), 'warden-audit-bench-'));
 const producer = generateSigningKey();
 writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'bench', keyId: 'b1', publicKey: rawPublicKey(producer.publicKey).toString('base64') }]));
 const port = await freePort();
-const service = startNode(join(root, 'services/audit/dist/main.js'), [], {
+const service = startNode(SERVICE_MAIN, [], {
   name: 'audit',
   cwd: dir,
   nodeArgs: PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR],
@@ -87,6 +95,20 @@ await service.waitFor(
   },
   { timeoutMs: 10_000, intervalMs: 100 },
 );
+
+/** CPU seconds used so far by the service process (every thread) and by this process. */
+function cpuNow() {
+  const fields = readFileSync(`/proc/${service.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15 of stat)
+  const own = process.cpuUsage();
+  return { service: ticks / 100, producer: (own.user + own.system) / 1e6 };
+}
+function cpuNote(before, events) {
+  const after = cpuNow();
+  const s = ((after.service - before.service) / events) * 1e6;
+  const p = ((after.producer - before.producer) / events) * 1e6;
+  return `CPU per event: service ${s.toFixed(0)} µs, producer ${p.toFixed(0)} µs (2 cores ÷ both ≈ ${Math.round(2e6 / (s + p)).toLocaleString('en-US')}/s)`;
+}
 
 let clock = Date.now() - 3_600_000;
 const resources = Array.from({ length: 50 }, (_, i) => `org:bench/project:p${i % 5}/env:${i % 2 ? 'production' : 'staging'}/flag:f${i}`);
@@ -162,19 +184,21 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   for (let b = 0; b < TOTAL / BATCH; b += 1) {
     batches.push(Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
   }
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   await pump(batches);
   const s = (performance.now() - t0) / 1000;
-  row('Ingest, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s`);
+  row('Ingest, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
 // 1b. Signing included.
 {
   const batches = Array.from({ length: TOTAL / BATCH }, (_, b) => () =>
     Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   await pump(batches);
   const s = (performance.now() - t0) / 1000;
-  row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s`);
+  row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
 channel.close();
 await service.stop();
