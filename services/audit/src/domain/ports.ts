@@ -2,6 +2,7 @@
  * What the audit core needs from the outside world. Adapters live in
  * adapters/ (stores/, spool/, authz/) and api/; the core never imports them.
  */
+import type { KeyObject } from 'node:crypto';
 import type { LogRecord, ProducerKeyEvent, StoredRecord } from '@warden/audit-events';
 import type { EventFilter, Cursor } from './query.js';
 
@@ -95,4 +96,4 @@ export interface AccessPolicy {
 export type Clock = () => Date;
 
 /** Verifies an Ed25519 signature over an RFC 8785 canonical event (a worker pool, or node:crypto's async verify). */
-export type SignatureCheck = (canonical: string, signature: Uint8Array, publicKey: import('node:crypto').KeyObject) => Promise<boolean>;
+export type SignatureCheck = (canonical: string, signature: Uint8Array, publicKey: KeyObject) => Promise<boolean>;
