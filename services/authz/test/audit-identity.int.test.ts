@@ -8,14 +8,16 @@
  *    a key an organization mints for `service:audit`, or a loopback peer, may not.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Effect } from '@warden/proto/authz/v1';
-import { AuditServiceDefinition, type AuditServiceClient } from '@warden/proto/audit/v1';
+import { AppendStatus, AuditServiceDefinition, type AuditServiceClient } from '@warden/proto/audit/v1';
+import { generateSigningKey, rawPublicKey, signedEventToProto, type AuditEvent } from '@warden/audit-events';
+import { v7 as uuidv7 } from 'uuid';
 import { IdentityServiceDefinition } from '@warden/proto/authz/v1/identity';
 import { AuthzIdentity, loadConfig as loadAuditConfig, startAuditApp, type AuditApp } from '@warden/audit/service';
 import { startTestApp, type TestApp } from './support/app.js';
@@ -29,9 +31,18 @@ let audit: AuditApp;
 let channel: Channel;
 let client: AuditServiceClient;
 const as = (credential: string) => ({ metadata: Metadata({ authorization: `Bearer ${credential}` }) });
+const producer = generateSigningKey();
+const signedFor = (org: string) => {
+  const event: AuditEvent = {
+    id: uuidv7(), occurredAt: new Date().toISOString(), actor: { type: 'service', id: 'flags' }, action: 'flag.enabled',
+    resource: `org:${org}/project:p/env:staging/flag:f`, producer: 'flags', keyId: 'flags-1',
+  };
+  return signedEventToProto(event, producer.privateKey);
+};
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'warden-audit-identity-'));
+  await writeFile(path.join(dir, 'producers.json'), JSON.stringify([{ producer: 'flags', keyId: 'flags-1', publicKey: rawPublicKey(producer.publicKey).toString('base64') }]));
   authz = await startTestApp({
     AUTHZ_PLATFORM_ADMINS: 'user:ops@warden.test',
     AUTHZ_IDENTITY_CALLERS: 'service:audit',
@@ -46,6 +57,7 @@ beforeAll(async () => {
       AUDIT_AUTHZ_ADDRESS: authz.app.grpcAddress,
       AUDIT_AUTHZ_CREDENTIAL_FILE: path.join(dir, 'audit.key'),
       AUDIT_AUTHZ_CACHE_MS: String(AUDIT_CACHE_MS),
+      AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),
       AUDIT_LOG_LEVEL: 'silent',
     }),
     pino({ level: 'silent' }),
@@ -73,6 +85,18 @@ describe('audit callers are authz callers', () => {
     await expect(client.checkpoint({ org: 'acme' }, as(authz.adminKey))).resolves.toMatchObject({ verifierKey: expect.any(String) });
     await expect(client.checkpoint({ org: 'globex' }, as(authz.adminKey))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
     await expect(client.verify({ org: 'globex', fromSeq: 0, toSeq: 0, trustedCheckpoint: '' }, as(authz.adminKey))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
+  });
+
+  it('an organization\'s API key appends to its organization only; producer-signed Appends without a credential stay as they were', async () => {
+    const mine = signedFor('acme');
+    const theirs = signedFor('globex');
+    const ok = await client.append({ events: [mine] }, as(authz.adminKey));
+    expect(ok.results.map((r) => r.status)).toEqual([AppendStatus.APPEND_STATUS_ACCEPTED]);
+    await expect(client.append({ events: [theirs] }, as(authz.adminKey))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
+    await expect(client.append({ events: [signedFor('acme'), theirs] }, as(authz.adminKey))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
+    // Nothing of the refused calls was stored: the same event is new when its producer sends it.
+    const later = await client.append({ events: [theirs] });
+    expect(later.results.map((r) => r.status)).toEqual([AppendStatus.APPEND_STATUS_ACCEPTED]);
   });
 
   it('a token holder of org B cannot read org A, and reads B', async () => {
