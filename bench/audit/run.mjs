@@ -200,6 +200,20 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   const s = (performance.now() - t0) / 1000;
   row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
+// Where the service's CPU went, by thread name (stderr only: a diagnostic).
+try {
+  const { readdirSync } = await import('node:fs');
+  const byName = new Map();
+  for (const task of readdirSync(`/proc/${service.child.pid}/task`)) {
+    const stat = readFileSync(`/proc/${service.child.pid}/task/${task}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+  }
+  process.stderr.write(`  service CPU by thread (s): ${[...byName].sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${t.toFixed(1)}`).join(', ')}\n`);
+} catch {
+  // not Linux
+}
 channel.close();
 await service.stop();
 
