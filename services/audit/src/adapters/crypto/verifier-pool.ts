@@ -1,6 +1,7 @@
 /**
  * Signature verification off the main thread, in batches: every verification asked for in one
- * turn of the event loop goes to a worker thread in one message (round robin), where it is
+ * synchronous run (an Append's events are admitted together) goes to the worker threads in
+ * one message per worker (round robin), where it is
  * checked synchronously. One message per batch instead of one thread-pool job per event keeps
  * the main thread's cost per event small (profiled: the per-event async crypto.verify was the
  * largest item of the ingest path).
@@ -77,7 +78,7 @@ export class VerifierPool {
       this.queued.push({ canonical, signature, key, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        queueMicrotask(() => this.flush());
       }
     });
   };
