@@ -19,7 +19,8 @@ export type ExportedRecord = {
   proof?: { treeSize: number; path: string[] };
 };
 
-export function toJsonLine(record: StoredRecord, proof?: { treeSize: number; path: readonly Buffer[] }): string {
+/** A stored record in the export's shape (also the webhook sink's event shape). */
+export function toExportedRecord(record: StoredRecord): ExportedRecord {
   const line: ExportedRecord = {
     org: record.org,
     seq: record.seq,
@@ -30,6 +31,11 @@ export function toJsonLine(record: StoredRecord, proof?: { treeSize: number; pat
     chainHash: record.chainHash,
   };
   if (record.payloadExpired) line.payloadExpired = true;
+  return line;
+}
+
+export function toJsonLine(record: StoredRecord, proof?: { treeSize: number; path: readonly Buffer[] }): string {
+  const line = toExportedRecord(record);
   if (proof !== undefined) line.proof = { treeSize: proof.treeSize, path: proof.path.map((h) => h.toString('hex')) };
   return JSON.stringify(line) + '\n';
 }

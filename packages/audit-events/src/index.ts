@@ -90,6 +90,7 @@ export {
   fromJsonLine,
   parseExportLine,
   toJsonLine,
+  toExportedRecord,
   toCsvLine,
   CSV_HEADER,
   type ExportedRecord,

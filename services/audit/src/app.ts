@@ -25,11 +25,14 @@ import { FileWitness } from './adapters/spool/file-witness.js';
 import { VerifierPool } from './adapters/crypto/verifier-pool.js';
 import { observeGauges } from './instruments.js';
 import { createBackoff, delay } from '@warden/service-kit';
+import { startDeliveries, type RunningDeliveries } from './delivery-wiring.js';
 
 export type AuditApp = {
   readonly log: AuditLog;
   readonly store: AuditStore;
   readonly address: string;
+  /** Streams to SIEMs (issue 16 item 4), one per configured sink. */
+  readonly deliveries: RunningDeliveries;
   close(): Promise<void>;
 };
 
@@ -127,6 +130,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       wait = replayed ? config.spoolRetryMs : backoff.next();
     }
   })();
+  const deliveries = await startDeliveries(config, { log, driver }, logger);
   logger.info({ address, store: config.clickhouse.kind, database: config.database }, 'audit service listening');
 
   let closed = false;
@@ -134,6 +138,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     log,
     store,
     address,
+    deliveries,
     async close() {
       if (closed) return;
       closed = true;
@@ -141,6 +146,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       clearInterval(checkpointTimer);
       stopReplay.abort();
       await replaying;
+      await deliveries.close();
       // Calls in flight (a long Export) may finish within the grace period, then are cancelled.
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 import { DATABASE_NAME } from './adapters/stores/driver.js';
+import { checkDeliverySettings, deliveryConfig, deliverySettings, type DeliveryConfig } from './delivery-config.js';
 
 const bool = setting.bool;
 const int = setting.int;
@@ -51,8 +52,11 @@ const schema = z
     AUDIT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     AUDIT_METRICS_PORT: setting.port().default(9465),
     OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
+    // Delivery to SIEMs (webhook, OTLP logs): delivery-config.ts.
+    ...deliverySettings,
   })
   .superRefine((c, ctx) => {
+    checkDeliverySettings(c, ctx);
     if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_DISABLED) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_DISABLED'], message: 'contradicts AUDIT_AUTHZ_ADDRESS: set one of them' });
     }
@@ -111,6 +115,8 @@ export type Config = {
   readonly shutdownGraceMs: number;
   /** Prometheus `/metrics` (port 0: any free port) and OTLP traces (only when an endpoint is set). */
   readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
+  /** Streams to SIEMs (delivery-config.ts). */
+  readonly delivery: DeliveryConfig;
 };
 
 export { ConfigError };
@@ -150,5 +156,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.AUDIT_LOG_LEVEL,
     shutdownGraceMs: c.AUDIT_SHUTDOWN_GRACE_MS,
     telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
+    delivery: deliveryConfig(c, cwd),
   };
 }
