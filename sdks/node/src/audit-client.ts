@@ -33,7 +33,11 @@ export interface AuditClientOptions {
   readonly keyId: string;
   /** The Ed25519 private key (see `parsePrivateKey` in `@warden/audit-events`). */
   readonly signingKey: KeyObject;
-  /** An API key for the audit service, when it wants one for Append. */
+  /**
+   * An authz API key (or token) sent with every Append. Optional: producers' signatures
+   * authenticate events; with one, the audit service authenticates it through authz and
+   * an organization's key may append only to its organization.
+   */
   readonly apiKey?: string | undefined;
   /**
    * Events per Append.
