@@ -59,6 +59,12 @@ export interface AuditClientOptions {
    * @defaultValue undefined
    */
   readonly spoolDir?: string | undefined;
+  /**
+   * Lines (events and answer lines) per spool segment file; a segment is deleted once all its
+   * events are answered.
+   * @defaultValue 10000
+   */
+  readonly spoolSegmentLines?: number | undefined;
   /** Called for an event the service refuses for good (bad signature, unknown producer…). */
   readonly onRefused?: ((event: AuditEvent, message: string) => void) | undefined;
 }
@@ -110,7 +116,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   const channel: Channel = createChannel(options.address);
   const metadata = options.apiKey ? Metadata({ authorization: `Bearer ${options.apiKey}` }) : Metadata();
   const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata } });
-  const spool = options.spoolDir !== undefined ? new AuditSpool(options.spoolDir) : undefined;
+  const spool = options.spoolDir !== undefined ? new AuditSpool(options.spoolDir, options.spoolSegmentLines) : undefined;
   const queue: Pending[] = (spool?.load() ?? []).map((event) => ({ event }));
   auditInstruments().queueDepth.add(queue.length);
   // Observable gauges (queue length, spool depth) read this client until close().

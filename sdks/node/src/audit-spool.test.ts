@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,20 @@ describe("the audit client's spool", () => {
     await reopened.answer([events[6]!.id, events[7]!.id]);
     expect(reopened.files).toEqual([]);
     expect(new AuditSpool(dir, 3).load()).toEqual([]);
+  });
+
+  it('concurrent answers never leave a segment file behind (a deletion does not race an answer line)', async () => {
+    // Answers of one batch and of another, in flight together, each deleting segments the
+    // other one touched: repeated, as the interleaving depends on when each fsync returns.
+    for (let round = 0; round < 40; round += 1) {
+      const dir = fresh();
+      const spool = new AuditSpool(dir, 1);
+      const events = Array.from({ length: 6 }, (_, i) => event(i));
+      for (const e of events) await spool.append(e);
+      const ids = events.map((e) => e.id);
+      await Promise.all([spool.answer([ids[0]!, ids[5]!, ids[3]!]), spool.answer([ids[1]!, ids[4]!]), spool.answer([ids[2]!])]);
+      expect(readdirSync(dir), `round ${round}`).toEqual([]);
+    }
   });
 
   it('never deletes a segment an append is writing to', async () => {

@@ -12,8 +12,9 @@
  *    service answered it, so a crash loses nothing recorded (at worst answered events are
  *    sent again: ids are stable and the service answers them as duplicates);
  *  - a segment is deleted only when none of its events waits and no append to it is in
- *    flight; answer lines name only events of their own segment or older ones, so deleting
- *    the oldest segments never revives an answered event of a newer one;
+ *    flight, oldest first; answer lines name only events of their own segment or older
+ *    ones, so deleting the oldest segments never revives an answered event of a newer one;
+ *    answers run one at a time (a deletion never races an answer line);
  *  - segments are read in index order, so the waiting events come back in record order.
  * A file written by earlier versions (one event per line, or with answer lines) is segment 0.
  */
@@ -34,6 +35,7 @@ export class AuditSpool {
   private readonly where = new Map<string, Segment[]>();
   /** Events in the spool not answered yet (the `warden.audit.client.spool.depth` gauge). */
   depth = 0;
+  private answering: Promise<void> = Promise.resolve();
 
   /**
    * @param segmentLines Lines (events and answer lines) after which appends go to a new
@@ -116,8 +118,18 @@ export class AuditSpool {
     }
   }
 
-  /** Records that the service answered these events (their copies recorded first). */
-  async answer(ids: readonly string[]): Promise<void> {
+  /**
+   * Records that the service answered these events (their copies recorded first). Answers
+   * run one at a time, so a segment's deletion and an answer line never interleave (an
+   * answer line written into a segment another answer just deleted would recreate its file).
+   */
+  answer(ids: readonly string[]): Promise<void> {
+    const run = this.answering.then(() => this.answerNow(ids));
+    this.answering = run.catch(() => undefined);
+    return run;
+  }
+
+  private async answerNow(ids: readonly string[]): Promise<void> {
     const touched = new Set<Segment>();
     for (const id of ids) {
       const list = this.where.get(id);
