@@ -112,6 +112,19 @@ describe("the audit client's spool", () => {
     }
   });
 
+  it('an event recorded while the last segment is being deleted is kept (a new segment never reuses its path)', async () => {
+    for (let round = 0; round < 40; round += 1) {
+      const dir = fresh();
+      const spool = new AuditSpool(dir);
+      const [a, b] = [event(0), event(1)];
+      await spool.append(a);
+      const answering = spool.answer([a.id]); // deletes the only segment…
+      const appending = spool.append(b); // …while the next event is recorded
+      await Promise.all([answering, appending]);
+      expect(new AuditSpool(dir).load(), `round ${round}`).toEqual([b]);
+    }
+  });
+
   it('never deletes a segment an append is writing to', async () => {
     const dir = fresh();
     const spool = new AuditSpool(dir, 1);

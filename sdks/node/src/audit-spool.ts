@@ -36,6 +36,8 @@ export class AuditSpool {
   /** Events in the spool not answered yet (the `warden.audit.client.spool.depth` gauge). */
   depth = 0;
   private answering: Promise<void> = Promise.resolve();
+  /** Indexes are never reused in a process: a new segment never shares a path with one being deleted. */
+  private nextIndex: number;
 
   /**
    * @param segmentLines Lines (events and answer lines) after which appends go to a new
@@ -52,6 +54,7 @@ export class AuditSpool {
       .map((f) => ({ name: f.name, index: f.match[1] === undefined ? 0 : Number(f.match[1]) }))
       .sort((a, b) => a.index - b.index);
     for (const f of found) this.segments.push(this.segment(f.index, path.join(dir, f.name)));
+    this.nextIndex = (found.at(-1)?.index ?? -1) + 1;
   }
 
   /** The segment appends go to now. */
@@ -105,7 +108,7 @@ export class AuditSpool {
   /** Resolves once the event is on disk. */
   async append(event: AuditEvent): Promise<void> {
     let segment = this.current();
-    if (segment.lines >= this.segmentLines) segment = this.open(segment.index + 1);
+    if (segment.lines >= this.segmentLines) segment = this.open();
     segment.appending += 1;
     segment.lines += 1;
     try {
@@ -163,10 +166,11 @@ export class AuditSpool {
   }
 
   private current(): Segment {
-    return this.segments.at(-1) ?? this.open(0);
+    return this.segments.at(-1) ?? this.open();
   }
 
-  private open(index: number): Segment {
+  private open(): Segment {
+    const index = this.nextIndex++;
     const segment = this.segment(index, path.join(this.dir, index === 0 ? 'audit-spool.jsonl' : `audit-spool.${index}.jsonl`));
     this.segments.push(segment);
     return segment;
