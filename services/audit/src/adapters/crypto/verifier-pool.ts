@@ -132,7 +132,15 @@ export class VerifierPool {
     // Split the turn's work across the workers (at least 32 events a message).
     const parts = Math.max(1, Math.min(this.workers.length, Math.ceil(items.length / 32)));
     const size = Math.ceil(items.length / parts);
-    for (let start = 0; start < items.length; start += size) this.send(items.slice(start, start + size));
+    for (let start = 0; start < items.length; start += size) {
+      const part = items.slice(start, start + size);
+      try {
+        this.send(part);
+      } catch (error) {
+        // Never an exception in a microtask (it would end the process): the Appends fail instead.
+        for (const item of part) item.reject(new UnavailableError('cannot verify signatures now; retry', { cause: error }));
+      }
+    }
   }
 
   private send(items: readonly Item[]): void {
