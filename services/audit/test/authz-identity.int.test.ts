@@ -23,7 +23,7 @@ afterEach(async () => {
 async function serve(impl: Partial<IdentityServiceImplementation>): Promise<string> {
   server = createServer();
   server.add(IdentityServiceDefinition, {
-    authenticate: async () => ({ caller: { subject: 'service:reporter', kind: 'api_key', org: 'acme', keyId: 'k1', platformAdmin: false }, cacheTtlMs: 60_000 }),
+    authenticate: async () => ({ caller: { subject: 'service:reporter', kind: 'api_key', org: 'acme', keyId: 'k1', platformAdmin: false }, cacheTtlMs: 60_000, refusal: '' }),
     checkCredential: async () => ({ decision: Decision.DECISION_ALLOW, revision: 1 }),
     ...impl,
   });
@@ -31,6 +31,16 @@ async function serve(impl: Partial<IdentityServiceImplementation>): Promise<stri
 }
 
 describe('AuthzIdentity', () => {
+  it('authz refusing audit\'s own credential is UNAVAILABLE for every caller (not their UNAUTHENTICATED)', async () => {
+    const address = await serve({
+      authenticate: async () => {
+        throw new ServerError(Status.UNAUTHENTICATED, 'the API key is not valid (unknown, revoked or expired)');
+      },
+    });
+    identity = AuthzIdentity.connect({ address, credential: 'revoked-audit-key', cacheMs: 0, timeoutMs: 2_000 });
+    await expect(identity.authenticate(SECRET)).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/own credential/) });
+  });
+
   it('gives up on a slow authz at its deadline: UNAVAILABLE, never a caller or an allow', async () => {
     const hang = (_: unknown, context: { signal: AbortSignal }) => new Promise<never>((_resolve, reject) => context.signal.addEventListener('abort', () => reject(new ServerError(Status.CANCELLED, 'the client went away'))));
     const address = await serve({ authenticate: hang, checkCredential: hang });
@@ -51,9 +61,9 @@ describe('AuthzIdentity', () => {
       async authenticate(request, context) {
         authentications += 1;
         expect(context.metadata.get('authorization')).toBe('Bearer audit-key');
-        if (refuse) throw new ServerError(Status.UNAUTHENTICATED, 'the API key is not valid (unknown, revoked or expired)');
+        if (refuse) return { cacheTtlMs: 60_000, refusal: 'the API key is not valid (unknown, revoked or expired)' };
         expect(request.credential).toBe(SECRET);
-        return { caller: { subject: 'service:reporter', kind: 'api_key', org: 'acme', keyId: 'k1', platformAdmin: false }, cacheTtlMs: 60_000 };
+        return { caller: { subject: 'service:reporter', kind: 'api_key', org: 'acme', keyId: 'k1', platformAdmin: false }, cacheTtlMs: 60_000, refusal: '' };
       },
       async checkCredential(request) {
         checks += 1;

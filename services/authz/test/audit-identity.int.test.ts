@@ -14,7 +14,7 @@ import path from 'node:path';
 import { createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Effect } from '@warden/proto/authz/v1';
+import { Decision, Effect } from '@warden/proto/authz/v1';
 import { AppendStatus, AuditServiceDefinition, type AuditServiceClient } from '@warden/proto/audit/v1';
 import { generateSigningKey, rawPublicKey, signedEventToProto, type AuditEvent } from '@warden/audit-events';
 import { v7 as uuidv7 } from 'uuid';
@@ -170,6 +170,13 @@ describe('who may ask authz about credentials', () => {
       const who = await identity.authenticate({ credential: authz.adminKey }, as(auditKey));
       expect(who.caller).toMatchObject({ subject: 'service:acme-admin', kind: 'api_key', org: 'acme', platformAdmin: false });
       expect(who.cacheTtlMs).toBe(AUTHZ_KEY_CACHE_MS);
+      expect(who.refusal).toBe('');
+      // A caller's invalid credential is an answer, not UNAUTHENTICATED (which is about the asker).
+      const bad = await identity.authenticate({ credential: 'wdn_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' }, as(auditKey));
+      expect(bad).toMatchObject({ refusal: expect.stringMatching(/not valid/) });
+      expect(bad.caller).toBeUndefined();
+      const denied = await identity.checkCredential({ credential: 'wdn_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', action: 'audit:read', resource: 'org:acme' }, as(auditKey));
+      expect(denied.decision).toBe(Decision.DECISION_DENY);
       await expect(identity.authenticate({ credential: '' }, as(auditKey))).rejects.toMatchObject({ code: Status.INVALID_ARGUMENT });
       // The audit key itself acts in no organization: it cannot read audit logs as itself.
       await expect(client.checkpoint({ org: 'acme' }, as(auditKey))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });

@@ -16,21 +16,19 @@ export const AUDIT_SERVICE_CREDENTIAL = 'audit-service-credential';
 
 export async function startAuthzDouble(grants: readonly Grant[], keys: readonly DoubleKey[] = []): Promise<{ address: string; server: Server; checks: string[] }> {
   const checks: string[] = [];
-  const subjectOf = (credential: string): string => {
-    const key = keys.find((k) => k.key === credential);
-    if (key === undefined) throw new ServerError(Status.UNAUTHENTICATED, 'the API key is not valid (unknown, revoked or expired)');
-    return key.subject;
-  };
+  const subjectOf = (credential: string): string | undefined => keys.find((k) => k.key === credential)?.subject;
   const impl: IdentityServiceImplementation = {
     async authenticate(request, context) {
       if (context.metadata.get('authorization') !== `Bearer ${AUDIT_SERVICE_CREDENTIAL}`) throw new ServerError(Status.UNAUTHENTICATED, 'missing credentials');
-      return { caller: { subject: subjectOf(request.credential), kind: 'api_key', org: '', keyId: 'k', platformAdmin: false }, cacheTtlMs: 5000 };
+      const subject = subjectOf(request.credential);
+      if (subject === undefined) return { cacheTtlMs: 5000, refusal: 'the API key is not valid (unknown, revoked or expired)' };
+      return { caller: { subject, kind: 'api_key', org: '', keyId: 'k', platformAdmin: false }, cacheTtlMs: 5000, refusal: '' };
     },
     async checkCredential(request, context) {
       if (context.metadata.get('authorization') !== `Bearer ${AUDIT_SERVICE_CREDENTIAL}`) throw new ServerError(Status.UNAUTHENTICATED, 'missing credentials');
       const subject = subjectOf(request.credential);
       checks.push(`${subject} ${request.action} ${request.resource}`);
-      const allowed = grants.some((g) => g.subject === subject && g.action === request.action && (request.resource === g.scope || request.resource.startsWith(`${g.scope}/`)));
+      const allowed = subject !== undefined && grants.some((g) => g.subject === subject && g.action === request.action && (request.resource === g.scope || request.resource.startsWith(`${g.scope}/`)));
       return { decision: allowed ? Decision.DECISION_ALLOW : Decision.DECISION_DENY, revision: 1 };
     },
   };

@@ -9,10 +9,12 @@
  *  - the asking service is itself authenticated (never a trusted loopback peer) and must be a
  *    listed subject holding an operator-issued key or a token: a key an organization minted
  *    for a subject of the same name is refused (an organization cannot make an identity caller);
- *  - an invalid credential handed over is UNAUTHENTICATED, as at authz's own front door;
+ *  - an invalid credential handed over is an answer (a refusal; a DENY for a check), never
+ *    UNAUTHENTICATED, which is kept for the asker itself: a revoked key of the audit service
+ *    is not mistaken for every caller's;
  *  - a check about a resource the credential may not act on is a DENY, never an error.
  */
-import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
+import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from '@warden/errors';
 import { isPlatformAdmin, type Caller } from '../domain/caller.js';
 import type { CheckResult } from '../domain/model.js';
 import type { Authenticator } from './authenticate.js';
@@ -27,8 +29,11 @@ export type AuthenticatedCaller = {
   readonly platformAdmin: boolean;
 };
 
+/** Whose a credential is, or why it is not valid (an answer: the asker itself is authenticated). */
+export type Authentication = { readonly caller: AuthenticatedCaller } | { readonly refusal: string };
+
 export interface Identity {
-  authenticate(asker: Caller, credential: string): Promise<AuthenticatedCaller>;
+  authenticate(asker: Caller, credential: string): Promise<Authentication>;
   checkCredential(asker: Caller, input: { credential: string; action: string; resource: string }, options?: CallOptions): Promise<CheckResult>;
   /** How long the asking service may remember an answer (ms): authz's own key cache time. */
   readonly cacheTtlMs: number;
@@ -68,19 +73,33 @@ export function createIdentity(options: IdentityOptions): Identity {
     cacheTtlMs: options.cacheTtlMs,
     async authenticate(asker, credential) {
       guard(asker);
-      const caller = await holder(credential);
+      let caller: Caller;
+      try {
+        caller = await holder(credential);
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) return { refusal: error.message };
+        throw error;
+      }
       if (caller.kind === 'trusted_local') throw new Error('a credential authenticated as a trusted local caller');
       return {
-        subject: caller.subject,
-        kind: caller.kind,
-        org: caller.kind === 'api_key' ? caller.org : undefined,
-        keyId: caller.kind === 'api_key' ? caller.keyId : undefined,
-        platformAdmin: isPlatformAdmin(caller, platformAdmins),
+        caller: {
+          subject: caller.subject,
+          kind: caller.kind,
+          org: caller.kind === 'api_key' ? caller.org : undefined,
+          keyId: caller.kind === 'api_key' ? caller.keyId : undefined,
+          platformAdmin: isPlatformAdmin(caller, platformAdmins),
+        },
       };
     },
     async checkCredential(asker, input, callOptions = NO_OPTIONS) {
       guard(asker);
-      const caller = await holder(input.credential);
+      let caller: Caller;
+      try {
+        caller = await holder(input.credential);
+      } catch (error) {
+        if (error instanceof UnauthenticatedError) return { decision: 'DENY', reason: { code: 'NO_BINDING', message: error.message }, revision: 0 };
+        throw error;
+      }
       try {
         return await authorizer.check(caller, { subject: caller.subject, action: input.action, resource: input.resource }, callOptions);
       } catch (error) {

@@ -10,8 +10,9 @@
  *  - answers are remembered at most `cacheMs` (and never longer than authz says), in bounded
  *    caches keyed by the credential's SHA-256 — a key revoked in authz is refused here within
  *    cacheMs + authz's own AUTHZ_KEY_CACHE_MS; refusals are not remembered;
- *  - an unreachable or slow authz is UNAVAILABLE (fail closed); an invalid credential is
- *    UNAUTHENTICATED; anything but DECISION_ALLOW is a no;
+ *  - an unreachable or slow authz, or one refusing audit's own credential, is UNAVAILABLE
+ *    (fail closed); a caller's invalid credential (authz's refusal) is UNAUTHENTICATED;
+ *    anything but DECISION_ALLOW is a no;
  *  - the credential is kept beside the Caller (a WeakMap), never inside it: a logged Caller
  *    carries no secret.
  */
@@ -68,8 +69,9 @@ export class AuthzIdentity implements AccessPolicy {
     const cached = this.callers?.get(digest);
     if (cached !== undefined) return cached;
     const response = await this.ask(() => this.client.authenticate({ credential }, this.callOptions(signal)), 'authenticate');
+    if (response.refusal !== '') throw new UnauthenticatedError(response.refusal);
     const c = response.caller;
-    if (c === undefined || c.subject === '') throw new Error('authz answered Authenticate without a caller');
+    if (c === undefined || c.subject === '') throw new Error('authz answered Authenticate without a caller or a refusal');
     const caller: Caller = { subject: c.subject, ...(c.org !== '' ? { org: c.org } : {}), platformAdmin: c.platformAdmin };
     this.credentials.set(caller, credential);
     const ttl = Math.min(this.options.cacheMs, response.cacheTtlMs > 0 ? response.cacheTtlMs : this.options.cacheMs);
@@ -104,7 +106,7 @@ export class AuthzIdentity implements AccessPolicy {
       return await call();
     } catch (error) {
       if (error instanceof ClientError) {
-        if (error.code === Status.UNAUTHENTICATED && what === 'authenticate') throw new UnauthenticatedError(error.details);
+        // UNAUTHENTICATED is about audit itself (a caller's bad credential is an answer).
         if (error.code === Status.UNAUTHENTICATED) throw new UnavailableError('authz refused the audit service\'s own credential (AUDIT_AUTHZ_CREDENTIAL_FILE)', { cause: error });
         if (error.code === Status.PERMISSION_DENIED) throw new UnavailableError('authz does not let the audit service authenticate callers (AUTHZ_IDENTITY_CALLERS)', { cause: error });
         if (!TRANSIENT.has(error.code)) throw new Error(`authz refused the ${what} call: ${error.details}`, { cause: error });

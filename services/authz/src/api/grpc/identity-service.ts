@@ -7,10 +7,13 @@ import { resultToProto } from './convert.js';
 export function createIdentityServiceImpl(identity: Identity): IdentityServiceImplementation<CallerContext> {
   return {
     async authenticate(request, context) {
-      const caller = await identity.authenticate(context.caller, request.credential);
+      const answer = await identity.authenticate(context.caller, request.credential);
+      if ('refusal' in answer) return { cacheTtlMs: identity.cacheTtlMs, refusal: answer.refusal };
+      const { caller } = answer;
       return {
         caller: { subject: caller.subject, kind: caller.kind, org: caller.org ?? '', keyId: caller.keyId ?? '', platformAdmin: caller.platformAdmin },
         cacheTtlMs: identity.cacheTtlMs,
+        refusal: '',
       };
     },
     async checkCredential(request, context) {
