@@ -14,7 +14,7 @@
  *    a file.
  * 3. Warnings: the rest of typescript-eslint's strictTypeChecked and ESLint's recommended rules.
  *
- * Type information comes from tsconfig.eslint.json (the browser SDK: its own tsconfig.test.json),
+ * Type information comes from tsconfig.eslint.json (the browser SDK and the console: their own tsconfig.test.json),
  * typed against the built `.d.ts` of the workspace packages: lint runs after the build.
  * typescript-eslint needs TypeScript's JS API, which TypeScript 7 no longer ships: the root
  * `typescript` is 6.0 (`@typescript/typescript6`), the build's `tsc` is 7 (`@typescript/native`).
@@ -75,7 +75,7 @@ const sourceZones = [
       message: 'a service never imports another service.',
     })),
   ),
-  ...['packages', 'sdks', 'tools'].map((target) => ({ target, from: 'services', message: 'packages/, sdks/ and tools/ import no service.' })),
+  ...['packages', 'sdks', 'tools', 'apps'].map((target) => ({ target, from: 'services', message: 'packages/, sdks/, tools/ and apps/ import no service.' })),
   { target: 'packages', from: ['sdks', 'tools'], message: 'packages/ import no SDK and no tool.' },
 ];
 
@@ -99,7 +99,7 @@ export default defineConfig(
   {
     languageOptions: {
       parserOptions: {
-        project: ['./sdks/browser/tsconfig.test.json', './tsconfig.eslint.json'],
+        project: ['./sdks/browser/tsconfig.test.json', './apps/console/tsconfig.test.json', './tsconfig.eslint.json'],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -139,7 +139,7 @@ export default defineConfig(
   // k6 scripts import the k6 runtime's own modules.
   { files: ['bench/k6/**'], rules: { 'import-x/no-unresolved': ['error', { ignore: ['^k6(/.*)?$', '^https://'] }] } },
   // Service rules by package name; the core's rules repeat the service's (a later block replaces a rule).
-  { files: ['packages/**', 'sdks/**', 'tools/**'], ignores: TESTS, rules: { 'no-restricted-imports': restrictedImports(noService) } },
+  { files: ['packages/**', 'sdks/**', 'tools/**', 'apps/**'], ignores: TESTS, rules: { 'no-restricted-imports': restrictedImports(noService) } },
   ...SERVICES.flatMap((service) => [
     { files: [`services/${service}/**`], ignores: TESTS, rules: { 'no-restricted-imports': restrictedImports(noOtherService(service)) } },
     {

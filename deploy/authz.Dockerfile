@@ -34,6 +34,9 @@ COPY --from=build /src/proto/dist ./proto/dist
 COPY --from=build /src/packages ./packages
 COPY --from=build /src/services/authz/package.json ./services/authz/package.json
 COPY --from=build /src/services/authz/dist ./services/authz/dist
+# The web console's built files (served at /console when AUTHZ_CONSOLE=true; authz imports their path).
+COPY --from=build /src/apps/console/package.json ./apps/console/package.json
+COPY --from=build /src/apps/console/dist ./apps/console/dist
 # The image runs as the unprivileged `node` user; in production DATABASE_URL points at a real Postgres.
 USER node
 EXPOSE 50051 8080

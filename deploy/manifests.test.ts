@@ -19,7 +19,8 @@ const here = (...parts: string[]) => path.join(ROOT, 'deploy', ...parts);
 
 function auditSettings(): string[] {
   // The audit service lists the settings it reads in its config module.
-  const source = readFileSync(path.join(ROOT, 'services/audit/src/config.ts'), 'utf8');
+  // (issue 16 item 3's settings sit in witness-config.ts, spread into the schema.)
+  const source = ['config.ts', 'witness-config.ts'].map((f) => readFileSync(path.join(ROOT, 'services/audit/src', f), 'utf8')).join('\n');
   return [...source.matchAll(/\b(AUDIT_[A-Z_]+|CLICKHOUSE_URL)\b/g)].map((m) => m[1]!);
 }
 
@@ -55,7 +56,7 @@ function k8sContainers(): Array<{ file: string; container: Container }> {
   return out;
 }
 
-const dockerfileFor: Record<string, string> = { 'warden/authz': 'authz.Dockerfile', 'warden/audit': 'audit.Dockerfile' };
+const dockerfileFor: Record<string, string> = { 'warden/authz': 'authz.Dockerfile', 'warden/audit': 'audit.Dockerfile', 'warden/witness': 'witness.Dockerfile' };
 const imageName = (image: string) => image.replace(/:[^/:]+$/, '');
 
 describe('Dockerfiles', () => {
@@ -119,8 +120,17 @@ describe('compose', () => {
     secrets: Record<string, { file: string }>;
   };
 
-  it('has Postgres, Redis, ClickHouse, authz and audit', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['audit', 'authz', 'clickhouse', 'postgres', 'redis']);
+  it('has Postgres, Redis, ClickHouse, authz and audit (and an example witness, issue 16)', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['audit', 'authz', 'clickhouse', 'postgres', 'redis', 'witness']);
+  });
+
+  it('the example witness: built by our Dockerfile, only settings warden-witness reads, state on a volume', () => {
+    const witness = compose.services['witness']!;
+    expect(witness.build?.dockerfile).toBe('deploy/witness.Dockerfile');
+    const main = readFileSync(path.join(ROOT, 'tools/witness/src/main.ts'), 'utf8');
+    const read = new Set([...main.matchAll(/env\.(WITNESS_[A-Z_]+)/g)].map((m) => m[1]!));
+    for (const key of Object.keys(witness.environment ?? {})) expect([...read], `witness sets ${key}`).toContain(key);
+    expect(witness.volumes).toContain('witness:/var/lib/warden-witness');
   });
 
   for (const name of ['authz', 'audit']) {

@@ -104,6 +104,10 @@ const ENV_RULES: MappingTable['rules'] = {
     AUDIT_METRICS_HOST: bind,
     AUDIT_METRICS_PORT: port, // a free port, never the default 9465
     AUDIT_LOG_LEVEL: keep,
+    // Issue 16: witnesses come from the shell (`${AUDIT_WITNESSES:-}`, empty by default); the example
+    // witness is a compose profile this test does not start (tools/cli/test/witness-policy.int.test.ts runs one).
+    AUDIT_WITNESSES: { kind: 'drop', why: 'empty unless the shell sets it; no witness runs in this test' },
+    AUDIT_HTTP_ADDRESS: listen, // the tlog-tiles HTTP server
   },
 };
 

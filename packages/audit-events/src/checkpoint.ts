@@ -35,13 +35,36 @@ export type NoteVerifier = {
   readonly publicKey: KeyObject;
 };
 
-export function keyHash(name: string, publicKey: KeyObject): Buffer {
+/** signed-note key ID: SHA-256(name || 0x0A || signature type || public key)[:4]. */
+export function noteKeyId(name: string, signatureType: number, publicKey: KeyObject): Buffer {
   return createHash('sha256')
     .update(Buffer.from(name, 'utf8'))
-    .update(Buffer.from([0x0a, ED25519]))
+    .update(Buffer.from([0x0a, signatureType]))
     .update(rawPublicKey(publicKey))
     .digest()
     .subarray(0, 4);
+}
+
+export function keyHash(name: string, publicKey: KeyObject): Buffer {
+  return noteKeyId(name, ED25519, publicKey);
+}
+
+/** `<name>+<hex key ID>+<base64(signature type || 32-byte Ed25519 key)>`. */
+export function formatVkey(name: string, signatureType: number, publicKey: KeyObject): string {
+  const key = Buffer.concat([Buffer.from([signatureType]), rawPublicKey(publicKey)]);
+  return `${name}+${noteKeyId(name, signatureType, publicKey).toString('hex')}+${key.toString('base64')}`;
+}
+
+/** Parses a vkey of `signatureType` over an Ed25519 key; throws a TypeError naming what is wrong (`what`: the kind of key). */
+export function parseVkey(vkey: string, signatureType: number, what: string): { name: string; publicKey: KeyObject } {
+  const match = /^([^\s+]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey.trim());
+  if (match === null) throw new TypeError(`a ${what} is <name>+<hex key hash>+<base64 key>`);
+  const [, name, hashHex, keyB64] = match as unknown as [string, string, string, string];
+  const key = Buffer.from(keyB64, 'base64');
+  if (key.length !== 33 || key[0] !== signatureType) throw new TypeError(`the ${what} is not an Ed25519 key of signature type 0x0${signatureType}`);
+  const publicKey = publicKeyFromRaw(key.subarray(1));
+  if (noteKeyId(name, signatureType, publicKey).toString('hex') !== hashHex.toLowerCase()) throw new TypeError(`the ${what} hash does not match its name and key`);
+  return { name, publicKey };
 }
 
 export function createNoteSigner(name: string, privateKey: KeyObject): NoteSigner {
@@ -56,19 +79,12 @@ export function createNoteVerifier(name: string, publicKey: KeyObject): NoteVeri
 
 /** The verifier key string `<name>+<hex key hash>+<base64(0x01 || public key)>`. */
 export function formatVerifierKey(verifier: NoteVerifier): string {
-  const key = Buffer.concat([Buffer.from([ED25519]), rawPublicKey(verifier.publicKey)]);
-  return `${verifier.name}+${verifier.keyHash.toString('hex')}+${key.toString('base64')}`;
+  return formatVkey(verifier.name, ED25519, verifier.publicKey);
 }
 
 export function parseVerifierKey(vkey: string): NoteVerifier {
-  const match = /^([^\s+]+)\+([0-9a-fA-F]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey.trim());
-  if (match === null) throw new TypeError('a verifier key is <name>+<hex key hash>+<base64 key>');
-  const [, name, hashHex, keyB64] = match as unknown as [string, string, string, string];
-  const key = Buffer.from(keyB64, 'base64');
-  if (key.length !== 33 || key[0] !== ED25519) throw new TypeError('the verifier key is not an Ed25519 key');
-  const verifier = createNoteVerifier(name, publicKeyFromRaw(key.subarray(1)));
-  if (verifier.keyHash.toString('hex') !== hashHex.toLowerCase()) throw new TypeError('the verifier key hash does not match its name and key');
-  return verifier;
+  const { name, publicKey } = parseVkey(vkey, ED25519, 'verifier key');
+  return createNoteVerifier(name, publicKey);
 }
 
 export function formatCheckpointBody(checkpoint: Checkpoint): string {

@@ -46,7 +46,7 @@ export {
 } from './proto.js';
 
 // Transparency-log verification (auditors, the CLI, the service).
-export { CompactRange, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CompactRange, consistencyProofFrom, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, rangeHashFrom, verifyConsistency, verifyInclusion } from './merkle.js';
 export {
   createNoteSigner,
   createNoteVerifier,
@@ -97,3 +97,24 @@ export {
   type ParsedLine,
 } from './export-format.js';
 export { ProducerKeyRegistry, parseProducerKeys, type ProducerKeyEvent, type KeyLookup } from './producer-keys.js';
+
+// Witnesses (c2sp.org/tlog-cosignature, tlog-witness, tlog-policy) and tiles (c2sp.org/tlog-tiles).
+export {
+  addSignatureLines,
+  checkCosignature,
+  cosign,
+  cosignatureKeyId,
+  cosignedMessage,
+  createCosignatureVerifier,
+  createCosigner,
+  formatAddCheckpoint,
+  formatCosignatureVerifierKey,
+  parseAddCheckpoint,
+  parseCosignatureVerifierKey,
+  type AddCheckpointRequest,
+  type CosignatureCheck,
+  type CosignatureVerifier,
+  type Cosigner,
+} from './cosignature.js';
+export { checkWitnessPolicy, parseWitnessPolicy, quorumMet, type PolicyResult, type PolicyWitness, type WitnessPolicy } from './policy.js';
+export { encodeEntryBundle, formatTileIndex, formatTilePath, parseTilePath, tileFromLeafHashes, tileLeafRange, tileWithin, TILE_WIDTH, type TilePath } from './tiles.js';

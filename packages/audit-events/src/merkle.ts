@@ -245,3 +245,31 @@ export function verifyConsistency(
   }
   return sn === 0n && Buffer.from(fr).equals(Buffer.from(fromRoot)) && Buffer.from(sr).equals(Buffer.from(toRoot));
 }
+
+/**
+ * MTH(D[lo:hi]) from a source of perfect aligned subtree hashes (`perfect(start, size)`,
+ * size a power of two, start a multiple of it), splitting as RFC 9162 §2.1.1 does — for
+ * trees kept as tiles rather than in memory.
+ */
+export async function rangeHashFrom(lo: number, hi: number, perfect: (start: number, size: number) => Promise<Buffer>): Promise<Buffer> {
+  const n = hi - lo;
+  if (n === 0) return EMPTY_ROOT;
+  if (isPowerOfTwo(n) && lo % n === 0) return perfect(lo, n);
+  const k = splitPoint(n);
+  return hashChildren(await rangeHashFrom(lo, lo + k, perfect), await rangeHashFrom(lo + k, hi, perfect));
+}
+
+/** PROOF(m, D[n]) of RFC 9162 §2.1.4.1 over any source of MTH(D[lo:hi]). */
+export async function consistencyProofFrom(fromSize: number, toSize: number, rangeHash: (lo: number, hi: number) => Promise<Buffer>): Promise<Buffer[]> {
+  if (!Number.isInteger(fromSize) || fromSize < 0 || fromSize > toSize) throw new RangeError(`size ${fromSize} is not within a tree of size ${toSize}`);
+  if (fromSize === 0 || fromSize === toSize) return [];
+  const subproof = async (m: number, lo: number, hi: number, complete: boolean): Promise<Buffer[]> => {
+    const n = hi - lo;
+    if (m === n) return complete ? [] : [await rangeHash(lo, hi)];
+    const k = splitPoint(n);
+    return m <= k
+      ? [...(await subproof(m, lo, lo + k, complete)), await rangeHash(lo + k, hi)]
+      : [...(await subproof(m - k, lo + k, hi, false)), await rangeHash(lo, lo + k)];
+  };
+  return subproof(fromSize, 0, toSize, true);
+}

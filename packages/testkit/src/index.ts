@@ -22,3 +22,19 @@ export { ownRedis, ownRedisCluster, type OwnCluster, type OwnRedis } from './red
 export { startNode, startProcess, type OutputMode, type ProcessExit, type ProcessOptions, type StopOptions, type TestProcess } from './process.js';
 export { parseDockerfile, readDockerfile, type DockerImage } from './dockerfile.js';
 export { createTestIdp, TEST_AUDIENCE, TEST_ISSUER, type TestIdp, type TokenOptions } from './idp.js';
+export { startAuthzProcess, type AuthzProcess, type AuthzProcessOptions } from './authz-process.js';
+export {
+  noteKeyId,
+  parseCheckpointText,
+  parseVkey,
+  rfc6962,
+  signNoteText,
+  splitBundle,
+  splitNote,
+  tilePath,
+  verifyCosignatureV1,
+  verifyNoteSignature,
+  verifyTiledLog,
+  vkeyOf,
+  type NoteLine,
+} from './c2sp.js';

@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { createWitnessWiring } from './witness-wiring.js'; // issue 16 item 3
+import { identify } from './api/grpc/identity.js'; // issue 16 item 3: the tiles' HTTP identifies callers as gRPC does
 import type { Config } from './config.js';
 import { createPublicKey } from 'node:crypto';
 import { createNoteSigner, createNoteVerifier, generateSigningKey, parsePrivateKey, parseVerifierKey, privateKeyToPem, type NoteVerifier } from '@warden/audit-events';
@@ -29,6 +31,8 @@ import { startDeliveries, type RunningDeliveries } from './delivery-wiring.js';
 
 export type AuditApp = {
   readonly log: AuditLog;
+  /** host:port of the tlog-tiles HTTP server (AUDIT_HTTP_ADDRESS), when on (issue 16 item 3). */
+  readonly tlogAddress: string | undefined;
   readonly store: AuditStore;
   readonly address: string;
   /** Streams to SIEMs (issue 16 item 4), one per configured sink. */
@@ -72,6 +76,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const witness = new FileWitness(join(config.dataDir, 'witness'));
   const privateKey = loadSigningKey(config, logger);
   const signer = createNoteSigner(config.signingKeyName, privateKey);
+  const witnessWiring = createWitnessWiring(config, logger); // issue 16 item 3
   const verifiers: NoteVerifier[] = [createNoteVerifier(config.signingKeyName, createPublicKey(privateKey)), ...config.previousVerifierKeys.map(parseVerifierKey)];
   const verifier = new VerifierPool();
   const log = new AuditLog({
@@ -79,6 +84,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     store,
     spool,
     witness,
+    onCheckpoint: witnessWiring.onCheckpoint, // issue 16 item 3: each written checkpoint goes to the witnesses
     signer,
     verifiers,
     originPrefix: config.originPrefix,
@@ -110,6 +116,9 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const port = await server.listen(config.grpcAddress);
   const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
   const address = `${host}:${port}`;
+  // --- issue 16 item 3: witnesses and tlog-tiles ---
+  const witnesses = await witnessWiring.start({ log, store, policy, identify: (context) => identify(context.metadata, identity) });
+  // --- end issue 16 item 3 ---
   health.setStatus('healthy');
 
   const checkpointTimer = setInterval(() => {
@@ -135,6 +144,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
 
   let closed = false;
   return {
+    tlogAddress: witnesses.tlogAddress, // issue 16 item 3
     log,
     store,
     address,
@@ -161,6 +171,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       await log.drain();
       await log.replaySpool().catch(() => false);
       await log.checkpointAll().catch(() => undefined);
+      await witnesses.close(); // issue 16 item 3
       await spool.close();
       await verifier.close();
       stopGauges();

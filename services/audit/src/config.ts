@@ -6,6 +6,7 @@
  * are resolved against the working directory.
  */
 import { resolve } from 'node:path';
+import { witnessConfig, witnessSettings, type WitnessConfig } from './witness-config.js'; // issue 16 item 3
 import { z } from 'zod';
 import { ConfigError, knownSettings, loadConfig as loadSettings, setting } from '@warden/service-kit';
 import { DATABASE_NAME } from './adapters/stores/driver.js';
@@ -18,6 +19,7 @@ const schema = z
   .object({
     AUDIT_GRPC_ADDRESS: setting.address().default('127.0.0.1:50052'),
     AUDIT_DATA_DIR: z.string().min(1).default('./data/audit'),
+    ...witnessSettings, // issue 16 item 3: witnesses and tlog-tiles (witness-config.ts)
     CLICKHOUSE_URL: z.url().optional(),
     AUDIT_CLICKHOUSE_USER: z.string().min(1).optional(),
     AUDIT_CLICKHOUSE_PASSWORD_FILE: z.string().min(1).optional(),
@@ -85,6 +87,8 @@ export const KNOWN_SETTINGS: readonly string[] = knownSettings(schema);
 export type Config = {
   readonly grpcAddress: string;
   readonly dataDir: string;
+  /** Issue 16 item 3: the witnesses checkpoints are submitted to, and the tlog-tiles HTTP server. */
+  readonly witnessing: WitnessConfig;
   readonly clickhouse:
     | { readonly kind: 'chdb'; readonly path: string }
     | { readonly kind: 'server'; readonly url: string; readonly username: string | undefined; readonly passwordFile: string | undefined };
@@ -128,6 +132,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     grpcAddress: c.AUDIT_GRPC_ADDRESS,
     dataDir,
+    witnessing: witnessConfig(c),
     clickhouse: server
       ? { kind: 'server', url: c.CLICKHOUSE_URL!, username: c.AUDIT_CLICKHOUSE_USER, passwordFile: c.AUDIT_CLICKHOUSE_PASSWORD_FILE }
       : { kind: 'chdb', path: resolve(dataDir, 'chdb') },

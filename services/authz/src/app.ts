@@ -56,6 +56,12 @@ import { PgGrantQueries } from './adapters/postgres/pg-grant-queries.js';
 import { answers, ping, serverIdentity, type ServerIdentity } from './adapters/postgres/pg-probes.js';
 import { createWatch } from './usecases/watch.js';
 import { readWorldFile } from './world-file.js';
+import { DirectoryServiceDefinition } from '@warden/proto/authz/v1/directory';
+import { CONSOLE_ASSETS_DIR } from '@warden/console';
+import { createDirectory } from './usecases/directory.js';
+import { createAdminRules } from './usecases/admin-rules.js';
+import { createDirectoryServiceImpl } from './api/grpc/directory-service.js';
+import { PgDirectory } from './adapters/postgres/pg-directory.js';
 
 export interface AuthzApp {
   /** `host:port` the gRPC server listens on. */
@@ -162,12 +168,15 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
 
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
+    const directoryRules = createAdminRules({ source: cache, now: Date.now, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) });
+    const directoryImpl = createDirectoryServiceImpl(createDirectory({ queries: new PgDirectory(pool), source: store, lookups, rules: directoryRules }));
     const health = HealthState();
     const bare = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
     // Spans per RPC only when a tracing SDK is registered (OTEL_EXPORTER_OTLP_ENDPOINT, or a test's).
     server = tracingEnabled() ? bare.use(openTelemetryServerMiddleware()) : bare;
     server.add(AuthzServiceDefinition, authenticated(AuthzServiceDefinition, authzImpl, authenticator, logger));
     server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
+    server.add(DirectoryServiceDefinition, authenticated(DirectoryServiceDefinition, directoryImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
     const watchImpl = createWatchServiceImpl(createWatch({ feed, source: cache, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) }));
     server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
@@ -178,6 +187,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     health.setStatus('healthy');
     health.setStatus('healthy', AuthzServiceDefinition.fullName);
     health.setStatus('healthy', AdminServiceDefinition.fullName);
+    health.setStatus('healthy', DirectoryServiceDefinition.fullName);
     const grpcAddress = `${config.grpc.host}:${port}`;
     logger.info({ address: grpcAddress }, 'authz gRPC server listening');
 
@@ -203,7 +213,9 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       services: [
         { definition: AuthzServiceDefinition, implementation: authzImpl },
         { definition: AdminServiceDefinition, implementation: adminImpl },
+        { definition: DirectoryServiceDefinition, implementation: directoryImpl },
       ],
+      consoleDir: config.console ? CONSOLE_ASSETS_DIR : undefined,
       ready: async () => {
         // The read replica is looked at in the background (logged when it goes and comes back)
         // but neither decides nor delays readiness: with it down, Checks answer from the primary.

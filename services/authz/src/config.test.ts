@@ -17,6 +17,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       shutdownGraceMs: 10_000,
       http: { host: '127.0.0.1', port: 8080, publicUrl: undefined, corsOrigins: [] },
+      console: false,
       telemetry: { metricsHost: '127.0.0.1', metricsPort: 9464, otlpEndpoint: undefined },
       trustLoopback: false,
       keyCacheMs: 5000,
@@ -49,6 +50,8 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ AUTHZ_REDIS_CLUSTER: 'true' })).toThrow(/AUTHZ_REDIS_CLUSTER: needs REDIS_URL/);
     expect(() => loadConfig({ AUTHZ_REDIS_CLUSTER: 'yes', REDIS_URL: 'redis://r:6379' })).toThrow(/AUTHZ_REDIS_CLUSTER/);
     expect(() => loadConfig({ AUTHZ_REDIS_KEY_PREFIX: '{warden}:' })).toThrow(/AUTHZ_REDIS_KEY_PREFIX: must have no braces or spaces/);
+    expect(() => loadConfig({ AUTHZ_CONSOLE: 'on' })).toThrow(/AUTHZ_CONSOLE/);
+    expect(loadConfig({ AUTHZ_CONSOLE: 'true' }).console).toBe(true);
     expect(loadConfig({ AUTHZ_REDIS_CLUSTER: 'true', REDIS_URL: 'redis://r:6379' }).cache.redisCluster).toBe(true);
     expect(() => loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, root' })).toThrow(/"root" is not a user or service subject/);
     expect(loadConfig({ AUTHZ_PLATFORM_ADMINS: 'user:a@b.c, service:ops' }).platformAdmins).toEqual(['user:a@b.c', 'service:ops']);

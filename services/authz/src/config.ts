@@ -26,6 +26,8 @@ const schema = z.strictObject({
   AUTHZ_HTTP_PORT: port.default(8080),
   AUTHZ_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTHZ_CORS_ORIGINS: z.string().optional(),
+  // The web console at /console (apps/console's built files); off unless set.
+  AUTHZ_CONSOLE: setting.bool().default(false),
   AUTHZ_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   AUTHZ_METRICS_PORT: port.default(9464),
   OTEL_EXPORTER_OTLP_ENDPOINT: setting.otlpEndpoint(),
@@ -110,6 +112,8 @@ export interface Config {
   readonly logLevel: string;
   readonly shutdownGraceMs: number;
   readonly http: { readonly host: string; readonly port: number; readonly publicUrl: string | undefined; readonly corsOrigins: readonly string[] };
+  /** Serve the web console at /console. */
+  readonly console: boolean;
   /** Prometheus `/metrics` (0: any free port) and OTLP traces (when an endpoint is set). */
   readonly telemetry: { readonly metricsHost: string; readonly metricsPort: number; readonly otlpEndpoint: string | undefined };
   /** Sidecar mode: calls from loopback without credentials are trusted (explicit opt-in). */
@@ -172,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: c.AUTHZ_LOG_LEVEL,
     shutdownGraceMs: c.AUTHZ_SHUTDOWN_GRACE_MS,
     http: { host: c.AUTHZ_HTTP_HOST, port: c.AUTHZ_HTTP_PORT, publicUrl: c.AUTHZ_PUBLIC_URL, corsOrigins: list(c.AUTHZ_CORS_ORIGINS) },
+    console: c.AUTHZ_CONSOLE,
     telemetry: { metricsHost: c.AUTHZ_METRICS_HOST, metricsPort: c.AUTHZ_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     trustLoopback: c.AUTHZ_TRUST_LOOPBACK,
     keyCacheMs: c.AUTHZ_KEY_CACHE_MS,

@@ -176,6 +176,48 @@ export interface ChangeFeed {
   close(): void;
 }
 
+/** A row of the changelog as the directory lists it. */
+export interface ChangeRow {
+  readonly revision: number;
+  readonly seq: number;
+  readonly at: Date;
+  readonly actor: string;
+  readonly kind: string;
+  readonly key: string;
+  /** The resource the change is about (a binding's scope, a resource's path, else the organization). */
+  readonly resource: string;
+  readonly before: Record<string, unknown> | null;
+  readonly after: Record<string, unknown> | null;
+  readonly reason: string | null;
+}
+
+export interface ApiKeyRow {
+  readonly id: string;
+  readonly subject: string;
+  readonly description: string | null;
+  readonly createdBy: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date | null;
+  readonly revokedAt: Date | null;
+}
+
+/** The directory's reads (usecases/directory.ts): bounded pages in keyset order, each with the revision it was read at. */
+export interface DirectoryQueries {
+  /** The stored attributes of these resources (unknown paths are absent). */
+  attributes(paths: readonly string[], signal?: AbortSignal): Promise<ReadonlyMap<string, Record<string, unknown>>>;
+  /** The organization's custom roles, by name. */
+  customRoles(org: string, signal?: AbortSignal): Promise<{ roles: Array<{ name: string; description: string | null; actions: string[]; membership: boolean; ceiling: string[] | null }>; revision: number }>;
+  /** (group, member) pairs in (group, member) byte order after `after` (`<group> <member>`). */
+  groupMembers(input: { org: string; group?: string | undefined; after?: string | undefined; limit: number }, signal?: AbortSignal): Promise<{ members: Array<{ group: string; member: string }>; revision: number }>;
+  /** API keys in id order after `after`. */
+  apiKeys(input: { org: string; after?: string | undefined; limit: number }, signal?: AbortSignal): Promise<{ keys: ApiKeyRow[]; revision: number }>;
+  /** Changes about `scope` or below, newest first, before the position `after` (`<revision>.<seq>`). */
+  changes(
+    input: { org: string; scope: string; actor?: string | undefined; kind?: string | undefined; since?: Date | undefined; until?: Date | undefined; after?: { revision: number; seq: number } | undefined; limit: number },
+    signal?: AbortSignal,
+  ): Promise<{ changes: ChangeRow[]; revision: number }>;
+}
+
 /** An audit event as a write put it in the outbox (JSON, snake_case as stored). */
 export interface OutboxEvent {
   readonly id: string;

@@ -8,16 +8,21 @@ import { Command, Option } from 'commander';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuditServiceDefinition, ExportFormat, Order, type AuditServiceClient, type StoredEvent } from '@warden/proto/audit/v1';
 import {
+  checkWitnessPolicy,
+  formatVerifierKey,
   parseCheckpointNote,
   parseExportLine,
+  parseWitnessPolicy,
   parseVerifierKey,
   problemKindFromProto,
   ProducerKeyRegistry,
   verifyLog,
   verifyProvenRecords,
   type ProvenRecord,
+  type WitnessPolicy,
 } from '@warden/audit-events';
 import { readProducerKeys } from './files.js';
+import { checkAgainstWitnesses } from './witness-policy.js';
 
 export type CliIo = {
   readonly stdout: (text: string) => void;
@@ -126,10 +131,10 @@ export async function verifyExportFile(options: { file: string; checkpoint?: str
   const withProofs = proven.some((p) => p.proof !== undefined);
   if (withProofs) {
     const report = verifyProvenRecords({ checkpoint: noteText, verifiers: [verifier], records: proven, producerKey });
-    return { report, checkpoint: note.checkpoint, org, producerSignaturesChecked: registry !== undefined, mode: 'proofs' as const, uncovered: report.uncovered };
+    return { report, checkpoint: note.checkpoint, org, producerSignaturesChecked: registry !== undefined, mode: 'proofs' as const, uncovered: report.uncovered, note: noteText };
   }
   const report = await verifyLog({ org, origin: note.checkpoint.origin, records, checkpoints: [{ note: noteText }], verifiers: [verifier], producerKey });
-  return { report, checkpoint: note.checkpoint, org, producerSignaturesChecked: registry !== undefined, mode: 'log' as const, uncovered: 0 };
+  return { report, checkpoint: note.checkpoint, org, producerSignaturesChecked: registry !== undefined, mode: 'log' as const, uncovered: 0, note: noteText };
 }
 
 export function createAuditCommand(io: CliIo = defaultIo): Command {
@@ -236,10 +241,22 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
     .option('--checkpoint <note>', 'offline: a signed checkpoint note file')
     .option('--key <vkey>', 'offline: the audit verifier key (<name>+<hash>+<key>)')
     .option('--producer-keys <file>', 'offline: producer keys JSON, to check event signatures too')
-    .action(async (o: { org?: string; trusted?: string; file?: string; checkpoint?: string; key?: string; producerKeys?: string; address: string; apiKey?: string; as?: string }) => {
+    .option('--witness-policy <file>', 'a C2SP tlog-policy file: the checkpoint must be cosigned by its witness quorum; online, its witnesses with a URL are asked for the newest checkpoint they cosigned')
+    .action(async (o: { org?: string; trusted?: string; file?: string; checkpoint?: string; key?: string; producerKeys?: string; witnessPolicy?: string; address: string; apiKey?: string; as?: string }) => {
+      const policy = o.witnessPolicy === undefined ? undefined : parseWitnessPolicy(readFileSync(o.witnessPolicy, 'utf8'));
       if (o.file !== undefined) {
-        if (o.key === undefined) throw new Error('offline verify needs --file and --key (and --checkpoint unless the export has proofs)');
-        const { report, checkpoint, producerSignaturesChecked, mode, uncovered } = await verifyExportFile({ file: o.file, checkpoint: o.checkpoint, key: o.key, producerKeys: o.producerKeys });
+        const key = o.key ?? (policy?.logs[0] === undefined ? undefined : formatVerifierKey(policy.logs[0]));
+        if (key === undefined) throw new Error('offline verify needs --file and --key (and --checkpoint unless the export has proofs)');
+        const { report, checkpoint, producerSignaturesChecked, mode, uncovered, note } = await verifyExportFile({ file: o.file, checkpoint: o.checkpoint, key, producerKeys: o.producerKeys });
+        if (policy !== undefined) {
+          const quorum = checkWitnessPolicy(parseCheckpointNote(note), policy, [parseVerifierKey(key)]);
+          if (!quorum.ok) {
+            io.stdout(`FAILED  the checkpoint (size ${checkpoint.treeSize}) does not meet the witness policy: ${quorum.reason}\n`);
+            io.setExitCode(1);
+            return;
+          }
+          io.stderr(`witness quorum met (cosigned by ${quorum.cosigned.join(', ') || 'none'})\n`);
+        }
         if (report.ok) {
           const what = mode === 'proofs' ? `${report.eventsChecked} events proven by inclusion proofs` : `${report.eventsChecked} events`;
           const extra = uncovered > 0 ? `; ${uncovered} events newer than the checkpoint not proven` : '';
@@ -254,7 +271,20 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
       if (o.org === undefined) throw new Error('verify needs --org (online) or --file (offline)');
       const c = conn(o);
       try {
-        const report = await c.client.verify({ org: o.org, ...(o.trusted !== undefined ? { trustedCheckpoint: readFileSync(o.trusted, 'utf8') } : {}) }, { metadata: c.metadata });
+        const trusted = o.trusted !== undefined ? [readFileSync(o.trusted, 'utf8')] : [];
+        if (policy !== undefined) {
+          const witnessed = await witnessChecks(c, o.org, policy, o.key);
+          if (witnessed.failed) {
+            io.setExitCode(1);
+            return;
+          }
+          if (witnessed.trusted !== undefined) trusted.push(witnessed.trusted);
+        }
+        const reports = [];
+        for (const note of trusted.length === 0 ? [undefined] : trusted) {
+          reports.push(await c.client.verify({ org: o.org, ...(note !== undefined ? { trustedCheckpoint: note } : {}) }, { metadata: c.metadata }));
+        }
+        const report = reports.find((r) => !r.ok) ?? reports[0]!;
         if (report.ok) {
           io.stdout(`OK  ${report.eventsChecked} events, ${report.checkpointsVerified} checkpoint roots verified, tree size ${report.treeSize}${report.payloadsExpired > 0 ? `, ${report.payloadsExpired} payloads expired by retention` : ''}\n`);
         } else {
@@ -267,6 +297,30 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
         c.close();
       }
     });
+
+  /** The service's checkpoint against the policy and what its witnesses saw; prints FAILED lines. */
+  async function witnessChecks(c: Connection, org: string, policy: WitnessPolicy, key: string | undefined): Promise<{ failed: boolean; trusted: string | undefined }> {
+    const response = await c.client.checkpoint({ org }, { metadata: c.metadata });
+    if (response.checkpoint === undefined) {
+      io.stdout(`FAILED  the log of ${org} has no checkpoint, so no witness cosignature\n`);
+      return { failed: true, trusted: undefined };
+    }
+    const logVerifiers = policy.logs.length > 0 ? [] : [parseVerifierKey(key ?? response.verifierKey)];
+    if (policy.logs.length === 0 && key === undefined) io.stderr('the policy names no log key: trusting the key the service reports (pass --key or a "log" line)\n');
+    const verdict = await checkAgainstWitnesses({ note: response.checkpoint.note, policy, logVerifiers: [...policy.logs, ...logVerifiers] });
+    const failures = [...verdict.conflicts];
+    if (!verdict.quorum.ok) failures.push(`the checkpoint (size ${response.checkpoint.treeSize}) does not meet the witness policy: ${verdict.quorum.reason}`);
+    for (const w of verdict.unreachable) io.stderr(`witness ${w} could not be asked\n`);
+    if (verdict.askedQuorum === false) failures.push(`too few witnesses answered to meet the quorum "${policy.quorum}" (a rollback could hide behind the ones that did not): ${verdict.unreachable.join('; ')}`);
+    if (verdict.askedQuorum === undefined) io.stderr('no policy witness has a URL: cosignatures checked, but no witness was asked for the newest checkpoint it cosigned\n');
+    if (failures.length > 0) {
+      io.stdout(`FAILED  ${failures[0]}\n`);
+      for (const f of failures.slice(1)) io.stdout(`        ${f}\n`);
+      return { failed: true, trusted: undefined };
+    }
+    io.stderr(`witness quorum met (cosigned by ${verdict.quorum.cosigned.join(', ') || 'none'})\n`);
+    return { failed: false, trusted: verdict.newestWitnessed?.note };
+  }
 
   const keys = command.command('keys').description('producer key registry (needs AUDIT_KEY_ADMIN_SCOPE on the service)');
   withConnection(keys.command('list').description('list producer keys')).action(async (o: { address: string; apiKey?: string; as?: string }) => {

@@ -6,21 +6,14 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditApp } from '@warden/audit/service';
-import { createAuditCommand, type CliIo } from '../src/audit.js';
+import { runAudit } from './support/run-audit.js';
 import { signEvent } from '@warden/audit-events';
 import { createProducer, startAuditService, tempDir } from './support/audit-service.js';
 
 const flags = createProducer('flags', 'k1');
 const FLAG = 'org:acme/project:checkout/env:production/flag:checkout-v2';
 
-async function run(args: string[]): Promise<{ out: string; err: string; code: number }> {
-  let out = '';
-  let err = '';
-  let code = 0;
-  const io: CliIo = { stdout: (t) => (out += t), stderr: (t) => (err += t), env: { WARDEN_API_KEY: 'sre-key' }, setExitCode: (c) => (code = c) };
-  await createAuditCommand(io).parseAsync(['node', 'warden-audit', ...args]);
-  return { out, err, code };
-}
+const run = runAudit;
 
 describe('warden audit', () => {
   let app: AuditApp;

@@ -57,6 +57,8 @@ export type AuditLogOptions = {
   readonly signer: NoteSigner;
   /** Keys whose checkpoints verify (the signer's and earlier ones after a rotation). */
   readonly verifiers: readonly NoteVerifier[];
+  /** Called with each checkpoint once written (issue 16: submitted to the witnesses). */
+  readonly onCheckpoint?: (row: CheckpointRow) => void;
   /** Origin lines are `<originPrefix>/<org>`. */
   readonly originPrefix: string;
   /** Producer keys from configuration, applied before the stored key events. */
@@ -110,7 +112,7 @@ export class AuditLog {
     this.keys = new ProducerKeyRegistry();
     this.ids = new RecentIds(options.dedupWindowMs ?? 600_000);
     this.durability = new Durability(options.store, options.spool, logger);
-    this.checkpoints = new Checkpointer({ store: options.store, witness: options.witness, signer: options.signer, origin: (org) => this.origin(org), clock: this.clock, logger });
+    this.checkpoints = new Checkpointer({ store: options.store, witness: options.witness, signer: options.signer, origin: (org) => this.origin(org), clock: this.clock, logger, onWritten: options.onCheckpoint });
     this.sequencer = new Sequencer({
       store: options.store,
       logs: this.logs,
@@ -210,6 +212,12 @@ export class AuditLog {
 
   latestCheckpoint(org: string): CheckpointRow | undefined {
     return this.checkpoints.latest(org);
+  }
+
+  /** Stores a cosigned copy of a checkpoint (same size and root, more signature lines) and serves it. */
+  async publishCosigned(row: CheckpointRow): Promise<void> {
+    await this.options.store.insertCheckpoint(row);
+    this.checkpoints.cosigned(row);
   }
 
   size(org: string): number {

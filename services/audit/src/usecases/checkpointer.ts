@@ -34,6 +34,8 @@ export type CheckpointerOptions = {
   readonly origin: (org: string) => string;
   readonly clock: Clock;
   readonly logger: AuditLogLogger;
+  /** Called with each checkpoint once written (issue 16: witnessing). */
+  readonly onWritten?: ((row: CheckpointRow) => void) | undefined;
 };
 
 export class Checkpointer {
@@ -110,5 +112,12 @@ export class Checkpointer {
       return;
     }
     this.latestRows.set(org, row);
+    this.options.onWritten?.(row);
+  }
+
+  /** The same checkpoint with cosignatures appended (stored by the caller): it is served from now on. */
+  cosigned(row: CheckpointRow): void {
+    const latest = this.latestRows.get(row.org);
+    if (latest !== undefined && latest.treeSize === row.treeSize && latest.rootHash === row.rootHash) this.latestRows.set(row.org, row);
   }
 }

@@ -39,6 +39,10 @@ function resumeFrom(row: CheckpointRow, signedRoot: Buffer): CompactRange | unde
   }
 }
 
+function signatureLines(note: string): number {
+  return note.split('\n').filter((line) => line.startsWith('\u2014 ')).length;
+}
+
 export async function recover(deps: RecoveryDeps, now: number): Promise<void> {
   const { store, logs, ids } = deps;
   logs.clear();
@@ -48,7 +52,9 @@ export async function recover(deps: RecoveryDeps, now: number): Promise<void> {
     let tree: CompactRange | undefined;
     for (const row of await store.checkpoints(head.org)) {
       const opened = openCheckpoint(row.note, deps.verifiers);
-      if (!opened.ok || opened.checkpoint.origin !== deps.origin(head.org) || (latest !== undefined && row.treeSize <= latest.treeSize)) continue;
+      if (!opened.ok || opened.checkpoint.origin !== deps.origin(head.org) || (latest !== undefined && row.treeSize < latest.treeSize)) continue;
+      // The same checkpoint again with cosignatures (witnessing): keep the copy with the most signature lines.
+      if (latest !== undefined && row.treeSize === latest.treeSize && (row.rootHash !== latest.rootHash || signatureLines(row.note) <= signatureLines(latest.note))) continue;
       latest = row;
       tree = resumeFrom(row, opened.checkpoint.rootHash) ?? tree;
     }

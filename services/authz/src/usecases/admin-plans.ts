@@ -56,7 +56,8 @@ export interface Plan {
 
 const MAX_REASON = 1000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const PLURAL: Readonly<Record<string, string>> = { project: 'projects', env: 'environments', flag: 'flags', variable: 'variables', secret: 'secrets' };
+/** The action area of a resource type (`env` → `environments`); other types add an s. */
+export const PLURAL: Readonly<Record<string, string>> = { project: 'projects', env: 'environments', flag: 'flags', variable: 'variables', secret: 'secrets' };
 
 export function reasonOf(reason: string | undefined): string | undefined {
   if (reason === undefined || reason === '') return undefined;

@@ -24,7 +24,7 @@ export const MAX_PAGE_SIZE = 1000;
 /** Candidates examined per call at most; a page may hold fewer results and still have a next token. */
 export const MAX_SCAN = 5000;
 const CHUNK = 500;
-const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
+export const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
 
 export interface Page {
   readonly token?: string | undefined;
@@ -76,7 +76,7 @@ function decodeToken(token: string | undefined, query: readonly unknown[]): stri
   return decodePageToken(token, query, 'page.token', isName);
 }
 
-function pageSize(page: Page | undefined): number {
+export function pageSize(page: Page | undefined): number {
   const limit = page?.limit;
   if (limit === undefined || limit === 0) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError('page.limit', 'must be a non-negative integer');

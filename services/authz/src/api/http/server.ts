@@ -18,6 +18,7 @@ import { httpErrorHandler } from '@warden/service-kit';
 import type { CallerContext } from '../grpc/auth.js';
 import { registerAuthzen, type AuthzenDeps } from './authzen.js';
 import { keyIdOf } from '../../domain/api-key-format.js';
+import { registerConsole } from './console.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -53,6 +54,8 @@ export interface HttpServerOptions extends Omit<AuthzenDeps, 'callerOf'> {
   readonly ready: () => Promise<boolean>;
   /** Browser origins allowed to call the API (CORS); none by default. */
   readonly corsOrigins?: readonly string[] | undefined;
+  /** The web console's built files, served at /console; undefined: no console. */
+  readonly consoleDir?: string | undefined;
 }
 
 const BODY_LIMIT = 1024 * 1024;
@@ -122,6 +125,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   registerAuthzen(app, { ...options, callerOf });
+  if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir);
 
   for (const { definition, implementation } of options.services) {
     const impl = implementation as Implementation;
