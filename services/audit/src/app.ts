@@ -117,7 +117,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
   const address = `${host}:${port}`;
   // --- issue 16 item 3: witnesses and tlog-tiles ---
-  const witnesses = await witnessWiring.start({ log, store, policy, identify: (context) => identify(context.metadata, identity) });
+  const witnesses = await witnessWiring.start({ log, store, policy, identify: (context) => identify(context, identity) });
   // --- end issue 16 item 3 ---
   health.setStatus('healthy');
 
