@@ -47,7 +47,7 @@ const schema = z
     AUDIT_MAX_EVENT_BYTES: int(256, 16_777_216).default(65_536),
     AUDIT_MAX_FUTURE_SKEW_MS: int(0, 86_400_000).default(300_000),
     AUDIT_SPOOL_RETRY_MS: int(50, 600_000).default(1000),
-    AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(5),
+    AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(20),
     AUDIT_LOG_LEVEL: setting.logLevel(),
     AUDIT_SHUTDOWN_GRACE_MS: setting.shutdownGraceMs(),
     // Prometheus `/metrics` (0: any free port), as authz's AUTHZ_METRICS_HOST/PORT.

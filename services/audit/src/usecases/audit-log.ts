@@ -75,7 +75,7 @@ export type AuditLogOptions = {
   /**
    * Group commit: at least this long between two store inserts. Concurrent Appends share
    * one insert anyway: those arriving while one is written go together in the next.
-   * @defaultValue 5
+   * @defaultValue 20
    */
   readonly minCommitIntervalMs?: number;
   /** How long (by UUIDv7 time) ids are remembered in memory for duplicate checks without the store. @defaultValue 600000 */
@@ -120,7 +120,7 @@ export class AuditLog {
       durability: this.durability,
       serial: this.serial,
       clock: this.clock,
-      minCommitIntervalMs: options.minCommitIntervalMs ?? 5,
+      minCommitIntervalMs: options.minCommitIntervalMs ?? 20,
       maxGroupEvents: 5000,
       reload: () => this.load(),
       committed: (orgs) => this.requestCheckpoints(orgs, this.checkpointEvery),
