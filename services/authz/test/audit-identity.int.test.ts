@@ -58,6 +58,7 @@ beforeAll(async () => {
       AUDIT_AUTHZ_CREDENTIAL_FILE: path.join(dir, 'audit.key'),
       AUDIT_AUTHZ_CACHE_MS: String(AUDIT_CACHE_MS),
       AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),
+      AUDIT_HTTP_ADDRESS: '127.0.0.1:0',
       AUDIT_LOG_LEVEL: 'silent',
     }),
     pino({ level: 'silent' }),
@@ -97,6 +98,16 @@ describe('audit callers are authz callers', () => {
     // Nothing of the refused calls was stored: the same event is new when its producer sends it.
     const later = await client.append({ events: [theirs] });
     expect(later.results.map((r) => r.status)).toEqual([AppendStatus.APPEND_STATUS_ACCEPTED]);
+  });
+
+  it('the log over HTTP (tlog-tiles) takes the same credentials: org A reads A, not B', async () => {
+    await client.append({ events: [signedFor('acme')] });
+    await audit.log.checkpointAll();
+    const get = (org: string, credential?: string) => fetch(`http://${audit.tlogAddress!}/tlog/${org}/checkpoint`, { headers: credential === undefined ? {} : { authorization: `Bearer ${credential}` } });
+    expect((await get('acme', authz.adminKey)).status).toBe(200);
+    expect((await get('globex', authz.adminKey)).status).toBe(403);
+    expect((await get('acme')).status).toBe(401);
+    expect((await get('acme', 'wdn_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb')).status).toBe(401);
   });
 
   it('a token holder of org B cannot read org A, and reads B', async () => {
