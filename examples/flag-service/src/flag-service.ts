@@ -1,13 +1,16 @@
 /**
- * A minimal feature-flag service that uses Warden the way a team would: every change
- * goes through `warden.change` (checked at the point of change, applied, recorded
- * signed in the audit trail, one correlation id), reads through `warden.enforce`.
+ * A minimal feature-flag service that uses Warden the way a team would: every change —
+ * creates and deletes included — goes through `warden.change` (checked at the point of
+ * change, applied, recorded signed in the audit trail, one correlation id), reads through
+ * `warden.enforce`. A change that needs approval answers 202 with its change request id;
+ * once approved, `POST /requests/:id/apply` applies exactly the approved change
+ * (`warden.applyApproved`).
  *
  * Who is calling is taken from the `x-user` header: a stand-in for your own login
  * (demo only — in production, derive it from a verified session or token).
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { ApprovalRequiredError, PermissionDeniedError, WardenUnavailableError, type Warden } from '@warden/sdk';
+import { ApprovalMismatchError, ApprovalRequiredError, isPendingChange, PermissionDeniedError, WardenUnavailableError, type Warden } from '@warden/sdk';
 
 export interface Flag {
   enabled: boolean;
@@ -37,8 +40,15 @@ export function createFlagService(warden: Warden): { app: FastifyInstance; flags
     if (error instanceof PermissionDeniedError) return reply.code(403).send({ error: 'forbidden', reason: error.decision.reason.message });
     if (error instanceof ApprovalRequiredError) return reply.code(409).send({ error: 'approval_required', reason: error.decision.reason.message });
     if (error instanceof WardenUnavailableError) return reply.code(503).send({ error: 'authorization_unavailable' });
+    if (error instanceof ApprovalMismatchError) return reply.code(409).send({ error: 'not_approved', reason: error.message });
     return reply.code(error.statusCode ?? 500).send({ error: error.message });
   });
+
+  /** A change waiting for approval answers 202 with its request; anything else is the applied result. */
+  const answer = (reply: FastifyReply, result: unknown) => {
+    if (isPendingChange(result)) return reply.code(202).send({ status: 'pending', requestId: result.requestId, contentHash: result.contentHash, requiredApprovals: result.requiredApprovals, expiresAt: result.expiresAt });
+    return result;
+  };
 
   app.get<{ Params: Record<string, string> }>('/projects/:project/envs/:env/flags/:flag', async (request) => {
     const resource = path(request.params, 'flag', request.params['flag']!);
@@ -46,50 +56,87 @@ export function createFlagService(warden: Warden): { app: FastifyInstance; flags
     return flags.get(resource) ?? { enabled: false, rollout: 0 };
   });
 
-  app.post<{ Params: Record<string, string>; Body: { reason?: string } | undefined }>('/projects/:project/envs/:env/flags/:flag/enable', async (request) => {
+  app.post<{ Params: Record<string, string>; Body: { reason?: string } | undefined }>('/projects/:project/envs/:env/flags/:flag', async (request, reply) => {
+    const resource = path(request.params, 'flag', request.params['flag']!);
+    if (flags.has(resource)) return reply.code(409).send({ error: 'exists' });
+    const after = { enabled: false, rollout: 0 };
+    return answer(reply, await warden.change(
+      { subject: userOf(request.headers), action: 'flags:create', resource, before: null, after, reason: request.body?.reason, auditAction: 'flag.created' },
+      ({ correlationId }) => {
+        flags.set(resource, after);
+        return { ...after, correlationId };
+      },
+    ));
+  });
+
+  app.delete<{ Params: Record<string, string> }>('/projects/:project/envs/:env/flags/:flag', async (request, reply) => {
+    const resource = path(request.params, 'flag', request.params['flag']!);
+    const before = flags.get(resource);
+    if (before === undefined) return reply.code(404).send({ error: 'no such flag' });
+    return answer(reply, await warden.change(
+      { subject: userOf(request.headers), action: 'flags:delete', resource, before, after: null, auditAction: 'flag.deleted' },
+      ({ correlationId }) => {
+        flags.delete(resource);
+        return { deleted: true, correlationId };
+      },
+    ));
+  });
+
+  // Applies an approved flag change exactly as approved (the content hash is checked by the SDK and the service).
+  app.post<{ Params: { id: string } }>('/requests/:id/apply', async (request) => {
+    return warden.applyApproved(request.params.id, (approved) => {
+      if (!approved.resource.includes('/flag:')) throw Object.assign(new Error('this service applies flag changes only'), { statusCode: 400 });
+      if (approved.after === null) flags.delete(approved.resource);
+      else flags.set(approved.resource, { ...(flags.get(approved.resource) ?? { enabled: false, rollout: 0 }), ...(approved.after as Partial<Flag>) });
+      return { applied: true, requestId: approved.requestId, approvers: approved.approvers, flag: flags.get(approved.resource) ?? null };
+    });
+  });
+
+  app.post<{ Params: Record<string, string>; Body: { reason?: string } | undefined }>('/projects/:project/envs/:env/flags/:flag/enable', async (request, reply) => {
     const resource = path(request.params, 'flag', request.params['flag']!);
     const before = flags.get(resource) ?? { enabled: false, rollout: 0 };
     const after = { ...before, enabled: true };
-    return warden.change(
+    return answer(reply, await warden.change(
       { subject: userOf(request.headers), action: 'flags:enable', resource, before, after, reason: request.body?.reason, auditAction: 'flag.enabled' },
       ({ correlationId }) => {
         flags.set(resource, after);
         return { ...after, correlationId };
       },
-    );
+    ));
   });
 
   app.post<{ Params: Record<string, string>; Body: { percent: number; reason?: string } }>(
     '/projects/:project/envs/:env/flags/:flag/rollout',
     { schema: { body: { type: 'object', required: ['percent'], properties: { percent: { type: 'integer', minimum: 0, maximum: 100 }, reason: { type: 'string', maxLength: 1000 } } } } },
-    async (request) => {
+    async (request, reply) => {
       const resource = path(request.params, 'flag', request.params['flag']!);
       const before = flags.get(resource) ?? { enabled: false, rollout: 0 };
       const after = { ...before, rollout: request.body.percent };
-      return warden.change(
+      return answer(reply, await warden.change(
         { subject: userOf(request.headers), action: 'flags:rollout', resource, before: { rollout: before.rollout }, after: { rollout: after.rollout }, reason: request.body.reason, auditAction: 'flag.rollout_changed' },
         ({ correlationId }) => {
           flags.set(resource, after);
           return { ...after, correlationId };
         },
-      );
+      ));
     },
   );
 
   app.put<{ Params: Record<string, string>; Body: { value: string; reason?: string } }>(
     '/projects/:project/envs/:env/variables/:name',
     { schema: { body: { type: 'object', required: ['value'], properties: { value: { type: 'string', maxLength: 10_000 }, reason: { type: 'string', maxLength: 1000 } } } } },
-    async (request) => {
+    async (request, reply) => {
       const resource = path(request.params, 'variable', request.params['name']!);
       const existed = variables.has(resource);
-      // The audit trail records that the value changed, not the value.
-      return warden.change(
+      // The audit trail records that the value changed, not the value. (This example applies
+      // no approved variable change: the request's content would have to bind the value.)
+      return answer(reply, await warden.change(
         { subject: userOf(request.headers), action: 'variables:write', resource, before: { set: existed }, after: { set: true }, reason: request.body.reason, auditAction: 'variable.updated' },
         ({ correlationId }) => {
           variables.set(resource, request.body.value);
           return { updated: true, correlationId };
         },
-      );
+      ));
     },
   );
 

@@ -98,6 +98,9 @@ export {
 } from './export-format.js';
 export { ProducerKeyRegistry, parseProducerKeys, type ProducerKeyEvent, type KeyLookup } from './producer-keys.js';
 
+// What an approval is bound to (the service and the Node SDK compute the same hash).
+export { changeContentHash, CHANGE_HASH, type ProposedChange } from './change-hash.js';
+
 // Witnesses (c2sp.org/tlog-cosignature, tlog-witness, tlog-policy) and tiles (c2sp.org/tlog-tiles).
 export {
   addSignatureLines,

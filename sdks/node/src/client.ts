@@ -20,6 +20,8 @@ import { deadlineMiddleware } from 'nice-grpc-client-middleware-deadline';
 import { retryMiddleware } from 'nice-grpc-client-middleware-retry';
 import { AuthzServiceDefinition, type CheckRequest, type Consistency } from '@warden/proto/authz/v1';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
+import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
+import { createApprovalFlow, type ApplyApprovedOptions, type ApprovedChange, type PendingChange } from './approvals.js';
 import { createAuditClient, newCorrelationId, type AuditClientOptions } from './audit-client.js';
 import type { AuditRecorder, ChangeRecord } from './audit-recorder.js';
 import { cacheKey, DecisionCache } from './decision-cache.js';
@@ -59,6 +61,8 @@ export interface ChangeInput extends CheckInput {
   readonly auditAction?: string | undefined;
   /** Reuse a UUIDv7 from the caller; otherwise one is made. It is also the audit event's id. */
   readonly correlationId?: string | undefined;
+  /** A ticket the change request cites when the change needs approval. */
+  readonly ticket?: string | undefined;
 }
 
 export interface ChangeContext {
@@ -77,8 +81,19 @@ export interface Warden {
   checkBatch(inputs: readonly CheckInput[], options?: { signal?: AbortSignal }): Promise<Decision[]>;
   /** Resolves with the decision when allowed; throws PermissionDeniedError or ApprovalRequiredError otherwise. */
   enforce(input: CheckInput, options?: { signal?: AbortSignal }): Promise<Decision>;
-  /** Check (fresh), apply, then record the signed audit event with the outcome — one correlation id for all three. */
-  change<T>(input: ChangeInput, apply: (context: ChangeContext) => Promise<T> | T): Promise<T>;
+  /**
+   * Check (fresh), apply, then record the signed audit event with the outcome — one correlation
+   * id for all three. When the change needs approval, nothing is applied: a change request is
+   * opened for exactly this change and a PendingChange with its id is returned (isPendingChange).
+   */
+  change<T>(input: ChangeInput, apply: (context: ChangeContext) => Promise<T> | T): Promise<T | PendingChange>;
+  /**
+   * Applies an approved change request: refuses unless the approved content hashes to the
+   * request's content hash (and to `options.expected` when given), claims the approval once,
+   * runs `apply` with the approved change, and records the audit event citing the request and
+   * its approvers.
+   */
+  applyApproved<T>(requestId: string, apply: (change: ApprovedChange) => Promise<T> | T, options?: ApplyApprovedOptions): Promise<T>;
   lookupResources(input: { subject: string; action: string; resourceType: string; scope: string; pageToken?: string; limit?: number }): Promise<Page<string>>;
   lookupSubjects(input: { action: string; resource: string; subjectType?: string; pageToken?: string; limit?: number }): Promise<Page<string>>;
   /**
@@ -148,6 +163,8 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
     '*': { retryMaxAttempts: options.maxAttempts ?? 3, retryableStatuses: [Status.UNAVAILABLE] },
   });
   const callOptions = (signal?: AbortSignal) => ({ deadline: new Date(Date.now() + timeoutMs), ...(signal ? { signal } : {}) });
+  // Writes are not retried: a retry of an open could open a second request.
+  const approvals = createClientFactory().use(deadlineMiddleware).use(authMiddleware(options.credentials)).create(ApprovalsServiceDefinition, channel);
 
   let cache: DecisionCache | undefined;
   /** The newest revision this client knows exists: every call asks for state at least that new. */
@@ -172,8 +189,10 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
           for await (const event of watch.watch(request, { signal: watchAbort.signal })) {
             first = false;
             reconnect.reset();
-            live.onEvent({ revision: event.revision, changes: event.changes.length, caughtUp: event.caughtUp });
-            if (event.changes.length > 0) know(event.revision);
+            // Change and access request steps change no decision (an access grant comes with its binding change).
+            const grants = event.changes.filter((c) => !c.kind.startsWith('request.')).length;
+            live.onEvent({ revision: event.revision, changes: grants, caughtUp: event.caughtUp });
+            if (grants > 0) know(event.revision);
           }
         } catch {
           // Reconnect below; nothing is served while disconnected.
@@ -222,6 +241,8 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
     });
   }
 
+  const flow = createApprovalFlow({ approvals, check: (input) => check(input), recorder, callOptions: () => callOptions(), toWardenError });
+
   async function enforce(input: CheckInput, signal?: AbortSignal): Promise<Decision> {
     const decision = await check(input, signal);
     if (decision.decision === 'REQUIRES_APPROVAL') throw new ApprovalRequiredError(decision);
@@ -263,6 +284,12 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
         const traceId = isSpanContextValid(span.spanContext()) ? span.spanContext().traceId : undefined;
         try {
           // A change is checked against fresh state, never a cached answer.
+          const checked = await check({ ...input, fullyConsistent: true });
+          if (checked.decision === 'REQUIRES_APPROVAL') {
+            const pending = await flow.open(input, checked);
+            span.setAttributes({ 'warden.change.outcome': 'pending', 'warden.request_id': pending.requestId });
+            return pending;
+          }
           const decision = await enforce({ ...input, fullyConsistent: true });
           const draft = (outcome: 'success' | 'failure', error?: string): ChangeRecord => ({
             correlationId, traceId, actor: input.subject, action: input.auditAction ?? input.action, resource: input.resource,
@@ -282,7 +309,7 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
           await recorder?.record(draft(outcome, failure === undefined ? undefined : failure instanceof Error ? failure.message : String(failure)));
           span.setAttribute('warden.change.outcome', outcome);
           if (failure !== undefined) throw failure;
-          return result as Awaited<ReturnType<typeof apply>>;
+          return result as Awaited<ReturnType<typeof apply>> | PendingChange;
         } catch (error) {
           span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
           throw error;
@@ -291,6 +318,8 @@ export function createWarden(options: WardenOptions & { audit?: AuditRecorder | 
         }
       });
     },
+
+    applyApproved: (requestId, apply, opts) => flow.applyApproved(requestId, apply, opts),
 
     async lookupResources(input) {
       try {

@@ -9,6 +9,7 @@ export {
   type Attributes,
 } from './client.js';
 export type { ChangeRecord, AuditRecorder } from './audit-recorder.js';
+export { isPendingChange, ApprovalMismatchError, type PendingChange, type ApprovedChange, type ApplyApprovedOptions } from './approvals.js';
 export type { Decision, DecisionKind, Reason } from './decision.js';
 export type { WardenOptions, AuthzOptions, CallerCredentials, CacheOptions } from './options.js';
 export {

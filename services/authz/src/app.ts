@@ -25,6 +25,11 @@ import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
 import { IdentityServiceDefinition } from '@warden/proto/authz/v1/identity';
 import { createIdentity } from './usecases/identity.js';
 import { createIdentityServiceImpl } from './api/grpc/identity-service.js';
+import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
+import { createApprovals } from './usecases/approvals.js';
+import { createApprovalsServiceImpl } from './api/grpc/approvals-service.js';
+import { PgRequestQueries } from './adapters/postgres/pg-request-store.js';
+import { loadOrCreateSecret } from './adapters/postgres/pg-secrets.js';
 import { createAdmin } from './usecases/admin.js';
 import { createAdminServiceImpl } from './api/grpc/admin-service.js';
 import { authenticated } from './api/grpc/auth.js';
@@ -62,6 +67,9 @@ import { createDirectory } from './usecases/directory.js';
 import { createAdminRules } from './usecases/admin-rules.js';
 import { createDirectoryServiceImpl } from './api/grpc/directory-service.js';
 import { PgDirectory } from './adapters/postgres/pg-directory.js';
+
+/** How often expired change requests are recorded as expired. */
+const APPROVAL_SWEEP_MS = 30_000;
 
 export interface AuthzApp {
   /** `host:port` the gRPC server listens on. */
@@ -104,6 +112,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
   let http: FastifyInstance | undefined;
   let redis: Redis | Cluster | undefined;
   let grantCache: CachedGrantSource | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   try {
     const applied = await migrate(pool);
     if (applied.length > 0) logger.info({ versions: applied }, 'migrations applied');
@@ -168,6 +177,17 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
 
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
+    const approvals = createApprovals({
+      source: store, queries: new PgGrantQueries(pool), writer: new PgGrantWriter(pool), requests: new PgRequestQueries(pool), platformAdmins,
+      defaultTtlMs: config.approvalTtlMs, onWrite: (result) => cache.noteWrite(result),
+    });
+    const approvalsImpl = createApprovalsServiceImpl(approvals);
+    // Expired requests are recorded (state and audit event) within a sweep of their expiry.
+    const sweepLog = logger.child({ component: 'approvals' });
+    sweeper = setInterval(() => {
+      approvals.expireDue().catch((error: unknown) => sweepLog.warn({ err: error }, 'expiry sweep failed; the next one retries'));
+    }, APPROVAL_SWEEP_MS);
+    sweeper.unref();
     const directoryRules = createAdminRules({ source: cache, now: Date.now, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) });
     const directoryImpl = createDirectoryServiceImpl(createDirectory({ queries: new PgDirectory(pool), source: store, lookups, rules: directoryRules }));
     const health = HealthState();
@@ -176,6 +196,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     server = tracingEnabled() ? bare.use(openTelemetryServerMiddleware()) : bare;
     server.add(AuthzServiceDefinition, authenticated(AuthzServiceDefinition, authzImpl, authenticator, logger));
     server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
+    server.add(ApprovalsServiceDefinition, authenticated(ApprovalsServiceDefinition, approvalsImpl, authenticator, logger));
     server.add(DirectoryServiceDefinition, authenticated(DirectoryServiceDefinition, directoryImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
     const watchImpl = createWatchServiceImpl(createWatch({ feed, source: cache, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) }));
@@ -187,6 +208,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     health.setStatus('healthy');
     health.setStatus('healthy', AuthzServiceDefinition.fullName);
     health.setStatus('healthy', AdminServiceDefinition.fullName);
+    health.setStatus('healthy', ApprovalsServiceDefinition.fullName);
     health.setStatus('healthy', DirectoryServiceDefinition.fullName);
     const grpcAddress = `${config.grpc.host}:${port}`;
     logger.info({ address: grpcAddress }, 'authz gRPC server listening');
@@ -210,9 +232,11 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       logger,
       publicUrl: config.http.publicUrl,
       corsOrigins: config.http.corsOrigins,
+      accessRequests: { approvals, secret: await loadOrCreateSecret(pool, 'authzen-denial-binding') },
       services: [
         { definition: AuthzServiceDefinition, implementation: authzImpl },
         { definition: AdminServiceDefinition, implementation: adminImpl },
+        { definition: ApprovalsServiceDefinition, implementation: approvalsImpl },
         { definition: DirectoryServiceDefinition, implementation: directoryImpl },
       ],
       consoleDir: config.console ? CONSOLE_ASSETS_DIR : undefined,
@@ -255,6 +279,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       authorizer,
       grantCache: cache,
       async close() {
+        clearInterval(sweeper);
         feed.close(); // ends Watch streams, which would otherwise hold the drain open
         health.setStatus('unhealthy');
         health.setStatus('unhealthy', AuthzServiceDefinition.fullName);
@@ -282,6 +307,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
       },
     };
   } catch (error) {
+    clearInterval(sweeper);
     server?.forceShutdown();
     await http?.close().catch(() => undefined);
     await grantCache?.close().catch(() => undefined);

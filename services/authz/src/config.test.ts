@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         heartbeatMs: 1_000,
       },
       watchMaxBuffered: 10_000,
+      approvalTtlMs: 86_400_000,
     });
   });
 

@@ -63,6 +63,8 @@ const schema = z.strictObject({
   AUTHZ_MAX_STALENESS_MS: z.coerce.number().int().min(100).max(3_600_000).default(5_000),
   AUTHZ_CACHE_HEARTBEAT_MS: z.coerce.number().int().min(20).max(600_000).default(1_000),
   AUTHZ_WATCH_MAX_BUFFERED: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  // How long a change or access request stays open before it expires (default 24 h, at most 30 days).
+  AUTHZ_APPROVAL_TTL_SECONDS: z.coerce.number().int().min(60).max(30 * 24 * 3600).default(24 * 3600),
 }).superRefine((c, ctx) => {
   // Settings valid one by one but not together (each message names its variables).
   const problem = (message: string) => ctx.addIssue({ code: 'custom', path: [], message });
@@ -150,6 +152,8 @@ export interface Config {
   };
   /** Changes a Watch stream may have queued before it is cut off (RESOURCE_EXHAUSTED). */
   readonly watchMaxBuffered: number;
+  /** How long a change or access request stays open by default (AUTHZ_APPROVAL_TTL_SECONDS). */
+  readonly approvalTtlMs: number;
 }
 
 export { ConfigError };
@@ -212,5 +216,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       heartbeatMs: c.AUTHZ_CACHE_HEARTBEAT_MS,
     },
     watchMaxBuffered: c.AUTHZ_WATCH_MAX_BUFFERED,
+    approvalTtlMs: c.AUTHZ_APPROVAL_TTL_SECONDS * 1000,
   };
 }

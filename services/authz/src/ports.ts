@@ -4,6 +4,7 @@
  * this file, never an adapter. Every method that does I/O takes the call's AbortSignal.
  */
 import type { ApiKeyRecord, VerifiedKey } from './domain/api-key-format.js';
+import type { ChangeRequest, RequestState } from './domain/approvals.js';
 import type { Change } from './domain/changes.js';
 import type { GraphSpec } from './domain/graph-spec.js';
 import type { OrgGraph } from './domain/org-graph.js';
@@ -44,7 +45,8 @@ export interface CandidateSource {
   resourcesUnder(scope: string, type: string, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;
   /**
    * Every subject that could be allowed anything on a resource with this scope chain:
-   * subjects bound on a scope of the chain, and every member (transitively) of groups among them.
+   * subjects bound on a scope of the chain or strictly below its last resource (unless that is the
+   * organization), and every member (transitively) of groups among them.
    * Only subjects of `subjectType` when given. In byte order, after `after`.
    */
   subjectsOn(chain: readonly string[], subjectType: string | undefined, after: string | undefined, limit: number, signal?: AbortSignal): Promise<string[]>;
@@ -96,6 +98,10 @@ export interface GraphReader {
   roleExists(org: string, name: string): Promise<boolean>;
   /** The part of an organization's grant graph a change can touch (domain/graph-spec.ts). */
   orgGraph(spec: GraphSpec): Promise<OrgGraph>;
+  /** A change request as committed (its newest version). */
+  request(id: string): Promise<ChangeRequest | undefined>;
+  /** The subject's break-glass requests in the organization whose review is still open. */
+  openReviews(org: string, subject: string): Promise<readonly ChangeRequest[]>;
 }
 
 export interface GrantWriter {
@@ -127,6 +133,17 @@ export interface GrantQueries {
   orgGraph(spec: GraphSpec, signal?: AbortSignal): Promise<OrgGraph>;
   /** Whether the organization exists. */
   orgExists(org: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** Reads of change requests (writes go through GrantWriter as `request.put` changes). */
+export interface RequestQueries {
+  get(id: string, signal?: AbortSignal): Promise<ChangeRequest | undefined>;
+  /** Requests of the organization on `scope` or below, newest first, before the id `before`; of one stored state when given. */
+  list(input: { org: string; scope: string; state?: RequestState | undefined; before?: string | undefined; limit: number }, signal?: AbortSignal): Promise<ChangeRequest[]>;
+  /** The request opened with this idempotency key (`<submitter> <key>`). */
+  byIdempotencyKey(key: string, signal?: AbortSignal): Promise<ChangeRequest | undefined>;
+  /** Pending or approved requests whose expiry is at or before `at`, soonest first. */
+  due(at: Date, limit: number, signal?: AbortSignal): Promise<ChangeRequest[]>;
 }
 
 /** Service API keys: only a hash of the secret is stored. */

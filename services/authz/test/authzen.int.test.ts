@@ -30,6 +30,8 @@ describe('discovery', () => {
       search_subject_endpoint: `${t.app.httpUrl}/access/v1/search/subject`,
       search_resource_endpoint: `${t.app.httpUrl}/access/v1/search/resource`,
       search_action_endpoint: `${t.app.httpUrl}/access/v1/search/action`,
+      // AuthZEN Access Request and Approval Profile, Draft 1 (docs/approvals.md).
+      access_request_endpoint: `${t.app.httpUrl}/access/v1/requests`,
     });
   });
 });

@@ -4,6 +4,7 @@ import { InvalidArgumentError as CommanderArgumentError, type Command } from 'co
 import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
+import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
 
 export const EXIT = { ok: 0, denied: 1, usage: 2, approval: 3, unavailable: 4, refused: 5 } as const;
 
@@ -46,6 +47,7 @@ function credentials(options: Connection): Metadata {
 export interface Clients {
   readonly authz: ReturnType<typeof createClient<typeof AuthzServiceDefinition>>;
   readonly admin: ReturnType<typeof createClient<typeof AdminServiceDefinition>>;
+  readonly approvals: ReturnType<typeof createClient<typeof ApprovalsServiceDefinition>>;
 }
 
 export async function withClients<T>(options: Connection, run: (clients: Clients) => Promise<T>): Promise<T | undefined> {
@@ -53,7 +55,11 @@ export async function withClients<T>(options: Connection, run: (clients: Clients
   try {
     channel = createChannel(options.addr);
     const defaults = { '*': { metadata: credentials(options), signal: AbortSignal.timeout(15_000) } };
-    return await run({ authz: createClient(AuthzServiceDefinition, channel, defaults), admin: createClient(AdminServiceDefinition, channel, defaults) });
+    return await run({
+      authz: createClient(AuthzServiceDefinition, channel, defaults),
+      admin: createClient(AdminServiceDefinition, channel, defaults),
+      approvals: createClient(ApprovalsServiceDefinition, channel, defaults),
+    });
   } catch (error) {
     if (error instanceof ClientError) {
       process.stderr.write(`warden: ${Status[error.code]}: ${error.details}\n`);

@@ -8,7 +8,7 @@
  *   warden plan add-member|remove-member ORG GROUP MEMBER
  *   warden plan put-role ORG NAME --actions a,b [--membership] [--ceiling a,b]
  *   warden plan delete-role ORG NAME
- *   warden plan put-resource PATH [--protected true|false] [--require-approval true|false] …
+ *   warden plan put-resource PATH [--protected true|false] [--require-approval true|false] [--required-approvals N] …
  *   warden plan key ORG SUBJECT                     minting a key: what the caller would gain
  *   warden plan world FILE                          = warden apply FILE (without --yes)
  *
@@ -28,6 +28,11 @@ const list = (value: string) => value.split(',').map((v) => v.trim()).filter(Boo
 const bool = (value: string) => {
   if (value !== 'true' && value !== 'false') throw new Error(`expected true or false, not ${JSON.stringify(value)}`);
   return value === 'true';
+};
+
+const count = (value: string) => {
+  if (!/^\d{1,2}$/.test(value)) throw new Error(`expected a whole number, not ${JSON.stringify(value)}`);
+  return Number(value);
 };
 
 /** Gains and losses grouped per subject, as people read them. */
@@ -103,14 +108,17 @@ export function addPlanCommands(program: Command, connectionOptions: (command: C
     .option('--show-values <bool>', 'show values to readers: true or false', bool)
     .option('--sensitive-actions <list>', 'comma-separated', list).option('--protected-roles <list>', 'comma-separated', list)
     .option('--approval-actions <list>', 'comma-separated', list)
-    .action(async (path: string, o: Connection & { protected?: boolean; requireApproval?: boolean; showValues?: boolean; sensitiveActions?: string[]; protectedRoles?: string[]; approvalActions?: string[] }) =>
+    .option('--visible-from-below <list>', 'comma-separated actions an assignment below a resource allows on it', list)
+    .option('--required-approvals <n>', 'distinct approvals a change request needs (1-10)', count)
+    .action(async (path: string, o: Connection & { protected?: boolean; requireApproval?: boolean; showValues?: boolean; sensitiveActions?: string[]; protectedRoles?: string[]; approvalActions?: string[]; visibleFromBelow?: string[]; requiredApprovals?: number }) =>
       preview({
         $case: 'putResource',
         value: {
           path, reason: '',
           settings: {
             protected: o.protected, requireApproval: o.requireApproval, showValuesToReaders: o.showValues,
-            sensitiveActions: o.sensitiveActions ?? [], protectedRoles: o.protectedRoles ?? [], approvalActions: o.approvalActions ?? [], attributes: undefined,
+            sensitiveActions: o.sensitiveActions ?? [], protectedRoles: o.protectedRoles ?? [], approvalActions: o.approvalActions ?? [], visibleFromBelow: o.visibleFromBelow ?? [], attributes: undefined,
+            requiredApprovals: o.requiredApprovals,
           },
         },
       }, o));

@@ -12,6 +12,7 @@
  *   warden plan grant|revoke|…|world …            a change's effect, and whether you may make it (plan.ts)
  *   warden apply FILE [--yes]                   plan a world file; apply it through the admin API with --yes
  *   warden audit timeline|export|verify …       the audit trail (see docs/audit.md)
+ *   warden requests|access|breakglass …         change requests, access requests, break-glass (requests.ts)
  *
  * Credentials: WARDEN_API_KEY, or --key-file (default $WARDEN_KEY_FILE, else data/admin.key when it exists).
  * Exit codes: 0 allowed / done, 1 denied, 2 bad input, 3 requires approval,
@@ -31,6 +32,7 @@ import {
 } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition, BindingInfo } from '@warden/proto/authz/v1/admin';
 import { addPlanCommands } from './plan.js';
+import { addRequestCommands } from './requests.js';
 import { connectionOptions, EXIT, parseExpiry, parseJsonObject, withClients, type Connection } from './connection.js';
 import { createAuditCommand } from './audit.js';
 
@@ -199,5 +201,6 @@ export function createProgram(): Command {
   program.addCommand(createAuditCommand());
 
   addPlanCommands(program, connectionOptions, withClients);
+  addRequestCommands(program, connectionOptions, withClients);
   return program;
 }

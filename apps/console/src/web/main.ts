@@ -83,7 +83,11 @@ function shell(api: Api, route: string): HTMLElement {
   return main;
 }
 
+/** Which render is the newest: a slower render of a page the user already left must not mark the page ready. */
+let renders = 0;
+
 function render(): void {
+  const generation = ++renders;
   const session = loadSession();
   if (session === undefined) return signInForm();
   const api = apiFor(session);
@@ -104,7 +108,7 @@ function render(): void {
     })
     .finally(() => {
       main.removeAttribute('aria-busy');
-      document.body.dataset.ready = page.route;
+      if (generation === renders) document.body.dataset.ready = page.route;
     });
 }
 

@@ -63,7 +63,8 @@ export interface Stack extends Served {
 }
 
 export async function waitReady(page: Page, route: string): Promise<void> {
-  await page.waitForSelector(`body[data-ready="${route}"]`, { timeout: 15_000 });
+  // Generous: the whole suite runs beside this one on two cores.
+  await page.waitForSelector(`body[data-ready="${route}"]`, { timeout: 30_000 });
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

@@ -24,7 +24,9 @@ export const ACTION_CATALOGUE: Readonly<Record<string, readonly string[]>> = {
   billing: ['read', 'manage'],
   integrations: ['read', 'manage'],
   audit: ['read', 'export', 'manage_keys', 'delete'],
-  approvals: ['request', 'approve', 'bypass'],
+  // read: see pending changes; feedback: non-binding votes and comments; manage: define approval
+  // flows; break_glass: apply or take access without approval, with a review (approvals.md).
+  approvals: ['read', 'request', 'feedback', 'approve', 'manage', 'bypass', 'break_glass'],
   authz: ['check', 'lookup'],
   keys: ['read', 'manage'],
 };
@@ -45,6 +47,7 @@ export const MANAGEMENT_ACTIONS: readonly string[] = [
   'keys:manage',
   'audit:manage_keys',
   'approvals:bypass',
+  'approvals:break_glass',
 ];
 
 const BUILT_IN_ACTIONS: readonly string[] = Object.entries(ACTION_CATALOGUE).flatMap(([area, verbs]) => verbs.map((verb) => `${area}:${verb}`));
@@ -137,18 +140,18 @@ export const SYSTEM_ROLES: readonly Role[] = [
   },
   {
     name: 'admin',
-    description: 'Everything but billing:manage, approvals:bypass, audit:manage_keys and deleting the organization.',
+    description: 'Everything but billing:manage, approvals:bypass, approvals:break_glass, audit:manage_keys and deleting the organization.',
     actions: [
       'orgs:read', 'projects:*', 'environments:*', 'flags:*', 'variables:*', 'secrets:*',
       'users:*', 'roles:*', 'groups:*', 'billing:read', 'integrations:*', 'audit:read', 'audit:export',
-      'approvals:request', 'approvals:approve', 'authz:*', 'keys:*',
+      'approvals:read', 'approvals:request', 'approvals:feedback', 'approvals:approve', 'approvals:manage', 'authz:*', 'keys:*',
     ],
     membership: true,
   },
   {
     name: 'member',
-    description: 'Belongs to the organization; sees only what other bindings grant.',
-    actions: ['orgs:read', 'users:read'],
+    description: 'Belongs to the organization; sees pending changes and only what other bindings grant.',
+    actions: ['orgs:read', 'users:read', 'approvals:read'],
     membership: true,
   },
   {
@@ -161,7 +164,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
   {
     name: 'contributor',
     description: 'Changes flags and variables where bound (protected environments still need a named role).',
-    actions: [...READS, 'flags:*', 'variables:*', 'approvals:request'],
+    actions: [...READS, 'flags:*', 'variables:*', 'approvals:read', 'approvals:request', 'approvals:feedback'],
     membership: false,
   },
   {
@@ -173,7 +176,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
   {
     name: 'security_auditor',
     description: 'Reads and exports the audit trail and reads the configuration (not values); manages no keys.',
-    actions: ['orgs:read', 'users:read', 'roles:read', 'groups:read', ...READS, 'audit:read', 'audit:export'],
+    actions: ['orgs:read', 'users:read', 'roles:read', 'groups:read', 'approvals:read', ...READS, 'audit:read', 'audit:export'],
     membership: false,
   },
   {
@@ -188,7 +191,7 @@ export const SYSTEM_ROLES: readonly Role[] = [
     actions: [
       'environments:read', 'flags:read', 'flags:write', 'flags:enable', 'flags:disable', 'flags:rollout',
       'variables:read', 'variables:read_value', 'variables:write', 'secrets:read', 'secrets:write',
-      'secrets:reveal', 'approvals:request',
+      'secrets:reveal', 'approvals:read', 'approvals:request',
     ],
     membership: false,
   },

@@ -3,6 +3,7 @@
  * build one; the GrantWriter applies it in one transaction (with its changelog rows and
  * outbox events) or not at all. A world file is one change set of upserts.
  */
+import type { ChangeRequest } from './approvals.js';
 import type { Binding, ResourceAttributes, Role } from './model.js';
 import type { World } from './world.js';
 
@@ -18,7 +19,12 @@ export type Change =
   | { readonly kind: 'member.add'; readonly org: string; readonly group: string; readonly member: string }
   | { readonly kind: 'member.remove'; readonly org: string; readonly group: string; readonly member: string }
   /** Replaces the actions the organization declares (its part of the closed catalogue). */
-  | { readonly kind: 'catalogue.put'; readonly org: string; readonly actions: readonly string[] };
+  | { readonly kind: 'catalogue.put'; readonly org: string; readonly actions: readonly string[] }
+  /**
+   * Writes a change request's new state (approvals.ts): inserted when `previous` is undefined,
+   * else updated only if the stored one is still `previous` (same version). No effect on grants.
+   */
+  | { readonly kind: 'request.put'; readonly request: ChangeRequest; readonly previous: ChangeRequest | undefined };
 
 export type ChangeKind = Change['kind'];
 

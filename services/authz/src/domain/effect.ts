@@ -75,7 +75,7 @@ function roleActions(role: CompiledRole | undefined, catalogue: Catalogue): stri
 
 function settingActions(attrs: ResourceAttributes | undefined): string[] {
   if (attrs === undefined) return [];
-  return [...(attrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS), ...(attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS), READ_VALUE_ACTION];
+  return [...(attrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS), ...(attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS), READ_VALUE_ACTION, ...(attrs.visible_from_below ?? [])];
 }
 
 /**
@@ -171,6 +171,8 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
       }
     }
   }
+  // A binding anywhere below a `visible_from_below` resource changes what it allows there.
+  if (actions !== undefined) addActions([...before.visibleActions(), ...after.visibleActions()]);
   const subjects = new Set<string>();
   for (const seed of seeds) {
     subjects.add(seed);
@@ -190,6 +192,7 @@ export function ruleActions(graph: OrgGraph, path: string): Set<string> {
       if (attrs.protected === true) for (const a of attrs.sensitive_actions ?? DEFAULT_SENSITIVE_ACTIONS) out.add(a);
       if (attrs.require_approval === true) for (const a of attrs.approval_actions ?? DEFAULT_APPROVAL_ACTIONS) out.add(a);
       if (attrs.show_values_to_readers !== undefined) out.add(READ_VALUE_ACTION);
+      if (path.includes('/')) for (const a of attrs.visible_from_below ?? []) out.add(a);
     }
     if (at < 0) break;
   }
@@ -219,11 +222,16 @@ class Bounded implements GrantView {
     return this.inner.catalogue();
   }
   bindingsAt(subject: string, scope: string): readonly Binding[] {
-    const key = `${subject}\u0000${scope}`;
+    return this.bounded(`${subject}\u0000${scope}`, () => this.inner.bindingsAt(subject, scope));
+  }
+  bindingsBelow(subject: string, path: string): readonly Binding[] {
+    return this.bounded(`${subject}\u0000${path}\u0000below`, () => this.inner.bindingsBelow(subject, path));
+  }
+  private bounded(key: string, read: () => readonly Binding[]): readonly Binding[] {
     let found = this.memo.get(key);
     if (found === undefined) {
       const list: Binding[] = [];
-      for (const b of this.inner.bindingsAt(subject, scope)) {
+      for (const b of read()) {
         if (b.condition === undefined) list.push(b);
         else if ((b.effect === 'allow') === (this.mode === 'max')) list.push({ ...b, condition: undefined });
       }
@@ -273,8 +281,21 @@ export class Decider {
     const scopes = [...this.scopes(subject)];
     const out = new Set(scopes);
     for (const path of [...this.graph.attributedPaths(), ...extra]) if (scopes.some((scope) => under(path, scope))) out.add(path);
-    return roots === undefined ? [...out] : [...out].filter((path) => roots.some((root) => under(path, root)));
+    // With `visible_from_below` in the organization, a binding also decides above its scope.
+    const upward = this.graph.visibleActions().length > 0;
+    if (upward) for (const scope of scopes) for (const above of ancestors(scope)) out.add(above);
+    if (roots === undefined) return [...out];
+    return [...out].filter((path) => roots.some((root) => under(path, root) || (upward && under(root, path))));
   }
+}
+
+/** The strict ancestors of a path below the organization (the organization itself excluded). */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  const first = path.indexOf('/');
+  if (first < 0) return out;
+  for (let at = path.indexOf('/', first + 1); at >= 0; at = path.indexOf('/', at + 1)) out.push(path.slice(0, at));
+  return out;
 }
 
 export function computeEffect(before: Decider, after: Decider, scope: EffectScope): ChangeEffect {

@@ -7,7 +7,9 @@
  *   1. deny bindings          – a matching deny wins over every allow
  *   2. ceiling                – the organization membership role caps everything else
  *   3. protected resource     – sensitive actions only through bindings of named roles
- *   4. allow bindings         – with expiry and CEL conditions
+ *   4. allow bindings         – with expiry and CEL conditions; where no binding on the chain
+ *                               allows it, `visible_from_below` lets one strictly below the
+ *                               resource allow the actions it lists (settings.ts)
  *   5. approval requirement   – an allowed action may become REQUIRES_APPROVAL
  *
  * Resource settings combine down the scope chain and only ever tighten (settings.ts): a
@@ -16,7 +18,7 @@
  */
 import { compileActions, type ActionMatcher } from './actions.js';
 import { APPROVAL_BYPASS_ACTION, NEVER_GRANTABLE, READ_ACTION_FOR_VALUES, READ_VALUE_ACTION, type Catalogue } from './catalogue.js';
-import { approvalRule, protectionRule, showsValues } from './settings.js';
+import { approvalRule, protectionRule, showsValues, visibleFromBelow } from './settings.js';
 import { evaluateCondition, type ConditionVariables } from './conditions.js';
 import type { Attributes, Binding, CompiledRole, Decision, ResourceAttributes } from './model.js';
 import type { Action, ResourcePath } from '@warden/names';
@@ -34,6 +36,11 @@ export interface GrantView {
   subjectsOf(subject: string, org: string): readonly string[];
   /** The bindings naming `subject` whose scope is exactly `scope`. */
   bindingsAt(subject: string, scope: string): readonly Binding[];
+  /**
+   * The bindings naming `subject` whose scope is strictly below `path` (read only where a
+   * `visible_from_below` setting asks; a view must hold them for the paths it was built for).
+   */
+  bindingsBelow(subject: string, path: string): readonly Binding[];
   /** A role visible in the organization: its own definition of the name, else the system role. */
   role(org: string, name: string): CompiledRole | undefined;
   /** The organization's action catalogue (built in, and what it declared). */
@@ -147,7 +154,9 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     if (binding.effect !== 'allow' || binding.scope !== orgScope || binding.role === undefined) continue;
     const role = view.role(org, binding.role);
     if (role === undefined || !role.membership || role.ceilingMatcher === undefined || isExpired(binding, now)) continue;
-    if (role.ceilingMatcher.matches(action.action) || conditionOf(d, binding) === 'false') continue;
+    // Where values show to readers, reading a value is a read for the ceiling as for grants.
+    if (role.ceilingMatcher.matches(action.action) || (showValues && role.ceilingMatcher.matches(READ_ACTION_FOR_VALUES))) continue;
+    if (conditionOf(d, binding) === 'false') continue;
     (capping ??= []).push(role.name);
   }
   if (capping !== undefined) {
@@ -189,6 +198,11 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     }
     allowedBy = binding;
     break;
+  }
+  let visibleVia: string | undefined;
+  if (allowedBy === undefined) {
+    visibleVia = visibleFromBelow(chain, attributesOf, action.action);
+    if (visibleVia !== undefined) allowedBy = allowBelow(d, subjects, requiredRoles, now);
   }
 
   if (allowedBy === undefined) {
@@ -250,10 +264,25 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     };
   }
 
+  const via = visibleVia === undefined ? '' : ` below it (visible_from_below of ${visibleVia})`;
   return {
     decision: 'ALLOW',
-    reason: { code: 'ALLOWED', message: `allowed by ${describeBinding(allowedBy)}`, binding: allowedBy },
+    reason: { code: 'ALLOWED', message: `allowed by ${describeBinding(allowedBy)}${via}`, binding: allowedBy },
   };
+}
+
+/** A live allow binding of the subject or its groups strictly below the resource: it makes the resource visible. */
+function allowBelow(d: Decider, subjects: readonly string[], requiredRoles: readonly string[] | undefined, now: number): Binding | undefined {
+  const path = d.check.resource.path;
+  for (const subject of subjects) {
+    for (const binding of d.view.bindingsBelow(subject, path)) {
+      if (binding.effect !== 'allow' || isExpired(binding, now)) continue;
+      if (binding.role !== undefined && d.view.role(d.org, binding.role) === undefined) continue;
+      if (requiredRoles !== undefined && (binding.role === undefined || !requiredRoles.includes(binding.role))) continue;
+      if (conditionOf(d, binding) === 'true') return binding;
+    }
+  }
+  return undefined;
 }
 
 function canBypassApproval(d: Decider, bindings: readonly Binding[], now: number): boolean {

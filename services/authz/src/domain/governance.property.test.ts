@@ -60,7 +60,9 @@ function initial(): OrgGraph {
       { name: 'shipper', actions: ['flags:read', 'flags:enable', 'flags:rollout'], membership: false },
     ],
     declaredActions: [],
-    attributes: new Map([
+    attributes: new Map<string, Record<string, unknown>>([
+      // An assignment below a project makes it visible (and its flags readable).
+      ['org:acme', { visible_from_below: ['projects:read', 'flags:read'] }],
       ['org:acme/project:p/env:prod', { protected: true, protected_roles: ['owner', 'admin'], require_approval: true }],
       ['org:acme/project:p/env:dev', { show_values_to_readers: true }],
       // Protected without approval: a sensitive action there is decided by protection alone.
@@ -99,8 +101,18 @@ const stepArb: fc.Arbitrary<Step> =
     fc.record({ name: fc.constantFrom('ops', 'reader'), actions: fc.constantFrom(...ACTION_SETS) }).map(
       ({ name, actions }): Change => ({ kind: 'role.put', role: { org: ORG, name, actions, membership: false, description: undefined, ceiling: undefined } }),
     ),
-    fc.record({ path: fc.constantFrom(...PATHS.slice(1)), protect: fc.boolean(), approve: fc.boolean(), show: fc.boolean() }).map(
-      ({ path, protect, approve, show }): Change => ({ kind: 'resource.put', path, org: ORG, attributes: { protected: protect, require_approval: approve, show_values_to_readers: show } }),
+    // Built-in names redefined (as membership roles with or without a ceiling) and restored.
+    fc.record({ name: fc.constantFrom('owner', 'admin', 'viewer', 'env_writer', 'member'), actions: fc.constantFrom(...ACTION_SETS), membership: fc.boolean(), ceiling: fc.constantFrom(undefined, ['*:read']) }).map(
+      ({ name, actions, membership, ceiling }): Change => ({ kind: 'role.put', role: { org: ORG, name, actions, membership, description: undefined, ceiling: membership ? ceiling : undefined } }),
+    ),
+    fc.constantFrom('owner', 'admin', 'viewer', 'env_writer', 'member').map((name): Change => ({ kind: 'role.delete', org: ORG, name })),
+    fc.record({ path: fc.constantFrom(...PATHS.slice(1)), protect: fc.boolean(), approve: fc.boolean(), show: fc.boolean(), visible: fc.constantFrom(undefined, ['projects:read'], ['flags:enable', 'variables:read']) }).map(
+      ({ path, protect, approve, show, visible }): Change => ({
+        kind: 'resource.put',
+        path,
+        org: ORG,
+        attributes: { protected: protect, require_approval: approve, show_values_to_readers: show, ...(visible ? { visible_from_below: visible } : {}) },
+      }),
     ),
   );
 

@@ -98,7 +98,7 @@ describe('the effect of a change', () => {
 describe('no escalation', () => {
   it('groups:manage alone cannot join a group bound owner, nor can an admin (billing:manage)', () => {
     refused(judge('user:gus', [join('group:owners', 'user:gus')]), /user:gus would gain .* which user:gus does not hold there/);
-    refused(judge('user:adam', [join('group:owners', 'user:adam')]), /user:adam would gain (billing:manage|approvals:bypass|audit:manage_keys|orgs:delete)/);
+    refused(judge('user:adam', [join('group:owners', 'user:adam')]), /user:adam would gain (billing:manage|approvals:bypass|approvals:break_glass|audit:manage_keys|orgs:delete)/);
     expect(judge('user:olivia', [join('group:owners', 'user:adam')]).verdict.ok).toBe(true);
   });
 
@@ -209,5 +209,53 @@ describe('the closed catalogue', () => {
     expect(del).toMatchObject({ decision: 'DENY', reason: { code: 'NOT_GRANTABLE' } });
     const unknown = decide(graph, { subject: 'user:olivia', action: parseAction('rockets:launch'), resource: parseResource('org:acme') }, NOW);
     expect(unknown).toMatchObject({ decision: 'DENY', reason: { code: 'UNKNOWN_ACTION' } });
+  });
+});
+
+describe('visible_from_below: an assignment decides above its scope too', () => {
+  // A granter of access at the project that cannot itself see projects.
+  const world = (extra: Partial<WorldFile['orgs'][number]> = {}) =>
+    acme({
+      visible_from_below: ['projects:read'],
+      roles: [{ name: 'granter', actions: ['users:manage_roles', 'variables:read'] }],
+      bindings: [{ subject: 'user:gil', role: 'granter', scope: 'project:checkout' }],
+      ...extra,
+    });
+  const readVariables = (subject: string, scope: string): Change => ({
+    kind: 'binding.put',
+    binding: { org: 'acme', subject, role: undefined, actions: ['variables:read'], scope, effect: 'allow', expiresAt: undefined, condition: undefined, reason: undefined },
+  });
+
+  it('a grant below a project is a gain of projects:read on the project, which the caller must hold', () => {
+    const j = judge('user:gil', [readVariables('user:sue', 'org:acme/project:checkout/env:dev')], world());
+    expect(j.effect.gains).toContainEqual({ subject: 'user:sue', action: 'projects:read', resource: 'org:acme/project:checkout', before: 'DENY', after: 'ALLOW' });
+    refused(j, /user:sue would gain projects:read on org:acme\/project:checkout, which user:gil does not hold there/);
+    // An admin holds it: allowed.
+    expect(judge('user:adam', [readVariables('user:sue', 'org:acme/project:checkout/env:dev')], world()).verdict.ok).toBe(true);
+  });
+
+  it('revoking the last assignment below is a loss of projects:read on the project', () => {
+    const graph = world();
+    const j = judge('user:olivia', [{ kind: 'binding.delete', id: bindingId(graph, 'service:deployer', 'env_writer') }], graph);
+    expect(j.effect.losses).toContainEqual({ subject: 'service:deployer', action: 'projects:read', resource: 'org:acme/project:checkout', before: 'ALLOW', after: 'DENY' });
+  });
+
+  it('setting it is a gain for everyone assigned below, judged like any other', () => {
+    const j = judge('user:adam', [{ kind: 'resource.put', path: 'org:acme/project:checkout', org: 'acme', attributes: { visible_from_below: ['projects:read'] } }], acme());
+    expect(j.effect.gains).toContainEqual({ subject: 'service:deployer', action: 'projects:read', resource: 'org:acme/project:checkout', before: 'DENY', after: 'ALLOW' });
+    expect(j.verdict.ok).toBe(true);
+    refused(
+      judge('user:gil', [{ kind: 'resource.put', path: 'org:acme/project:checkout', org: 'acme', attributes: { visible_from_below: ['projects:read'] } }], world({ visible_from_below: undefined })),
+      /service:deployer would gain projects:read on org:acme\/project:checkout, which user:gil does not hold there/,
+    );
+  });
+
+  it('never applies to the organization itself', () => {
+    const graph = world();
+    expect(decide(graph, { subject: 'service:deployer', action: parseAction('projects:read'), resource: parseResource('org:acme') }, NOW).decision).toBe('DENY');
+    expect(decide(graph, { subject: 'service:deployer', action: parseAction('projects:read'), resource: parseResource('org:acme/project:checkout') }, NOW)).toMatchObject({
+      decision: 'ALLOW',
+      reason: { code: 'ALLOWED', binding: { subject: 'service:deployer', scope: 'org:acme/project:checkout/env:dev' } },
+    });
   });
 });

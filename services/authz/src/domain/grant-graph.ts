@@ -28,3 +28,30 @@ export function sortViewIndexes(bindings: Map<string, Binding[]>, groups: Map<st
   for (const list of bindings.values()) list.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   for (const list of groups.values()) list.sort();
 }
+
+/**
+ * The bindings strictly below `path` among a subject's bindings by scope (a view's
+ * `bindingsBelow`): scopes that start with `path/`.
+ */
+export function bindingsBelowIn(byScope: ReadonlyMap<string, readonly Binding[]> | undefined, path: string): readonly Binding[] {
+  if (byScope === undefined) return [];
+  const prefix = `${path}/`;
+  let scopes: string[] | undefined;
+  for (const scope of byScope.keys()) if (scope.startsWith(prefix)) (scopes ??= []).push(scope);
+  if (scopes === undefined) return [];
+  // In scope order, so every view names the same binding as the reason.
+  return scopes.sort().flatMap((scope) => byScope.get(scope)!);
+}
+
+/** A view's bindings keyed `subject\u0000scope`, regrouped per subject (for `bindingsBelow`). */
+export function scopesBySubject(bindings: ReadonlyMap<string, readonly Binding[]>): Map<string, Map<string, readonly Binding[]>> {
+  const out = new Map<string, Map<string, readonly Binding[]>>();
+  for (const [key, list] of bindings) {
+    const cut = key.indexOf('\u0000');
+    const subject = key.slice(0, cut);
+    let scopes = out.get(subject);
+    if (scopes === undefined) out.set(subject, (scopes = new Map()));
+    scopes.set(key.slice(cut + 1), list);
+  }
+  return out;
+}

@@ -57,6 +57,10 @@ export interface ResourceAttributes {
   /** An allowed action in `approval_actions` becomes REQUIRES_APPROVAL. */
   readonly require_approval?: boolean;
   readonly approval_actions?: readonly string[];
+  /** At a resource below (not the organization): allowed to whoever holds an allow binding strictly below it. */
+  readonly visible_from_below?: readonly string[];
+  /** Distinct approvals a change request here needs (the most any resource on the chain asks; default 1). */
+  readonly required_approvals?: number;
   /** Anything else: visible to conditions as `resource.attributes`. */
   readonly [key: string]: unknown;
 }

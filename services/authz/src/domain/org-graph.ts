@@ -87,6 +87,13 @@ export class OrgGraph implements GrantView {
     return this.byScope.get(`${subject}\u0000${scope}`) ?? [];
   }
 
+  bindingsBelow(subject: string, path: string): readonly Binding[] {
+    const prefix = `${path}/`;
+    return this.bindingsOf(subject)
+      .filter((b) => b.scope.startsWith(prefix))
+      .sort((a, b) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0));
+  }
+
   role(org: string, name: string): CompiledRole | undefined {
     if (org !== this.org) return COMPILED_SYSTEM_ROLES.get(name);
     let role = this.compiled.get(name);
@@ -110,6 +117,17 @@ export class OrgGraph implements GrantView {
 
   binding(id: string): Binding | undefined {
     return this.bindings.get(id);
+  }
+
+  private visible: readonly string[] | undefined;
+  /** Every action some resource's `visible_from_below` lists. */
+  visibleActions(): readonly string[] {
+    if (this.visible === undefined) {
+      const out = new Set<string>();
+      for (const attrs of this.attrs.values()) for (const a of attrs.visible_from_below ?? []) out.add(a);
+      this.visible = [...out].sort();
+    }
+    return this.visible;
   }
 
   /** The bindings naming this subject itself (not its groups). */

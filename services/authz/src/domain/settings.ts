@@ -3,13 +3,21 @@
  *
  *  protected, sensitive_actions, protected_roles   sensitive actions only through named roles
  *  require_approval, approval_actions              an allowed change waits for approval
+ *  required_approvals                              distinct approvals a change request needs there (default 1)
  *  show_values_to_readers                          readers see variable values
+ *  visible_from_below                              an assignment below a resource makes it visible
  *
  * Settings only ever tighten downwards: a resource is protected if any resource on its chain
  * is; every protected resource on the chain adds its sensitive actions and a binding must be
  * of a role every one of them names; approval is required if any resource on the chain
  * requires it for the action; values show only if some resource on the chain says so and
  * none says false. So a setting below a scope can never weaken what the scope set.
+ *
+ * `visible_from_below` grants rather than restricts: at a resource R (not the organization) at
+ * or below a resource that lists action A, a subject holding a live allow binding on a scope
+ * strictly below R is allowed A on R (an environment assigned to a member makes its project
+ * visible, and stops doing so when the assignment goes). Setting or clearing it is judged like
+ * any change, by who gains and loses A where.
  */
 import { z } from 'zod';
 import { InvalidArgumentError } from '@warden/errors';
@@ -23,7 +31,9 @@ export const RESERVED_SETTINGS = [
   'protected_roles',
   'require_approval',
   'approval_actions',
+  'required_approvals',
   'show_values_to_readers',
+  'visible_from_below',
 ] as const;
 export type ReservedSetting = (typeof RESERVED_SETTINGS)[number];
 
@@ -34,7 +44,9 @@ const settingsSchema = z.strictObject({
   protected_roles: z.array(z.string()).max(50).optional(),
   require_approval: z.boolean().optional(),
   approval_actions: actionList.optional(),
+  required_approvals: z.number().int().min(1).max(10).optional(),
   show_values_to_readers: z.boolean().optional(),
+  visible_from_below: actionList.optional(),
 });
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -69,8 +81,10 @@ export function resourceAttributes(settings: unknown, attributes: unknown, field
   if (typed.protected !== undefined) out['protected'] = typed.protected;
   if (typed.require_approval !== undefined) out['require_approval'] = typed.require_approval;
   if (typed.show_values_to_readers !== undefined) out['show_values_to_readers'] = typed.show_values_to_readers;
+  if (typed.required_approvals !== undefined) out['required_approvals'] = typed.required_approvals;
   if (typed.sensitive_actions !== undefined) out['sensitive_actions'] = typed.sensitive_actions.map((a, i) => parseAction(a, `${field}.sensitive_actions[${i}]`).action);
   if (typed.approval_actions !== undefined) out['approval_actions'] = typed.approval_actions.map((a, i) => parseAction(a, `${field}.approval_actions[${i}]`).action);
+  if (typed.visible_from_below !== undefined) out['visible_from_below'] = typed.visible_from_below.map((a, i) => parseAction(a, `${field}.visible_from_below[${i}]`).action);
   if (typed.protected_roles !== undefined) out['protected_roles'] = typed.protected_roles.map((r, i) => parseRoleName(r, `${field}.protected_roles[${i}]`));
   return out as ResourceAttributes;
 }
@@ -109,6 +123,16 @@ export function approvalRule(chain: readonly string[], attributesOf: AttributesO
   return undefined;
 }
 
+/** Distinct approvals a change request at the end of the chain needs: the most any resource on the chain asks (at least 1). */
+export function requiredApprovals(chain: readonly string[], attributesOf: AttributesOf): number {
+  let required = 1;
+  for (const path of chain) {
+    const value = attributesOf(path)?.required_approvals;
+    if (typeof value === 'number' && Number.isInteger(value) && value > required) required = value;
+  }
+  return required;
+}
+
 /** Readers see values: some resource on the chain says so and none says false. */
 export function showsValues(chain: readonly string[], attributesOf: AttributesOf): boolean {
   let shown = false;
@@ -118,6 +142,19 @@ export function showsValues(chain: readonly string[], attributesOf: AttributesOf
     if (value === true) shown = true;
   }
   return shown;
+}
+
+/**
+ * The resource on the chain whose `visible_from_below` lists the action (the nearest); undefined
+ * when none does, or when the resource checked is the organization itself.
+ */
+export function visibleFromBelow(chain: readonly string[], attributesOf: AttributesOf, action: string): string | undefined {
+  if (chain.length < 2) return undefined;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const listed = attributesOf(chain[i]!)?.visible_from_below;
+    if (listed !== undefined && listed.includes(action)) return chain[i]!;
+  }
+  return undefined;
 }
 
 /** How a settings change loosens a resource's own rules (what only an owner may do); empty when it does not. */
@@ -141,5 +178,8 @@ export function weakenings(before: ResourceAttributes | undefined, after: Resour
       if (dropped.length > 0) out.push(`no longer requires approval for ${dropped.join(', ')}`);
     }
   }
+  const wasRequired = typeof was.required_approvals === 'number' ? was.required_approvals : 1;
+  const nowRequired = typeof after.required_approvals === 'number' ? after.required_approvals : 1;
+  if (nowRequired < wasRequired) out.push(`needs ${nowRequired} approval(s) instead of ${wasRequired}`);
   return out;
 }

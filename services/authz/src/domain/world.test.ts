@@ -31,13 +31,18 @@ describe('world files', () => {
     expect(world.memberships).toContainEqual({ org: 'acme', group: 'group:release-managers', member: 'user:alex@acme.com' });
   });
 
+  it('takes an organization\'s own definition of a built-in role name', () => {
+    const world = parseWorld({ orgs: [{ id: 'a', roles: [{ name: 'viewer', actions: ['orgs:read'], membership: true, ceiling: ['*:read'] }], bindings: [{ subject: 'user:x', role: 'viewer' }] }] });
+    expect(world.roles).toEqual([{ org: 'a', name: 'viewer', description: undefined, actions: ['orgs:read'], membership: true, ceiling: ['*:read'] }]);
+  });
+
   it('reports the place of each problem', () => {
     fails({ orgs: [] }, 'orgs: Too small: expected array to have >=1 items');
     fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'nope' }] }] }, 'orgs.0.bindings.0.role: role nope is not defined in organization a');
     fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x' }] }] }, 'orgs.0.bindings.0: a binding names exactly one of role and actions');
     fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'owner', scope: 'org:b/project:p' }] }] }, 'orgs.0.bindings.0.scope: org:b/project:p is outside org:a');
     fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'owner', condition: 'request.x ==' }] }] }, /^orgs\.0\.bindings\.0\.condition: is not a valid CEL expression/);
-    fails({ orgs: [{ id: 'a', roles: [{ name: 'admin', actions: ['*'] }] }] }, 'orgs.0.roles.0.name: admin is a system role and cannot be redefined');
+    fails({ orgs: [{ id: 'a', roles: [{ name: 'admin', actions: ['*'] }, { name: 'admin', actions: ['flags:read'] }] }] }, 'orgs.0.roles.1.name: role admin appears twice');
     fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'owner', expires_at: 'soon' }] }] }, 'orgs.0.bindings.0.expires_at: soon is not a date-time');
     fails(
       { orgs: [{ id: 'a', bindings: [{ subject: 'user:x', role: 'viewer' }, { subject: 'user:x', role: 'viewer', scope: 'org:a', condition: 'request.t != ""' }] }] },

@@ -21,7 +21,9 @@ const ruleAttributes = {
   protected_roles: z.array(z.string()).max(50).optional(),
   require_approval: z.boolean().optional(),
   approval_actions: actionList.optional(),
+  required_approvals: z.number().int().optional(),
   show_values_to_readers: z.boolean().optional(),
+  visible_from_below: actionList.optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),
 };
 
@@ -59,6 +61,8 @@ const resourceSchema = z.strictObject({
 });
 const orgSchema = z.strictObject({
   id,
+  /** Settings of the organization resource itself (they apply down its whole tree). */
+  visible_from_below: actionList.optional(),
   /** Actions the organization declares beyond the built-in catalogue (`deploys:run`). */
   actions: z.array(z.string()).max(1000).default([]),
   attributes: z.record(z.string(), z.unknown()).optional(),
@@ -130,7 +134,11 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     if (seenOrgs.has(org.id)) throw new InvalidArgumentError(`${at}.id`, `organization ${org.id} appears twice`);
     seenOrgs.add(org.id);
     const orgPath = `org:${org.id}`;
-    resources.push({ path: orgPath, org: org.id, attributes: resourceAttributes({}, org.attributes, `${at}.attributes`) });
+    resources.push({
+      path: orgPath,
+      org: org.id,
+      attributes: resourceAttributes(org.visible_from_below === undefined ? {} : { visible_from_below: org.visible_from_below }, org.attributes, `${at}.attributes`),
+    });
     const declared = [...new Set(org.actions.map((a, i) => parseAction(a, `${at}.actions[${i}]`).action))].sort();
     if (declared.length > 0) catalogues.push({ org: org.id, actions: declared });
     const catalogue = new Catalogue(declared);
@@ -139,7 +147,6 @@ export function parseWorld(input: unknown, options: ParseWorldOptions = {}): Wor
     for (const [r, role] of org.roles.entries()) {
       const where = `${at}.roles.${r}`;
       const name = parseRoleName(role.name, `${where}.name`);
-      if (isSystemRole(name)) throw new InvalidArgumentError(`${where}.name`, `${name} is a system role and cannot be redefined`);
       if (roleNames.has(name)) throw new InvalidArgumentError(`${where}.name`, `role ${name} appears twice`);
       roleNames.add(name);
       roles.push({

@@ -32,6 +32,8 @@ export interface Settings {
   readonly require_approval?: boolean | undefined;
   readonly approval_actions?: readonly string[] | undefined;
   readonly show_values_to_readers?: boolean | undefined;
+  readonly visible_from_below?: readonly string[] | undefined;
+  readonly required_approvals?: number | undefined;
   readonly attributes?: Readonly<Record<string, unknown>> | undefined;
 }
 
@@ -125,7 +127,6 @@ export function planMember(kind: 'member.add' | 'member.remove', input: { org: s
 export function planPutRole(input: RoleInput, catalogue: Catalogue): Plan {
   const org = orgPath(input.org);
   const name = parseRoleName(input.name, 'name');
-  if (isSystemRole(name)) throw new InvalidArgumentError('name', `${name} is a system role and cannot be redefined`);
   if (input.actions.length === 0) throw new InvalidArgumentError('actions', 'a role needs at least one action');
   if (input.description !== undefined && input.description.length > 500) throw new InvalidArgumentError('description', 'is longer than 500 characters');
   const actions = input.actions.map((a, i) => inCatalogue(parseActionPattern(a, `actions[${i}]`), catalogue, `actions[${i}]`));
@@ -133,22 +134,29 @@ export function planPutRole(input: RoleInput, catalogue: Catalogue): Plan {
   return {
     org: org.org,
     changes: [{ kind: 'role.put', role: { org: org.org, name, description: input.description || undefined, actions, membership: input.membership ?? false, ceiling } }],
-    gate: { actions: ['roles:manage'], resource: org, what: `define role ${name}` },
+    gate: { actions: ['roles:manage'], resource: org, what: `${isSystemRole(name) ? 'redefine the built-in' : 'define'} role ${name}` },
   };
 }
 
+/**
+ * Deleting a custom role (no binding may use it), or an organization's redefinition of a
+ * built-in name: the built-in definition applies again to the bindings that name it.
+ */
 export function planDeleteRole(input: { org: string; name: string }): Plan {
   const org = orgPath(input.org);
   const name = parseRoleName(input.name, 'name');
-  if (isSystemRole(name)) throw new InvalidArgumentError('name', `${name} is a system role and cannot be deleted`);
+  const builtIn = isSystemRole(name);
   return {
     org: org.org,
     changes: [{ kind: 'role.delete', org: org.org, name }],
-    gate: { actions: ['roles:manage'], resource: org, what: `delete role ${name}` },
+    gate: { actions: ['roles:manage'], resource: org, what: builtIn ? `restore the built-in role ${name}` : `delete role ${name}` },
     check: async (state) => {
+      if (!(await state.roleExists(org.org, name))) {
+        throw new NotFoundError(builtIn ? `org:${org.org} does not redefine the built-in role ${name}` : `role ${name} does not exist in org:${org.org}`);
+      }
+      if (builtIn) return;
       const used = await state.bindingsUsingRole(org.org, name);
       if (used > 0) throw new FailedPreconditionError(`role ${name} is used by ${used} bindings; revoke them first`);
-      if (!(await state.roleExists(org.org, name))) throw new NotFoundError(`role ${name} does not exist in org:${org.org}`);
     },
   };
 }

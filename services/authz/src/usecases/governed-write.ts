@@ -9,6 +9,7 @@ import { FailedPreconditionError, PermissionDeniedError } from '@warden/errors';
 import type { Caller } from '../domain/caller.js';
 import type { Change } from '../domain/changes.js';
 import type { AccessChange, ChangeEffect } from '../domain/effect.js';
+import { judgeBreakGlass } from '../domain/break-glass.js';
 import { judgeChange, judgeCredential, type Judgement } from '../domain/governance.js';
 import { graphSpec } from '../domain/graph-spec.js';
 import type { OrgGraph } from '../domain/org-graph.js';
@@ -73,6 +74,19 @@ export function createGovernedWrite(deps: GovernedWriteDeps) {
       return deps.writer.apply(changes, meta, async (state) => {
         await extra?.(state);
         const refusal = refusalOf(judge(caller, changes, await graphFor(caller, org, changes, state)));
+        if (refusal !== undefined) throw refusal;
+      });
+    },
+
+    /**
+     * A break-glass grant (domain/break-glass.ts): the caller takes access for itself at `scope`
+     * until `until`, judged by that rule instead of "could grant it" — never by a platform override.
+     */
+    applyBreakGlass(caller: Caller, org: string, scope: string, until: number, changes: readonly Change[], meta: WriteMeta, extra?: (state: GraphReader) => Promise<void>): Promise<WriteResult> {
+      return deps.writer.apply(changes, meta, async (state) => {
+        await extra?.(state);
+        const graph = await graphFor(caller, org, changes, state);
+        const refusal = refusalOf(judgeBreakGlass({ caller: caller.subject, scope, until, changes, before: graph, now: deps.now() }));
         if (refusal !== undefined) throw refusal;
       });
     },

@@ -60,6 +60,8 @@ function changesOf(world: World, org: string): Change[] {
         return c.role.org === org;
       case 'binding.delete':
         return false;
+      case 'request.put':
+        return c.request.org === org;
       default:
         return c.org === org;
     }

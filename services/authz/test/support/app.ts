@@ -11,6 +11,7 @@ import { createChannel, createClient, Metadata, type Channel } from 'nice-grpc';
 import { pino } from 'pino';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
+import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
 import { createTestIdp, type TokenOptions } from '@warden/testkit';
 import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 import { startAuthzApp, type AuthzApp } from '../../src/app.js';
@@ -24,7 +25,11 @@ export interface TestApp {
   readonly adminKey: string;
   /** Signs a token for `sub` with the JWKS's key (options override claims or make it invalid). */
   token(sub: string, options?: TokenOptions): Promise<string>;
-  grpc(credential?: string): { authz: ReturnType<typeof createClient<typeof AuthzServiceDefinition>>; admin: ReturnType<typeof createClient<typeof AdminServiceDefinition>> };
+  grpc(credential?: string): {
+    authz: ReturnType<typeof createClient<typeof AuthzServiceDefinition>>;
+    admin: ReturnType<typeof createClient<typeof AdminServiceDefinition>>;
+    approvals: ReturnType<typeof createClient<typeof ApprovalsServiceDefinition>>;
+  };
   /** POST JSON to the HTTP API with a credential. */
   post(route: string, body: unknown, credential?: string, headers?: Record<string, string>): Promise<{ status: number; body: unknown; text: string; headers: Headers }>;
   close(): Promise<void>;
@@ -68,7 +73,11 @@ export async function startTestApp(env: Record<string, string> = {}, logger = pi
       const channel = createChannel(app.grpcAddress);
       channels.push(channel);
       const defaults = { '*': { metadata: credential === undefined ? Metadata() : Metadata({ authorization: `Bearer ${credential}` }) } };
-      return { authz: createClient(AuthzServiceDefinition, channel, defaults), admin: createClient(AdminServiceDefinition, channel, defaults) };
+      return {
+        authz: createClient(AuthzServiceDefinition, channel, defaults),
+        admin: createClient(AdminServiceDefinition, channel, defaults),
+        approvals: createClient(ApprovalsServiceDefinition, channel, defaults),
+      };
     },
     async post(route, body, credential, headers = {}) {
       const response = await fetch(`${app.httpUrl}${route}`, {

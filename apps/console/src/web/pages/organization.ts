@@ -16,6 +16,8 @@ export interface Settings {
   requireApproval?: boolean;
   approvalActions?: string[];
   showValuesToReaders?: boolean;
+  /** Distinct approvals a change request needs (docs/approvals.md); kept as it is by this form. */
+  requiredApprovals?: number;
   attributes?: Json;
 }
 
@@ -46,6 +48,7 @@ function editSettings(api: Api, resource: ResourceInfo, done: () => Promise<void
     requireApproval: approval.input.checked,
     approvalActions: splitList(approvalActions.value),
     showValuesToReaders: showValues.input.checked,
+    ...(current.requiredApprovals !== undefined ? { requiredApprovals: current.requiredApprovals } : {}),
     ...(current.attributes !== undefined ? { attributes: current.attributes } : {}),
   });
   const flow = reviewFlow({

@@ -5,7 +5,7 @@
  */
 import { BUILT_IN_CATALOGUE, COMPILED_SYSTEM_ROLES, type Catalogue } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
-import { closure } from '../../domain/grant-graph.js';
+import { bindingsBelowIn, closure } from '../../domain/grant-graph.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import type { AttrUnit, Entry, OrgUnit, SubjectUnit } from './units.js';
 
@@ -29,6 +29,7 @@ export function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, a
       return found;
     },
     bindingsAt: (subject, scope) => subjectUnit(subject)?.byScope.get(scope) ?? EMPTY,
+    bindingsBelow: (subject, path) => bindingsBelowIn(subjectUnit(subject)?.byScope, path),
     role: (org, name) => orgUnit(org)?.roles.get(name) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => (attributes.get(path)?.unit as AttrUnit | undefined)?.attrs,
     catalogue: (org) => orgUnit(org)?.catalogue ?? BUILT_IN_CATALOGUE,
@@ -65,6 +66,11 @@ export class SingleRequestView implements GrantView {
   bindingsAt(subject: string, scope: string): readonly Binding[] {
     const i = this.names.indexOf(subject);
     return i < 0 ? EMPTY : (this.units[i]!.byScope.get(scope) ?? EMPTY);
+  }
+
+  bindingsBelow(subject: string, path: string): readonly Binding[] {
+    const i = this.names.indexOf(subject);
+    return i < 0 ? EMPTY : bindingsBelowIn(this.units[i]!.byScope, path);
   }
 
   role(org: string, name: string): CompiledRole | undefined {

@@ -6,7 +6,7 @@ import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/c
 import type { GrantView } from '../../domain/engine.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import type { World } from '../../domain/world.js';
-import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
+import { bindingsBelowIn, closure, scopesBySubject, sortViewIndexes } from '../../domain/grant-graph.js';
 
 export function createMemoryGrantView(world: World, revision = 1): GrantView {
   const bindings = new Map<string, Binding[]>();
@@ -25,6 +25,7 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     groups.set(key, list);
   }
   sortViewIndexes(bindings, groups);
+  const bySubject = scopesBySubject(bindings);
   const roles = new Map<string, CompiledRole>();
   for (const role of world.roles) roles.set(`${role.org}\u0000${role.name}`, compileRole(role));
   const attributes = new Map<string, ResourceAttributes>();
@@ -35,6 +36,7 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     revision,
     subjectsOf: (subject, org) => closure(subject, (s) => groups.get(`${org}\u0000${s}`) ?? []),
     bindingsAt: (subject, scope) => bindings.get(`${subject}\u0000${scope}`) ?? [],
+    bindingsBelow: (subject, path) => bindingsBelowIn(bySubject.get(subject), path),
     role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => attributes.get(path),
     catalogue: (org) => catalogueFor(declared.get(org)),

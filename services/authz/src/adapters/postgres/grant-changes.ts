@@ -72,6 +72,9 @@ export function touchedBy(change: ChangeLike): Touched | undefined {
     case 'api_key':
       // API keys authenticate callers; they are not part of the grant graph.
       return NOTHING;
+    case 'request':
+      // Change and access requests: not part of the grant graph (an access request's binding is its own change).
+      return NOTHING;
     case 'group_member': {
       const arrow = change.key.indexOf('<-');
       return arrow > 0 ? { ...NOTHING, subjects: [change.key.slice(arrow + 2)] } : undefined;

@@ -176,6 +176,47 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'change requests, access requests, break-glass',
+    sql: `
+      -- A change or access request and its whole history (body: the domain's ChangeRequest as
+      -- JSON). Written only through the grant writer, so every state change has its changelog
+      -- row and its audit event in the same transaction. version: optimistic concurrency.
+      CREATE TABLE change_requests (
+        id uuid PRIMARY KEY,
+        org text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('change', 'access')),
+        requester text NOT NULL,
+        action text NOT NULL,
+        resource text NOT NULL,
+        state text NOT NULL CHECK (state IN ('pending', 'approved', 'rejected', 'expired', 'cancelled', 'applied')),
+        content_hash text NOT NULL,
+        break_glass boolean NOT NULL,
+        review_open boolean NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        version integer NOT NULL,
+        revision bigint NOT NULL,
+        -- '<submitter> <Idempotency-Key>' of an AuthZEN access request submission.
+        idempotency_key text UNIQUE,
+        body jsonb NOT NULL
+      );
+      -- Listing a scope: requests on it or below it, newest first (ids are UUIDv7).
+      CREATE INDEX change_requests_scope ON change_requests (org, (resource COLLATE "C"), id);
+      -- A subject's open break-glass reviews (its next break-glass waits for them).
+      CREATE INDEX change_requests_open_reviews ON change_requests (org, requester) WHERE review_open;
+      -- Secrets the service keeps for itself, shared by its replicas (the AuthZEN requestable
+      -- denials' binding-token key): created once, at random, by the first replica that needs it.
+      CREATE TABLE warden_secrets (
+        name text PRIMARY KEY,
+        secret bytea NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      -- The expiry sweep: live requests by expiry.
+      CREATE INDEX change_requests_live_expiry ON change_requests (expires_at) WHERE state IN ('pending', 'approved');
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

@@ -28,9 +28,14 @@ export class PgCandidates implements CandidateSource {
   }
 
   subjectsOn(chain: readonly string[], subjectType: string | undefined, after: string | undefined, limit: number): Promise<string[]> {
+    // Bound on the chain, or (below a resource that is not the organization) strictly below it:
+    // `visible_from_below` lets such a binding allow actions on the resource.
+    const below = chain.length > 1 ? chain[chain.length - 1]! : null;
     return this.query(
       `WITH RECURSIVE members(subject) AS (
-         SELECT DISTINCT subject FROM bindings WHERE scope = ANY($1::text[])
+         SELECT DISTINCT subject FROM bindings
+         WHERE scope = ANY($1::text[])
+            OR ($5::text IS NOT NULL AND scope COLLATE "C" >= $5 || '/' AND scope COLLATE "C" < $5 || '0')
          UNION
          SELECT gm.member FROM group_members gm JOIN members m ON gm.group_subject = m.subject
        )
@@ -38,7 +43,7 @@ export class PgCandidates implements CandidateSource {
        WHERE ($2::text IS NULL OR subject COLLATE "C" > $2)
          AND ($4::text IS NULL OR split_part(subject, ':', 1) = $4)
        ORDER BY subject COLLATE "C" LIMIT $3`,
-      [chain, after ?? null, limit, subjectType ?? null],
+      [chain, after ?? null, limit, subjectType ?? null, below],
     );
   }
 }

@@ -191,6 +191,8 @@ export class PgChangeFeed implements ChangeFeed {
       this.again = true;
       return;
     }
+    // Cleared in a .finally (a microtask after the assignment): a run that finishes without
+    // awaiting (no watcher) would otherwise clear it before it is set, and no pump would run again.
     this.fetching = (async () => {
       try {
         do {
@@ -212,10 +214,12 @@ export class PgChangeFeed implements ChangeFeed {
         } while (this.again);
       } catch {
         // Postgres unreachable: the next revision (or the next watcher's backlog) retries.
-      } finally {
-        this.fetching = undefined;
       }
-    })();
+    })().finally(() => {
+      this.fetching = undefined;
+      // A revision noted while this run was finishing.
+      if (this.again) this.pump();
+    });
   }
 
   private push(page: RevisionChanges): void {

@@ -2,7 +2,8 @@
  * GrantSource on Postgres: one statement (one round trip, one snapshot) reads
  * everything a batch of checks needs:
  *   - the groups reachable from the subjects (recursive CTE over group_members(member));
- *   - their bindings on every scope of the resources' chains (index bindings(subject, scope));
+ *   - their bindings on every scope of the resources' chains (index bindings(subject, scope)),
+ *     and below every scope that is not an organization (for `visible_from_below`);
  *   - the custom roles those bindings name (primary key roles(org, name));
  *   - the stored attributes of every scope (primary key resources(path));
  *   - the revision (the one-row warden_revision).
@@ -19,7 +20,7 @@ import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
 import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../ports.js';
-import { closure, sortViewIndexes } from '../../domain/grant-graph.js';
+import { bindingsBelowIn, closure, scopesBySubject, sortViewIndexes } from '../../domain/grant-graph.js';
 import { changesSinceColumn, REVISION_SQL, type ChangeRow } from './grant-changes.js';
 import { currentRevision } from './pg-revision.js';
 
@@ -42,7 +43,12 @@ interface GrantViewShape {
  * Returns revision, edges ([member, group] of every reached subject), bindings, roles, attributes.
  */
 function grantViewSql(shape: GrantViewShape): string {
-  const scopes = shape.bindings === 'scopes' ? ' AND b.scope = ANY($2::text[])' : '';
+  // With 'scopes', also the bindings strictly below each path that is not an organization
+  // (the `visible_from_below` rule reads them): byte range [p + '/', p + '0').
+  const scopes =
+    shape.bindings === 'scopes'
+      ? ` AND (b.scope = ANY($2::text[]) OR EXISTS (SELECT 1 FROM unnest($2::text[]) AS p WHERE p LIKE '%/%' AND b.scope COLLATE "C" >= p || '/' AND b.scope COLLATE "C" < p || '0'))`
+      : '';
   const roles = shape.roles === 'named' ? '(r.org, r.name) IN (SELECT org, role FROM bs WHERE role IS NOT NULL)' : 'r.org = ANY($3::text[])';
   const catalogues = shape.roles === 'named' ? "c.org IN (SELECT substr(p, 5) FROM unnest($2::text[]) AS p WHERE p NOT LIKE '%/%')" : 'c.org = ANY($3::text[])';
   const more = (shape.columns ?? []).map((column) => `,\n  ${column}`).join('');
@@ -226,6 +232,7 @@ function toView(row: ViewRow): GrantView {
     bindings.set(key, list);
   }
   sortViewIndexes(bindings, new Map());
+  const bySubject = scopesBySubject(bindings);
   const roles = new Map<string, CompiledRole>();
   for (const r of row.roles) {
     roles.set(`${r.org}\u0000${r.name}`, roleFromRow(r));
@@ -243,6 +250,7 @@ function toView(row: ViewRow): GrantView {
       return found;
     },
     bindingsAt: (subject, scope) => bindings.get(`${subject}\u0000${scope}`) ?? [],
+    bindingsBelow: (subject, path) => bindingsBelowIn(bySubject.get(subject), path),
     role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => row.attributes[path],
     catalogue: (org) => catalogueFor(row.catalogues[org]),

@@ -3,7 +3,7 @@
  * revision lock, changelog, outbox, NOTIFY). Changes of a kind are applied together with
  * one statement per 5,000 (a world of 100,000 bindings is a few dozen statements), in a
  * fixed order: catalogues, resources, roles, memberships added, bindings put, bindings deleted,
- * memberships removed, roles deleted. Upserts that change nothing record nothing.
+ * memberships removed, roles deleted, change requests (pg-request-store.ts). Upserts that change nothing record nothing.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -16,6 +16,8 @@ import { withWrite, type WriteContext } from './pg-writer.js';
 import { loadOrgGraph } from './pg-org-graph.js';
 import type { GraphSpec } from '../../domain/graph-spec.js';
 import type { OrgGraph } from '../../domain/org-graph.js';
+import type { ChangeRequest } from '../../domain/approvals.js';
+import { openReviewsOf, putRequests, requestById } from './pg-request-store.js';
 
 export type { WriteMeta, WriteResult } from '../../ports.js';
 
@@ -74,6 +76,14 @@ class PgGraphReader implements GraphReader {
     return loadOrgGraph(this.client, spec);
   }
 
+  request(id: string): Promise<ChangeRequest | undefined> {
+    return requestById(this.client, id);
+  }
+
+  openReviews(org: string, subject: string): Promise<readonly ChangeRequest[]> {
+    return openReviewsOf(this.client, org, subject);
+  }
+
   async roleExists(org: string, name: string): Promise<boolean> {
     const { rowCount } = await this.client.query('SELECT 1 FROM roles WHERE org = $1 AND name = $2', [org, name]);
     return rowCount !== 0;
@@ -94,6 +104,7 @@ export class PgGrantWriter implements GrantWriter {
       await deleteBindings(ctx, ofKind(changes, 'binding.delete'));
       await removeMembers(ctx, ofKind(changes, 'member.remove'));
       await deleteRoles(ctx, ofKind(changes, 'role.delete'));
+      await putRequests(ctx, ofKind(changes, 'request.put'));
     });
   }
 }

@@ -26,6 +26,8 @@ function settingsFromProto(settings: ResourceSettings | undefined): Settings | u
     require_approval: settings.requireApproval,
     approval_actions: settings.approvalActions,
     show_values_to_readers: settings.showValuesToReaders,
+    visible_from_below: settings.visibleFromBelow,
+    required_approvals: settings.requiredApprovals,
     attributes: settings.attributes,
   };
 }

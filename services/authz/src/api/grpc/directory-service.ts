@@ -23,6 +23,8 @@ export function settingsToProto(attributes: Readonly<Record<string, unknown>>): 
     requireApproval: flag(attributes.require_approval),
     approvalActions: stringList(attributes.approval_actions),
     showValuesToReaders: flag(attributes.show_values_to_readers),
+    visibleFromBelow: stringList(attributes.visible_from_below),
+    requiredApprovals: typeof attributes.required_approvals === 'number' ? attributes.required_approvals : undefined,
     attributes: Object.keys(free).length > 0 ? free : undefined,
   };
 }

@@ -20,7 +20,7 @@ import type { CheckInput, CheckResult } from '../../domain/model.js';
 import type { Lookups, PageResult } from '../../usecases/lookups.js';
 import { evaluationSchema, evaluationsSchema, searchActionSchema, searchResourceSchema, searchSubjectSchema } from './schemas.js';
 
-interface Entity {
+export interface Entity {
   type: string;
   id?: string;
   properties?: Record<string, unknown>;
@@ -40,12 +40,12 @@ interface PageIn {
   limit?: number;
 }
 
-function subjectName(subject: Entity, field: string): string {
+export function subjectName(subject: Entity, field: string): string {
   if (!isSubjectType(subject.type)) throw new InvalidArgumentError(`${field}.type`, `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
   return `${subject.type}:${subject.id ?? ''}`;
 }
 
-function resourcePath(resource: Entity, field: string): string {
+export function resourcePath(resource: Entity, field: string): string {
   const id = resource.id ?? '';
   const last = id.slice(id.lastIndexOf('/') + 1);
   const type = last.slice(0, last.indexOf(':'));
@@ -66,13 +66,18 @@ function toCheck(tuple: Required<Pick<Tuple, 'subject' | 'action' | 'resource'>>
   };
 }
 
-function decisionOf(result: CheckResult) {
+/** Makes a requestable-denial hint (docs/approvals.md, ARAP Draft 1) for a denial, or undefined when it is not requestable. */
+export type RequestableHint = (check: CheckInput, result: CheckResult, base: string) => Record<string, unknown> | undefined;
+
+function decisionOf(result: CheckResult, hint?: Record<string, unknown>) {
   return {
     decision: result.decision === 'ALLOW',
     context: {
       id: result.reason.code.toLowerCase(),
       reason_admin: { en: result.reason.message },
       warden: { decision: result.decision, revision: result.revision },
+      // ARAP: the machine-readable reason the PEP echoes as denial.reason, and where to ask.
+      ...(hint !== undefined ? { reason: result.reason.code.toLowerCase(), access_request: hint } : {}),
     },
   };
 }
@@ -96,14 +101,21 @@ export interface AuthzenDeps {
   /** The caller of a request, set by the authentication hook. */
   readonly callerOf: (request: FastifyRequest) => Caller;
   readonly publicUrl: string | undefined;
+  /** ARAP: the hint a requestable denial carries (absent: no denial is requestable). */
+  readonly requestable?: RequestableHint | undefined;
 }
 
 export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
   const { authorizer, lookups, callerOf } = deps;
 
+  const baseOf = (request: FastifyRequest) => deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.host}`;
+  const decide = (request: FastifyRequest, check: CheckInput, result: CheckResult) =>
+    decisionOf(result, result.decision === 'ALLOW' ? undefined : deps.requestable?.(check, result, baseOf(request)));
+
   app.get('/.well-known/authzen-configuration', { config: { public: true } }, async (request) => {
-    const base = deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.host}`;
+    const base = baseOf(request);
     return {
+      ...(deps.requestable !== undefined ? { access_request_endpoint: `${base}/access/v1/requests` } : {}),
       policy_decision_point: base,
       access_evaluation_endpoint: `${base}/access/v1/evaluation`,
       access_evaluations_endpoint: `${base}/access/v1/evaluations`,
@@ -114,8 +126,8 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
   });
 
   app.post<{ Body: Required<Pick<Tuple, 'subject' | 'action' | 'resource'>> & Tuple }>('/access/v1/evaluation', { schema: { body: evaluationSchema } }, async (request) => {
-    const result = await authorizer.check(callerOf(request), toCheck(request.body, ''));
-    return decisionOf(result);
+    const check = toCheck(request.body, '');
+    return decide(request, check, await authorizer.check(callerOf(request), check));
   });
 
   app.post<{ Body: Tuple & { evaluations?: Tuple[]; options?: { evaluations_semantic?: string } } }>(
@@ -129,8 +141,8 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
         for (const key of ['subject', 'action', 'resource'] as const) {
           if (body[key] === undefined) throw new InvalidArgumentError(key, 'is required when there is no evaluations array');
         }
-        const result = await authorizer.check(caller, toCheck(body as Required<Tuple>, ''));
-        return decisionOf(result);
+        const check = toCheck(body as Required<Tuple>, '');
+        return decide(request, check, await authorizer.check(caller, check));
       }
       // Defaults from the top level; an item's own values take precedence.
       const items = body.evaluations.map((item) => ({
@@ -160,7 +172,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
       for (const p of prepared) {
         // Per-item problems with Warden names are that item's error, decided closed (AuthZEN §7.2 errors).
-        const entry = 'check' in p ? decisionOf(decided[next++]!) : { decision: false as const, context: { error: { status: 400, message: p.error } } };
+        const entry = 'check' in p ? decide(request, p.check, decided[next++]!) : { decision: false as const, context: { error: { status: 400, message: p.error } } };
         results.push(entry);
         if (semantic === 'deny_on_first_deny' && !entry.decision) break;
         if (semantic === 'permit_on_first_permit' && entry.decision) break;

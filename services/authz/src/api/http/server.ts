@@ -17,6 +17,8 @@ import { UnauthenticatedError } from '@warden/errors';
 import { httpErrorHandler } from '@warden/service-kit';
 import type { CallerContext } from '../grpc/auth.js';
 import { registerAuthzen, type AuthzenDeps } from './authzen.js';
+import { registerAccessRequests, requestableHint } from './access-requests.js';
+import type { Approvals } from '../../usecases/approvals.js';
 import { keyIdOf } from '../../domain/api-key-format.js';
 import { registerConsole } from './console.js';
 
@@ -46,7 +48,9 @@ export interface ServiceDefinitionLike {
 }
 type Implementation = Record<string, (request: unknown, context: CallContext & CallerContext) => Promise<unknown>>;
 
-export interface HttpServerOptions extends Omit<AuthzenDeps, 'callerOf'> {
+export interface HttpServerOptions extends Omit<AuthzenDeps, 'callerOf' | 'requestable'> {
+  /** AuthZEN Access Request and Approval Profile (access-requests.ts): the approvals use cases and the denial-binding secret. */
+  readonly accessRequests?: { readonly approvals: Approvals; readonly secret: Buffer } | undefined;
   readonly authenticator: Authenticator;
   readonly logger: Logger;
   /** Services exposed as Connect-style JSON: definition + the gRPC implementation. */
@@ -124,7 +128,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready' });
   });
 
-  registerAuthzen(app, { ...options, callerOf });
+  const arap = options.accessRequests;
+  registerAuthzen(app, { ...options, callerOf, requestable: arap === undefined ? undefined : requestableHint(arap.secret) });
+  if (arap !== undefined) registerAccessRequests(app, { approvals: arap.approvals, callerOf, publicUrl: options.publicUrl, secret: arap.secret });
   if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir);
 
   for (const { definition, implementation } of options.services) {
