@@ -1,25 +1,55 @@
 /**
  * Warden's names: subjects (`type:id`), resources (`/`-joined `type:id` paths
- * rooted at an organization) and actions (`area:verb`). Parsing is strict and
- * every error says which part of which field is wrong.
+ * rooted at an organization) and actions. Parsing is strict and every error says
+ * which part of which field is wrong. docs/model.md ("Names") is the prose; the
+ * grammar, in short:
+ *
+ *   subject     type:id      type: lowercase identifier (user, service, group are built in;
+ *                            an organization declares more, e.g. identity); id: 1-254
+ *                            characters, any Unicode but whitespace, control characters,
+ *                            `"` and `\` (so `auth0|5f1c2a`, `CiRm…=`, `a/b`, `x:y` are ids);
+ *                            the id `*` means every subject of the type
+ *   resource    org:<id>(/type:id)*   at most 8 segments, 1024 characters; a segment id is
+ *                            1-256 characters of the same alphabet where `/`, `%`, a leading
+ *                            `.` and the excluded characters are percent-encoded (`%2F`), so
+ *                            any client id maps into a segment and back (encodeSegmentId,
+ *                            decodeSegmentId); organization ids stay 1-128 letters, digits
+ *                            and . _ @ + -
+ *   action      part(:part)*  1-128 characters; a part is letters, digits, _ . - (starting
+ *                            with a letter, digit or _): `read`, `GET`, `can_read_user`,
+ *                            `flags:enable`, `requirements:approve`. Its area is the part
+ *                            before the first `:` ('' when none), its verb the rest
  */
 import { InvalidArgumentError } from '@warden/errors';
 
+/** The subject types every organization has; an organization declares more. */
 export const SUBJECT_TYPES = ['user', 'service', 'group'] as const;
-export type SubjectType = (typeof SUBJECT_TYPES)[number];
+/** A subject type: one of SUBJECT_TYPES or one an organization declares. */
+export type SubjectType = string;
 
-/** Lowercase identifier used for segment types, action areas and verbs. */
+/** Lowercase identifier used for segment types, subject types and role names. */
 const TYPE_RE = /^[a-z][a-z0-9_]{0,31}$/;
-/** Ids: letters, digits and `. _ @ + -`; emails and env-var names fit. */
+/** Organization ids (and the ids the world file gives projects and environments). */
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/;
-/** A resource segment id (also an organization, project or environment id). */
+/** An organization id. */
 export const SEGMENT_ID_PATTERN: RegExp = ID_RE;
-const SUBJECT_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._@+-]{0,253}$/;
+/** Characters no name holds: whitespace, control characters, `"` and `\`. */
+// eslint-disable-next-line no-control-regex
+const EXCLUDED = /[\s\u0000-\u001f\u007f-\u009f"\\]/u;
+/** What a segment id percent-encodes besides the excluded characters. */
+// eslint-disable-next-line no-control-regex
+const ENCODED = /[\s\u0000-\u001f\u007f-\u009f"\\%/]/gu;
+/** A UTF-16 surrogate without its pair (not well-formed Unicode). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** One action part. */
+const ACTION_PART = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
 
 export const MAX_RESOURCE_SEGMENTS = 8;
 export const MAX_RESOURCE_LENGTH = 1024;
-export const MAX_ACTION_LENGTH = 65;
-export const MAX_SUBJECT_LENGTH = 262;
+export const MAX_SEGMENT_ID_LENGTH = 256;
+export const MAX_ACTION_LENGTH = 128;
+export const MAX_SUBJECT_ID_LENGTH = 254;
+export const MAX_SUBJECT_LENGTH = 287;
 
 export interface Subject {
   readonly type: SubjectType;
@@ -78,8 +108,44 @@ function describe(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }
 
-export function isSubjectType(value: string): value is SubjectType {
+/** Whether `value` is one of the built-in subject types (user, service, group). */
+export function isSubjectType(value: string): value is (typeof SUBJECT_TYPES)[number] {
   return (SUBJECT_TYPES as readonly string[]).includes(value);
+}
+
+/** Whether `value` is a subject type name (built in or declarable): a lowercase identifier. */
+export function isSubjectTypeName(value: string): boolean {
+  return typeof value === 'string' && TYPE_RE.test(value);
+}
+
+/** A subject id: 1-254 characters, well-formed Unicode, none excluded. */
+function isNameId(id: string, max: number): boolean {
+  return id.length > 0 && id.length <= max && !EXCLUDED.test(id) && !LONE_SURROGATE.test(id);
+}
+
+/**
+ * A client's id as a resource segment id: `%`, `/`, a leading `.` and the excluded characters
+ * percent-encoded (UTF-8, uppercase hex); everything else as it is. decodeSegmentId reverses it.
+ */
+export function encodeSegmentId(id: string): string {
+  const encoded = id.replace(ENCODED, encodeURIComponent);
+  return encoded.startsWith('.') ? `%2E${encoded.slice(1)}` : encoded;
+}
+
+/** The client id a segment id encodes (the inverse of encodeSegmentId). */
+export function decodeSegmentId(id: string): string {
+  return id.includes('%') ? decodeURIComponent(id) : id;
+}
+
+/** A segment id in its one canonical encoding. */
+function isSegmentId(id: string): boolean {
+  if (id.length === 0 || id.length > MAX_SEGMENT_ID_LENGTH || id.startsWith('.') || EXCLUDED.test(id) || !!LONE_SURROGATE.test(id)) return false;
+  if (!id.includes('%')) return !id.includes('/');
+  try {
+    return encodeSegmentId(decodeSegmentId(id)) === id;
+  } catch {
+    return false;
+  }
 }
 
 export function parseSubject(value: string, field = 'subject'): Subject {
@@ -99,14 +165,11 @@ function validSubject(value: string, field: string): Subject {
   }
   const type = value.slice(0, colon);
   const id = value.slice(colon + 1);
-  if (!isSubjectType(type)) {
-    throw new InvalidArgumentError(field, `type ${describe(type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
+  if (!TYPE_RE.test(type)) {
+    throw new InvalidArgumentError(field, `type ${describe(type)} is not a subject type (lowercase letters, digits and _, at most 32, e.g. user)`);
   }
-  if (!SUBJECT_ID_RE.test(id)) {
-    throw new InvalidArgumentError(
-      field,
-      `id ${describe(id)} must be 1-254 characters of letters, digits and . _ @ + - starting with a letter or digit`,
-    );
+  if (!isNameId(id, MAX_SUBJECT_ID_LENGTH)) {
+    throw new InvalidArgumentError(field, `id ${describe(id)} must be 1-${MAX_SUBJECT_ID_LENGTH} characters with no whitespace, control characters, " or \\`);
   }
   return { type, id };
 }
@@ -146,10 +209,12 @@ function validResource(value: string, field: string): ResourcePath {
   if (!TYPE_RE.test(type)) {
     throw new InvalidArgumentError(field, `${where()} has type ${describe(type)}; types are lowercase letters, digits and _ (at most 32)`);
   }
-  if (!ID_RE.test(id)) {
+  if (index === 0 ? !ID_RE.test(id) : !isSegmentId(id)) {
     throw new InvalidArgumentError(
       field,
-      `${where()} has id ${describe(id)}; ids are 1-128 letters, digits and . _ @ + - starting with a letter or digit`,
+      index === 0
+        ? `${where()} has id ${describe(id)}; organization ids are 1-128 letters, digits and . _ @ + - starting with a letter or digit`
+        : `${where()} has id ${describe(id)}; segment ids are 1-${MAX_SEGMENT_ID_LENGTH} characters with /, %, a leading . and whitespace, control characters, " and \\ percent-encoded (%2F)`,
     );
   }
   if (index === 0 && type !== 'org') {
@@ -188,24 +253,19 @@ export function parseAction(value: string, field = 'action'): Action {
 
 function validAction(value: string, field: string): Action {
   if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidArgumentError(field, 'is required (an action like "flags:enable")');
+    throw new InvalidArgumentError(field, 'is required (an action like "flags:enable" or "read")');
   }
   if (value.length > MAX_ACTION_LENGTH) {
     throw new InvalidArgumentError(field, `is ${value.length} characters long; at most ${MAX_ACTION_LENGTH} are allowed`);
   }
+  const parts = value.split(':');
+  for (const part of parts) {
+    if (!ACTION_PART.test(part)) {
+      throw new InvalidArgumentError(field, `${describe(value)} is not an action: parts separated by ":" are 1-64 letters, digits, _ . - starting with a letter, digit or _ (e.g. "read", "GET", "flags:enable")`);
+    }
+  }
   const colon = value.indexOf(':');
-  if (colon < 0) {
-    throw new InvalidArgumentError(field, `${describe(value)} is not of the form area:verb (e.g. "flags:enable")`);
-  }
-  const area = value.slice(0, colon);
-  const verb = value.slice(colon + 1);
-  if (!TYPE_RE.test(area)) {
-    throw new InvalidArgumentError(field, `area ${describe(area)} must be lowercase letters, digits and _ (at most 32)`);
-  }
-  if (!TYPE_RE.test(verb)) {
-    throw new InvalidArgumentError(field, `verb ${describe(verb)} must be lowercase letters, digits and _ (at most 32)`);
-  }
-  return { action: value, area, verb };
+  return colon < 0 ? { action: value, area: '', verb: value } : { action: value, area: value.slice(0, colon), verb: value.slice(colon + 1) };
 }
 
 /**
@@ -213,13 +273,19 @@ function validAction(value: string, field: string): Action {
  */
 export function parseActionPattern(value: string, field = 'action'): string {
   if (value === '*') return value;
-  const colon = typeof value === 'string' ? value.indexOf(':') : -1;
-  if (colon > 0) {
-    const area = value.slice(0, colon);
-    const verb = value.slice(colon + 1);
-    if ((area === '*' || TYPE_RE.test(area)) && (verb === '*' || TYPE_RE.test(verb))) return value;
+  if (typeof value === 'string' && value.length <= MAX_ACTION_LENGTH) {
+    const colon = value.indexOf(':');
+    if (colon > 0) {
+      const area = value.slice(0, colon);
+      const verb = value.slice(colon + 1);
+      const wildArea = area === '*';
+      const wildVerb = verb === '*';
+      if ((wildArea || ACTION_PART.test(area)) && (wildVerb || verb.split(':').every((p) => ACTION_PART.test(p)))) return value;
+    } else if (ACTION_PART.test(value)) {
+      return value;
+    }
   }
-  throw new InvalidArgumentError(field, `${describe(String(value))} is not an action pattern (area:verb, area:*, *:verb or *)`);
+  throw new InvalidArgumentError(field, `${describe(String(value))} is not an action pattern (an action, area:*, *:verb or *)`);
 }
 
 /** Role and group names: lowercase identifiers. */

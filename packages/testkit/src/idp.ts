@@ -19,6 +19,8 @@ export interface TokenOptions {
   readonly issuer?: string;
   /** Sign with a key the JWKS does not hold. */
   readonly foreignKey?: boolean;
+  /** More claims (e.g. `groups`). */
+  readonly claims?: Record<string, unknown>;
 }
 
 export interface TestIdp {
@@ -42,7 +44,7 @@ export async function createTestIdp(options: { kid?: string } = {}): Promise<Tes
     audience: TEST_AUDIENCE,
     jwks,
     async token(subject, tokenOptions = {}) {
-      return new SignJWT({})
+      return new SignJWT({ ...tokenOptions.claims })
         .setProtectedHeader({ alg: 'ES256', kid })
         .setSubject(subject)
         .setIssuer(tokenOptions.issuer ?? TEST_ISSUER)

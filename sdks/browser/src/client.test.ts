@@ -172,7 +172,7 @@ describe('cache', () => {
 });
 
 describe('decisions fail closed', () => {
-  it('answers false for an item with context.error or without decision true', async () => {
+  it('answers false for an item without decision true; an item with context.error rejects that question alone', async () => {
     const authz = fakeAuthz(undefined, () =>
       Response.json({
         evaluations: [
@@ -180,12 +180,19 @@ describe('decisions fail closed', () => {
           { decision: 'true' },
           {},
           { decision: true },
+          { decision: false, context: { error: { status: 403, message: 'subject: may ask only about itself here' } } },
         ],
       }),
     );
     const warden = client(authz.fetch);
-    const answers = await warden.canMany(['a', 'b', 'c', 'd'].map((id) => ({ action: 'flags:enable', resource: `org:acme/project:checkout/env:staging/flag:${id}` })));
-    expect(answers).toEqual([false, false, false, true]);
+    const resource = (id: string) => `org:acme/project:checkout/env:staging/flag:${id}`;
+    const [a, b, c, d, e] = ['a', 'b', 'c', 'd', 'e'].map((id) => warden.can('flags:enable', resource(id)).then((v) => v, (error: unknown) => error));
+    await expect(a).resolves.toBeInstanceOf(WardenRequestError);
+    expect(await Promise.all([b, c, d])).toEqual([false, false, true]);
+    const refused = await e;
+    expect(refused).toBeInstanceOf(WardenAuthError);
+    expect((refused as WardenAuthError).status).toBe(403);
+    expect(authz.sent).toHaveLength(1);
   });
 });
 

@@ -131,7 +131,8 @@ export function createWardenClient(options: WardenClientOptions): WardenClient {
   let queue: Pending[] = [];
   let generation = 0;
 
-  async function send(batch: readonly Pending[], started: number): Promise<boolean[]> {
+  /** One answer per question: a decision, or that question's own error (AuthZEN per-item errors). */
+  async function send(batch: readonly Pending[], started: number): Promise<Array<boolean | WardenError>> {
     const token = await options.getToken();
     const doFetch = options.fetch ?? fetch;
     let response: Response;
@@ -154,8 +155,15 @@ export function createWardenClient(options: WardenClientOptions): WardenClient {
     }
     if (!isEvaluations(body, batch.length)) throw new WardenUnavailableError('authz sent a response that is not an AuthZEN evaluations answer', response.status);
     return body.evaluations.map((item, i) => {
-      // Fail closed: only an explicit true without a per-item error allows.
-      const decision = item.decision === true && item.context?.error === undefined;
+      // An item the service could not decide or would not answer (AuthZEN 1.0 §7.2: that item's
+      // error, e.g. 403 for a question about another subject) rejects that question alone, uncached.
+      const itemError = item.context?.error as { status?: unknown; message?: unknown } | undefined;
+      if (itemError !== undefined) {
+        const status = typeof itemError.status === 'number' ? itemError.status : 500;
+        return errorForStatus(status, typeof itemError.message === 'string' ? itemError.message : '');
+      }
+      // Fail closed: only an explicit true allows.
+      const decision = item.decision === true;
       if (ttl > 0 && generation === started) cache.set(batch[i]!.key, { decision, until: Date.now() + ttl });
       return decision;
     });
@@ -170,7 +178,11 @@ export function createWardenClient(options: WardenClientOptions): WardenClient {
       const batch = all.slice(i, i + maxBatch);
       send(batch, generation).then(
         (decisions) => {
-          batch.forEach((p, j) => p.resolve(decisions[j]!));
+          batch.forEach((p, j) => {
+            const answer = decisions[j]!;
+            if (answer instanceof WardenError) p.reject(answer);
+            else p.resolve(answer);
+          });
         },
         (error: unknown) => {
           for (const p of batch) p.reject(error);

@@ -368,7 +368,7 @@ async function jwtOptions(config: Config): Promise<JwtOptions | undefined> {
   const jwt = config.jwt;
   if (jwt === undefined) return undefined;
   const jwks = jwt.jwksUrl !== undefined ? new URL(jwt.jwksUrl) : (JSON.parse(await readFile(jwt.jwksFile!, 'utf8')) as JwtOptions['jwks']);
-  return { jwks, issuer: jwt.issuer, audience: jwt.audience, subjectClaim: jwt.subjectClaim };
+  return { jwks, issuer: jwt.issuer, audience: jwt.audience, subjectClaim: jwt.subjectClaim, groupsClaim: jwt.groupsClaim, orgClaim: jwt.orgClaim };
 }
 
 /** The organization an identity caller's key (AUTHZ_IDENTITY_KEY_FILE) belongs to: none a Check can name usefully. */

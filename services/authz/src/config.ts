@@ -45,6 +45,10 @@ const schema = z.strictObject({
   AUTHZ_JWT_ISSUER: z.string().min(1).optional(),
   AUTHZ_JWT_AUDIENCE: z.string().min(1).optional(),
   AUTHZ_JWT_SUBJECT_CLAIM: z.string().min(1).default('sub'),
+  /** A claim listing the token subject's identity-provider groups (e.g. `groups`): for its own checks the subject is a member of the organization's groups of those names. Unset: groups are not read. */
+  AUTHZ_JWT_GROUPS_CLAIM: z.string().min(1).optional(),
+  /** A claim naming the token's organization: AuthZEN client names (`{type: todo, id: 42}`) are mapped into it. Unset: token callers use Warden paths. */
+  AUTHZ_JWT_ORG_CLAIM: z.string().min(1).optional(),
   AUTHZ_PLATFORM_ADMINS: z.string().optional(),
   AUTHZ_BOOTSTRAP_KEY_FILE: z.string().min(1).optional(),
   AUTHZ_BOOTSTRAP_KEY_SUBJECT: z.string().regex(/^service:[A-Za-z0-9][A-Za-z0-9._@+-]*$/, 'must be a service subject (service:<id>)').optional(),
@@ -123,7 +127,7 @@ export interface Config {
   /** How long a verified API key is remembered; a revocation takes effect within this time (0: check every call). */
   readonly keyCacheMs: number;
   readonly jwt:
-    | { readonly jwksUrl: string | undefined; readonly jwksFile: string | undefined; readonly issuer: string; readonly audience: string; readonly subjectClaim: string }
+    | { readonly jwksUrl: string | undefined; readonly jwksFile: string | undefined; readonly issuer: string; readonly audience: string; readonly subjectClaim: string; readonly groupsClaim: string | undefined; readonly orgClaim: string | undefined }
     | undefined;
   readonly platformAdmins: readonly string[];
   /** Where the outbox relay ships audit events, signed; undefined: they wait in the outbox. */
@@ -185,7 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustLoopback: c.AUTHZ_TRUST_LOOPBACK,
     keyCacheMs: c.AUTHZ_KEY_CACHE_MS,
     jwt: jwtSet
-      ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM }
+      ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM, groupsClaim: c.AUTHZ_JWT_GROUPS_CLAIM, orgClaim: c.AUTHZ_JWT_ORG_CLAIM }
       : undefined,
     platformAdmins: list(c.AUTHZ_PLATFORM_ADMINS),
     identityCallers: list(c.AUTHZ_IDENTITY_CALLERS),

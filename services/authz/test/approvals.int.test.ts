@@ -67,7 +67,7 @@ describe('opening', () => {
     await refused(as.olivia.approvals.openChangeRequest({ ...change, reason: 'x' }), Status.FAILED_PRECONDITION, /allowed flags:enable .* without approval: no request is needed/);
     await refused(as.mia.approvals.openChangeRequest({ ...change, reason: 'x' }), Status.PERMISSION_DENIED, /user:mia@acme.com may not flags:enable on .*even with approval/);
     await refused(as.sarah.approvals.openChangeRequest({ ...change, resource: 'org:acme//x' }), Status.INVALID_ARGUMENT, /^resource/);
-    await refused(as.sarah.approvals.openChangeRequest({ ...change, action: 'flags' }), Status.INVALID_ARGUMENT, /^action/);
+    await refused(as.sarah.approvals.openChangeRequest({ ...change, action: 'flags:' }), Status.INVALID_ARGUMENT, /^action/);
     await refused(as.sarah.approvals.openChangeRequest({ ...change, ttlSeconds: -1 }), Status.INVALID_ARGUMENT, /ttl_seconds/);
     await refused(as.sam.approvals.openChangeRequest({ ...change, requester: 'user:sarah@acme.com' }), Status.PERMISSION_DENIED, /acting for user:sarah@acme.com needs authz:check/);
     await refused(t.grpc().approvals.openChangeRequest(change), Status.UNAUTHENTICATED, /credentials/);

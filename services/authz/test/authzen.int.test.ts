@@ -87,10 +87,11 @@ describe('400: every malformed request, with a message saying what is wrong', ()
     ['subject id not a string', { ...ok, subject: { type: 'user', id: 42 } }, /subject\.id must be string/],
     ['resource not an object', { ...ok, resource: 'flag:x' }, /resource must be object/],
     ['properties not an object', { ...ok, subject: { type: 'user', id: 'a', properties: [1] } }, /subject\.properties must be object/],
-    ['an unknown subject type', { ...ok, subject: { type: 'robot', id: 'r2' } }, /^subject\.type: "robot" is not one of user, service, group$/],
+    ['a subject type that is no type name', { ...ok, subject: { type: 'Robot', id: 'r2' } }, /^subject\.type: "Robot" is not a subject type/],
     ['a malformed Warden subject id', { ...ok, subject: { type: 'user', id: 'has space' } }, /^subject: id "has space"/],
     ['a resource type that does not match the path', { ...ok, resource: { type: 'env', id: FLAG } }, /^resource\.type: is "env" but resource\.id \(a Warden path\) ends in a "flag" segment$/],
-    ['a malformed action', { ...ok, action: { name: 'read' } }, /^action: "read" is not of the form area:verb/],
+    ['a malformed action', { ...ok, action: { name: 'read me' } }, /^action: "read me" is not an action/],
+    ['a client id of a resource type the organization does not declare', { ...ok, resource: { type: 'record', id: 'record-1' } }, /^resource\.type: "record" is not a resource type org:acme declares/],
     ['bad JSON', '{"subject": ', /^the body is not valid JSON$/],
     ['an empty body', '', /^the body is not valid JSON$/],
     ['the wrong content type', JSON.stringify(ok), /^content-type must be application\/json$/, { 'content-type': 'text/plain' }],
@@ -104,16 +105,37 @@ describe('400: every malformed request, with a message saying what is wrong', ()
     });
   }
 
+  it('a Warden path whose last segment has no ":" is named whole (the message once dropped its last character)', async () => {
+    const r = await t.post('/access/v1/evaluation', { ...ok, resource: { type: 'flag', id: 'org:acme/project:checkout/flag-1' } }, gateway);
+    expect(r.status).toBe(400);
+    expect(r.text).not.toContain('"flag-"');
+    expect(r.text).toBe('resource.id: segment 3 ("flag-1") is not of the form type:id');
+  });
+
   it('an unknown evaluations_semantic', async () => {
     const r = await t.post('/access/v1/evaluations', { ...ok, evaluations: [{}], options: { evaluations_semantic: 'first_wins' } }, gateway);
     expect(r.status).toBe(400);
     expect(r.text).toMatch(/options\.evaluations_semantic must be equal to one of the allowed values/);
   });
 
-  it('an evaluation missing a field with no default for it', async () => {
-    const r = await t.post('/access/v1/evaluations', { action: ok.action, evaluations: [{ resource: ok.resource }] }, gateway);
-    expect(r.status).toBe(400);
-    expect(r.text).toBe('evaluations[0].subject: is required (in the item or as a top-level default)');
+  it('an evaluation missing a field with no default for it is that item\'s error (AuthZEN 1.0 §7.2 "Errors")', async () => {
+    const r = await t.post('/access/v1/evaluations', { action: ok.action, evaluations: [{ resource: ok.resource }, { ...ok }] }, gateway);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({
+      evaluations: [
+        { decision: false, context: { error: { status: 400, message: 'evaluations[0].subject: is required (in the item or as a top-level default)' } } },
+        expect.objectContaining({ decision: true }),
+      ],
+    });
+  });
+
+  it('an unknown subject type or an unknown action is a deny with its reason, not an error', async () => {
+    const robot = await t.post('/access/v1/evaluation', { ...ok, subject: { type: 'robot', id: 'r2' } }, gateway);
+    expect(robot.status).toBe(200);
+    expect(robot.body).toMatchObject({ decision: false, context: { id: 'no_binding' } });
+    const read = await t.post('/access/v1/evaluation', { ...ok, action: { name: 'read' } }, gateway);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ decision: false, context: { id: 'unknown_action', reason_admin: { en: 'read is not in the action catalogue of org:acme' } } });
   });
 });
 
@@ -177,13 +199,46 @@ describe('POST /access/v1/evaluations', () => {
     const r = await t.post('/access/v1/evaluations', { subject: user('mia@acme.com'), action: read, evaluations: [items[0], { resource: { type: 'flag', id: 'acme/flag:x' } }] }, gateway);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({
-      evaluations: [{ decision: true }, { decision: false, context: { error: { status: 400, message: 'resource: segment 1 ("acme") is not of the form type:id' } } }],
+      evaluations: [{ decision: true }, { decision: false, context: { error: { status: 400, message: 'evaluations[1].resource.type: "flag" is not a resource type org:acme declares (resource_types), and evaluations[1].resource.id is not a Warden path (org:…)' } } }],
     });
+  });
+
+  it('an item the caller may not ask about is that item\'s 403, and reveals nothing; the others are answered', async () => {
+    const mia = await t.token('mia@acme.com');
+    const r = await t.post('/access/v1/evaluations', {
+      action: read,
+      evaluations: [{ subject: user('mia@acme.com'), ...items[0] }, { subject: user('sarah@acme.com'), ...items[0] }, { subject: user('mia@acme.com'), ...items[1] }],
+    }, mia);
+    expect(r.status).toBe(200);
+    const evaluations = (r.body as { evaluations: Array<{ decision: boolean; context: { error?: { status: number; message: string } } }> }).evaluations;
+    expect(evaluations.map((e) => e.decision)).toEqual([true, false, false]);
+    expect(evaluations[1]!.context).toEqual({ error: { status: 403, message: expect.stringMatching(/^evaluations\[1\]: user:mia@acme.com may ask only about itself here/) } });
+    expect(evaluations[2]!.context.error).toBeUndefined();
   });
 
   it('without an evaluations array it is a single evaluation', async () => {
     const r = await t.post('/access/v1/evaluations', { subject: user('mia@acme.com'), action: read, ...items[0] }, gateway);
     expect(r.body).toMatchObject({ decision: true });
+  });
+});
+
+describe('every subject of a type (user:*)', () => {
+  it('a binding naming user:* applies to any user, including one Warden never saw; revoking it takes effect at once', async () => {
+    const { admin } = t.grpc(t.adminKey);
+    const stranger = { subject: user('stranger-4711@example.org'), action: { name: 'flags:read' }, resource: { type: 'env', id: 'org:acme/project:search/env:staging' } };
+    expect((await t.post('/access/v1/evaluation', stranger, gateway)).body).toMatchObject({ decision: false });
+    const granted = await admin.grantBinding({ subject: 'user:*', role: 'env_reader', actions: [], scope: 'org:acme/project:search/env:staging', effect: 1, reason: 'everyone reads staging' });
+    expect((await t.post('/access/v1/evaluation', stranger, gateway)).body).toMatchObject({ decision: true, context: { reason_admin: { en: expect.stringContaining('user:*') } } });
+    // Not a service: the wildcard is of the user type only.
+    expect((await t.post('/access/v1/evaluation', { ...stranger, subject: { type: 'service', id: 'stranger' } }, gateway)).body).toMatchObject({ decision: false });
+    await admin.revokeBinding({ bindingId: granted.binding!.id, reason: 'test over' });
+    expect((await t.post('/access/v1/evaluation', stranger, gateway)).body).toMatchObject({ decision: false });
+  });
+
+  it('a wildcard cannot be a group member or a key\'s subject', async () => {
+    const { admin } = t.grpc(t.adminKey);
+    await expect(admin.addGroupMember({ org: 'acme', group: 'group:release-managers', member: 'user:*', reason: 'test' })).rejects.toThrow(/stands for every subject of its type/);
+    await expect(admin.createApiKey({ org: 'acme', subject: 'user:*', description: 'x', reason: 'test' })).rejects.toThrow(/stands for every subject of its type/);
   });
 });
 

@@ -113,7 +113,7 @@ describe('AuthzService over gRPC', () => {
 
   const invalid: Array<[string, Parameters<AuthzServiceClient['check']>[0], string]> = [
     ['a malformed subject', { subject: 'sarah', action: 'flags:read', resource: 'org:acme' }, 'subject: "sarah" is not of the form type:id'],
-    ['a malformed action', { subject: 'user:a', action: 'flags', resource: 'org:acme' }, 'action: "flags" is not of the form area:verb'],
+    ['a malformed action', { subject: 'user:a', action: 'flags:*', resource: 'org:acme' }, 'action: "flags:*" is not an action'],
     ['a malformed resource', { subject: 'user:a', action: 'flags:read', resource: 'org:acme/flag' }, 'resource: segment 2 ("flag") is not of the form type:id'],
     ['a missing resource', { subject: 'user:a', action: 'flags:read', resource: '' }, 'resource: is required'],
     ['an oversized context', { subject: 'user:a', action: 'flags:read', resource: 'org:acme', context: { blob: 'x'.repeat(20_000) } }, 'context: is 20011 bytes as JSON'],

@@ -137,7 +137,7 @@ describe('PgGrantStore and the writer', () => {
       ['user:sarah@acme.com'],
       ['org:acme', 'org:acme/project:checkout', 'org:acme/project:checkout/env:production'],
     ]);
-    const tables = ['bindings', 'group_members', 'roles', 'resources', 'org_catalogues'];
+    const tables = ['bindings', 'group_members', 'roles', 'resources', 'org_catalogues', 'directory'];
     expect(new Set(scans.map((s) => s.relation))).toEqual(new Set([...tables, 'warden_revision']));
     for (const scan of scans.filter((s) => tables.includes(s.relation))) {
       expect(scan.node, JSON.stringify(scan)).not.toBe('Seq Scan');
@@ -146,7 +146,7 @@ describe('PgGrantStore and the writer', () => {
 
   it("the cache's unit fill (the same view statement, per unit) uses the indexes too", async () => {
     const scans = await scansOf(UNIT_FILL_SQL, [['user:sarah@acme.com'], ['org:acme', 'org:acme/project:checkout'], ['acme'], 0]);
-    const tables = ['bindings', 'group_members', 'roles', 'resources', 'org_catalogues', 'changelog'];
+    const tables = ['bindings', 'group_members', 'roles', 'resources', 'org_catalogues', 'directory', 'changelog'];
     expect(new Set(scans.map((s) => s.relation))).toEqual(new Set([...tables, 'warden_revision']));
     for (const scan of scans.filter((s) => tables.includes(s.relation))) {
       expect(scan.node, JSON.stringify(scan)).not.toBe('Seq Scan');

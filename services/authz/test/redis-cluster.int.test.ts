@@ -95,8 +95,8 @@ describe('a single Redis', () => {
     expect(client.reads() - before).toBe(1);
     const stats = reader.stats();
     expect(stats.pgFills).toBe(0);
-    // uma, a, b, c, the org's roles and the three paths of the chain: all from the one reply.
-    expect(stats.redisHits).toBe(8);
+    // uma, a, b, c, user:* (bindings on every user), the org's roles and the three paths of the chain: all from the one reply.
+    expect(stats.redisHits).toBe(9);
   });
 });
 
@@ -120,6 +120,8 @@ describe('a Redis Cluster', () => {
         `${prefix}${UNIT_FORMAT}:s:group:a`,
         `${prefix}${UNIT_FORMAT}:s:group:b`,
         `${prefix}${UNIT_FORMAT}:s:group:c`,
+        // Bindings on every user (`user:*`, issue 14) are a subject unit of their own, shared by all users.
+        `${prefix}${UNIT_FORMAT}:s:user:*`,
         `${prefix}${UNIT_FORMAT}:s:user:uma`,
         `${prefix}${UNIT_FORMAT}:s:user:vic`,
       ].sort(),

@@ -1,4 +1,4 @@
-/** Matching actions against role patterns (`flags:enable`, `flags:*`, `*:read`, `*`). */
+/** Matching actions against role patterns (`flags:enable`, `flags:*`, `*:read`, `*`, `read`, `GET`). */
 
 export interface ActionMatcher {
   matches(action: string): boolean;
@@ -30,6 +30,8 @@ class PatternMatcher implements ActionMatcher {
   matches(action: string): boolean {
     if (this.all || this.exact.has(action)) return true;
     const colon = action.indexOf(':');
+    // An action with no area (`read`, `GET`) is reached only by its own name and `*`.
+    if (colon < 0) return false;
     return this.areas.has(action.slice(0, colon)) || this.verbs.has(action.slice(colon + 1));
   }
 }

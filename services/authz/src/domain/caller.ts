@@ -17,6 +17,14 @@ export type Caller =
       readonly kind: 'jwt';
       readonly subject: string;
       readonly issuer: string;
+      /**
+       * `group:<name>` of each group the token's groups claim names (AUTHZ_JWT_GROUPS_CLAIM):
+       * in checks about the token's own subject it is a member of the organization's groups of
+       * those names, for that request only.
+       */
+      readonly groups?: readonly string[] | undefined;
+      /** The organization the token names (AUTHZ_JWT_ORG_CLAIM): AuthZEN client names are mapped into it. */
+      readonly org?: string | undefined;
     }
   | {
       /** A trusted local caller (sidecar mode, explicit opt-in): may check any subject. */

@@ -52,18 +52,43 @@ export const MANAGEMENT_ACTIONS: readonly string[] = [
 
 const BUILT_IN_ACTIONS: readonly string[] = Object.entries(ACTION_CATALOGUE).flatMap(([area, verbs]) => verbs.map((verb) => `${area}:${verb}`));
 
+/** Where a declared resource type hangs: under the organization, a project, an environment or another declared type. */
+export interface ResourceType {
+  readonly name: string;
+  /** `org`, `project`, `env`, or the name of another declared type. */
+  readonly parent: string;
+}
+
+/** The names an organization declares besides its actions: its subject types and resource types. */
+export interface OrgSchema {
+  /** Subject types beyond user, service and group (`identity`). */
+  readonly subjectTypes: readonly string[];
+  readonly resourceTypes: readonly ResourceType[];
+}
+
+export const EMPTY_SCHEMA: OrgSchema = Object.freeze({ subjectTypes: Object.freeze([]), resourceTypes: Object.freeze([]) });
+
+/** The built-in subject types and the types every path already has. */
+const BUILT_IN_SUBJECT_TYPES: readonly string[] = ['user', 'service', 'group'];
+
 /**
- * An organization's action catalogue: the built-in actions and the ones it declared. Decides
- * what an action name means (known, grantable) and what a pattern reaches (`expand`).
+ * An organization's catalogue: the built-in actions and the ones it declared, and the subject
+ * and resource types it declared. Decides what an action name means (known, grantable), what a
+ * pattern reaches (`expand`), which subject types exist and where a resource type hangs.
  */
 export class Catalogue {
   private readonly known: ReadonlySet<string>;
   /** Known and grantable, sorted: what `*` reaches. */
   readonly actions: readonly string[];
+  private readonly parents: ReadonlyMap<string, string>;
 
-  constructor(readonly declared: readonly string[] = []) {
+  constructor(
+    readonly declared: readonly string[] = [],
+    readonly schema: OrgSchema = EMPTY_SCHEMA,
+  ) {
     this.known = new Set([...BUILT_IN_ACTIONS, ...declared]);
     this.actions = [...this.known].filter((action) => !NEVER_GRANTABLE.has(action)).sort();
+    this.parents = new Map(schema.resourceTypes.map((t) => [t.name, t.parent]));
   }
 
   has(action: string): boolean {
@@ -79,24 +104,49 @@ export class Catalogue {
     const matcher = compileActions(patterns);
     return this.actions.filter((action) => matcher.matches(action));
   }
+
+  /** Whether subjects of this type exist in the organization (built in or declared). */
+  hasSubjectType(type: string): boolean {
+    return BUILT_IN_SUBJECT_TYPES.includes(type) || this.schema.subjectTypes.includes(type);
+  }
+
+  /** Where a declared resource type hangs; undefined when the organization did not declare it. */
+  parentOf(type: string): string | undefined {
+    return this.parents.get(type);
+  }
 }
 
 /** The catalogue of an organization that declared nothing. */
 export const BUILT_IN_CATALOGUE: Catalogue = new Catalogue();
 
+/** A catalogue as stored and cached: `a` declared actions, `s` subject types, `t` [name, parent] of each resource type. */
+export interface CatalogueRow {
+  readonly a?: readonly string[] | null | undefined;
+  readonly s?: readonly string[] | null | undefined;
+  readonly t?: ReadonlyArray<readonly [string, string]> | null | undefined;
+}
+
+export function catalogueRowOf(declared: readonly string[], schema: OrgSchema): CatalogueRow {
+  return { a: declared, s: schema.subjectTypes, t: schema.resourceTypes.map((t) => [t.name, t.parent] as const) };
+}
+
 const catalogues = new Map<string, Catalogue>();
 
 /**
- * The catalogue with these declared actions: one object per distinct list (views of every
- * request share it, so a Check builds none). Bounded: when full it starts over.
+ * The catalogue of a stored row (or of a list of declared actions): one object per distinct
+ * content (views of every request share it, so a Check builds none). Bounded: when full it starts over.
  */
-export function catalogueFor(declared: readonly string[] | undefined): Catalogue {
-  if (declared === undefined || declared.length === 0) return BUILT_IN_CATALOGUE;
-  const key = declared.join('\u0000');
+export function catalogueFor(row: CatalogueRow | readonly string[] | undefined | null): Catalogue {
+  const r: CatalogueRow = row === undefined || row === null ? {} : Array.isArray(row) ? { a: row as readonly string[] } : (row as CatalogueRow);
+  const declared = r.a ?? [];
+  const subjectTypes = r.s ?? [];
+  const resourceTypes = r.t ?? [];
+  if (declared.length === 0 && subjectTypes.length === 0 && resourceTypes.length === 0) return BUILT_IN_CATALOGUE;
+  const key = JSON.stringify([declared, subjectTypes, resourceTypes]);
   let found = catalogues.get(key);
   if (found === undefined) {
     if (catalogues.size >= 10_000) catalogues.clear();
-    found = new Catalogue(declared);
+    found = new Catalogue(declared, { subjectTypes, resourceTypes: resourceTypes.map(([name, parent]) => ({ name, parent })) });
     catalogues.set(key, found);
   }
   return found;

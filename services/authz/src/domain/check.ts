@@ -28,6 +28,7 @@ export function validateCheck(input: CheckInput): ValidCheck {
     context: checkAttributes(input.context, 'context'),
     resourceAttributes: checkAttributes(input.resourceAttributes, 'resource_attributes'),
     subjectAttributes: checkAttributes(input.subjectAttributes, 'subject_attributes'),
+    actionAttributes: checkAttributes(input.actionAttributes, 'action_attributes'),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * CEL conditions on bindings, evaluated with `@bufbuild/cel` over
- * `request` (the check's context), `resource` and `subject`.
+ * `request` (the check's context), `resource`, `subject` and `action`.
  *
  * Expressions are parsed and planned once and kept in a bounded cache.
  * An expression that fails at run time (e.g. a missing field) counts as *not
@@ -17,6 +17,8 @@ export interface ConditionVariables {
   readonly request: Readonly<Record<string, unknown>>;
   readonly resource: Readonly<Record<string, unknown>>;
   readonly subject: Readonly<Record<string, unknown>>;
+  /** The action: `name` and the caller's `attributes` (AuthZEN action.properties). */
+  readonly action: Readonly<Record<string, unknown>>;
 }
 
 export type ConditionOutcome = 'true' | 'false' | 'error';

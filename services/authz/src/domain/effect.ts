@@ -152,6 +152,9 @@ export function scopeOfChanges(changes: readonly Change[], before: OrgGraph, aft
         else addActions([...old.filter((a) => !now.includes(a)), ...now.filter((a) => !old.includes(a))]);
         break;
       }
+      case 'directory.put':
+        // Owner-only (governance.ts): its effect on conditions is not computed.
+        break;
       case 'catalogue.put': {
         for (const s of before.subjects()) seeds.add(s);
         const old = before.catalogue().actions;
@@ -220,6 +223,9 @@ class Bounded implements GrantView {
   }
   catalogue() {
     return this.inner.catalogue();
+  }
+  directory(org: string, subject: string) {
+    return this.inner.directory(org, subject);
   }
   bindingsAt(subject: string, scope: string): readonly Binding[] {
     return this.bounded(`${subject}\u0000${scope}`, () => this.inner.bindingsAt(subject, scope));

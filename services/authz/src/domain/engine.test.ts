@@ -46,7 +46,21 @@ describe('engine rules', () => {
     const decision = decide(view, check('user:u', 'flags:read', 'org:o/project:p/env:e'), NOW);
     expect(decision.decision).toBe('ALLOW');
     expect(decision.reason.binding?.subject).toBe('group:b');
-    expect(view.subjectsOf('user:u', 'o')).toEqual(['user:u', 'group:a', 'group:b']);
+    // Last, the wildcard of its type: bindings naming every user apply to it too.
+    expect(view.subjectsOf('user:u', 'o')).toEqual(['user:u', 'group:a', 'group:b', 'user:*']);
+  });
+
+  it('a binding naming user:* applies to every user, never to another type; a deny on it denies everyone', () => {
+    const view = createMemoryGrantView(
+      worldOf([
+        { subject: 'user:*', role: 'env_reader', scope: 'project:p' },
+        { subject: 'user:*', actions: ['flags:read'], scope: 'project:p/env:locked', effect: 'deny' },
+        { subject: 'user:boss', role: 'owner' },
+      ]),
+    );
+    expect(decide(view, check('user:anyone', 'flags:read', 'org:o/project:p/env:e'), NOW)).toMatchObject({ decision: 'ALLOW', reason: { binding: { subject: 'user:*' } } });
+    expect(decide(view, check('service:bot', 'flags:read', 'org:o/project:p/env:e'), NOW).decision).toBe('DENY');
+    expect(decide(view, check('user:boss', 'flags:read', 'org:o/project:p/env:locked'), NOW)).toMatchObject({ decision: 'DENY', reason: { code: 'DENY_BINDING' } });
   });
 
   it('a binding applies to its scope and everything below, never above or beside', () => {

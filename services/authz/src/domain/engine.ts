@@ -47,6 +47,8 @@ export interface GrantView {
   catalogue(org: string): Catalogue;
   /** Stored attributes of one resource path. */
   attributes(path: string): ResourceAttributes | undefined;
+  /** The subject's stored attributes in the organization's directory (for conditions). */
+  directory(org: string, subject: string): Attributes | undefined;
 }
 
 /** A check whose names are already validated. */
@@ -57,6 +59,7 @@ export interface ValidCheck {
   readonly context?: Attributes | undefined;
   readonly resourceAttributes?: Attributes | undefined;
   readonly subjectAttributes?: Attributes | undefined;
+  readonly actionAttributes?: Attributes | undefined;
 }
 
 const inlineMatchers = new WeakMap<readonly string[], ActionMatcher>();
@@ -245,7 +248,7 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
         code: 'NO_BINDING',
         message: sawCandidate
           ? `no usable binding allows ${action.action} on ${resource.path}`
-          : `no binding of ${check.subject}${subjects.length > 1 ? ` or its groups (${subjects.slice(1).join(', ')})` : ''} allows ${action.action} on ${resource.path}`,
+          : noBindingMessage(check.subject, subjects, action.action, resource.path),
       },
     };
   }
@@ -269,6 +272,12 @@ export function decide(view: GrantView, check: ValidCheck, now: number): Decisio
     decision: 'ALLOW',
     reason: { code: 'ALLOWED', message: `allowed by ${describeBinding(allowedBy)}${via}`, binding: allowedBy },
   };
+}
+
+/** Names the subject's groups (not the wildcard of its type: whether a view lists it depends on whether it holds bindings). */
+function noBindingMessage(subject: string, subjects: readonly string[], action: string, path: string): string {
+  const groups = subjects.slice(1).filter((s) => !s.endsWith(':*'));
+  return `no binding of ${subject}${groups.length > 0 ? ` or its groups (${groups.join(', ')})` : ''} allows ${action} on ${path}`;
 }
 
 /** A live allow binding of the subject or its groups strictly below the resource: it makes the resource visible. */
@@ -314,7 +323,9 @@ function conditionVariables(view: GrantView, check: ValidCheck): ConditionVariab
     subject: {
       id: check.subject,
       type: check.subject.slice(0, colon),
-      attributes: check.subjectAttributes ?? {},
+      // Stored (directory) attributes win over caller-supplied ones, as for resources.
+      attributes: { ...check.subjectAttributes, ...view.directory(check.resource.org, check.subject) },
     },
+    action: { name: check.action.action, attributes: check.actionAttributes ?? {} },
   };
 }

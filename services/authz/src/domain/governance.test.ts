@@ -212,6 +212,45 @@ describe('the closed catalogue', () => {
   });
 });
 
+describe('the organization\'s names and directory are owner-only (issue 14)', () => {
+  const schema = { subjectTypes: ['identity'], resourceTypes: [{ name: 'todo', parent: 'org' }] };
+  const directory = (subject: string, attributes: Record<string, unknown>): Change => ({ kind: 'directory.put', org: 'acme', subject, attributes });
+
+  it('an admin cannot give itself a colleague\'s email (a condition comparing subject.attributes.email would then let it in)', () => {
+    refused(judge('user:adam', [directory('user:adam', { email: 'olivia@acme.com' })]), /^only an owner of org:acme may change its directory \(the stored attributes of user:adam\)$/);
+  });
+
+  it('a subject who manages groups or roles cannot write the directory either', () => {
+    refused(judge('user:gus', [directory('user:mia', { department: 'finance' })]), /only an owner of org:acme may change its directory/);
+    refused(judge('user:rob', [directory('user:mia', { roles: ['admin'] })]), /only an owner of org:acme may change its directory/);
+  });
+
+  it('an admin cannot declare subject or resource types', () => {
+    refused(judge('user:adam', [{ kind: 'catalogue.put', org: 'acme', actions: [], schema }]), /^only an owner of org:acme may change the subject or resource types it declares$/);
+  });
+
+  it('an owner may do both', () => {
+    expect(judge('user:olivia', [directory('user:mia', { email: 'mia@acme.com' }), { kind: 'catalogue.put', org: 'acme', actions: [], schema }]).verdict.ok).toBe(true);
+  });
+
+  it('an admin cannot deny (or grant) every user at once: a user:* binding reaches owners and other admins', () => {
+    refused(judge('user:adam', [grant('user:*', 'viewer', 'org:acme', { effect: 'deny' })]), /^only an owner of org:acme may grant or revoke a binding naming every subject of a type \(user:\*\)$/);
+    refused(judge('user:adam', [grant('user:*', 'env_reader', 'org:acme/project:checkout')]), /naming every subject of a type/);
+    expect(judge('user:olivia', [grant('user:*', 'env_reader', 'org:acme/project:checkout')]).verdict.ok).toBe(true);
+  });
+
+  it('even an owner cannot deny owner actions to user:* (the organization would have no working owner)', () => {
+    // With only user owners left (no owners group, no owner service), a deny of owner to every user strands the organization.
+    const users = acme().withChanges([
+      { kind: 'binding.delete', id: bindingId(acme(), 'group:owners', 'owner') },
+      { kind: 'binding.delete', id: bindingId(acme(), 'service:robot', 'owner') },
+    ]);
+    refused(judge('user:olivia', [grant('user:*', 'owner', 'org:acme', { effect: 'deny' })], users), /would have no working owner/, 'invariant');
+    // service:robot, an owner, is not a user: the same deny leaves it working.
+    expect(judge('user:olivia', [grant('user:*', 'owner', 'org:acme', { effect: 'deny' })]).verdict.ok).toBe(true);
+  });
+});
+
 describe('visible_from_below: an assignment decides above its scope too', () => {
   // A granter of access at the project that cannot itself see projects.
   const world = (extra: Partial<WorldFile['orgs'][number]> = {}) =>

@@ -10,12 +10,14 @@
  *  3. The caller may cause every loss: it holds the lost action there, and a loss aimed at an
  *     owner or an admin (someone holding a management action on the organization) — by a
  *     binding, a group membership or a role definition — needs an owner.
- *  4. The state after the change keeps every invariant (invariants.ts), for all time.
+ *  4. The organization's names (declared subject and resource types), its directory and
+ *     bindings naming every subject of a type (`user:*`) are an owner's to change.
+ *  5. The state after the change keeps every invariant (invariants.ts), for all time.
  *
  * Minting a credential for a subject is the caller gaining everything that subject holds.
  * A refused change is refused whole, naming the first gain or loss the caller may not cause.
  */
-import { MANAGEMENT_ACTIONS } from './catalogue.js';
+import { MANAGEMENT_ACTIONS, type OrgSchema } from './catalogue.js';
 import type { Change } from './changes.js';
 import { computeEffect, Decider, RANK, ruleActions, scopeOfChanges, type AccessChange, type ChangeEffect } from './effect.js';
 import { brokenInvariant, workingOwners } from './invariants.js';
@@ -80,6 +82,21 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
     if (!isOwner()) return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may loosen the rules of ${resource}: the change ${how.join('; ')}` };
   }
   const known = before.catalogue();
+  // The organization's names (subject types, resource types) are its schema, and its directory
+  // feeds every condition that reads subject.attributes: only an owner changes them.
+  for (const c of changes) {
+    // A binding naming every subject of a type (user:*) reaches owners and admins too: only an owner grants or revokes one.
+    const wildcard = c.kind === 'binding.put' ? c.binding.subject : c.kind === 'binding.delete' ? before.binding(c.id)?.subject : undefined;
+    if (wildcard !== undefined && wildcard.endsWith(':*') && !isOwner()) {
+      return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may grant or revoke a binding naming every subject of a type (${wildcard})` };
+    }
+    if (c.kind === 'directory.put' && !isOwner()) {
+      return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may change its directory (the stored attributes of ${c.subject})` };
+    }
+    if (c.kind === 'catalogue.put' && !sameSchema(known.schema, c.schema) && !isOwner()) {
+      return { ok: false, kind: 'permission', problem: `only an owner of org:${org} may change the subject or resource types it declares` };
+    }
+  }
   for (const gain of effect.gains) {
     if (!known.has(gain.action)) {
       // An action the change declares: nobody held it before; an owner (who holds `*`) may hand it out.
@@ -112,6 +129,11 @@ function verdictOf(input: JudgeInput, after: OrgGraph, was: Decider, effect: Cha
   const broken = brokenInvariant(after, now);
   if (broken !== undefined) return { ok: false, kind: 'invariant', problem: broken };
   return { ok: true };
+}
+
+function sameSchema(a: OrgSchema, b: OrgSchema): boolean {
+  const key = (s: OrgSchema) => JSON.stringify([[...s.subjectTypes].sort(), s.resourceTypes.map((t) => `${t.name}<${t.parent}`).sort()]);
+  return key(a) === key(b);
 }
 
 /**

@@ -4,7 +4,19 @@
  */
 import type { Binding } from './model.js';
 
-/** The subject and every group reachable from it; visits each once, so cycles end. */
+/**
+ * The subject that stands for every subject of `subject`'s type (`user:*` for `user:sarah`):
+ * a binding naming it applies to each of them. Undefined for a wildcard itself.
+ */
+export function wildcardOf(subject: string): string | undefined {
+  const colon = subject.indexOf(':');
+  return colon < 0 || subject.endsWith(':*') ? undefined : `${subject.slice(0, colon)}:*`;
+}
+
+/**
+ * The subject, every group reachable from it, and last the wildcard of its type; visits each
+ * once, so cycles end.
+ */
 export function closure(subject: string, groupsOf: (subject: string) => readonly string[]): string[] {
   const seen = new Set<string>([subject]);
   const order = [subject];
@@ -16,6 +28,8 @@ export function closure(subject: string, groupsOf: (subject: string) => readonly
       }
     }
   }
+  const wildcard = wildcardOf(subject);
+  if (wildcard !== undefined && !seen.has(wildcard)) order.push(wildcard);
   return order;
 }
 

@@ -48,6 +48,9 @@ export function graphSpec(org: string, caller: string, changes: readonly Change[
       case 'resource.put':
         near.add(change.path);
         break;
+      case 'directory.put':
+        subjects.add(change.subject);
+        break;
       case 'catalogue.put':
         // A declared action reaches every wildcard in the organization.
         near.add(`org:${org}`);

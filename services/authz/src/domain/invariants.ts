@@ -20,7 +20,8 @@ export function ownerCandidates(graph: OrgGraph): string[] {
   for (const subject of graph.subjects()) {
     for (const b of graph.bindingsOf(subject)) {
       if (b.role !== 'owner' || b.effect !== 'allow' || b.scope !== orgPath || b.condition !== undefined || b.expiresAt !== undefined) continue;
-      if (!subject.startsWith('group:')) out.add(subject);
+      // A wildcard (user:*) is not an actor: it never counts as an owner.
+      if (!subject.startsWith('group:') && !subject.endsWith(':*')) out.add(subject);
       for (const member of graph.members(subject)) if (!member.startsWith('group:')) out.add(member);
     }
   }

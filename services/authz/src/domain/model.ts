@@ -102,6 +102,8 @@ export interface CheckInput {
   readonly context?: Attributes | undefined;
   readonly resourceAttributes?: Attributes | undefined;
   readonly subjectAttributes?: Attributes | undefined;
+  /** AuthZEN `action.properties`: visible to conditions as `action.attributes`. */
+  readonly actionAttributes?: Attributes | undefined;
 }
 
 export type Consistency =

@@ -6,11 +6,11 @@
  * change set without touching the original. Used to compute a change's effect (effect.ts)
  * and to hold the invariants on the state after it (invariants.ts).
  */
-import { BUILT_IN_CATALOGUE, Catalogue, COMPILED_SYSTEM_ROLES, compileRole } from './catalogue.js';
+import { BUILT_IN_CATALOGUE, Catalogue, COMPILED_SYSTEM_ROLES, compileRole, type OrgSchema } from './catalogue.js';
 import type { Change } from './changes.js';
 import type { GrantView } from './engine.js';
 import { closure } from './grant-graph.js';
-import type { Binding, CompiledRole, ResourceAttributes, Role } from './model.js';
+import type { Attributes, Binding, CompiledRole, ResourceAttributes, Role } from './model.js';
 import { grantKey } from './world.js';
 
 export interface OrgGraphData {
@@ -22,8 +22,12 @@ export interface OrgGraphData {
   /** The organization's own role definitions (they shadow system roles of the same name). */
   readonly roles: readonly Role[];
   readonly declaredActions: readonly string[];
+  /** The subject and resource types it declares. */
+  readonly schema?: OrgSchema | undefined;
   /** Stored attributes of the organization's resources that carry any. */
   readonly attributes: ReadonlyMap<string, ResourceAttributes>;
+  /** Directory entries of the loaded subjects (those a change set names, at least). */
+  readonly directory?: ReadonlyMap<string, Attributes> | undefined;
 }
 
 /** Ids of bindings a change set creates: unique across every graph of the process. */
@@ -44,6 +48,7 @@ export class OrgGraph implements GrantView {
   private readonly compiled = new Map<string, CompiledRole>();
   private readonly attrs: ReadonlyMap<string, ResourceAttributes>;
   private readonly cat: Catalogue;
+  private readonly dir: ReadonlyMap<string, Attributes>;
 
   constructor(data: OrgGraphData) {
     this.org = data.org;
@@ -61,7 +66,8 @@ export class OrgGraph implements GrantView {
     for (const list of this.groupsOf.values()) list.sort();
     this.roleDefs = new Map(data.roles.map((r) => [r.name, r]));
     this.attrs = data.attributes;
-    this.cat = data.declaredActions.length === 0 ? BUILT_IN_CATALOGUE : new Catalogue(data.declaredActions);
+    this.dir = data.directory ?? new Map();
+    this.cat = data.declaredActions.length === 0 && data.schema === undefined ? BUILT_IN_CATALOGUE : new Catalogue(data.declaredActions, data.schema);
   }
 
   private data(): OrgGraphData {
@@ -72,7 +78,9 @@ export class OrgGraph implements GrantView {
       memberships: this.edges,
       roles: [...this.roleDefs.values()],
       declaredActions: this.cat.declared,
+      schema: this.cat.schema,
       attributes: this.attrs,
+      directory: this.dir,
     };
   }
 
@@ -111,6 +119,14 @@ export class OrgGraph implements GrantView {
 
   catalogue(): Catalogue {
     return this.cat;
+  }
+
+  /**
+   * The directory entries of the loaded subjects (a world apply compares the file's with them).
+   * Changing the directory is owner-only (governance.ts), whatever conditions read there.
+   */
+  directory(org: string, subject: string): Attributes | undefined {
+    return org === this.org ? this.dir.get(subject) : undefined;
   }
 
   // Queries a change's effect needs ---------------------------------------------------------
@@ -195,6 +211,8 @@ export class OrgGraph implements GrantView {
     const roles = new Map(data.roles.map((r) => [r.name, r]));
     const attributes = new Map(data.attributes);
     let declared = data.declaredActions;
+    let schema = data.schema;
+    const directory = new Map(data.directory);
     for (const change of changes) {
       switch (change.kind) {
         case 'binding.put': {
@@ -223,7 +241,15 @@ export class OrgGraph implements GrantView {
           if (change.org === this.org) attributes.set(change.path, change.attributes);
           break;
         case 'catalogue.put':
-          if (change.org === this.org) declared = change.actions;
+          if (change.org === this.org) {
+            declared = change.actions;
+            schema = change.schema;
+          }
+          break;
+        case 'directory.put':
+          if (change.org !== this.org) break;
+          if (Object.keys(change.attributes).length === 0) directory.delete(change.subject);
+          else directory.set(change.subject, change.attributes);
           break;
       }
     }
@@ -233,7 +259,9 @@ export class OrgGraph implements GrantView {
       memberships: [...edges.values()],
       roles: [...roles.values()],
       declaredActions: declared,
+      schema,
       attributes,
+      directory,
     });
   }
 }

@@ -49,6 +49,31 @@ describe('world files', () => {
       'orgs.0.bindings.1: repeats bindings.0 (same subject, role, scope and effect); merge them into one',
     );
     fails({ orgs: [{ id: 'a', surprise: true }] }, 'orgs.0: Unrecognized key: "surprise"');
-    fails({ orgs: [{ id: 'a', projects: [{ id: 'p', environments: [{ id: 'e', sensitive_actions: ['flags'] }] }] }] }, 'orgs.0.projects.0.environments.0.sensitive_actions[0]: "flags" is not of the form area:verb (e.g. "flags:enable")');
+    fails({ orgs: [{ id: 'a', projects: [{ id: 'p', environments: [{ id: 'e', sensitive_actions: ['flags enable'] }] }] }] }, 'orgs.0.projects.0.environments.0.sensitive_actions[0]: "flags enable" is not an action: parts separated by ":" are 1-64 letters, digits, _ . - starting with a letter, digit or _ (e.g. "read", "GET", "flags:enable")');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'identity:x', role: 'viewer' }] }] }, 'orgs.0.bindings.0.subject: subject type identity is not declared in organization a (subject_types: [...])');
+    fails({ orgs: [{ id: 'a', subject_types: ['user'] }] }, 'orgs.0.subject_types[0]: user is built in; declare only other types');
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'project' }] }] }, 'orgs.0.resource_types[0].name: "project" is not a resource type name (lowercase letters, digits and _, at most 32; not org, project or env)');
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'x', parent: 'nowhere' }] }] }, 'orgs.0.resource_types[0].parent: "nowhere" is neither org, project, env nor a declared resource type');
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'x', parent: 'y' }, { name: 'y', parent: 'x' }] }] }, /^orgs\.0\.resource_types: x hangs under itself/);
+    fails({ orgs: [{ id: 'a', directory: [{ subject: 'user:x', attributes: { email: 'x@a' } }, { subject: 'user:x', attributes: {} }] }] }, 'orgs.0.directory.1.subject: user:x appears twice');
+    fails({ orgs: [{ id: 'a', bindings: [{ subject: 'user:x', actions: ['orgs:read'], resource: { type: 'route', id: '/x' } }] }] }, /^orgs\.0\.bindings\.0\.resource\.type: "route" is not a resource type org:a declares/);
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'route' }], bindings: [{ subject: 'user:x', actions: ['orgs:read'], scope: 'route:%2Fx', resource: { type: 'route', id: '/x' } }] }] }, 'orgs.0.bindings.0: a binding names at most one of scope and resource');
+    fails({ orgs: [{ id: 'a', resources: [{ protected: true }] }] }, 'orgs.0.resources.0: a resource names exactly one of path and resource');
+    fails({ orgs: [{ id: 'a', resource_types: [{ name: 'route' }], resources: [{ path: 'project:p/route:%2Fx' }] }] }, 'orgs.0.resources.0.path: org:a/project:p/route:%2Fx is a route, which the organization declares under org, but it sits under project');
+  });
+
+  it('takes resources and binding scopes as the client names them, mapped like an AuthZEN {type, id}', () => {
+    const world = parseWorld({
+      orgs: [{
+        id: 'gw',
+        resource_types: [{ name: 'route' }, { name: 'record', parent: 'project' }],
+        actions: ['GET'],
+        resources: [{ resource: { type: 'route', id: '/todos/{todoId}' } }, { resource: { type: 'record', id: 'r|1', parent: 'project:p' } }],
+        bindings: [{ subject: 'user:x', actions: ['GET'], resource: { type: 'route', id: '/todos/{todoId}' } }],
+      }],
+    });
+    expect(world.resources.map((r) => r.path)).toEqual(['org:gw', 'org:gw/route:%2Ftodos%2F{todoId}', 'org:gw/project:p/record:r|1']);
+    expect(world.bindings[0]!.scope).toBe('org:gw/route:%2Ftodos%2F{todoId}');
   });
 });
+

@@ -79,7 +79,8 @@ export function bindingId(value: string): string {
 }
 
 export function planGrant(input: GrantInput, catalogue: Catalogue, now: number): Plan & { readonly binding: Extract<Change, { kind: 'binding.put' }>['binding'] } {
-  parseSubject(input.subject, 'subject');
+  const subject = parseSubject(input.subject, 'subject');
+  if (!catalogue.hasSubjectType(subject.type)) throw new InvalidArgumentError('subject', `subject type ${subject.type} is not declared in the organization (subject_types)`);
   const scope = parseResource(input.scope, 'scope');
   if ((input.role === undefined || input.role === '') === (input.actions === undefined || input.actions.length === 0)) {
     throw new InvalidArgumentError('role', 'set exactly one of role and actions');
@@ -115,7 +116,7 @@ export function planMember(kind: 'member.add' | 'member.remove', input: { org: s
   const org = orgPath(input.org);
   const group = parseSubject(input.group, 'group');
   if (group.type !== 'group') throw new InvalidArgumentError('group', 'must be a group subject (group:<id>)');
-  parseSubject(input.member, 'member');
+  if (parseSubject(input.member, 'member').id === '*') throw new InvalidArgumentError('member', `${input.member} stands for every subject of its type; bind it directly instead`);
   if (input.member === input.group) throw new InvalidArgumentError('member', 'a group cannot be a member of itself');
   return {
     org: org.org,

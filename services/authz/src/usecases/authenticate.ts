@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { UnauthenticatedError, UnavailableError } from '@warden/errors';
-import { isSubjectType, parseSubject } from '@warden/names';
+import { isSubjectType, parseSubject, SEGMENT_ID_PATTERN } from '@warden/names';
 import type { VerifiedKey } from '../domain/api-key-format.js';
 import { TRUSTED_LOCAL, type Caller } from '../domain/caller.js';
 import type { ApiKeyStore } from '../ports.js';
@@ -20,6 +20,10 @@ export interface JwtOptions {
   readonly audience: string;
   /** The claim naming the user; its value becomes `user:<value>` unless it is already a subject. */
   readonly subjectClaim: string;
+  /** The claim naming the subject's identity-provider groups (an array of names); undefined: not read. */
+  readonly groupsClaim?: string | undefined;
+  /** The claim naming the token's organization (where AuthZEN client names are mapped); undefined: not read. */
+  readonly orgClaim?: string | undefined;
 }
 
 export interface AuthenticatorOptions {
@@ -45,6 +49,27 @@ const LOOPBACK = /^(?:ipv4:)?127\.\d+\.\d+\.\d+(?::\d+)?$|^(?:ipv6:)?\[?(?:::1|:
 
 export function isLoopback(peer: string | undefined): boolean {
   return peer !== undefined && LOOPBACK.test(peer);
+}
+
+/** At most this many groups are taken from a token. */
+export const MAX_TOKEN_GROUPS = 100;
+
+/**
+ * The `group:<name>` subjects a token's groups claim names: an array of names (a string is one
+ * name); names that are not usable group ids are skipped, never an error (the token is the IdP's).
+ */
+function tokenGroups(claim: unknown): readonly string[] {
+  const names = typeof claim === 'string' ? [claim] : Array.isArray(claim) ? claim : [];
+  const groups = new Set<string>();
+  for (const name of names) {
+    if (typeof name !== 'string' || groups.size >= MAX_TOKEN_GROUPS) continue;
+    try {
+      if (parseSubject(`group:${name}`).id !== '*') groups.add(`group:${name}`);
+    } catch {
+      // not a group id: ignored
+    }
+  }
+  return [...groups].sort();
 }
 
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
@@ -90,11 +115,19 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     if (typeof claim !== 'string' || claim.length === 0) throw new UnauthenticatedError(`the token has no ${jwt.subjectClaim} claim`);
     const subject = isSubjectType(claim.slice(0, Math.max(0, claim.indexOf(':')))) ? claim : `user:${claim}`;
     try {
-      parseSubject(subject, jwt.subjectClaim);
+      if (parseSubject(subject, jwt.subjectClaim).id === '*') throw new Error('a wildcard is not a caller');
     } catch {
       throw new UnauthenticatedError(`the token's ${jwt.subjectClaim} claim is not a usable subject id`);
     }
-    return { kind: 'jwt', subject, issuer: jwt.issuer };
+    const org = jwt.orgClaim === undefined ? undefined : payload[jwt.orgClaim];
+    return {
+      kind: 'jwt',
+      subject,
+      issuer: jwt.issuer,
+      groups: tokenGroups(jwt.groupsClaim === undefined ? undefined : payload[jwt.groupsClaim]),
+      // An organization id, or nothing (a claim that is not one is ignored: client names then need Warden paths).
+      org: typeof org === 'string' && SEGMENT_ID_PATTERN.test(org) ? org : undefined,
+    };
   }
 
   return {

@@ -13,9 +13,12 @@ import type { ValidCheck } from '../domain/engine.js';
 import { decide } from '../domain/engine.js';
 import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
 import type { Attributes } from '../domain/model.js';
-import { isSubjectType, parseAction, parseResource, parseSubject, SUBJECT_TYPES, type ResourcePath } from '@warden/names';
+import { isSubjectTypeName, parseAction, parseResource, parseSubject, type ResourcePath } from '@warden/names';
+import { validateCheck } from '../domain/check.js';
 import { decodePageToken, encodePageToken } from '@warden/service-kit';
-import type { CandidateSource, GrantSource } from '../ports.js';
+import type { CandidateSource, GrantSource, ViewRequest } from '../ports.js';
+import type { GrantView } from '../domain/engine.js';
+import { tokenGroupsFor, WithTokenGroups } from './token-groups.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
 
 export const LOOKUP_ACTION = 'authz:lookup';
@@ -39,6 +42,10 @@ export interface PageResult<T> {
 
 interface Common {
   readonly context?: Attributes | undefined;
+  /** The request's properties, as in a Check: a search lists exactly what an evaluation with them would allow. */
+  readonly subjectAttributes?: Attributes | undefined;
+  readonly resourceAttributes?: Attributes | undefined;
+  readonly actionAttributes?: Attributes | undefined;
   readonly page?: Page | undefined;
 }
 
@@ -54,7 +61,7 @@ export interface LookupResourcesInput extends Common {
 export interface LookupSubjectsInput extends Common {
   readonly action: string;
   readonly resource: string;
-  /** Only subjects of this type (`user`, `service`, `group`); all when unset. */
+  /** Only subjects of this type (`user`, `service`, `group` or a declared one); all when unset. A type the organization does not have lists nobody. */
   readonly subjectType?: string | undefined;
 }
 
@@ -70,6 +77,22 @@ export interface Lookups {
 }
 
 const isName = (value: unknown): value is string => typeof value === 'string';
+
+function groupsOf(caller: Caller, subject: string): { readonly subject: string; readonly names: readonly string[] } | undefined {
+  const names = tokenGroupsFor(caller, subject);
+  return names === undefined ? undefined : { subject, names };
+}
+
+/** What of a lookup's input a Check takes besides its names; also part of the page token's query. */
+function extras(input: Common) {
+  return { context: input.context, subjectAttributes: input.subjectAttributes, resourceAttributes: input.resourceAttributes, actionAttributes: input.actionAttributes };
+}
+/** The extras checked like a Check's (sizes, objects). */
+function validExtras(input: Common) {
+  const { context, subjectAttributes, resourceAttributes, actionAttributes } = validateCheck({ subject: 'user:x', action: 'x', resource: 'org:x', ...extras(input) });
+  return { context, subjectAttributes, resourceAttributes, actionAttributes };
+}
+const queryOf = (input: Common) => [input.context ?? null, input.subjectAttributes ?? null, input.resourceAttributes ?? null, input.actionAttributes ?? null];
 
 /** The last candidate a page token of `query` carries; undefined for the first page. */
 function decodeToken(token: string | undefined, query: readonly unknown[]): string | undefined {
@@ -104,6 +127,14 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
     }
   }
 
+  /** One view for the requests; with a token's groups, they join its subject's closure (their units read too). */
+  async function viewWithGroups(requests: ViewRequest[], groups: { readonly subject: string; readonly names: readonly string[] } | undefined, signal?: AbortSignal): Promise<GrantView> {
+    if (groups === undefined || requests.length === 0) return source.view(requests, signal);
+    const resource = requests[0]!.resource;
+    const view = await source.view([...requests, ...groups.names.map((group) => ({ subject: group, resource }))], signal);
+    return new WithTokenGroups(view, groups.subject, groups.names, groups.names.map(() => view));
+  }
+
   /** Scans candidates page by page, deciding each, until `limit` results or MAX_SCAN candidates. */
   async function scan(
     next: (after: string | undefined, limit: number) => Promise<string[]>,
@@ -112,6 +143,8 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
     limit: number,
     query: readonly unknown[],
     signal?: AbortSignal,
+    /** The token's groups, when the candidates are decided for the token's own subject. */
+    groups?: { readonly subject: string; readonly names: readonly string[] },
   ): Promise<PageResult<string>> {
     const results: string[] = [];
     let scanned = 0;
@@ -121,7 +154,7 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const batch = await next(last, CHUNK);
       if (batch.length === 0) return { results, nextToken: '', revision };
       const checks = batch.map(toCheck);
-      const view = await source.view(checks.map((c) => ({ subject: c.subject, resource: c.resource })), signal);
+      const view = await viewWithGroups(checks.map((c) => ({ subject: c.subject, resource: c.resource })), groups, signal);
       revision = Math.max(revision, view.revision);
       const at = now();
       for (const [i, check] of checks.entries()) {
@@ -144,28 +177,31 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       const scope = parseResource(input.scope, 'scope');
       if (!TYPE_RE.test(input.resourceType)) throw new InvalidArgumentError('resource_type', `${JSON.stringify(input.resourceType)} is not a resource type (lowercase letters, digits and _)`);
       await mayLookup(caller, input.subject, scope, 'subject', signal);
-      const query = ['resources', input.subject, input.action, input.resourceType, input.scope, input.context ?? null];
+      const query = ['resources', input.subject, input.action, input.resourceType, input.scope, ...queryOf(input)];
+      const more = validExtras(input);
       return scan(
         (after, limit) => candidates.resourcesUnder(scope.path, input.resourceType, after, limit, signal),
-        (path) => ({ subject: input.subject, action, resource: parseResource(path), context: input.context }),
+        (path) => ({ subject: input.subject, action, resource: parseResource(path), ...more }),
         decodeToken(input.page?.token, query),
         pageSize(input.page),
         query,
         signal,
+        groupsOf(caller, input.subject),
       );
     },
 
     async lookupSubjects(caller, input, { signal } = NO_OPTIONS) {
       const action = parseAction(input.action, 'action');
       const resource = parseResource(input.resource, 'resource');
-      if (input.subjectType !== undefined && !isSubjectType(input.subjectType)) {
-        throw new InvalidArgumentError('subject_type', `${JSON.stringify(input.subjectType)} is not one of ${SUBJECT_TYPES.join(', ')}`);
+      if (input.subjectType !== undefined && !isSubjectTypeName(input.subjectType)) {
+        throw new InvalidArgumentError('subject_type', `${JSON.stringify(input.subjectType)} is not a subject type name (lowercase letters, digits and _)`);
       }
       await mayLookup(caller, undefined, resource, 'resource', signal);
-      const query = ['subjects', input.action, input.resource, input.subjectType ?? null, input.context ?? null];
+      const query = ['subjects', input.action, input.resource, input.subjectType ?? null, ...queryOf(input)];
+      const more = validExtras(input);
       return scan(
         (after, limit) => candidates.subjectsOn(resource.chain, input.subjectType, after, limit, signal),
-        (subject) => ({ subject, action, resource, context: input.context }),
+        (subject) => ({ subject, action, resource, ...more }),
         decodeToken(input.page?.token, query),
         pageSize(input.page),
         query,
@@ -177,21 +213,22 @@ export function createLookups({ source, candidates, now = Date.now }: LookupOpti
       parseSubject(input.subject, 'subject');
       const resource = parseResource(input.resource, 'resource');
       await mayLookup(caller, input.subject, resource, 'subject', signal);
-      const view = await source.view([{ subject: input.subject, resource }], signal);
+      const more = validExtras(input);
+      const view = await viewWithGroups([{ subject: input.subject, resource }], groupsOf(caller, input.subject), signal);
       // Every action of the organization's (closed) catalogue, built in and declared.
       const at = now();
       const allowed = view
         .catalogue(resource.org)
         .actions
-        .filter((action) => decide(view, { subject: input.subject, action: parseAction(action), resource, context: input.context }, at).decision === 'ALLOW');
-      const query = ['actions', input.subject, input.resource, input.context ?? null];
+        .filter((action) => decide(view, { subject: input.subject, action: parseAction(action), resource, ...more }, at).decision === 'ALLOW');
+      const query = ['actions', input.subject, input.resource, ...queryOf(input)];
       const after = decodeToken(input.page?.token, query);
       const start = after === undefined ? 0 : allowed.findIndex((a) => a > after);
       const from = start < 0 ? allowed.length : start;
       const limit = pageSize(input.page);
       const results = allowed.slice(from, from + limit);
-      const more = from + limit < allowed.length;
-      return { results, nextToken: more ? encodePageToken(results.at(-1)!, query) : '', revision: view.revision };
+      const hasMore = from + limit < allowed.length;
+      return { results, nextToken: hasMore ? encodePageToken(results.at(-1)!, query) : '', revision: view.revision };
     },
   };
 }

@@ -108,6 +108,10 @@ export function driftOf(store: OrgGraph, changes: readonly Change[]): DriftItem[
   if (declared.length > 0 && (fileCatalogue === undefined || !same([...fileCatalogue.actions].sort(), [...declared].sort()))) {
     drift.push({ kind: 'catalogue', key: store.org, detail: `the organization declares [${declared.join(', ')}]` });
   }
+  const schema = store.catalogue().schema;
+  if ((schema.subjectTypes.length > 0 || schema.resourceTypes.length > 0) && (fileCatalogue === undefined || !same(fileCatalogue.schema, schema))) {
+    drift.push({ kind: 'catalogue', key: store.org, detail: 'the organization declares subject or resource types the file does not' });
+  }
   return drift;
 }
 
@@ -132,7 +136,9 @@ export function pendingChanges(store: OrgGraph, changes: readonly Change[], exis
       case 'resource.put':
         return !existing.has(c.path) || !same(store.attributes(c.path) ?? {}, c.attributes);
       case 'catalogue.put':
-        return !same([...store.catalogue().declared].sort(), [...c.actions].sort());
+        return !same([...store.catalogue().declared].sort(), [...c.actions].sort()) || !same(store.catalogue().schema, c.schema);
+      case 'directory.put':
+        return !same(store.directory(store.org, c.subject) ?? {}, c.attributes);
       default:
         return true;
     }

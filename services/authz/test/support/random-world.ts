@@ -31,7 +31,12 @@ export function worldArb(org: string): fc.Arbitrary<WorldFile> {
     show_values_to_readers: fc.boolean(),
   });
   const binding = fc.record({
-    subject: fc.oneof({ arbitrary: fc.constantFrom(...USERS), weight: 3 }, { arbitrary: fc.constantFrom(...GROUPS).map((g) => `group:${g}`), weight: 1 }),
+    subject: fc.oneof(
+      { arbitrary: fc.constantFrom(...USERS), weight: 3 },
+      { arbitrary: fc.constantFrom(...GROUPS).map((g) => `group:${g}`), weight: 1 },
+      // Every user at once.
+      { arbitrary: fc.constant('user:*'), weight: 1 },
+    ),
     grant: fc.oneof(fc.constantFrom(...SYSTEM, 'r0', 'r1').map((role) => ({ role })), fc.subarray(PATTERNS, { minLength: 1 }).map((actions) => ({ actions }))),
     scope: scopeArb,
     effect: fc.constantFrom('allow', 'allow', 'allow', 'allow', 'deny'),

@@ -41,6 +41,7 @@ import { ReadReplicaRouter } from './read-replica-router.js';
 import { RedisUnitCache } from './redis-unit-cache.js';
 import { entryOf } from './unit-codec.js';
 import { viewOf } from './unit-views.js';
+import { wildcardOf } from '../../domain/grant-graph.js';
 import type { Entry } from './units.js';
 import type pg from 'pg';
 
@@ -234,6 +235,9 @@ export class CachedGrantSource implements GrantSource {
     };
     for (const { subject, resource } of requests) {
       need(subjects, subject, subjectKey);
+      // The bindings naming every subject of its type (`user:*`) count for it too.
+      const wildcard = wildcardOf(subject);
+      if (wildcard !== undefined) need(subjects, wildcard, subjectKey);
       need(orgs, resource.org, orgKey);
       for (const path of resource.chain) need(attributes, path, resourceKey);
     }

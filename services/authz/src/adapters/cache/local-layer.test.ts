@@ -23,6 +23,8 @@ function warm(rev = 1): LocalLayer {
   local.set('user:ann', subject(rev, ['group:eng']));
   local.set('group:eng', subject(rev, ['group:all'], [binding('group:eng', 'org:acme/project:p')]));
   local.set('group:all', subject(rev, []));
+  // The wildcard of ann's type: its unit must be present (empty here, so it joins no closure).
+  local.set('user:*', subject(rev, []));
   return local;
 }
 
@@ -58,5 +60,16 @@ describe('LocalLayer', () => {
     local.clear();
     expect(local.size).toBe(0);
     expect(local.hit({ subject: 'user:ann', resource }, 5)).toBeUndefined();
+  });
+
+  it('the wildcard of the subject\'s type joins the closure when it holds bindings; invalidating it ends the memo', () => {
+    const local = warm();
+    expect(local.hit({ subject: 'user:ann', resource }, 1)!.subjectsOf('user:ann', 'acme')).toEqual(['user:ann', 'group:eng', 'group:all']);
+    local.invalidate('s:user:*', 2);
+    expect(local.hit({ subject: 'user:ann', resource }, 2)).toBeUndefined();
+    local.set('user:*', subject(2, [], [binding('user:*', 'org:acme')]));
+    const view = local.hit({ subject: 'user:ann', resource }, 2)!;
+    expect(view.subjectsOf('user:ann', 'acme')).toEqual(['user:ann', 'group:eng', 'group:all', 'user:*']);
+    expect(view.bindingsAt('user:*', 'org:acme')).toHaveLength(1);
   });
 });

@@ -13,6 +13,7 @@
  * Memos (units.ts) are re-resolved through the layer every REFRESH_EVERY uses anyway, which
  * keeps the units they name recently used (an LRU evicts what it does not see read).
  */
+import { wildcardOf } from '../../domain/grant-graph.js';
 import { LRUCache } from 'lru-cache';
 import type { GrantView } from '../../domain/engine.js';
 import type { ResourceAttributes } from '../../domain/model.js';
@@ -134,6 +135,18 @@ function resolveClosure(local: LRUCache<string, Entry>, subject: string, unit: S
       names.push(group);
       units.push(entry.unit);
       entries.push(entry);
+    }
+  }
+  // The wildcard of the subject's type (`user:*`): its unit must be here (the memo dies with it);
+  // it joins the names only when it holds bindings, so a graph without any costs nothing per Check.
+  const wildcard = wildcardOf(subject);
+  if (wildcard !== undefined && !names.includes(wildcard)) {
+    const entry = local.get(wildcard);
+    if (entry === undefined || entry.unit.t !== 's') return undefined;
+    entries.push(entry);
+    if (entry.unit.byScope.size > 0) {
+      names.push(wildcard);
+      units.push(entry.unit);
     }
   }
   return { org, entries, names, units, uses: 0 };

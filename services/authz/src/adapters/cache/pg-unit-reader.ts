@@ -9,6 +9,7 @@
  * changelog since `applied` is committed history up to R'. The reader only reads; the
  * caller decides what is admitted (freshness-tracker.ts).
  */
+import type { Attributes } from '../../domain/model.js';
 import type pg from 'pg';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
@@ -74,7 +75,13 @@ export class PgUnitReader {
       list.push(b);
       bindings.set(b.subject, list);
     }
-    for (const subject of row.subjects) texts.set(subjectKey(subject), subjectUnitText(edges.get(subject), bindings.get(subject) ?? []));
+    const directory = new Map<string, Record<string, Attributes>>();
+    for (const [org, subject, attributes] of row.directory) {
+      const entry = directory.get(subject) ?? {};
+      entry[org] = attributes;
+      directory.set(subject, entry);
+    }
+    for (const subject of row.subjects) texts.set(subjectKey(subject), subjectUnitText(edges.get(subject), bindings.get(subject) ?? [], directory.get(subject)));
     for (const path of paths) texts.set(resourceKey(path), attrUnitText(row.attributes[path]));
     const rolesByOrg = new Map<string, RoleRow[]>();
     for (const r of row.roles) {

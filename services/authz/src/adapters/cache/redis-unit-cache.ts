@@ -74,8 +74,8 @@ function withWardenCommands(redis: Redis | Cluster): (Redis | Cluster) & WardenC
   return redis as (Redis | Cluster) & WardenCommands;
 }
 
-/** Bumped when a unit's JSON changes shape (v2: groups per organization, declared actions). */
-export const UNIT_FORMAT = 'v2';
+/** Bumped when a unit's JSON changes shape (v2: groups per organization, declared actions; v3: declared subject and resource types, the directory). */
+export const UNIT_FORMAT = 'v3';
 
 export class RedisUnitCache {
   private readonly redis: (Redis | Cluster) & WardenCommands;

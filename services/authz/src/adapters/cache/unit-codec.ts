@@ -1,27 +1,28 @@
 /**
  * The JSON form of a unit (what Redis stores after `rev|`), both ways.
  *
- *   subject   {"g":[<direct groups>],"o":[<each group's organization>],"b":[<BindingRow>…]}
+ *   subject   {"g":[<direct groups>],"o":[<each group's organization>],"b":[<BindingRow>…],"d":{<org>:<directory attributes>}}
  *   resource  {"a":<attributes>|null}
- *   org       {"r":[<RoleRow>…],"c":[<declared actions>]}
+ *   org       {"r":[<RoleRow>…],"c":[<declared actions>],"s":[<subject types>],"t":[[<resource type>,<parent>]…]}
  *
  * Rows are the Postgres grant view's own (BindingRow, RoleRow). Invariant the Redis script
  * relies on (redis-unit-cache.ts): a subject unit's text starts with `{"g":[` and its groups,
  * and subject names hold no quote or backslash (domain/names.ts), so the script reads the
  * groups without decoding the bindings.
  */
-import { catalogueFor } from '../../domain/catalogue.js';
-import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
+import { catalogueFor, type CatalogueRow } from '../../domain/catalogue.js';
+import type { Attributes, Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import { sortViewIndexes } from '../../domain/grant-graph.js';
 import { roleFromRow, type BindingRow, type MemberGroups, type RoleRow } from '../postgres/pg-grant-store.js';
 import type { Entry, Unit } from './units.js';
 
-type UnitJson = { g: string[]; o?: string[]; b: BindingRow[] } | { a: ResourceAttributes | null } | { r: RoleRow[]; c?: string[] };
+type UnitJson = { g: string[]; o?: string[]; b: BindingRow[]; d?: Record<string, Attributes> } | { a: ResourceAttributes | null } | { r: RoleRow[]; c?: string[]; s?: string[]; t?: Array<[string, string]> };
 
-export const subjectUnitText = (groups: MemberGroups | undefined, bindings: readonly BindingRow[]): string =>
-  JSON.stringify({ g: groups?.groups ?? [], o: groups?.orgs ?? [], b: bindings });
+export const subjectUnitText = (groups: MemberGroups | undefined, bindings: readonly BindingRow[], directory?: Readonly<Record<string, Attributes>>): string =>
+  JSON.stringify({ g: groups?.groups ?? [], o: groups?.orgs ?? [], b: bindings, d: directory ?? {} });
 export const attrUnitText = (attrs: ResourceAttributes | undefined): string => JSON.stringify({ a: attrs ?? null });
-export const orgUnitText = (roles: readonly RoleRow[], declared: readonly string[] | undefined): string => JSON.stringify({ r: roles, c: declared ?? [] });
+export const orgUnitText = (roles: readonly RoleRow[], catalogue: CatalogueRow | undefined): string =>
+  JSON.stringify({ r: roles, c: catalogue?.a ?? [], s: catalogue?.s ?? [], t: catalogue?.t ?? [] });
 
 /**
  * Scopes, roles, grantors and reasons repeat across thousands of bindings; JSON.parse
@@ -75,14 +76,15 @@ function unitFromJson(key: string, json: UnitJson): Unit {
       else list.push(groups[i]!);
     }
     sortViewIndexes(byScope, groupsByOrg);
-    return { t: 's', groups, groupsByOrg, byScope };
+    const entries = Object.entries(json.d ?? {});
+    return { t: 's', groups, groupsByOrg, byScope, directory: entries.length === 0 ? undefined : new Map(entries) };
   }
   if ('a' in json) return { t: 'r', attrs: json.a ?? undefined };
   const roles = new Map<string, CompiledRole>();
   for (const r of json.r) {
     roles.set(r.name, roleFromRow(r));
   }
-  return { t: 'o', roles, catalogue: catalogueFor(json.c) };
+  return { t: 'o', roles, catalogue: catalogueFor({ a: json.c, s: json.s, t: json.t }) };
 }
 
 /** The entry of unit `key` read at revision `rev` from its text. */

@@ -6,7 +6,7 @@
 import { BUILT_IN_CATALOGUE, COMPILED_SYSTEM_ROLES, type Catalogue } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { bindingsBelowIn, closure } from '../../domain/grant-graph.js';
-import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
+import type { Attributes, Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import type { AttrUnit, Entry, OrgUnit, SubjectUnit } from './units.js';
 
 const EMPTY: readonly Binding[] = [];
@@ -33,6 +33,7 @@ export function viewOf(revision: number, subjects: ReadonlyMap<string, Entry>, a
     role: (org, name) => orgUnit(org)?.roles.get(name) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => (attributes.get(path)?.unit as AttrUnit | undefined)?.attrs,
     catalogue: (org) => orgUnit(org)?.catalogue ?? BUILT_IN_CATALOGUE,
+    directory: (org, subject) => subjectUnit(subject)?.directory?.get(org),
   };
 }
 
@@ -84,5 +85,10 @@ export class SingleRequestView implements GrantView {
   attributes(path: string): ResourceAttributes | undefined {
     const i = this.chain.indexOf(path);
     return i < 0 ? undefined : this.attrs[i];
+  }
+
+  directory(org: string, subject: string): Attributes | undefined {
+    const i = this.names.indexOf(subject);
+    return i < 0 ? undefined : this.units[i]!.directory?.get(org);
   }
 }

@@ -6,7 +6,7 @@
  * (freshness-tracker.ts), so memos over live entries are too (local-layer.ts).
  */
 import type { Catalogue } from '../../domain/catalogue.js';
-import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
+import type { Attributes, Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 
 export interface SubjectUnit {
   readonly t: 's';
@@ -15,6 +15,8 @@ export interface SubjectUnit {
   /** Its direct groups per organization: a group belongs to one organization and counts only there. */
   readonly groupsByOrg: ReadonlyMap<string, readonly string[]>;
   readonly byScope: ReadonlyMap<string, readonly Binding[]>;
+  /** Its stored attributes in each organization's directory. */
+  readonly directory?: ReadonlyMap<string, Attributes> | undefined;
 }
 export interface AttrUnit {
   readonly t: 'r';

@@ -2,7 +2,7 @@
  * An in-memory GrantView over a normalised World: for unit tests of the engine,
  * and as the brute-force oracle that store- and cache-backed answers are compared with.
  */
-import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import { catalogueFor, catalogueRowOf, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import type { Binding, CompiledRole, ResourceAttributes } from '../../domain/model.js';
 import type { World } from '../../domain/world.js';
@@ -30,7 +30,8 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
   for (const role of world.roles) roles.set(`${role.org}\u0000${role.name}`, compileRole(role));
   const attributes = new Map<string, ResourceAttributes>();
   for (const resource of world.resources) attributes.set(resource.path, resource.attributes);
-  const declared = new Map(world.catalogues.map((c) => [c.org, c.actions]));
+  const directory = new Map(world.directory.map((d) => [`${d.org}\u0000${d.subject}`, d.attributes]));
+  const declared = new Map(world.catalogues.map((c) => [c.org, catalogueFor(catalogueRowOf(c.actions, c.schema))]));
 
   return {
     revision,
@@ -39,6 +40,7 @@ export function createMemoryGrantView(world: World, revision = 1): GrantView {
     bindingsBelow: (subject, path) => bindingsBelowIn(bySubject.get(subject), path),
     role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => attributes.get(path),
-    catalogue: (org) => catalogueFor(declared.get(org)),
+    catalogue: (org) => declared.get(org) ?? catalogueFor(undefined),
+    directory: (org, subject) => directory.get(`${org}\u0000${subject}`),
   };
 }

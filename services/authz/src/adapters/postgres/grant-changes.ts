@@ -69,6 +69,11 @@ export function touchedBy(change: ChangeLike): Touched | undefined {
     case 'catalogue':
       // An organization's declared actions live in its unit.
       return { ...NOTHING, orgs: [change.key] };
+    case 'directory': {
+      // `<org>/<subject>`: the directory lives in the subject's unit.
+      const slash = change.key.indexOf('/');
+      return slash > 0 ? { ...NOTHING, subjects: [change.key.slice(slash + 1)] } : undefined;
+    }
     case 'api_key':
       // API keys authenticate callers; they are not part of the grant graph.
       return NOTHING;

@@ -217,6 +217,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX change_requests_live_expiry ON change_requests (expires_at) WHERE state IN ('pending', 'approved');
     `,
   },
+  {
+    version: 7,
+    name: 'declared subject types and resource types, the directory',
+    sql: `
+      -- Subject types beyond user, service and group; resource types and where each hangs
+      -- ([name, parent] pairs, parent org, project, env or another declared type).
+      ALTER TABLE org_catalogues ADD COLUMN subject_types text[] NOT NULL DEFAULT '{}';
+      ALTER TABLE org_catalogues ADD COLUMN resource_types jsonb NOT NULL DEFAULT '[]'::jsonb;
+
+      -- Each organization's directory: stored attributes of its subjects (conditions read them).
+      CREATE TABLE directory (
+        org text NOT NULL,
+        subject text NOT NULL,
+        attributes jsonb NOT NULL,
+        revision bigint NOT NULL,
+        PRIMARY KEY (org, subject)
+      );
+      CREATE INDEX directory_subject ON directory (subject);
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

@@ -33,6 +33,7 @@ export class PgApiKeyStore implements ApiKeyStore {
     meta: WriteMeta,
   ): Promise<{ key: string; record: ApiKeyRecord } & WriteResult> {
     const subject = parseSubject(input.subject, 'subject');
+    if (subject.id === '*') throw new InvalidArgumentError('subject', `${input.subject} stands for every subject of its type; a key acts as one subject`);
     if (subject.type !== 'service') throw new InvalidArgumentError('subject', 'API keys are for service subjects (service:<id>); people sign in with tokens');
     if (input.expiresAt !== undefined && input.expiresAt.getTime() <= Date.now()) throw new InvalidArgumentError('expires_at', 'must be in the future');
     const { id, key, digest } = newApiKey();

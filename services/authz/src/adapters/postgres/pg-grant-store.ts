@@ -14,13 +14,13 @@
  * have one format (BindingRow, RoleRow).
  */
 import type pg from 'pg';
-import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole } from '../../domain/catalogue.js';
+import { catalogueFor, COMPILED_SYSTEM_ROLES, compileRole, type CatalogueRow } from '../../domain/catalogue.js';
 import type { GrantView } from '../../domain/engine.js';
 import { UnavailableError } from '@warden/errors';
 import { storeSpan } from '../../instruments.js';
-import type { Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
+import type { Attributes, Binding, CompiledRole, Effect, ResourceAttributes } from '../../domain/model.js';
 import type { GrantSource, ViewRequest } from '../../ports.js';
-import { bindingsBelowIn, closure, scopesBySubject, sortViewIndexes } from '../../domain/grant-graph.js';
+import { bindingsBelowIn, closure, scopesBySubject, sortViewIndexes, wildcardOf } from '../../domain/grant-graph.js';
 import { changesSinceColumn, REVISION_SQL, type ChangeRow } from './grant-changes.js';
 import { currentRevision } from './pg-revision.js';
 
@@ -76,8 +76,10 @@ SELECT
      FROM roles r WHERE ${roles}) AS roles,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
      FROM resources res WHERE res.path = ANY($2::text[])) AS attributes,
-  (SELECT coalesce(json_object_agg(c.org, c.actions), '{}'::json)
-     FROM org_catalogues c WHERE ${catalogues}) AS catalogues${more}
+  (SELECT coalesce(json_object_agg(c.org, json_build_object('a', c.actions, 's', c.subject_types, 't', c.resource_types)), '{}'::json)
+     FROM org_catalogues c WHERE ${catalogues}) AS catalogues,
+  (SELECT coalesce(json_agg(json_build_array(d.org, d.subject, d.attributes)), '[]'::json)
+     FROM directory d WHERE d.subject IN (SELECT subject FROM reach)) AS directory${more}
 `;
 }
 
@@ -103,7 +105,8 @@ export interface UnitFillRow {
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
-  catalogues: Record<string, string[]>;
+  catalogues: Record<string, CatalogueRow>;
+  directory: DirectoryRow[];
   changes: ChangeRow[];
 }
 
@@ -139,8 +142,12 @@ interface ViewRow {
   bindings: BindingRow[];
   roles: RoleRow[];
   attributes: Record<string, ResourceAttributes>;
-  catalogues: Record<string, string[]>;
+  catalogues: Record<string, CatalogueRow>;
+  directory: DirectoryRow[];
 }
+
+/** A directory entry as the grant view statements return it: organization, subject, attributes. */
+export type DirectoryRow = readonly [org: string, subject: string, attributes: Attributes];
 
 export function roleFromRow(r: RoleRow): CompiledRole {
   return compileRole({
@@ -173,7 +180,7 @@ export class PgGrantStore implements GrantSource {
 
   async view(requests: readonly ViewRequest[], signal?: AbortSignal): Promise<GrantView> {
     signal?.throwIfAborted();
-    const subjects = [...new Set(requests.map((r) => r.subject))];
+    const subjects = [...new Set(requests.flatMap((r) => [r.subject, wildcardOf(r.subject) ?? r.subject]))];
     const scopes = [...new Set(requests.flatMap((r) => r.resource.chain))];
     let row: ViewRow;
     try {
@@ -254,5 +261,6 @@ function toView(row: ViewRow): GrantView {
     role: (org, name) => roles.get(`${org}\u0000${name}`) ?? COMPILED_SYSTEM_ROLES.get(name),
     attributes: (path) => row.attributes[path],
     catalogue: (org) => catalogueFor(row.catalogues[org]),
+    directory: (org, subject) => row.directory.find(([o, s]) => o === org && s === subject)?.[2],
   };
 }

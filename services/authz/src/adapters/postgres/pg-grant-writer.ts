@@ -97,6 +97,7 @@ export class PgGrantWriter implements GrantWriter {
     return withWrite(this.pool, meta, async (ctx) => {
       if (guard !== undefined) await guard(new PgGraphReader(ctx.client));
       await putCatalogues(ctx, ofKind(changes, 'catalogue.put'));
+      await putDirectory(ctx, ofKind(changes, 'directory.put'));
       await putResources(ctx, ofKind(changes, 'resource.put'));
       await putRoles(ctx, ofKind(changes, 'role.put'));
       await addMembers(ctx, ofKind(changes, 'member.add'));
@@ -126,18 +127,49 @@ export function deleteBinding(pool: pg.Pool, id: string, meta: WriteMeta): Promi
 async function putCatalogues({ client, revision, record }: WriteContext, changes: readonly Of<'catalogue.put'>[]): Promise<void> {
   for (const change of dedupe(changes, (c) => c.org)) {
     const actions = [...new Set(change.actions)].sort();
-    const { rows } = await client.query<{ before: string[] | null }>(
-      `WITH old AS (SELECT actions FROM org_catalogues WHERE org = $1),
+    const subjectTypes = [...new Set(change.schema.subjectTypes)].sort();
+    const resourceTypes = JSON.stringify(change.schema.resourceTypes.map((t) => [t.name, t.parent]));
+    const { rows } = await client.query<{ before: { actions: string[]; subject_types: string[]; resource_types: Array<[string, string]> } | null }>(
+      `WITH old AS (SELECT actions, subject_types, resource_types FROM org_catalogues WHERE org = $1),
        up AS (
-         INSERT INTO org_catalogues (org, actions, revision) VALUES ($1, $2, $3)
-         ON CONFLICT (org) DO UPDATE SET actions = EXCLUDED.actions, revision = EXCLUDED.revision
-           WHERE org_catalogues.actions IS DISTINCT FROM EXCLUDED.actions
+         INSERT INTO org_catalogues (org, actions, subject_types, resource_types, revision) VALUES ($1, $2, $4, $5::jsonb, $3)
+         ON CONFLICT (org) DO UPDATE SET actions = EXCLUDED.actions, subject_types = EXCLUDED.subject_types,
+           resource_types = EXCLUDED.resource_types, revision = EXCLUDED.revision
+           WHERE (org_catalogues.actions, org_catalogues.subject_types, org_catalogues.resource_types)
+             IS DISTINCT FROM (EXCLUDED.actions, EXCLUDED.subject_types, EXCLUDED.resource_types)
          RETURNING 1)
-       SELECT (SELECT actions FROM old) AS before FROM up`,
-      [change.org, actions, revision],
+       SELECT (SELECT row_to_json(old) FROM old) AS before FROM up`,
+      [change.org, actions, revision, subjectTypes, resourceTypes],
     );
     if (rows.length > 0) {
-      record({ kind: 'catalogue.updated', key: change.org, resource: `org:${change.org}`, before: rows[0]!.before === null ? null : { actions: rows[0]!.before }, after: { actions } });
+      record({
+        kind: 'catalogue.updated',
+        key: change.org,
+        resource: `org:${change.org}`,
+        before: rows[0]!.before,
+        after: { actions, subject_types: subjectTypes, resource_types: JSON.parse(resourceTypes) as unknown },
+      });
+    }
+  }
+}
+
+async function putDirectory({ client, revision, record }: WriteContext, changes: readonly Of<'directory.put'>[]): Promise<void> {
+  for (const change of dedupe(changes, (c) => `${c.org}\u0000${c.subject}`)) {
+    const empty = Object.keys(change.attributes).length === 0;
+    const { rows } = empty
+      ? await client.query<{ before: unknown }>('DELETE FROM directory WHERE org = $1 AND subject = $2 RETURNING attributes AS before', [change.org, change.subject])
+      : await client.query<{ before: unknown }>(
+          `WITH old AS (SELECT attributes FROM directory WHERE org = $1 AND subject = $2),
+           up AS (
+             INSERT INTO directory (org, subject, attributes, revision) VALUES ($1, $2, $3::jsonb, $4)
+             ON CONFLICT (org, subject) DO UPDATE SET attributes = EXCLUDED.attributes, revision = EXCLUDED.revision
+               WHERE directory.attributes IS DISTINCT FROM EXCLUDED.attributes
+             RETURNING 1)
+           SELECT (SELECT attributes FROM old) AS before FROM up`,
+          [change.org, change.subject, JSON.stringify(change.attributes), revision],
+        );
+    if (rows.length > 0) {
+      record({ kind: 'directory.updated', key: `${change.org}/${change.subject}`, resource: `org:${change.org}`, before: rows[0]!.before ?? null, after: empty ? null : change.attributes });
     }
   }
 }

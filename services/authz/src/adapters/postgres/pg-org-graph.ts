@@ -24,6 +24,8 @@ seed(subject) AS (
   UNION SELECT b.subject FROM bindings b JOIN unnest($5::text[]) AS p(path)
     ON b.org = $1 AND b.scope COLLATE "C" >= p.path || '/' AND b.scope COLLATE "C" < p.path || '0'
   UNION SELECT b.subject FROM bindings b WHERE $6 AND b.org = $1 AND b.scope = 'org:' || $1 AND b.role = 'owner'
+  -- Bindings naming every subject of a type (user:*) apply to everyone: always part of the graph.
+  UNION SELECT b.subject FROM bindings b WHERE b.org = $1 AND b.subject LIKE '%:*'
 ),
 down(subject) AS (
   SELECT subject FROM seed
@@ -44,6 +46,9 @@ SELECT
   (SELECT coalesce(json_agg(json_build_object('name', r.name, 'description', r.description, 'actions', r.actions,
       'membership', r.membership, 'ceiling', r.ceiling)), '[]'::json) FROM roles r WHERE r.org = $1) AS roles,
   (SELECT coalesce(c.actions, '{}') FROM org_catalogues c WHERE c.org = $1) AS declared,
+  (SELECT json_build_object('s', c.subject_types, 't', c.resource_types) FROM org_catalogues c WHERE c.org = $1) AS schema,
+  (SELECT coalesce(json_object_agg(d.subject, d.attributes), '{}'::json)
+     FROM directory d WHERE d.org = $1 AND d.subject IN (SELECT subject FROM up)) AS directory,
   (SELECT coalesce(json_object_agg(res.path, res.attributes), '{}'::json)
      FROM resources res WHERE res.org = $1 AND res.attributes <> '{}'::jsonb) AS attributes
 `;
@@ -57,6 +62,8 @@ interface GraphRow {
   edges: Array<[string, string]>;
   roles: Array<{ name: string; description: string | null; actions: string[]; membership: boolean; ceiling: string[] | null }>;
   declared: string[] | null;
+  schema: { s: string[]; t: Array<[string, string]> } | null;
+  directory: Record<string, Record<string, unknown>>;
   attributes: Record<string, ResourceAttributes>;
 }
 
@@ -95,6 +102,8 @@ export async function loadOrgGraph(db: pg.Pool | pg.PoolClient, spec: GraphSpec)
     memberships: row.edges.map(([group, member]) => ({ group, member })),
     roles,
     declaredActions: row.declared ?? [],
+    schema: row.schema === null ? undefined : { subjectTypes: row.schema.s, resourceTypes: row.schema.t.map(([name, parent]) => ({ name, parent })) },
     attributes: new Map(Object.entries(row.attributes)),
+    directory: new Map(Object.entries(row.directory)),
   });
 }

@@ -25,7 +25,8 @@ import { ConflictError, InvalidArgumentError, NotFoundError, WardenError, status
 import type { Caller } from '../../domain/caller.js';
 import type { CheckInput, CheckResult } from '../../domain/model.js';
 import type { Approvals, RequestResult } from '../../usecases/approvals.js';
-import { resourcePath, subjectName, type Entity, type RequestableHint } from './authzen.js';
+import { resourcePathFor, subjectName, type Entity, type RequestableHint } from './authzen.js';
+import type { Authorizer } from '../../usecases/check.js';
 import { signDenial, verifyDenial } from './denial-binding.js';
 
 /** How long a requestable-denial hint stays good. */
@@ -35,6 +36,8 @@ const PROBLEM = 'urn:openid:authzen:access-request:error:';
 
 export interface AccessRequestDeps {
   readonly approvals: Approvals;
+  /** Reads the caller's organization's catalogue, to map a client's resource name. */
+  readonly authorizer: Authorizer;
   readonly callerOf: (request: FastifyRequest) => Caller;
   readonly publicUrl: string | undefined;
   /** The denial-binding secret (32 random bytes kept in Postgres). */
@@ -152,7 +155,7 @@ export function registerAccessRequests(app: FastifyInstance, deps: AccessRequest
       if (body.items !== undefined) throw new Problem('about:blank', 400, 'Bundled requests are not supported', 'items: submit one resource and action per request');
       if (body.resource === undefined || body.action === undefined) throw new InvalidArgumentError('resource', 'resource and action are required');
       const subject = subjectName(body.subject, 'subject');
-      const resource = resourcePath(body.resource, 'resource');
+      const resource = await resourcePathFor(deps.authorizer, deps.callerOf(request), body.resource, 'resource');
       const action = body.action.name;
       const denial = body.denial;
       if (denial?.binding_token === undefined) throw new Problem(`${PROBLEM}invalid_denial_binding`, 400, 'Invalid denial binding', 'denial.binding_token is required: this service binds denials with signed tokens, not evaluation ids');

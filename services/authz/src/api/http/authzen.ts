@@ -1,21 +1,24 @@
 /**
- * The OpenID AuthZEN Authorization API 1.0 on Warden (docs/authzen.md):
+ * The OpenID AuthZEN Authorization API 1.0 (final) on Warden (docs/authzen.md):
  *   POST /access/v1/evaluation, /access/v1/evaluations,
  *   POST /access/v1/search/subject, /search/resource, /search/action,
  *   GET  /.well-known/authzen-configuration.
  *
- * Mapping: subject {type, id} is the Warden subject `type:id` (type user, service or
- * group); resource {type, id}: `id` is the Warden resource path and `type` must be
- * the type of its last segment; action `name` is the Warden action (`flags:enable`);
- * subject/resource `properties` reach conditions as subject.attributes / resource.attributes;
- * `context` is `request`. A deny is 200 with decision false.
+ * Names (domain/client-names.ts): subject {type, id} is the subject `type:id` (user, service,
+ * group or a type the organization declares); resource {type, id} is a Warden path when id is
+ * one (`org:…`), else the client's id of a resource type the organization declares, mapped into
+ * its tree (the organization is the API key's); action `name` is the action (the organization's
+ * closed catalogue decides it). Properties reach conditions as subject/resource/action
+ * `attributes`; `context` is `request`. A deny is 200 with decision false. Results come back in
+ * the caller's form.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../../domain/caller.js';
 import type { Authorizer } from '../../usecases/check.js';
-import { validateCheck } from '../../domain/check.js';
-import { InvalidArgumentError } from '@warden/errors';
-import { isSubjectType, SUBJECT_TYPES } from '@warden/names';
+import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
+import { isSubjectTypeName } from '@warden/names';
+import { BUILT_IN_CATALOGUE, type Catalogue } from '../../domain/catalogue.js';
+import { clientResourceOf, resourcePathOf } from '../../domain/client-names.js';
 import type { CheckInput, CheckResult } from '../../domain/model.js';
 import type { Lookups, PageResult } from '../../usecases/lookups.js';
 import { evaluationSchema, evaluationsSchema, searchActionSchema, searchResourceSchema, searchSubjectSchema } from './schemas.js';
@@ -39,30 +42,72 @@ interface PageIn {
   token?: string;
   limit?: number;
 }
+type FullTuple = Required<Pick<Tuple, 'subject' | 'action' | 'resource'>> & Tuple;
+
+/** How a request's names map: the organization (of the caller's key) and its catalogue, read once when needed. */
+interface Names {
+  readonly org: string | undefined;
+  catalogue(): Promise<Catalogue>;
+}
+
+function namesOf(authorizer: Authorizer, caller: Caller): Names {
+  // The organization client names are mapped into: the API key's, or the one the token names.
+  const org = caller.kind === 'trusted_local' ? undefined : caller.org;
+  let loaded: Promise<Catalogue> | undefined;
+  return { org, catalogue: () => (loaded ??= org === undefined ? Promise.resolve(BUILT_IN_CATALOGUE) : authorizer.catalogueOf(caller, org)) };
+}
+
+const needsCatalogue = (entity: Entity | undefined): boolean => typeof entity?.id === 'string' && !entity.id.startsWith('org:');
+
+/** A client resource of a type the organization does not declare: a search about it finds nothing (an empty 200). */
+const undeclared = (entity: Entity, names: Names, catalogue: Catalogue): boolean =>
+  needsCatalogue(entity) && names.org !== undefined && catalogue.parentOf(entity.type) === undefined;
 
 export function subjectName(subject: Entity, field: string): string {
-  if (!isSubjectType(subject.type)) throw new InvalidArgumentError(`${field}.type`, `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
+  if (!isSubjectTypeName(subject.type)) throw new InvalidArgumentError(`${field}.type`, `${JSON.stringify(subject.type)} is not a subject type (lowercase letters, digits and _, e.g. user)`);
   return `${subject.type}:${subject.id ?? ''}`;
 }
 
-export function resourcePath(resource: Entity, field: string): string {
-  const id = resource.id ?? '';
-  const last = id.slice(id.lastIndexOf('/') + 1);
-  const type = last.slice(0, last.indexOf(':'));
-  if (type !== resource.type) {
-    throw new InvalidArgumentError(`${field}.type`, `is ${JSON.stringify(resource.type)} but ${field}.id (a Warden path) ends in a ${JSON.stringify(type)} segment`);
-  }
-  return id;
+export function resourcePath(resource: Entity, field: string, names: Names, catalogue: Catalogue): string {
+  const entity = { type: resource.type, id: resource.id ?? '', properties: resource.properties };
+  if (entity.id.startsWith('org:')) return resourcePathOf('', catalogue, entity, field);
+  if (names.org === undefined) throw new InvalidArgumentError(`${field}.id`, 'is not a Warden path (org:…); client ids are mapped in the organization of the API key or token (AUTHZ_JWT_ORG_CLAIM), and this caller has none');
+  return resourcePathOf(names.org, catalogue, entity, field);
 }
 
-function toCheck(tuple: Required<Pick<Tuple, 'subject' | 'action' | 'resource'>> & Tuple, field: string): CheckInput {
+/** The Warden path of a client's resource in the caller's organization (for the profile routes beside AuthZEN's). */
+export async function resourcePathFor(authorizer: Authorizer, caller: Caller, resource: Entity, field: string): Promise<string> {
+  const names = namesOf(authorizer, caller);
+  const catalogue = needsCatalogue(resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+  return resourcePath(resource, field, names, catalogue);
+}
+
+/** An item of a batch is checked here, not by the body schema, so a malformed item is that item's error. */
+function checkShape(tuple: FullTuple, field: string): void {
+  const object = (value: unknown) => typeof value === 'object' && value !== null && !Array.isArray(value);
+  for (const key of ['subject', 'resource'] as const) {
+    const entity: unknown = tuple[key];
+    if (!object(entity)) throw new InvalidArgumentError(`${field}${key}`, 'must be an object {type, id}');
+    const e = entity as Record<string, unknown>;
+    if (typeof e['type'] !== 'string' || e['type'] === '') throw new InvalidArgumentError(`${field}${key}.type`, 'must be a non-empty string');
+    if (typeof e['id'] !== 'string' || e['id'] === '') throw new InvalidArgumentError(`${field}${key}.id`, 'must be a non-empty string');
+    if (e['properties'] !== undefined && !object(e['properties'])) throw new InvalidArgumentError(`${field}${key}.properties`, 'must be an object');
+  }
+  const action: unknown = tuple.action;
+  if (!object(action) || typeof (action as Action).name !== 'string' || (action as Action).name === '') throw new InvalidArgumentError(`${field}action.name`, 'must be a non-empty string');
+  if ((action as Action).properties !== undefined && !object((action as Action).properties)) throw new InvalidArgumentError(`${field}action.properties`, 'must be an object');
+  if (tuple.context !== undefined && !object(tuple.context)) throw new InvalidArgumentError(`${field}context`, 'must be an object');
+}
+
+function toCheck(tuple: FullTuple, field: string, names: Names, catalogue: Catalogue): CheckInput {
   return {
     subject: subjectName(tuple.subject, `${field}subject`),
     action: tuple.action.name,
-    resource: resourcePath(tuple.resource, `${field}resource`),
+    resource: resourcePath(tuple.resource, `${field}resource`, names, catalogue),
     context: tuple.context,
     subjectAttributes: tuple.subject.properties,
     resourceAttributes: tuple.resource.properties,
+    actionAttributes: tuple.action.properties,
   };
 }
 
@@ -82,9 +127,15 @@ function decisionOf(result: CheckResult, hint?: Record<string, unknown>) {
   };
 }
 
-function pageOf<T>(page: PageResult<string>, map: (value: string) => T) {
-  return { results: page.results.map(map), page: { next_token: page.nextToken, count: page.results.length } };
+function errorOf(error: InvalidArgumentError | PermissionDeniedError) {
+  return { decision: false as const, context: { error: { status: error instanceof PermissionDeniedError ? 403 : 400, message: error.message } } };
 }
+
+function pageOf<T>(page: PageResult<string>, map: (value: string) => T) {
+  return { page: { next_token: page.nextToken, count: page.results.length }, results: page.results.map(map) };
+}
+
+const EMPTY_PAGE = { page: { next_token: '', count: 0 }, results: [] as never[] };
 
 function splitSubject(subject: string) {
   const colon = subject.indexOf(':');
@@ -125,9 +176,12 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     };
   });
 
-  app.post<{ Body: Required<Pick<Tuple, 'subject' | 'action' | 'resource'>> & Tuple }>('/access/v1/evaluation', { schema: { body: evaluationSchema } }, async (request) => {
-    const check = toCheck(request.body, '');
-    return decide(request, check, await authorizer.check(callerOf(request), check));
+  app.post<{ Body: FullTuple }>('/access/v1/evaluation', { schema: { body: evaluationSchema } }, async (request) => {
+    const caller = callerOf(request);
+    const names = namesOf(authorizer, caller);
+    const catalogue = needsCatalogue(request.body.resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+    const check = toCheck(request.body, '', names, catalogue);
+    return decide(request, check, await authorizer.check(caller, check));
   });
 
   app.post<{ Body: Tuple & { evaluations?: Tuple[]; options?: { evaluations_semantic?: string } } }>(
@@ -136,12 +190,14 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     async (request) => {
       const body = request.body;
       const caller = callerOf(request);
+      const names = namesOf(authorizer, caller);
       if (body.evaluations === undefined || body.evaluations.length === 0) {
         // Without an evaluations array this is a single evaluation (AuthZEN §7.1).
         for (const key of ['subject', 'action', 'resource'] as const) {
           if (body[key] === undefined) throw new InvalidArgumentError(key, 'is required when there is no evaluations array');
         }
-        const check = toCheck(body as Required<Tuple>, '');
+        const catalogue = needsCatalogue(body.resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+        const check = toCheck(body as FullTuple, '', names, catalogue);
         return decide(request, check, await authorizer.check(caller, check));
       }
       // Defaults from the top level; an item's own values take precedence.
@@ -151,28 +207,34 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
         resource: item.resource ?? body.resource,
         context: item.context ?? body.context,
       }));
-      type Item = { check: CheckInput } | { error: string };
-      const prepared: Item[] = items.map((item, i) => {
-        for (const key of ['subject', 'action', 'resource'] as const) {
-          if (item[key] === undefined) throw new InvalidArgumentError(`evaluations[${i}].${key}`, 'is required (in the item or as a top-level default)');
-        }
+      const catalogue = items.some((item) => needsCatalogue(item.resource)) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+      // Each item stands alone (AuthZEN §7.2 "Errors"): one that is malformed or that the caller
+      // may not ask about is that item's error, decided closed; the others are answered.
+      type Prepared = { check: CheckInput } | { error: InvalidArgumentError };
+      const prepared: Prepared[] = items.map((item, i) => {
         try {
-          const check = toCheck(item as Required<Tuple>, '');
-          validateCheck(check);
-          return { check };
+          for (const key of ['subject', 'action', 'resource'] as const) {
+            if (item[key] === undefined) throw new InvalidArgumentError(`evaluations[${i}].${key}`, 'is required (in the item or as a top-level default)');
+          }
+          checkShape(item as FullTuple, `evaluations[${i}].`);
+          return { check: toCheck(item as FullTuple, `evaluations[${i}].`, names, catalogue) };
         } catch (error) {
-          if (error instanceof InvalidArgumentError) return { error: error.message };
+          if (error instanceof InvalidArgumentError) return { error };
           throw error;
         }
       });
-      const valid = prepared.flatMap((p) => ('check' in p ? [p.check] : []));
-      const decided = valid.length > 0 ? (await authorizer.checkBatch(caller, valid)).results : [];
-      const results: Array<ReturnType<typeof decisionOf> | { decision: false; context: { error: { status: number; message: string } } }> = [];
-      let next = 0;
+      const checks = prepared.flatMap((p) => ('check' in p ? [p.check] : []));
+      const decided = checks.length > 0 ? await authorizer.checkEach(caller, checks) : [];
       const semantic = body.options?.evaluations_semantic ?? 'execute_all';
+      const results: Array<ReturnType<typeof decisionOf> | ReturnType<typeof errorOf>> = [];
+      let next = 0;
       for (const p of prepared) {
-        // Per-item problems with Warden names are that item's error, decided closed (AuthZEN §7.2 errors).
-        const entry = 'check' in p ? decide(request, p.check, decided[next++]!) : { decision: false as const, context: { error: { status: 400, message: p.error } } };
+        let entry: ReturnType<typeof decisionOf> | ReturnType<typeof errorOf>;
+        if ('error' in p) entry = errorOf(p.error);
+        else {
+          const outcome = decided[next++]!;
+          entry = 'error' in outcome ? errorOf(outcome.error) : decide(request, p.check, outcome);
+        }
         results.push(entry);
         if (semantic === 'deny_on_first_deny' && !entry.decision) break;
         if (semantic === 'permit_on_first_permit' && entry.decision) break;
@@ -186,8 +248,23 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     { schema: { body: searchSubjectSchema } },
     async (request) => {
       const { subject, action, resource, context, page } = request.body;
-      if (!isSubjectType(subject.type)) throw new InvalidArgumentError('subject.type', `${JSON.stringify(subject.type)} is not one of ${SUBJECT_TYPES.join(', ')}`);
-      const found = await lookups.lookupSubjects(callerOf(request), { action: action.name, resource: resourcePath(resource, 'resource'), subjectType: subject.type, context, page: lookupPage(page) });
+      const caller = callerOf(request);
+      const names = namesOf(authorizer, caller);
+      const catalogue = needsCatalogue(resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+      if (undeclared(resource, names, catalogue)) return EMPTY_PAGE;
+      const path = resourcePath(resource, 'resource', names, catalogue);
+      // A subject type the organization does not have: nobody of it may do anything (an empty 200).
+      // (Outside the key's organization the lookup answers 403 first.)
+      const org = path.slice(4, path.includes('/') ? path.indexOf('/') : undefined);
+      if (!isSubjectTypeName(subject.type)) return EMPTY_PAGE;
+      if (names.org === undefined || org === names.org) {
+        const known = names.org === undefined ? await authorizer.catalogueOf(caller, org) : await names.catalogue();
+        if (!known.hasSubjectType(subject.type)) return EMPTY_PAGE;
+      }
+      const found = await lookups.lookupSubjects(caller, {
+        action: action.name, resource: path, subjectType: subject.type, context, page: lookupPage(page),
+        subjectAttributes: subject.properties, resourceAttributes: resource.properties, actionAttributes: action.properties,
+      });
       return pageOf(found, splitSubject);
     },
   );
@@ -198,21 +275,35 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
     async (request) => {
       const { subject, action, resource, context, page } = request.body;
       const caller = callerOf(request);
+      const names = namesOf(authorizer, caller);
       const scope = resource.properties?.['scope'];
       if (scope !== undefined && typeof scope !== 'string') throw new InvalidArgumentError('resource.properties.scope', 'must be a string (a Warden path)');
-      const under = scope ?? (caller.kind === 'api_key' ? `org:${caller.org}` : undefined);
+      const under = scope ?? (names.org !== undefined ? `org:${names.org}` : undefined);
       if (under === undefined) throw new InvalidArgumentError('resource.properties.scope', 'is required: the Warden path to search under, e.g. "org:acme"');
-      const found = await lookups.lookupResources(caller, { subject: subjectName(subject, 'subject'), action: action.name, resourceType: resource.type, scope: under, context, page: lookupPage(page) });
-      return pageOf(found, (id) => ({ type: resource.type, id }));
+      // A resource type nothing can be of: an empty 200.
+      if (!isSubjectTypeName(resource.type)) return EMPTY_PAGE;
+      const catalogue = await names.catalogue();
+      const found = await lookups.lookupResources(caller, {
+        subject: subjectName(subject, 'subject'), action: action.name, resourceType: resource.type, scope: under, context, page: lookupPage(page),
+        subjectAttributes: subject.properties, resourceAttributes: resource.properties, actionAttributes: action.properties,
+      });
+      return pageOf(found, (path) => clientResourceOf(path, catalogue));
     },
   );
 
-  app.post<{ Body: { subject: Entity; resource: Entity; context?: Record<string, unknown>; page?: PageIn } }>(
+  app.post<{ Body: { subject: Entity; action?: Action; resource: Entity; context?: Record<string, unknown>; page?: PageIn } }>(
     '/access/v1/search/action',
     { schema: { body: searchActionSchema } },
     async (request) => {
       const { subject, resource, context, page } = request.body;
-      const found = await lookups.lookupActions(callerOf(request), { subject: subjectName(subject, 'subject'), resource: resourcePath(resource, 'resource'), context, page: lookupPage(page) });
+      const caller = callerOf(request);
+      const names = namesOf(authorizer, caller);
+      const catalogue = needsCatalogue(resource) ? await names.catalogue() : BUILT_IN_CATALOGUE;
+      if (undeclared(resource, names, catalogue)) return EMPTY_PAGE;
+      const found = await lookups.lookupActions(caller, {
+        subject: subjectName(subject, 'subject'), resource: resourcePath(resource, 'resource', names, catalogue), context, page: lookupPage(page),
+        subjectAttributes: subject.properties, resourceAttributes: resource.properties,
+      });
       return pageOf(found, (name) => ({ name }));
     },
   );

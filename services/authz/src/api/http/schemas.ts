@@ -34,7 +34,8 @@ export const evaluationsSchema = {
     evaluations: {
       type: 'array',
       maxItems: 1000,
-      items: { type: 'object', properties: { subject: entity, action, resource: entity, context } },
+      // Items are checked one by one (api/http/authzen.ts): a malformed item is that item's error.
+      items: { type: 'object' },
     },
     options: {
       type: 'object',

@@ -130,7 +130,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   const arap = options.accessRequests;
   registerAuthzen(app, { ...options, callerOf, requestable: arap === undefined ? undefined : requestableHint(arap.secret) });
-  if (arap !== undefined) registerAccessRequests(app, { approvals: arap.approvals, callerOf, publicUrl: options.publicUrl, secret: arap.secret });
+  if (arap !== undefined) registerAccessRequests(app, { approvals: arap.approvals, authorizer: options.authorizer, callerOf, publicUrl: options.publicUrl, secret: arap.secret });
   if (options.consoleDir !== undefined) await registerConsole(app, options.consoleDir);
 
   for (const { definition, implementation } of options.services) {
