@@ -22,7 +22,7 @@
  * postgres://postgres@127.0.0.1:5432/postgres) and Redis (WARDEN_TEST_REDIS_URL, default
  * redis://127.0.0.1:6379): without them it fails, loudly.
  */
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,7 +86,8 @@ const ENV_RULES: MappingTable['rules'] = {
     AUTHZ_AUDIT_ADDRESS: address, // 127.0.0.1:50052 in authz's network namespace: audit
     AUTHZ_AUDIT_SIGNING_KEY_FILE: asPath,
     AUTHZ_AUDIT_KEY_ID: keep,
-    AUTHZ_TRUST_LOOPBACK: keep,
+    AUTHZ_IDENTITY_CALLERS: keep,
+    AUTHZ_IDENTITY_KEY_FILE: asPath, // in the authz-home volume, which audit mounts read-only
     AUTHZ_LOG_LEVEL: keep,
   },
   audit: {
@@ -99,7 +100,7 @@ const ENV_RULES: MappingTable['rules'] = {
     AUDIT_AUTHZ_ADDRESS: address, // 127.0.0.1:50051 in authz's network namespace: authz
     AUDIT_SIGNING_KEY_FILE: asPath,
     AUDIT_PRODUCER_KEYS_FILE: asPath,
-    AUDIT_API_KEYS_FILE: asPath,
+    AUDIT_AUTHZ_CREDENTIAL_FILE: asPath, // the key authz issued into the authz-home volume
     AUDIT_METRICS_HOST: bind,
     AUDIT_METRICS_PORT: port, // a free port, never the default 9465
     AUDIT_LOG_LEVEL: keep,
@@ -119,8 +120,7 @@ const ADDED: MappingTable['added'] = {
   audit: {},
 };
 
-/** The people of examples/acme.yaml the test uses: an auditor (security_auditor) and a member. */
-const AUDITOR = 'user:ivy@acme.com';
+/** A member of examples/acme.yaml the test grants to and revokes from. */
 const MEMBER = 'user:mia@acme.com';
 
 /** The files under deploy/secrets/ that compose reads, generated as docs/deploy.md says. */
@@ -133,7 +133,6 @@ const SECRET_FILES: Readonly<Record<string, (run: Run) => string>> = {
   'authz_audit_key.pem': (run) => pem(run.producerKey),
   'producers.json': (run) =>
     JSON.stringify([{ producer: 'authz', keyId: run.env('authz', 'AUTHZ_AUDIT_KEY_ID'), publicKey: createPublicKey(run.producerKey).export({ type: 'spki', format: 'pem' }).toString() }]),
-  'audit_api_keys.json': (run) => JSON.stringify(Object.entries(run.auditKeys).map(([subject, key]) => ({ subject, keySha256: createHash('sha256').update(key).digest('hex') }))),
 };
 
 function pem(key: KeyObject): string {
@@ -206,7 +205,6 @@ beforeAll(async () => {
     databaseUrl: database.url,
     redisPrefix: redisPrefix('topology'),
     producerKey: generateKeyPairSync('ed25519').privateKey,
-    auditKeys: { [AUDITOR]: `auditor-${randomBytes(16).toString('hex')}`, [MEMBER]: `member-${randomBytes(16).toString('hex')}` },
     env: (service, key) => {
       const value = containerEnvs[service][key];
       if (value === undefined) throw new Error(`${service}: compose no longer sets ${key}, which the generated secrets need`);
@@ -281,6 +279,8 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
     expect(plans.audit.env['CLICKHOUSE_URL']).toBeUndefined();
     expect(authz!.stdout).toContain('"msg":"organization created from the world file"');
     expect(authz!.stdout).toContain('"msg":"bootstrap API key created"');
+    expect(authz!.stdout).toContain('"subject":"service:audit"');
+    expect(authz!.stdout).not.toContain('AUTHZ_TRUST_LOOPBACK is on');
     expect(authz!.stdout).toContain('"msg":"outbox relay started"');
     expect(audit!.stdout).toMatch(/"store":"chdb".*"msg":"audit service listening"/);
   });
@@ -331,7 +331,7 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
       body: JSON.stringify({ subject: { type: 'user', id: 'mia@acme.com' }, action: { name: ask.action }, resource: { type: 'variable', id: resource } }),
     });
     expect(await authzen.json()).toMatchObject({ decision: false });
-    // Without a credential, administering is refused even from loopback (AUTHZ_TRUST_LOOPBACK only lets loopback callers check).
+    // Without a credential, administering is refused, from loopback too (no loopback trust).
     const channel = createChannel(`${plans.authz.env['AUTHZ_GRPC_HOST']}:${plans.authz.env['AUTHZ_GRPC_PORT']}`);
     channels.push(channel);
     const anonymous = createClient(AdminServiceDefinition, channel);
@@ -351,7 +351,8 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
     const events = await audit!.waitFor(
       'both change events in the audit timeline',
       async () => {
-        const found = await timeline(run.auditKeys[AUDITOR]!, filter);
+        // The bootstrap key (an owner of acme) reads acme's trail: audit asks authz, with its own key.
+        const found = await timeline(adminKey, filter);
         return found.length >= 2 ? found : undefined;
       },
       { timeoutMs: 20_000, intervalMs: 100 },
@@ -387,8 +388,12 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
     }
     expect(events[0]!.signed!.event!.after).toMatchObject({ subject: MEMBER, role: 'env_writer', scope });
     expect(events[1]!.signed!.event!.before).toMatchObject({ subject: MEMBER, role: 'env_writer', scope });
-    // Audit asks authz (over loopback, AUTHZ_TRUST_LOOPBACK) who may read: a member may not.
-    await expect(timeline(run.auditKeys[MEMBER]!, filter)).rejects.toSatisfy((error: unknown) => error instanceof ClientError && error.code === Status.PERMISSION_DENIED);
+    // Audit asks authz who may read: a service of acme with no grant may not; an unknown key is not a caller.
+    const { admin } = grpcClients(adminKey);
+    const bot = await admin.createApiKey({ org: 'acme', subject: 'service:topology-bot', description: 'no grants', reason: 'topology test' });
+    await expect(timeline(bot.key, filter)).rejects.toSatisfy((error: unknown) => error instanceof ClientError && error.code === Status.PERMISSION_DENIED);
+    await expect(timeline(`${bot.key.slice(0, -4)}AAAA`, filter)).rejects.toSatisfy((error: unknown) => error instanceof ClientError && error.code === Status.UNAUTHENTICATED);
+    expect(audit!.stdout).not.toContain('AUDIT_AUTHZ_DISABLED');
   });
 
   it('serves Prometheus metrics on the metrics ports', async () => {

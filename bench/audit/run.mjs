@@ -3,7 +3,16 @@
  * Audit benchmark — one command, prints a markdown table:
  *
  *   npm run bench -w @warden/audit        (builds, then runs this file)
- *   node bench/audit/run.mjs [--events 60000] [--rows 10000000]   (after a build)
+ *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR]   (after a build)
+ *
+ * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
+ * with `node --cpu-prof` and writes its profile into DIR on exit; --service FILE: run that
+ * build of the service (another checkout's services/audit/dist/main.js, for before/after).
+ *
+ * Besides wall-clock rates, the ingest rows report the CPU time spent per event by the
+ * service process (all its threads, from /proc) and by this producer process: on a shared
+ * machine the rates follow the other load, the CPU per event does not, and
+ * 2 cores ÷ (service + producer CPU per event) is what this box would do with nothing else.
  *
  * 1. Ingest throughput, end to end over gRPC, of signed events into the
  *    embedded engine (chdb): the service runs in its own process
@@ -16,7 +25,7 @@
  *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
  *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,8 +43,14 @@ const arg = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
-const TOTAL = arg('events', 60_000);
-const ROWS = arg('rows', 10_000_000);
+const QUICK = args.includes('--quick');
+const TOTAL = arg('events', QUICK ? 20_000 : 60_000);
+const ROWS = arg('rows', QUICK ? 0 : 10_000_000);
+const STEADY_S = QUICK ? 4 : 10;
+const profIndex = args.indexOf('--prof');
+const PROF_DIR = profIndex >= 0 ? resolve(args[profIndex + 1]) : undefined;
+const serviceIndex = args.indexOf('--service');
+const SERVICE_MAIN = serviceIndex >= 0 ? resolve(args[serviceIndex + 1]) : join(root, 'services/audit/dist/main.js');
 const BATCH = 500;
 const IN_FLIGHT = 4;
 
@@ -51,9 +66,10 @@ const dir = mkdtempSync(join(tmpdir(), 'warden-audit-bench-'));
 const producer = generateSigningKey();
 writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'bench', keyId: 'b1', publicKey: rawPublicKey(producer.publicKey).toString('base64') }]));
 const port = await freePort();
-const service = startNode(join(root, 'services/audit/dist/main.js'), [], {
+const service = startNode(SERVICE_MAIN, [], {
   name: 'audit',
   cwd: dir,
+  nodeArgs: PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR],
   inheritEnv: false,
   stdout: 'inherit',
   stderr: 'inherit',
@@ -79,6 +95,20 @@ await service.waitFor(
   },
   { timeoutMs: 10_000, intervalMs: 100 },
 );
+
+/** CPU seconds used so far by the service process (every thread) and by this process. */
+function cpuNow() {
+  const fields = readFileSync(`/proc/${service.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15 of stat)
+  const own = process.cpuUsage();
+  return { service: ticks / 100, producer: (own.user + own.system) / 1e6 };
+}
+function cpuNote(before, events) {
+  const after = cpuNow();
+  const s = ((after.service - before.service) / events) * 1e6;
+  const p = ((after.producer - before.producer) / events) * 1e6;
+  return `CPU per event: service ${s.toFixed(0)} µs, producer ${p.toFixed(0)} µs (2 cores ÷ both ≈ ${Math.round(2e6 / (s + p)).toLocaleString('en-US')}/s)`;
+}
 
 let clock = Date.now() - 3_600_000;
 const resources = Array.from({ length: 50 }, (_, i) => `org:bench/project:p${i % 5}/env:${i % 2 ? 'production' : 'staging'}/flag:f${i}`);
@@ -141,9 +171,9 @@ async function steady(ratePerSecond, batchSize, seconds) {
   return { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1], n: latencies.length };
 }
 for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
-  const r = await steady(rate, size, 10);
+  const r = await steady(rate, size, STEADY_S);
   const label = size === 1 ? `1-event Appends at ${rate}/s` : `${size}-event batches at ${(rate * size).toLocaleString('en-US')} events/s`;
-  row(`Ack latency, ${label} (10 s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
+  row(`Ack latency, ${label} (${STEADY_S} s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
   await sleep(2000);
 }
 
@@ -154,19 +184,35 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   for (let b = 0; b < TOTAL / BATCH; b += 1) {
     batches.push(Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
   }
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   await pump(batches);
   const s = (performance.now() - t0) / 1000;
-  row('Ingest, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s`);
+  row('Ingest, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
 // 1b. Signing included.
 {
   const batches = Array.from({ length: TOTAL / BATCH }, (_, b) => () =>
     Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   await pump(batches);
   const s = (performance.now() - t0) / 1000;
-  row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s`);
+  row('Ingest, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
+}
+// Where the service's CPU went, by thread name (stderr only: a diagnostic).
+try {
+  const { readdirSync } = await import('node:fs');
+  const byName = new Map();
+  for (const task of readdirSync(`/proc/${service.child.pid}/task`)) {
+    const stat = readFileSync(`/proc/${service.child.pid}/task/${task}/stat`, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+  }
+  process.stderr.write(`  service CPU by thread (s): ${[...byName].sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${t.toFixed(1)}`).join(', ')}\n`);
+} catch {
+  // not Linux
 }
 channel.close();
 await service.stop();
@@ -245,6 +291,7 @@ if (ROWS > 0) {
 }
 
 const cpu = (await import('node:os')).cpus();
-process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded)\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
+const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
+process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded; load average at the end ${load})\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
 for (const r of results) process.stdout.write(`| ${r.metric} | ${r.value} | ${r.note} |\n`);
 rmSync(dir, { recursive: true, force: true });

@@ -100,8 +100,6 @@ export interface Run {
   readonly databaseUrl: string;
   readonly redisPrefix: string;
   readonly producerKey: KeyObject;
-  /** Audit API keys by subject. */
-  readonly auditKeys: Readonly<Record<string, string>>;
   /** The container environment's value (Dockerfile ENV + compose environment), before mapping. */
   env(service: ServiceName, name: string): string;
 }

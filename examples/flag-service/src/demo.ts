@@ -43,7 +43,8 @@ authz.close();
 // The relay ships the grant within a moment; the flag service's events are already there.
 await new Promise((resolve) => setTimeout(resolve, 1500));
 const channel = createChannel(endpoints.audit);
-const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata: Metadata({ 'x-warden-subject': 'user:adam@acme.com' }) } });
+// The audit service takes authz's credentials: the same admin key (an owner of acme may read its log).
+const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${(await readFile(path.join(DATA, 'admin.key'), 'utf8')).trim()}` }) } });
 const events: StoredEvent[] = [];
 for await (const page of audit.query({ filter: { org: 'acme', project: 'checkout', environment: 'production', actions: [] }, order: Order.ORDER_OLDEST_FIRST, pageSize: 100, limit: 0, cursor: '' })) {
   events.push(...page.events);

@@ -67,8 +67,9 @@ const authz = await startAuthzApp(
     AUTHZ_AUDIT_ADDRESS: `127.0.0.1:${PORTS.audit}`,
     AUTHZ_AUDIT_SIGNING_KEY_FILE: path.join(DATA, 'keys', 'authz.pem'),
     AUTHZ_AUDIT_KEY_ID: 'authz-1',
-    // audit asks authz who may read; on this host, as a sidecar would.
-    AUTHZ_TRUST_LOOPBACK: 'true',
+    // The audit service authenticates its callers through authz, with a key authz issues it.
+    AUTHZ_IDENTITY_CALLERS: 'service:audit',
+    AUTHZ_IDENTITY_KEY_FILE: path.join(DATA, 'audit.key'),
     AUTHZ_LOG_LEVEL: process.env['EXAMPLE_LOG_LEVEL'] ?? 'info',
   }),
   logger.child({ component: 'authz' }),
@@ -79,7 +80,7 @@ const audit = await startAuditApp(
     AUDIT_DATA_DIR: path.join(DATA, 'audit'),
     AUDIT_AUTHZ_ADDRESS: authz.grpcAddress,
     AUDIT_PRODUCER_KEYS_FILE: path.join(DATA, 'producers.json'),
-    AUDIT_TRUST_SUBJECT_HEADER: 'true',
+    AUDIT_AUTHZ_CREDENTIAL_FILE: path.join(DATA, 'audit.key'),
     AUDIT_LOG_LEVEL: process.env['EXAMPLE_LOG_LEVEL'] ?? 'info',
   }),
   logger.child({ component: 'audit' }),

@@ -9,8 +9,8 @@
  *    (`record` waits for room: backpressure, not loss).
  *  - With `spoolDir`, an event is appended and fsynced to a local spool before
  *    `record` resolves, and replayed at the next start: nothing acknowledged is lost
- *    across a crash. Answered batches are appended to the spool too (it is never
- *    rewritten per batch; see audit-spool.ts). Event ids are stable, so a replay of an
+ *    across a crash. Answered batches are appended to the spool too; no file is ever
+ *    rewritten: segments, deleted whole once answered (audit-spool.ts). Event ids are stable, so a replay of an
  *    event the service already has is answered DUPLICATE and stored once.
  *  - `close()` flushes everything (or leaves it in the spool) before it resolves.
  */
@@ -33,7 +33,11 @@ export interface AuditClientOptions {
   readonly keyId: string;
   /** The Ed25519 private key (see `parsePrivateKey` in `@warden/audit-events`). */
   readonly signingKey: KeyObject;
-  /** An API key for the audit service, when it wants one for Append. */
+  /**
+   * An authz API key (or token) sent with every Append. Optional: producers' signatures
+   * authenticate events; with one, the audit service authenticates it through authz and
+   * an organization's key may append only to its organization.
+   */
   readonly apiKey?: string | undefined;
   /**
    * Events per Append.
@@ -55,6 +59,12 @@ export interface AuditClientOptions {
    * @defaultValue undefined
    */
   readonly spoolDir?: string | undefined;
+  /**
+   * Lines (events and answer lines) per spool segment file; a segment is deleted once all its
+   * events are answered.
+   * @defaultValue 10000
+   */
+  readonly spoolSegmentLines?: number | undefined;
   /** Called for an event the service refuses for good (bad signature, unknown producer…). */
   readonly onRefused?: ((event: AuditEvent, message: string) => void) | undefined;
 }
@@ -106,7 +116,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
   const channel: Channel = createChannel(options.address);
   const metadata = options.apiKey ? Metadata({ authorization: `Bearer ${options.apiKey}` }) : Metadata();
   const audit = createClient(AuditServiceDefinition, channel, { '*': { metadata } });
-  const spool = options.spoolDir !== undefined ? new AuditSpool(options.spoolDir) : undefined;
+  const spool = options.spoolDir !== undefined ? new AuditSpool(options.spoolDir, options.spoolSegmentLines) : undefined;
   const queue: Pending[] = (spool?.load() ?? []).map((event) => ({ event }));
   auditInstruments().queueDepth.add(queue.length);
   // Observable gauges (queue length, spool depth) read this client until close().
@@ -158,7 +168,7 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
       stats.queued = queue.length;
       while (waitingForRoom.length > 0 && queue.length + spooling < maxQueue) waitingForRoom.shift()!();
       // Losing this line only means the events are sent again after a restart (answered DUPLICATE).
-      if (answered.length > 0) await spool?.answer(answered.map((p) => p.event.id), remaining.map((p) => p.event)).catch(() => undefined);
+      if (answered.length > 0) await spool?.answer(answered.map((p) => p.event.id)).catch(() => undefined);
       backoff.reset();
       backoffMs = 0;
       return true;

@@ -4,6 +4,7 @@
  * restarted on the same data; a client "crashes" with events only in its spool and
  * a new client replays them. Every acknowledged event ends up stored exactly once.
  */
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -80,7 +81,8 @@ afterAll(async () => {
 
 describe('the audit client', () => {
   it('loses nothing and doubles nothing when the audit service is killed mid-stream', async () => {
-    const client = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir: path.join(dir, 'spool-a'), batchSize: 25, flushIntervalMs: 20 });
+    // Small spool segments: the spool rotates and deletes segments while the service is down and back.
+    const client = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir: path.join(dir, 'spool-a'), spoolSegmentLines: 16, batchSize: 25, flushIntervalMs: 20 });
     const ids: string[] = [];
     for (let i = 0; i < 300; i++) {
       const record = change(i);
@@ -94,6 +96,8 @@ describe('the audit client', () => {
     expect(client.stats.failedAttempts).toBeGreaterThan(0);
     const found = await stored();
     for (const id of ids) expect(found.filter((f) => f === id), id).toHaveLength(1);
+    // Everything answered: no segment is left behind.
+    expect(readdirSync(path.join(dir, 'spool-a')).filter((f) => f.endsWith('.jsonl'))).toEqual([]);
   }, 120_000);
 
   it('replays its spool after a crash: events acknowledged only to disk arrive once', async () => {
@@ -118,7 +122,7 @@ describe('the audit client', () => {
   it('after a crash, replays only what the service had not answered: the spool remembers answered batches', async () => {
     const spoolDir = path.join(dir, 'spool-c');
     // Sends only when flushed (as the crashing client above): what it holds at the "crash" stays unsent.
-    const crashing = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir, batchSize: 1000, flushIntervalMs: 3_600_000 });
+    const crashing = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir, spoolSegmentLines: 8, batchSize: 1000, flushIntervalMs: 3_600_000 });
     const answered: string[] = [];
     for (let i = 0; i < 30; i++) {
       const record = change(2000 + i);
@@ -136,7 +140,7 @@ describe('the audit client', () => {
     }
     // The process "dies" here, with 20 events only in its spool.
     await startAudit();
-    const next = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir, batchSize: 10, flushIntervalMs: 10 });
+    const next = createAuditClient({ address, producer: 'flags', keyId: 'flags-1', signingKey: keys.privateKey, spoolDir, spoolSegmentLines: 8, batchSize: 10, flushIntervalMs: 10 });
     expect(next.stats.queued).toBe(20);
     await next.flush();
     await next.close();

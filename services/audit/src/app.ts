@@ -16,13 +16,15 @@ import type { AccessPolicy, AuditStore } from './domain/ports.js';
 import type { IdentityOptions } from './api/grpc/identity.js';
 import { readApiKeys, readProducerKeys } from './files.js';
 import { createAuditGrpcServer } from './api/grpc/server.js';
-import { AuthzAccessPolicy, allowAuthenticatedPolicy } from './adapters/authz/authz-access-policy.js';
+import { allowAuthenticatedPolicy } from './adapters/authz/authz-access-policy.js';
+import { AuthzIdentity } from './adapters/authz/authz-identity.js';
 import { ClickHouseAuditStore } from './adapters/stores/clickhouse-audit-store.js';
 import { ChdbDriver } from './adapters/stores/chdb/chdb-driver.js';
 import { ServerDriver } from './adapters/stores/clickhouse/server-driver.js';
 import type { ClickHouseDriver } from './adapters/stores/driver.js';
 import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
+import { VerifierPool } from './adapters/crypto/verifier-pool.js';
 import { observeGauges } from './instruments.js';
 import { createBackoff, delay } from '@warden/service-kit';
 import { startDeliveries, type RunningDeliveries } from './delivery-wiring.js';
@@ -76,7 +78,9 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   const signer = createNoteSigner(config.signingKeyName, privateKey);
   const witnessWiring = createWitnessWiring(config, logger); // issue 16 item 3
   const verifiers: NoteVerifier[] = [createNoteVerifier(config.signingKeyName, createPublicKey(privateKey)), ...config.previousVerifierKeys.map(parseVerifierKey)];
+  const verifier = new VerifierPool();
   const log = new AuditLog({
+    verifySignature: verifier.verify,
     store,
     spool,
     witness,
@@ -96,18 +100,24 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
   // The observable gauges (spool depth, degraded, tree size, checkpoint age) read this app.
   const stopGauges = observeGauges({ spoolDepth: () => spool.depth, degraded: () => log.degraded, logs: () => log.logStatus() });
 
-  let authz: AuthzAccessPolicy | undefined;
-  const policy = overrides.policy ?? (config.authzAddress !== undefined ? (authz = AuthzAccessPolicy.connect(config.authzAddress)) : allowAuthenticatedPolicy);
-  const identity: IdentityOptions = {
-    apiKeys: config.apiKeysFile === undefined ? new Map() : readApiKeys(config.apiKeysFile),
-    trustSubjectHeader: config.trustSubjectHeader,
-  };
+  // --- identity (issue 16): authz authenticates callers (audit's own credential) and decides.
+  const authz =
+    config.authz === undefined
+      ? undefined
+      : AuthzIdentity.connect({ address: config.authz.address, credential: readFileSync(config.authz.credentialFile, 'utf8').trim(), cacheMs: config.authz.cacheMs, timeoutMs: config.authz.timeoutMs });
+  if (authz === undefined) logger.warn('AUDIT_AUTHZ_DISABLED: development mode, every authenticated caller may read every organization');
+  const policy = overrides.policy ?? authz ?? allowAuthenticatedPolicy;
+  const identity: IdentityOptions =
+    authz !== undefined
+      ? { kind: 'authz', authenticate: (credential, signal) => authz.authenticate(credential, signal) }
+      : { kind: 'development', apiKeys: config.apiKeysFile === undefined ? new Map() : readApiKeys(config.apiKeysFile), trustSubjectHeader: config.trustSubjectHeader };
+  // --- end identity
   const { server, health } = createAuditGrpcServer({ log, store, policy, identity, logger, keyAdminScope: config.keyAdminScope });
   const port = await server.listen(config.grpcAddress);
   const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
   const address = `${host}:${port}`;
   // --- issue 16 item 3: witnesses and tlog-tiles ---
-  const witnesses = await witnessWiring.start({ log, store, policy, identify: (context) => identify(context.metadata, identity) });
+  const witnesses = await witnessWiring.start({ log, store, policy, identify: (context) => identify(context, identity) });
   // --- end issue 16 item 3 ---
   health.setStatus('healthy');
 
@@ -163,6 +173,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       await log.checkpointAll().catch(() => undefined);
       await witnesses.close(); // issue 16 item 3
       await spool.close();
+      await verifier.close();
       stopGauges();
       authz?.close();
       await store.close();

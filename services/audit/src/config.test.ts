@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       migrate: true,
       payloadTtlDays: undefined,
       trustSubjectHeader: false,
-      authzAddress: undefined,
+      authz: undefined,
       checkpointEvery: 1000,
       telemetry: { metricsHost: '127.0.0.1', metricsPort: 9465, otlpEndpoint: undefined },
     });
@@ -43,7 +43,7 @@ describe('loadConfig', () => {
   });
 
   it('server mode does not migrate by default (the writer has no DDL rights)', () => {
-    const config = loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_CLICKHOUSE_USER: 'warden_audit_service' }, '/');
+    const config = loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_AUTHZ_CREDENTIAL_FILE: 'audit.key', AUDIT_CLICKHOUSE_USER: 'warden_audit_service' }, '/');
     expect(config.clickhouse).toEqual({ kind: 'server', url: 'http://ch:8123', username: 'warden_audit_service', passwordFile: undefined });
     expect(config.migrate).toBe(false);
   });
@@ -63,5 +63,23 @@ describe('loadConfig', () => {
     expect(problems).toMatch(/AUDIT_AUTHZ_DISABLED: contradicts AUDIT_AUTHZ_ADDRESS/);
     expect(problems).toMatch(/AUDIT_CLICKHOUSE_USER: needs CLICKHOUSE_URL/);
     expect(() => loadConfig({})).toThrow(/AUDIT_AUTHZ_ADDRESS: is required/);
+  });
+
+  it('identity: authz with the service\'s own credential; the key file and the subject header only in development', () => {
+    const config = loadConfig({ AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_AUTHZ_CREDENTIAL_FILE: 'keys/audit.key' }, '/srv');
+    expect(config.authz).toEqual({ address: 'authz:50051', credentialFile: '/srv/keys/audit.key', cacheMs: 5000, timeoutMs: 2000 });
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env, '/');
+      } catch (error) {
+        return (error as ConfigError).problems.join('\n');
+      }
+      throw new Error(`accepted ${JSON.stringify(env)}`);
+    };
+    expect(problems({ AUDIT_AUTHZ_ADDRESS: 'authz:50051' })).toMatch(/AUDIT_AUTHZ_CREDENTIAL_FILE: is required with AUDIT_AUTHZ_ADDRESS/);
+    expect(problems({ AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_AUTHZ_CREDENTIAL_FILE: 'k', AUDIT_API_KEYS_FILE: 'keys.json' })).toMatch(/AUDIT_API_KEYS_FILE: is a development switch/);
+    expect(problems({ AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_AUTHZ_CREDENTIAL_FILE: 'k', AUDIT_TRUST_SUBJECT_HEADER: 'true' })).toMatch(/AUDIT_TRUST_SUBJECT_HEADER: is a development switch/);
+    expect(problems({ AUDIT_AUTHZ_ADDRESS: 'authz:50051', AUDIT_AUTHZ_CREDENTIAL_FILE: 'k', AUDIT_AUTHZ_CACHE_MS: '600000' })).toMatch(/AUDIT_AUTHZ_CACHE_MS/);
+    expect(loadConfig({ AUDIT_AUTHZ_DISABLED: 'true', AUDIT_TRUST_SUBJECT_HEADER: 'true' }, '/').trustSubjectHeader).toBe(true);
   });
 });

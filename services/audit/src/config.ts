@@ -31,10 +31,15 @@ const schema = z
     AUDIT_PREVIOUS_VERIFIER_KEYS: z.string().optional(),
     AUDIT_ORIGIN_PREFIX: z.string().regex(/^[^\s+]+$/, 'must have no spaces or +').default('audit.warden.local'),
     AUDIT_PRODUCER_KEYS_FILE: z.string().min(1).optional(),
+    // --- identity (issue 16): authz authenticates callers and decides; the next two are development only.
+    AUDIT_AUTHZ_ADDRESS: setting.address().optional(),
+    AUDIT_AUTHZ_CREDENTIAL_FILE: z.string().min(1).optional(),
+    AUDIT_AUTHZ_CACHE_MS: int(0, 60_000).default(5_000),
+    AUDIT_AUTHZ_TIMEOUT_MS: int(50, 60_000).default(2_000),
+    AUDIT_AUTHZ_DISABLED: bool().default(false),
     AUDIT_API_KEYS_FILE: z.string().min(1).optional(),
     AUDIT_TRUST_SUBJECT_HEADER: bool().default(false),
-    AUDIT_AUTHZ_ADDRESS: setting.address().optional(),
-    AUDIT_AUTHZ_DISABLED: bool().default(false),
+    // --- end identity
     AUDIT_KEY_ADMIN_SCOPE: z.string().regex(/^org:[^\s]+$/, 'must be a resource path like org:warden').optional(),
     AUDIT_CHECKPOINT_EVERY: int(1, 10_000_000).default(1000),
     AUDIT_CHECKPOINT_INTERVAL_MS: int(100, 86_400_000).default(10_000),
@@ -60,6 +65,17 @@ const schema = z
     if (c.AUDIT_AUTHZ_ADDRESS === undefined && !c.AUDIT_AUTHZ_DISABLED) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_ADDRESS'], message: 'is required (or set AUDIT_AUTHZ_DISABLED=true for development)' });
     }
+    if (c.AUDIT_AUTHZ_ADDRESS !== undefined && c.AUDIT_AUTHZ_CREDENTIAL_FILE === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_CREDENTIAL_FILE'], message: 'is required with AUDIT_AUTHZ_ADDRESS: the audit service authenticates to authz with its own credential' });
+    }
+    if (c.AUDIT_AUTHZ_CREDENTIAL_FILE !== undefined && c.AUDIT_AUTHZ_ADDRESS === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['AUDIT_AUTHZ_CREDENTIAL_FILE'], message: 'needs AUDIT_AUTHZ_ADDRESS' });
+    }
+    for (const dev of ['AUDIT_API_KEYS_FILE', 'AUDIT_TRUST_SUBJECT_HEADER'] as const) {
+      if (c[dev] !== undefined && c[dev] !== false && !c.AUDIT_AUTHZ_DISABLED) {
+        ctx.addIssue({ code: 'custom', path: [dev], message: 'is a development switch, only with AUDIT_AUTHZ_DISABLED=true: with authz, callers use authz API keys and tokens' });
+      }
+    }
     if (c.CLICKHOUSE_URL === undefined && (c.AUDIT_CLICKHOUSE_USER !== undefined || c.AUDIT_CLICKHOUSE_PASSWORD_FILE !== undefined)) {
       ctx.addIssue({ code: 'custom', path: ['AUDIT_CLICKHOUSE_USER'], message: 'needs CLICKHOUSE_URL' });
     }
@@ -84,9 +100,12 @@ export type Config = {
   readonly previousVerifierKeys: readonly string[];
   readonly originPrefix: string;
   readonly producerKeysFile: string | undefined;
+  /** Callers authenticated and authorized by authz (undefined: development, AUDIT_AUTHZ_DISABLED). */
+  readonly authz: { readonly address: string; readonly credentialFile: string; readonly cacheMs: number; readonly timeoutMs: number } | undefined;
+  /** Development only (AUDIT_AUTHZ_DISABLED=true). */
   readonly apiKeysFile: string | undefined;
+  /** Development only (AUDIT_AUTHZ_DISABLED=true). */
   readonly trustSubjectHeader: boolean;
-  readonly authzAddress: string | undefined;
   readonly keyAdminScope: string | undefined;
   readonly checkpointEvery: number;
   readonly checkpointIntervalMs: number;
@@ -127,7 +146,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     producerKeysFile: c.AUDIT_PRODUCER_KEYS_FILE === undefined ? undefined : resolve(cwd, c.AUDIT_PRODUCER_KEYS_FILE),
     apiKeysFile: c.AUDIT_API_KEYS_FILE === undefined ? undefined : resolve(cwd, c.AUDIT_API_KEYS_FILE),
     trustSubjectHeader: c.AUDIT_TRUST_SUBJECT_HEADER,
-    authzAddress: c.AUDIT_AUTHZ_ADDRESS,
+    authz:
+      c.AUDIT_AUTHZ_ADDRESS === undefined
+        ? undefined
+        : { address: c.AUDIT_AUTHZ_ADDRESS, credentialFile: resolve(cwd, c.AUDIT_AUTHZ_CREDENTIAL_FILE!), cacheMs: c.AUDIT_AUTHZ_CACHE_MS, timeoutMs: c.AUDIT_AUTHZ_TIMEOUT_MS },
     keyAdminScope: c.AUDIT_KEY_ADMIN_SCOPE,
     checkpointEvery: c.AUDIT_CHECKPOINT_EVERY,
     checkpointIntervalMs: c.AUDIT_CHECKPOINT_INTERVAL_MS,

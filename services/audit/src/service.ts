@@ -5,4 +5,4 @@
 export { AuditLog, type AppendInput, type AppendOutcome, type AuditLogOptions, type RefusalReason } from './usecases/audit-log.js';
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { startAuditApp, type AuditApp, type AppOverrides } from './app.js';
-export { AuthzAccessPolicy } from './adapters/authz/authz-access-policy.js';
+export { AuthzIdentity } from './adapters/authz/authz-identity.js';

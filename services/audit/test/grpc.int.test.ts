@@ -67,13 +67,12 @@ describe('AuditService over gRPC', () => {
       { subject: 'user:auditor@acme.com', action: 'audit:read', scope: 'org:acme/project:checkout/env:staging' },
       { subject: 'user:sre@acme.com', action: 'audit:manage_keys', scope: 'org:warden' },
       { subject: 'user:sre@acme.com', action: 'audit:read', scope: 'org:warden' },
+    ], [
+      { subject: 'user:sre@acme.com', key: 'sre-key' },
+      { subject: 'user:auditor@acme.com', key: 'auditor-key' },
     ]);
     app = await startTestApp({
       producers: [flags, authzProducer],
-      apiKeys: [
-        { subject: 'user:sre@acme.com', key: 'sre-key' },
-        { subject: 'user:auditor@acme.com', key: 'auditor-key' },
-      ],
       authzAddress: authz.address,
       env: { AUDIT_KEY_ADMIN_SCOPE: 'org:warden' },
     });
@@ -166,7 +165,7 @@ describe('AuditService over gRPC', () => {
     await expect(drain(client.query({ filter: { org: 'acme' } }, as('wrong-key')))).rejects.toMatchObject({ code: Status.UNAUTHENTICATED });
     await expect(drain(client.query({ filter: { org: 'acme' } }, { metadata: Metadata({ 'x-warden-subject': 'user:sre@acme.com' }) }))).rejects.toMatchObject({
       code: Status.UNAUTHENTICATED,
-      details: expect.stringMatching(/trust mode/),
+      details: expect.stringMatching(/x-warden-subject is not accepted/),
     });
     await expect(drain(client.export({ filter: { org: 'acme', project: 'checkout', environment: 'staging' } }, as('auditor-key')))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });
     await expect(client.verify({ org: 'acme' }, as('auditor-key'))).rejects.toMatchObject({ code: Status.PERMISSION_DENIED });

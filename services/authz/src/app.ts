@@ -22,6 +22,9 @@ import type { Logger } from 'pino';
 import { AuthzServiceDefinition } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
 import { WatchServiceDefinition } from '@warden/proto/authz/v1/watch';
+import { IdentityServiceDefinition } from '@warden/proto/authz/v1/identity';
+import { createIdentity } from './usecases/identity.js';
+import { createIdentityServiceImpl } from './api/grpc/identity-service.js';
 import { ApprovalsServiceDefinition } from '@warden/proto/authz/v1/approvals';
 import { createApprovals } from './usecases/approvals.js';
 import { createApprovalsServiceImpl } from './api/grpc/approvals-service.js';
@@ -166,7 +169,11 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const admin = createAdmin({ source: store, queries: new PgGrantQueries(pool), writer: new PgGrantWriter(pool), keys, platformAdmins, onWrite: (result) => cache.noteWrite(result) });
     const authenticator = createAuthenticator({ keys, jwt: await jwtOptions(config), trustLoopback: config.trustLoopback, keyCacheMs: config.keyCacheMs });
     if (config.trustLoopback) logger.warn('AUTHZ_TRUST_LOOPBACK is on: calls from this host without credentials may check any subject');
-    if (config.bootstrapKey !== undefined) await bootstrapKey(config.bootstrapKey, keys, platformAdmins, logger);
+    const identityCallers = new Set(config.identityCallers);
+    if (config.bootstrapKey !== undefined) await bootstrapKey(config.bootstrapKey, keys, platformAdmins, identityCallers, logger);
+    if (config.identityKeyFile !== undefined) {
+      await bootstrapKey({ file: config.identityKeyFile, subject: config.identityCallers[0]!, org: IDENTITY_KEY_ORG }, keys, platformAdmins, identityCallers, logger);
+    }
 
     const authzImpl = createAuthzServiceImpl(authorizer, lookups);
     const adminImpl = createAdminServiceImpl(admin);
@@ -194,6 +201,8 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
     const watchImpl = createWatchServiceImpl(createWatch({ feed, source: cache, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) }));
     server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
+    const identity = createIdentity({ authenticator, authorizer, callers: identityCallers, platformAdmins, cacheTtlMs: config.keyCacheMs });
+    server.add(IdentityServiceDefinition, authenticated(IdentityServiceDefinition, createIdentityServiceImpl(identity), authenticator, logger));
     server.add(HealthDefinition, HealthServiceImpl(health));
     const port = await server.listen(`${config.grpc.host}:${config.grpc.port}`);
     health.setStatus('healthy');
@@ -362,12 +371,15 @@ async function jwtOptions(config: Config): Promise<JwtOptions | undefined> {
   return { jwks, issuer: jwt.issuer, audience: jwt.audience, subjectClaim: jwt.subjectClaim, groupsClaim: jwt.groupsClaim, orgClaim: jwt.orgClaim };
 }
 
-/** Creates the configured bootstrap API key once, writing it to its file (0600); never logs the secret. */
-async function bootstrapKey(spec: NonNullable<Config['bootstrapKey']>, keys: PgApiKeyStore, platformAdmins: ReadonlySet<string>, logger: Logger): Promise<void> {
+/** The organization an identity caller's key (AUTHZ_IDENTITY_KEY_FILE) belongs to: none a Check can name usefully. */
+const IDENTITY_KEY_ORG = 'warden-platform';
+
+/** Creates an operator-issued API key once (bootstrap, identity caller), writing it to its file (0600); never logs the secret. */
+async function bootstrapKey(spec: NonNullable<Config['bootstrapKey']>, keys: PgApiKeyStore, platformAdmins: ReadonlySet<string>, identityCallers: ReadonlySet<string>, logger: Logger): Promise<void> {
   if (existsSync(spec.file)) return;
   await mkdir(path.dirname(path.resolve(spec.file)), { recursive: true });
-  // The operator issues this key: it may act as a platform admin when its subject is one.
-  const platform = platformAdmins.has(spec.subject);
+  // The operator issues this key: it may act as a platform admin (or call IdentityService) when its subject is one.
+  const platform = platformAdmins.has(spec.subject) || identityCallers.has(spec.subject);
   const created = await keys.create({ org: spec.org, subject: spec.subject, description: 'bootstrap key', platform }, { actor: 'system:bootstrap', reason: 'AUTHZ_BOOTSTRAP_KEY_FILE' });
   await writeFile(spec.file, `${created.key}\n`, { mode: 0o600, flag: 'wx' });
   logger.info({ file: spec.file, subject: spec.subject, org: spec.org, keyId: created.record.id }, 'bootstrap API key created');

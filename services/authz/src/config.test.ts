@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       keyCacheMs: 5000,
       jwt: undefined,
       platformAdmins: [],
+      identityCallers: [],
+      identityKeyFile: undefined,
       audit: undefined,
       bootstrapKey: undefined,
       cache: {
@@ -113,5 +115,12 @@ describe('loadConfig', () => {
   it('reads DATABASE_URL_FILE and refuses both forms together', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://a@b/c', DATABASE_URL_FILE: '/nonexistent' })).toThrow(/set either DATABASE_URL or DATABASE_URL_FILE/);
     expect(() => loadConfig({ DATABASE_URL_FILE: '/nonexistent/file' })).toThrow(/DATABASE_URL_FILE: cannot read \/nonexistent\/file/);
+  });
+
+  it('identity callers: service subjects only; a key file needs exactly one of them', () => {
+    expect(loadConfig({ AUTHZ_IDENTITY_CALLERS: 'service:audit', AUTHZ_IDENTITY_KEY_FILE: 'data/audit.key' })).toMatchObject({ identityCallers: ['service:audit'], identityKeyFile: 'data/audit.key' });
+    expect(() => loadConfig({ AUTHZ_IDENTITY_CALLERS: 'user:eve@acme.com' })).toThrow(/AUTHZ_IDENTITY_CALLERS: "user:eve@acme.com" is not a service subject/);
+    expect(() => loadConfig({ AUTHZ_IDENTITY_KEY_FILE: 'k' })).toThrow(/AUTHZ_IDENTITY_KEY_FILE: needs exactly one subject/);
+    expect(() => loadConfig({ AUTHZ_IDENTITY_CALLERS: 'service:a,service:b', AUTHZ_IDENTITY_KEY_FILE: 'k' })).toThrow(/AUTHZ_IDENTITY_KEY_FILE: needs exactly one subject/);
   });
 });

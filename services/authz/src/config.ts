@@ -53,6 +53,9 @@ const schema = z.strictObject({
   AUTHZ_BOOTSTRAP_KEY_FILE: z.string().min(1).optional(),
   AUTHZ_BOOTSTRAP_KEY_SUBJECT: z.string().regex(/^service:[A-Za-z0-9][A-Za-z0-9._@+-]*$/, 'must be a service subject (service:<id>)').optional(),
   AUTHZ_BOOTSTRAP_KEY_ORG: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'must be an organization id').optional(),
+  // IdentityService (identity.proto): the services that authenticate their callers through authz.
+  AUTHZ_IDENTITY_CALLERS: z.string().optional(),
+  AUTHZ_IDENTITY_KEY_FILE: z.string().min(1).optional(),
   // The cached grant graph (stores/cache). Unset REDIS_URL: in-process layer only.
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   AUTHZ_REDIS_CLUSTER: setting.bool().default(false),
@@ -84,6 +87,11 @@ const schema = z.strictObject({
   for (const admin of list(c.AUTHZ_PLATFORM_ADMINS)) {
     if (!/^(user|service):[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(admin)) problem(`AUTHZ_PLATFORM_ADMINS: ${JSON.stringify(admin)} is not a user or service subject`);
   }
+  const identityCallers = list(c.AUTHZ_IDENTITY_CALLERS);
+  for (const caller of identityCallers) {
+    if (!/^service:[A-Za-z0-9][A-Za-z0-9._@+-]*$/.test(caller)) problem(`AUTHZ_IDENTITY_CALLERS: ${JSON.stringify(caller)} is not a service subject (service:<id>)`);
+  }
+  if (c.AUTHZ_IDENTITY_KEY_FILE !== undefined && identityCallers.length !== 1) problem('AUTHZ_IDENTITY_KEY_FILE: needs exactly one subject in AUTHZ_IDENTITY_CALLERS (the key is issued to it)');
   if (c.AUTHZ_REDIS_CLUSTER && c.REDIS_URL === undefined) problem('AUTHZ_REDIS_CLUSTER: needs REDIS_URL (one node of the cluster)');
   if (c.AUTHZ_CACHE_HEARTBEAT_MS * 2 > c.AUTHZ_MAX_STALENESS_MS) {
     problem('AUTHZ_CACHE_HEARTBEAT_MS: must be at most half of AUTHZ_MAX_STALENESS_MS, or a healthy replica would refuse cached answers');
@@ -126,6 +134,10 @@ export interface Config {
   readonly audit:
     | { readonly address: string; readonly signingKeyFile: string; readonly keyId: string; readonly producer: string; readonly batchSize: number; readonly intervalMs: number }
     | undefined;
+  /** Subjects that may call IdentityService (with an operator-issued key or a token). */
+  readonly identityCallers: readonly string[];
+  /** At start, if this file does not exist, issue an API key to the one identity caller and write it there (mode 0600). */
+  readonly identityKeyFile: string | undefined;
   /** At start, if `file` does not exist, create an API key for `subject` in `org` and write it there (mode 0600). */
   readonly bootstrapKey: { readonly file: string; readonly subject: string; readonly org: string } | undefined;
   /** The cached grant graph: Redis (shared by replicas; undefined: in-process only) and the in-process LRU. */
@@ -180,6 +192,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { jwksUrl: c.AUTHZ_JWKS_URL, jwksFile: c.AUTHZ_JWKS_FILE, issuer: c.AUTHZ_JWT_ISSUER!, audience: c.AUTHZ_JWT_AUDIENCE!, subjectClaim: c.AUTHZ_JWT_SUBJECT_CLAIM, groupsClaim: c.AUTHZ_JWT_GROUPS_CLAIM, orgClaim: c.AUTHZ_JWT_ORG_CLAIM }
       : undefined,
     platformAdmins: list(c.AUTHZ_PLATFORM_ADMINS),
+    identityCallers: list(c.AUTHZ_IDENTITY_CALLERS),
+    identityKeyFile: c.AUTHZ_IDENTITY_KEY_FILE,
     audit:
       c.AUTHZ_AUDIT_ADDRESS !== undefined
         ? {

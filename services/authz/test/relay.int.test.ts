@@ -22,7 +22,7 @@ let dir: string;
 let authz: TestApp;
 let audit: AuditApp | undefined;
 let auditAddress: string;
-const AUDITOR_KEY = 'test-auditor-key-0123456789abcdef';
+let auditor: string; // adam's token (admin of acme: audit:read)
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'warden-relay-'));
@@ -30,7 +30,6 @@ beforeAll(async () => {
   await writeFile(path.join(dir, 'authz-producer.pem'), privateKeyToPem(producer.privateKey), { mode: 0o600 });
   const publicPem = producer.publicKey.export({ format: 'pem', type: 'spki' }).toString();
   await writeFile(path.join(dir, 'producers.json'), JSON.stringify([{ producer: 'authz', keyId: 'authz-1', publicKey: publicPem }]));
-  await writeFile(path.join(dir, 'api-keys.json'), JSON.stringify([{ subject: 'user:adam@acme.com', key: AUDITOR_KEY }]));
   auditAddress = `127.0.0.1:${await freePort()}`;
   // Authz first, with the audit service not there yet.
   authz = await startTestApp({
@@ -38,9 +37,11 @@ beforeAll(async () => {
     AUTHZ_AUDIT_SIGNING_KEY_FILE: path.join(dir, 'authz-producer.pem'),
     AUTHZ_AUDIT_KEY_ID: 'authz-1',
     AUTHZ_OUTBOX_INTERVAL_MS: '50',
-    // Audit asks this authz who may read, over loopback, as a sidecar would.
-    AUTHZ_TRUST_LOOPBACK: 'true',
+    // Audit authenticates its callers through this authz, with its own key (no loopback trust).
+    AUTHZ_IDENTITY_CALLERS: 'service:audit',
+    AUTHZ_IDENTITY_KEY_FILE: path.join(dir, 'audit.key'),
   });
+  auditor = await authz.token('adam@acme.com');
 });
 
 afterAll(async () => {
@@ -51,7 +52,7 @@ afterAll(async () => {
 
 async function timeline(filter: { org: string; resourcePrefix?: string; actions?: string[] }): Promise<StoredEvent[]> {
   const channel = createChannel(auditAddress);
-  const client = createClient(AuditServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${AUDITOR_KEY}` }) } });
+  const client = createClient(AuditServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${auditor}` }) } });
   const events: StoredEvent[] = [];
   try {
     for await (const page of client.query({ filter: { actions: [], ...filter }, order: Order.ORDER_OLDEST_FIRST, pageSize: 1000, limit: 0, cursor: '' })) events.push(...page.events);
@@ -80,7 +81,7 @@ describe('the authz outbox reaches the audit trail', () => {
         AUDIT_DATA_DIR: path.join(dir, 'audit'),
         AUDIT_AUTHZ_ADDRESS: authz.app.grpcAddress,
         AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),
-        AUDIT_API_KEYS_FILE: path.join(dir, 'api-keys.json'),
+        AUDIT_AUTHZ_CREDENTIAL_FILE: path.join(dir, 'audit.key'),
         AUDIT_LOG_LEVEL: 'silent',
       }),
       pino({ level: 'silent' }),

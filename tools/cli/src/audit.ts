@@ -146,8 +146,9 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
   const withConnection = (cmd: Command) =>
     cmd
       .addOption(new Option('--address <host:port>', 'audit service address').default(env.WARDEN_AUDIT_ADDRESS ?? '127.0.0.1:50052'))
-      .addOption(new Option('--api-key <key>', 'API key (default: $WARDEN_API_KEY)'))
-      .addOption(new Option('--as <subject>', 'send x-warden-subject (services in trust mode only)'));
+      .addOption(new Option('--api-key <key>', 'an authz API key or token: the audit service authenticates it through authz (default: $WARDEN_API_KEY)'))
+      .addOption(new Option('--key-file <file>', 'file holding the API key (default: $WARDEN_KEY_FILE)'))
+      .addOption(new Option('--as <subject>', 'send x-warden-subject (development only: a service with AUDIT_AUTHZ_DISABLED and AUDIT_TRUST_SUBJECT_HEADER)'));
   const withFilter = (cmd: Command) =>
     cmd
       .requiredOption('--org <org>', 'organization id')
@@ -160,7 +161,13 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
       .option('--since <time>', 'ISO 8601, inclusive')
       .option('--until <time>', 'ISO 8601, exclusive')
       .option('--oldest', 'oldest first (default: newest first)');
-  const conn = (o: { address: string; apiKey?: string; as?: string }) => connect({ address: o.address, apiKey: o.apiKey ?? env.WARDEN_API_KEY, subject: o.as });
+  const keyFrom = (o: { apiKey?: string; keyFile?: string }): string | undefined => {
+    const direct = o.apiKey ?? env.WARDEN_API_KEY;
+    if (direct !== undefined && direct !== '') return direct;
+    const file = o.keyFile ?? env.WARDEN_KEY_FILE;
+    return file === undefined || file === '' ? undefined : readFileSync(file, 'utf8').trim();
+  };
+  const conn = (o: { address: string; apiKey?: string; keyFile?: string; as?: string }) => connect({ address: o.address, apiKey: keyFrom(o), subject: o.as });
 
   withFilter(withConnection(command.command('timeline').description('print an incident timeline')))
     .option('--limit <n>', 'at most n events', (v) => Number.parseInt(v, 10), 200)

@@ -2,6 +2,7 @@
  * What the audit core needs from the outside world. Adapters live in
  * adapters/ (stores/, spool/, authz/) and api/; the core never imports them.
  */
+import type { KeyObject } from 'node:crypto';
 import type { LogRecord, ProducerKeyEvent, StoredRecord } from '@warden/audit-events';
 import type { EventFilter, Cursor } from './query.js';
 
@@ -79,7 +80,11 @@ export interface CheckpointWitness {
   write(org: string, note: string): Promise<void>;
 }
 
-export type Caller = { readonly subject: string };
+/**
+ * Who calls a read (authenticated by authz, or in development from AUDIT_API_KEYS_FILE /
+ * the trusted subject header). `org`: the one organization an API key acts in.
+ */
+export type Caller = { readonly subject: string; readonly org?: string; readonly platformAdmin?: boolean };
 
 export type AuditAction = 'audit:read' | 'audit:export' | 'audit:manage_keys';
 
@@ -89,3 +94,6 @@ export interface AccessPolicy {
 }
 
 export type Clock = () => Date;
+
+/** Verifies an Ed25519 signature over an RFC 8785 canonical event (a worker pool, or node:crypto's async verify). */
+export type SignatureCheck = (canonical: string, signature: Uint8Array, publicKey: KeyObject) => Promise<boolean>;

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalEvent, parseEvent, uuidV7Time, verifyCanonicalSignatureAsync, type AuditEvent, type KeyLookup } from '@warden/audit-events';
 import type { AppendInput, Refusal, RefusalReason } from '../domain/append.js';
+import type { SignatureCheck } from '../domain/ports.js';
 
 export type AdmissionLimits = {
   /** Largest canonical event, in bytes. */
@@ -32,7 +33,7 @@ export type Admitted = {
 
 export type Admission = Admitted | { readonly ok: false; readonly outcome: Refusal };
 
-export async function admit(input: AppendInput, now: number, keys: ProducerKeyLookup, limits: AdmissionLimits): Promise<Admission> {
+export async function admit(input: AppendInput, now: number, keys: ProducerKeyLookup, limits: AdmissionLimits, verify: SignatureCheck = verifyCanonicalSignatureAsync): Promise<Admission> {
   const rawId = typeof input.event === 'object' && input.event !== null && typeof (input.event as { id?: unknown }).id === 'string' ? (input.event as { id: string }).id : '';
   const refuse = (reason: RefusalReason, field: string, message: string): Admission => ({ ok: false, outcome: { status: 'refused', id: rawId, reason, field, message } });
   const parsed = parseEvent(input.event);
@@ -60,7 +61,7 @@ export async function admit(input: AppendInput, now: number, keys: ProducerKeyLo
   if (lookup.revokedAt !== undefined && Date.parse(lookup.revokedAt) <= now) {
     return refuse('revoked-key', 'event.key_id', `key "${event.keyId}" of producer "${event.producer}" was revoked at ${lookup.revokedAt}`);
   }
-  if (!(await verifyCanonicalSignatureAsync(canonical, input.signature, lookup.key))) {
+  if (!(await verify(canonical, input.signature, lookup.key))) {
     return refuse('bad-signature', 'signature', `the signature does not verify with key "${event.keyId}" of producer "${event.producer}"`);
   }
   return {

@@ -21,7 +21,7 @@ import {
 } from '@warden/audit-events';
 import { InvalidArgumentError, UnavailableError } from '@warden/errors';
 import type { AppendInput, AppendOutcome } from '../domain/append.js';
-import type { AuditStore, CheckpointRow, CheckpointWitness, Clock, KeyEventRow, Spool } from '../domain/ports.js';
+import type { AuditStore, CheckpointRow, CheckpointWitness, Clock, KeyEventRow, SignatureCheck, Spool } from '../domain/ports.js';
 import type { Cursor, EventFilter } from '../domain/query.js';
 import { admit } from './admission.js';
 import { Checkpointer } from './checkpointer.js';
@@ -73,13 +73,16 @@ export type AuditLogOptions = {
   /** Sign a checkpoint once this many events arrived since the last one. @defaultValue 1000 */
   readonly checkpointEvery?: number;
   /**
-   * Group commit: at least this long between two store inserts, so concurrent
-   * Appends share one insert (one ClickHouse part) under load. @defaultValue 20
+   * Group commit: at least this long between two store inserts. Concurrent Appends share
+   * one insert anyway: those arriving while one is written go together in the next.
+   * @defaultValue 20
    */
   readonly minCommitIntervalMs?: number;
   /** How long (by UUIDv7 time) ids are remembered in memory for duplicate checks without the store. @defaultValue 600000 */
   readonly dedupWindowMs?: number;
   readonly logger?: AuditLogLogger;
+  /** Signature verification (the service: a worker pool). @defaultValue node:crypto's async verify */
+  readonly verifySignature?: SignatureCheck;
 };
 
 export class AuditLog {
@@ -166,7 +169,8 @@ export class AuditLog {
     if (!this.started) throw new UnavailableError('the audit log is starting');
     if (inputs.length > this.maxBatch) throw new InvalidArgumentError('events', `has ${inputs.length} events; at most ${this.maxBatch} per batch`);
     const now = this.clock().getTime();
-    const admitted = await Promise.all(inputs.map((input) => admit(input, now, this.keys, this.limits)));
+    const verify = this.options.verifySignature;
+    const admitted = await Promise.all(inputs.map((input) => admit(input, now, this.keys, this.limits, verify)));
     return this.sequencer.submit(admitted);
   }
 

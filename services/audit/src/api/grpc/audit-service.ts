@@ -1,8 +1,8 @@
 /** AuditService over gRPC: transport only; the AuditLog and the use cases do the work. */
 import type { AuditServiceImplementation } from '@warden/proto/audit/v1';
 import { signedEventFromProto, storedRecordToProto, verifyReportToProto } from '@warden/audit-events';
-import { InvalidArgumentError } from '@warden/errors';
-import { parseOrgId, scopePath } from '@warden/names';
+import { InvalidArgumentError, PermissionDeniedError } from '@warden/errors';
+import { parseOrgId, scopeOf, scopePath } from '@warden/names';
 import type { AccessPolicy, AuditStore } from '../../domain/ports.js';
 import { createAccess } from '../../usecases/access.js';
 import type { AuditLog } from '../../usecases/audit-log.js';
@@ -24,6 +24,17 @@ export type AuditServiceDeps = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** The organization of an event's resource, or undefined when it has none (admission refuses it). */
+function orgOfResource(event: unknown): string | undefined {
+  const resource = typeof event === 'object' && event !== null ? (event as { resource?: unknown }).resource : undefined;
+  if (typeof resource !== 'string') return undefined;
+  try {
+    return scopeOf(resource).org;
+  } catch {
+    return undefined;
+  }
+}
+
 function orgOf(value: string): string {
   if (value === '') throw new InvalidArgumentError('org', 'is required');
   return parseOrgId(value);
@@ -35,9 +46,19 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
   const exports = { store, access, proofs: { context: (org: string) => log.proofContext(org) }, pageSize: deps.exportPageSize ?? 1000 };
 
   return {
-    async append(request) {
+    async append(request, context) {
       if (request.events.length === 0) throw new InvalidArgumentError('events', 'is empty');
-      const outcomes = await log.append(request.events.map(signedEventFromProto));
+      const inputs = request.events.map(signedEventFromProto);
+      // Producers' signatures authenticate events. A caller that also sends an organization's
+      // API key appends only to that organization (as that key acts only there in authz).
+      const keyOrg = context.caller?.org;
+      if (keyOrg !== undefined) {
+        for (const [i, input] of inputs.entries()) {
+          const org = orgOfResource(input.event);
+          if (org !== undefined && org !== keyOrg) throw new PermissionDeniedError(`events[${i}]: the API key of ${context.caller!.subject} acts only within org:${keyOrg}`);
+        }
+      }
+      const outcomes = await log.append(inputs);
       return { results: outcomes.map(appendResultToProto) };
     },
 

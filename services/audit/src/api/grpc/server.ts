@@ -11,6 +11,7 @@ import { AuditServiceDefinition } from '@warden/proto/audit/v1';
 import type { Logger } from 'pino';
 import type { Caller } from '../../domain/ports.js';
 import { withCaller } from '@warden/service-kit/grpc';
+import { tracingEnabled } from '@warden/service-kit';
 import { identify, type IdentityOptions } from './identity.js';
 import { createAuditServiceImpl, type AuditServiceDeps } from './audit-service.js';
 import { protoFieldName } from './convert.js';
@@ -20,12 +21,14 @@ export type AuditGrpcServer = { readonly server: Server; readonly health: Health
 
 export function createAuditGrpcServer(deps: AuditServiceDeps & { readonly identity: IdentityOptions; readonly logger: Logger }): AuditGrpcServer {
   const health = HealthState();
-  const server = createServer().use(openTelemetryServerMiddleware()).use(metricsMiddleware());
+  // Spans per RPC only when a tracing SDK is registered (as authz): a no-op tracer still costs per call.
+  const bare = createServer();
+  const server = (tracingEnabled() ? bare.use(openTelemetryServerMiddleware()) : bare).use(metricsMiddleware());
   server.add(
     AuditServiceDefinition,
     withCaller<typeof AuditServiceDefinition, Caller | undefined>(AuditServiceDefinition, createAuditServiceImpl(deps), {
       logger: deps.logger,
-      identify: (context) => identify(context.metadata, deps.identity),
+      identify: (context) => identify(context, deps.identity),
       fieldName: protoFieldName,
     }),
   );

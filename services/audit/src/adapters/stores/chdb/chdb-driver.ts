@@ -31,8 +31,20 @@ export class ChdbDriver implements ClickHouseDriver {
     await this.session.queryBindAsync(sql, params);
   }
 
+  /**
+   * One block. Rows of one shape (every caller's) go as JSONCompactEachRow with the column
+   * list — measured about twice as fast as JSONEachRow to build and to parse; anything
+   * else as JSONEachRow.
+   */
   async insert(database: string, table: string, rows: readonly Record<string, unknown>[], settings: Record<string, string | number>): Promise<void> {
     if (rows.length === 0) return;
+    const columns = Object.keys(rows[0]!);
+    if (rows.every((row) => Object.keys(row).length === columns.length && columns.every((c) => c in row))) {
+      let text = '';
+      for (const row of rows) text += `${JSON.stringify(columns.map((c) => row[c]))}\n`;
+      await this.session.insert({ table: `${database}.${table}`, columns, values: Buffer.from(text, 'utf8'), format: 'JSONCompactEachRow', settings });
+      return;
+    }
     const payload = Buffer.from(rows.map((row) => JSON.stringify(row)).join('\n') + '\n', 'utf8');
     await this.session.insert({ table: `${database}.${table}`, values: payload, format: 'JSONEachRow', settings });
   }
