@@ -165,6 +165,13 @@ describe('checkpoints cosigned by an external witness; the log as tlog-tiles', (
     await app.log.checkpointAll();
     const uncosigned = await published(320, false);
     expect(verifyCosignatureV1(uncosigned, WITNESS_NAME, parseVkey(witnessVkey).publicKey)).toBeUndefined();
+    // The submission gives up (AUDIT_WITNESS_RETRIES=1, backoff 200 ms) and counts as failed before
+    // the witness comes back; restarting it earlier would let the retry succeed instead.
+    const failedLabels = { warden_witness: witnessUrl, outcome: 'failed' };
+    await eventually(async () => expect(sampleValue(parsePrometheus(await (await fetch(telemetry.metricsUrl!)).text()), 'warden_audit_witness_submissions_total', failedLabels)).toBeGreaterThanOrEqual(1), {
+      timeoutMs: 15_000,
+      what: 'a failed witness submission on /metrics',
+    });
     await startWitness();
     await app.close();
     app = await startApp(); // new process state: the service learns the witness's size from a 409
