@@ -31,7 +31,9 @@ async function signIn(email: string): Promise<string> {
   if (!response.ok) throw new Error(`sign-in of ${email}: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { token: string }).token;
 }
-const [olivia, sam, sarah] = await Promise.all(['olivia@acme.com', 'sam@acme.com', 'sarah@acme.com'].map(signIn));
+const olivia = await signIn('olivia@acme.com');
+const sam = await signIn('sam@acme.com');
+const sarah = await signIn('sarah@acme.com');
 const asPerson = (token: string) => ({ '*': { metadata: Metadata({ authorization: `Bearer ${token}` }), deadline: DEADLINE_MS } });
 const step = (who: string, what: string) => console.log(`${who.padEnd(16)} ${what}`);
 
@@ -45,6 +47,7 @@ async function flags(token: string, who: string, route: string, body: unknown): 
 }
 
 const authz = createChannel(endpoints.authz);
+let requestId = '';
 try {
   // The owner, signed in as herself: sam may ask for production releases, sarah may approve them.
   const admin = createClient(AdminServiceDefinition, authz, asPerson(olivia));
@@ -59,7 +62,7 @@ try {
   // 1. sam asks: production requires approval, so the flag service opens a change request for him.
   const asked = await flags(sam, 'sam@acme.com', `${FLAG}/enable`, { reason: 'launch checkout-v2' });
   if (asked.status !== 202) throw new Error(`expected 202 (pending approval), got ${asked.status}`);
-  const requestId = String(asked.answer['requestId']);
+  requestId = String(asked.answer['requestId']);
 
   // 2. sam may not approve his own request.
   try {
@@ -90,7 +93,8 @@ for (const until = Date.now() + 15_000; ;) {
   for await (const page of audit.query({ filter: { org: 'acme', project: 'checkout', environment: 'production', actions: [] }, order: Order.ORDER_OLDEST_FIRST, pageSize: 100, limit: 0, cursor: '' })) {
     events.push(...page.events);
   }
-  if (events.some((e) => e.signed?.event?.action === 'request.applied') || Date.now() > until) break;
+  const applied = events.some((e) => e.signed?.event?.action === 'request.applied' && (e.signed.event.after as { id?: unknown } | undefined)?.id === requestId);
+  if (applied || Date.now() > until) break;
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
 channel.close();
@@ -115,5 +119,9 @@ for (const { seq, signed } of events) {
   const e = signed!.event!;
   const resource = e.resource.replace(PROD, '…/production');
   const beforeAfter = e.action.startsWith('request.') ? requestStep(e.before, e.after) : `${show(e.before)} → ${show(e.after)}`;
-  console.log([seq, e.occurredAt?.toISOString(), `${e.actor?.type}:${e.actor?.id}`, e.action, resource, beforeAfter, e.reason ?? ''].join(' | '));
+  // A request step a service made for its user (the flag service opening and applying for sam) names the user: `by (via service)`.
+  const actor = `${e.actor?.type}:${e.actor?.id}`;
+  const by = e.action.startsWith('request.') ? (e.after as { step?: { by?: unknown } } | undefined)?.step?.by : undefined;
+  const who = typeof by === 'string' && by !== actor ? `${by} (via ${actor})` : actor;
+  console.log([seq, e.occurredAt?.toISOString(), who, e.action, resource, beforeAfter, e.reason ?? ''].join(' | '));
 }
