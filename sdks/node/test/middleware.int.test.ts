@@ -26,9 +26,14 @@ const flagPath = (p: Record<string, string>) => `org:acme/project:${p['project']
 async function expectGuarded(base: string) {
   const enable = (user: string, env: string) =>
     fetch(`${base}/projects/checkout/envs/${env}/flags/checkout-v2/enable`, { method: 'POST', headers: { 'x-user': user } });
-  const ok = await enable('sarah@acme.com', 'production');
+  // Production checkout is protected and requires approval (examples/acme.yaml): the owner passes
+  // (approvals:bypass), a release manager is asked for approval, anyone else is refused.
+  const ok = await enable('olivia@acme.com', 'production');
   expect(ok.status).toBe(200);
-  expect(await ok.json()).toEqual({ enabled: true, decidedBy: 'release_manager' });
+  expect(await ok.json()).toEqual({ enabled: true, decidedBy: 'owner' });
+  const pending = await enable('sarah@acme.com', 'production');
+  expect(pending.status).toBe(403);
+  expect(await pending.json()).toMatchObject({ error: 'approval_required', decision: 'REQUIRES_APPROVAL' });
   const denied = await enable('sam@acme.com', 'production');
   expect(denied.status).toBe(403);
   expect(await denied.json()).toMatchObject({ error: 'forbidden', decision: 'DENY', reason: { code: 'PROTECTED_RESOURCE', message: expect.stringContaining('release_manager') } });

@@ -21,10 +21,10 @@ describe('world files', () => {
     expect(world.resources.map((r) => r.path)).toContain('org:acme/project:search/env:production');
     expect(world.resources.find((r) => r.path === 'org:acme/project:checkout/env:production')!.attributes).toEqual({
       protected: true,
-      require_approval: false,
+      require_approval: true,
       show_values_to_readers: false,
       sensitive_actions: ['flags:enable', 'flags:rollout', 'variables:write', 'secrets:reveal'],
-      protected_roles: ['owner', 'admin', 'release_manager'],
+      protected_roles: ['owner', 'admin', 'release_manager', 'release_requester'],
     });
     const mia = world.bindings.filter((b) => b.subject === 'user:mia@acme.com').map((b) => b.scope);
     expect(mia).toEqual(['org:acme', 'org:acme/project:checkout/env:development', 'org:acme/project:checkout/env:staging']);
