@@ -117,7 +117,7 @@ export function createAuditStatus(deps: AuditStatusDeps) {
       const reader = deps.reader;
       const events = await Promise.all(
         input.eventIds.map(async (eventId) => {
-          const answer = await reader.inclusionProof(org.org, eventId, checkpoint.size, input.authorization, signal).catch((error: Error): ProofAnswer => ({ kind: 'error', reason: error.message }));
+          const answer = await reader.inclusionProof(org.org, eventId, checkpoint.size, input.authorization, signal).catch((error: unknown): ProofAnswer => ({ kind: 'error', reason: error instanceof Error ? error.message : String(error) }));
           return judgeEvent(eventId, answer, checkpoint);
         }),
       );
