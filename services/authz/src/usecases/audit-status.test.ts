@@ -9,7 +9,7 @@ import {
   addSignatureLines, cosign, createCosignatureVerifier, createCosigner, createNoteSigner, createNoteVerifier,
   hashLeaf, MerkleTree, parseCheckpointNote, signCheckpoint,
 } from '@warden/audit-events';
-import { judgeCheckpoint, judgeEvent, type ProofAnswer } from './audit-status.js';
+import { createAuditStatus, judgeCheckpoint, judgeEvent, type AuditReader, type ProofAnswer } from './audit-status.js';
 
 const logKey = generateKeyPairSync('ed25519');
 const otherKey = generateKeyPairSync('ed25519');
@@ -80,5 +80,34 @@ describe('judgeEvent', () => {
     expect(judgeEvent('e', { kind: 'not_found' }, checkpoint)).toEqual({ eventId: 'e', state: 'not_in_log', seq: 0, reason: '' });
     expect(judgeEvent('e', { kind: 'beyond_checkpoint' }, checkpoint).state).toBe('not_in_checkpoint');
     expect(judgeEvent('e', { kind: 'error', reason: 'PERMISSION_DENIED' }, checkpoint)).toMatchObject({ state: 'unverifiable', reason: 'PERMISSION_DENIED' });
+  });
+});
+
+describe('createAuditStatus fails closed', () => {
+  const caller = { subject: 'user:ivy@acme.com' } as unknown as Parameters<ReturnType<typeof createAuditStatus>['getStatus']>[0];
+  const allow = { requireAll: () => Promise.resolve() };
+  const id = '0190a6c0-0000-7000-8000-000000000001';
+  const reader = (checkpoint: () => Promise<string>, answer: ProofAnswer): AuditReader => ({ checkpoint, inclusionProof: () => Promise.resolve(answer) });
+
+  it('without an audit service configured: every event unverifiable, with the reason', async () => {
+    const status = await createAuditStatus({ rules: allow, reader: undefined, logKeys: [logVerifier], witnessKeys: [] }).getStatus(caller, { org: 'org:acme', eventIds: [id], authorization: undefined });
+    expect(status).toMatchObject({ checkpointVerified: false, events: [{ eventId: id, state: 'unverifiable', reason: expect.stringContaining('AUTHZ_AUDIT_ADDRESS') }] });
+  });
+
+  it('when the audit service fails, or its checkpoint is signed by another key: unverifiable, though its proof would match', async () => {
+    const down = createAuditStatus({ rules: allow, reader: reader(() => Promise.reject(new Error('UNAVAILABLE')), proof(1)), logKeys: [logVerifier], witnessKeys: [] });
+    expect((await down.getStatus(caller, { org: 'org:acme', eventIds: [id], authorization: 'Bearer x' })).events[0]).toMatchObject({ state: 'unverifiable', reason: expect.stringContaining('UNAVAILABLE') });
+    const forged = signCheckpoint({ origin: 'audit.warden.local/acme', treeSize: 7, rootHash: tree.root() }, createNoteSigner('audit.warden.local', otherKey.privateKey));
+    const lying = createAuditStatus({ rules: allow, reader: reader(() => Promise.resolve(forged), proof(1)), logKeys: [logVerifier], witnessKeys: [] });
+    expect((await lying.getStatus(caller, { org: 'org:acme', eventIds: [id], authorization: 'Bearer x' })).events[0]).toMatchObject({ state: 'unverifiable' });
+    const honest = createAuditStatus({ rules: allow, reader: reader(() => Promise.resolve(note), proof(1)), logKeys: [logVerifier], witnessKeys: [] });
+    expect((await honest.getStatus(caller, { org: 'org:acme', eventIds: [id], authorization: 'Bearer x' })).events[0]).toMatchObject({ state: 'verified', seq: 1 });
+  });
+
+  it('refuses bad input precisely', async () => {
+    const status = createAuditStatus({ rules: allow, reader: undefined, logKeys: [], witnessKeys: [] });
+    await expect(status.getStatus(caller, { org: 'org:acme/project:x', eventIds: [], authorization: undefined })).rejects.toThrow(/org/);
+    await expect(status.getStatus(caller, { org: 'org:acme', eventIds: ['x'], authorization: undefined })).rejects.toThrow(/event_ids\[0\]/);
+    await expect(status.getStatus(caller, { org: 'org:acme', eventIds: Array(101).fill(id), authorization: undefined })).rejects.toThrow(/at most 100/);
   });
 });
