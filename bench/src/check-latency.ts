@@ -25,7 +25,8 @@ const AUTHZ_MAIN = path.join(path.dirname(require.resolve('@warden/authz')), 'ma
 const WORLD = fileURLToPath(new URL('../../examples/acme.yaml', import.meta.url));
 const NULL_SERVER = fileURLToPath(new URL('./null-server.js', import.meta.url));
 
-const REQUEST: CheckRequest = { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: 'org:acme/project:checkout/env:production/flag:checkout-v2' };
+// An ALLOW through protected production (release_manager): enabling a flag there now requires approval (acme.yaml).
+const REQUEST: CheckRequest = { subject: 'user:sarah@acme.com', action: 'secrets:reveal', resource: 'org:acme/project:checkout/env:production/secret:STRIPE_KEY' };
 
 /** Spawns authz and returns the ms from spawn until a Check is answered. */
 async function startAuthz(dataDir: string, pgPort: number, grpcPort: number): Promise<{ child: TestProcess; ms: number }> {

@@ -29,7 +29,8 @@ const require = createRequire(import.meta.url);
 const AUTHZ_MAIN = path.join(path.dirname(require.resolve('@warden/authz')), 'main.js');
 const WORLD = fileURLToPath(new URL('../../examples/acme.yaml', import.meta.url));
 const ADMIN_URL = process.env['WARDEN_BENCH_PG_URL'] ?? pgAdminUrl();
-const CHECK = { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: 'org:acme/project:checkout/env:production/flag:checkout-v2' };
+// An ALLOW through protected production (release_manager): enabling a flag there now requires approval (acme.yaml).
+const CHECK = { subject: 'user:sarah@acme.com', action: 'secrets:reveal', resource: 'org:acme/project:checkout/env:production/secret:STRIPE_KEY' };
 
 async function measure(name: string, call: () => Promise<boolean>) {
   const warmupEnd = performance.now() + 1500;

@@ -17,6 +17,8 @@ describe('console: Access explorer', () => {
   it('answers who, what and why for an owner', async () => {
     const page = await stack.open(stack.tokens.olivia!, { org: 'acme', route: 'access' });
     const who = page.getByRole('region', { name: 'Who can do this here?' });
+    // secrets:reveal: production checkout requires approval for enabling flags (acme.yaml), and "who" lists ALLOW only.
+    await who.getByLabel('Action').fill('secrets:reveal');
     await who.getByLabel('Resource').fill('org:acme/project:checkout/env:production');
     await who.getByRole('button', { name: 'Find who' }).click();
     await who.getByTestId('who-result').waitFor();

@@ -34,7 +34,8 @@ describe('console: Members', () => {
     await expect(dialog.getByLabel('Access of user:sarah@acme.com in project:checkout/env:staging').isDisabled()).resolves.toBe(true);
     await dialog.getByRole('button', { name: 'Preview' }).click();
     const preview = dialog.getByTestId('preview');
-    await expect(preview.textContent()).resolves.toMatch(/user:sarah@acme\.com on project:checkout\/env:production \(denied → allowed\): [a-z:_, ]*flags:enable/);
+    // Production checkout requires approval (acme.yaml): the grant lets her enable there with approval.
+    await expect(preview.textContent()).resolves.toMatch(/user:sarah@acme\.com on project:checkout\/env:production \(denied → needs approval\): [a-z:_, ]*flags:enable/);
     await expect(preview.textContent()).resolves.toContain('You may make this change.');
     await dialog.getByLabel('Reason (recorded with the change)').fill('release duty for 2026-12');
     await shot(page, 'members-manage-access-preview');
@@ -45,7 +46,7 @@ describe('console: Members', () => {
     await dialog.waitFor({ state: 'detached' });
 
     const after = await stack.api(stack.adminKey, 'AuthzService/Check', { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: PRODUCTION, consistency: { fullyConsistent: true } });
-    expect(after.body.decision).toBe('DECISION_ALLOW');
+    expect(after.body.decision).toBe('DECISION_REQUIRES_APPROVAL');
 
     await page.getByRole('link', { name: 'Audit' }).click();
     await waitReady(page, 'audit');

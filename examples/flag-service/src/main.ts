@@ -4,6 +4,8 @@
  *   authz  — embedded Postgres, examples/acme.yaml, its outbox relayed to audit
  *   audit  — the embedded ClickHouse engine (chdb)
  *   flags  — this flag service on http://127.0.0.1:3000, using the Node SDK
+ *   issuer — a development identity provider on http://127.0.0.1:3001 (dev-issuer.ts): people
+ *            sign in there; authz and the flag service accept its tokens
  * Data and keys live under ./data/example (created on first start).
  *
  *   npm run example            # start
@@ -19,6 +21,7 @@ import { generateSigningKey, parsePrivateKey, privateKeyToPem } from '@warden/au
 import { loadConfig as loadAuditConfig, startAuditApp } from '@warden/audit/service';
 import { loadConfig as loadAuthzConfig, startAuthzApp } from '@warden/authz';
 import { createWarden } from '@warden/sdk';
+import { startDevIssuer } from './dev-issuer.js';
 import { createFlagService } from './flag-service.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -29,6 +32,7 @@ const PORTS = {
   authzHttp: port('EXAMPLE_AUTHZ_HTTP_PORT', 8080),
   audit: port('EXAMPLE_AUDIT_PORT', 50052),
   flags: port('EXAMPLE_PORT', 3000),
+  issuer: port('EXAMPLE_ISSUER_PORT', 3001),
   postgres: port('EXAMPLE_PG_PORT', 54329),
 };
 const logger = pino({ level: process.env['EXAMPLE_LOG_LEVEL'] ?? 'info', base: { service: 'warden-example' } });
@@ -54,6 +58,8 @@ await writeFile(path.join(DATA, 'producers.json'), JSON.stringify([
   { producer: 'flags', keyId: 'flags-1', publicKey: flagsKey.publicPem },
 ]));
 
+const issuer = await startDevIssuer({ keyFile: path.join(DATA, 'keys', 'dev-issuer.jwk'), port: PORTS.issuer });
+
 const authz = await startAuthzApp(
   loadAuthzConfig({
     AUTHZ_DATA_DIR: DATA,
@@ -70,6 +76,10 @@ const authz = await startAuthzApp(
     // The audit service authenticates its callers through authz, with a key authz issues it.
     AUTHZ_IDENTITY_CALLERS: 'service:audit',
     AUTHZ_IDENTITY_KEY_FILE: path.join(DATA, 'audit.key'),
+    // People act with tokens of the development identity provider.
+    AUTHZ_JWKS_URL: issuer.jwksUrl,
+    AUTHZ_JWT_ISSUER: issuer.issuer,
+    AUTHZ_JWT_AUDIENCE: issuer.audience,
     AUTHZ_LOG_LEVEL: process.env['EXAMPLE_LOG_LEVEL'] ?? 'info',
   }),
   logger.child({ component: 'authz' }),
@@ -90,11 +100,11 @@ const warden = createWarden({
   credentials: { apiKey: (await readFile(path.join(DATA, 'admin.key'), 'utf8')).trim() },
   audit: { address: audit.address, producer: 'flags', keyId: 'flags-1', signingKey: parsePrivateKey(flagsKey.privatePem), spoolDir: path.join(DATA, 'flags-spool') },
 });
-const { app } = createFlagService(warden);
+const { app } = createFlagService(warden, { authenticate: (token) => issuer.verify(token) });
 await app.listen({ host: '127.0.0.1', port: PORTS.flags });
 // Where everything listens, for the demo (and anyone scripting against the example).
-await writeFile(path.join(DATA, 'endpoints.json'), JSON.stringify({ flags: `http://127.0.0.1:${PORTS.flags}`, authz: authz.grpcAddress, authzHttp: authz.httpUrl, audit: audit.address }));
-logger.info({ flags: `http://127.0.0.1:${PORTS.flags}`, authz: authz.grpcAddress, authzHttp: authz.httpUrl, audit: audit.address }, 'example running; try `npm run example:demo`');
+await writeFile(path.join(DATA, 'endpoints.json'), JSON.stringify({ flags: `http://127.0.0.1:${PORTS.flags}`, authz: authz.grpcAddress, authzHttp: authz.httpUrl, audit: audit.address, issuer: issuer.issuer }));
+logger.info({ flags: `http://127.0.0.1:${PORTS.flags}`, authz: authz.grpcAddress, authzHttp: authz.httpUrl, audit: audit.address, issuer: issuer.issuer }, 'example running; try `npm run example:demo`');
 
 let stopping = false;
 const stop = async () => {
@@ -104,6 +114,7 @@ const stop = async () => {
   await warden.close();
   await authz.close();
   await audit.close();
+  await issuer.close();
   process.exit(0);
 };
 process.on('SIGINT', () => void stop());

@@ -1,7 +1,8 @@
 /**
  * The SDK in a real headless Chromium (Debian's `chromium`, driven by playwright-core)
  * against the real authz HTTP API with real JWTs: a flag page hides "Enable in
- * production" from mia (a member) and shows it to sarah (release manager of production).
+ * production" from mia (a member) and from sarah too (release manager of production, where
+ * enabling requires approval: not a yes), and shows sarah what her role allows there outright.
  * Chromium missing is a failure, not a skip: CI installs it (.ci/run, ensure_chromium).
  */
 import { execFileSync } from 'node:child_process';
@@ -75,11 +76,13 @@ describe('browser SDK in headless Chromium against the authz HTTP API', () => {
     await page.context().close();
   });
 
-  it('shows "Enable in production" to a release manager (sarah)', async () => {
+  it('shows a release manager (sarah) what her role allows in production; enabling there needs approval, so it stays hidden', async () => {
     const { page, evaluations, state } = await openAs('sarah');
     expect(state, await page.textContent('#status') ?? '').toBe('ready');
-    await expect(page.getByRole('button', { name: 'Enable in production' }).isVisible()).resolves.toBe(true);
-    await expect(page.getByRole('button').allTextContents()).resolves.toEqual(['Enable in development', 'Enable in production']);
+    await expect(page.getByRole('button', { name: 'Reveal STRIPE_KEY in production' }).isVisible()).resolves.toBe(true);
+    // Production checkout requires approval (acme.yaml): REQUIRES_APPROVAL is not a yes, and the UI fails closed.
+    await expect(page.locator('#enable-production').isHidden()).resolves.toBe(true);
+    await expect(page.getByRole('button').allTextContents()).resolves.toEqual(['Enable in development', 'Reveal STRIPE_KEY in production']);
     expect(evaluations()).toBe(1);
     await page.context().close();
   });

@@ -18,7 +18,7 @@ import { RequestState, type ApprovalsServiceDefinition, type ChangeRequest } fro
 import { newCorrelationId } from './audit-client.js';
 import type { AuditRecorder, ChangeRecord } from './audit-recorder.js';
 import type { Decision } from './decision.js';
-import { PermissionDeniedError, WardenError } from './errors.js';
+import { PermissionDeniedError, WardenAuthError, WardenError } from './errors.js';
 
 /** What `change()` returns when the change waits for approval. */
 export interface PendingChange {
@@ -53,6 +53,8 @@ export interface ApplyApprovedOptions {
   /** The audit trail's action name; defaults to the request's action. */
   readonly auditAction?: string | undefined;
   readonly correlationId?: string | undefined;
+  /** Who is applying, when a service applies for its user: refused unless it is the requester, before anything is claimed. */
+  readonly appliedBy?: string | undefined;
 }
 
 /** The approval does not cover this change (or the request is not approved): nothing was applied. */
@@ -108,6 +110,9 @@ export function createApprovalFlow(deps: ApprovalFlowDeps) {
       if (options.expected !== undefined) {
         const mine = changeContentHash({ action: request.action, resource: request.resource, before: options.expected.before, after: options.expected.after });
         if (mine !== hash) throw new ApprovalMismatchError(`the change differs from what request ${requestId} approved (approved ${hash}, this one ${mine})`, 'FAILED_PRECONDITION');
+      }
+      if (options.appliedBy !== undefined && options.appliedBy !== request.requester) {
+        throw new WardenAuthError(`${options.appliedBy} may not apply request ${requestId}: only its requester (${request.requester}) applies it`, 'PERMISSION_DENIED');
       }
       if (request.kind !== 'change') throw new ApprovalMismatchError(`request ${requestId} is an access request: its approval created the binding`, 'FAILED_PRECONDITION');
       if (request.state !== RequestState.REQUEST_STATE_APPROVED) {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Effect } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
 import { ApprovalsServiceDefinition, RequestState } from '@warden/proto/authz/v1/approvals';
-import { ApprovalMismatchError, createWarden, isPendingChange, WardenError, type ChangeRecord, type Warden } from '../src/index.js';
+import { ApprovalMismatchError, createWarden, isPendingChange, WardenAuthError, WardenError, type ChangeRecord, type Warden } from '../src/index.js';
 import { startAuthz, type RunningAuthz } from './support/authz.js';
 
 const PROD = 'org:acme/project:checkout/env:production';
@@ -75,6 +75,12 @@ describe('change() when approval is needed', () => {
     await approvers.a.approveRequest({ id: pending.requestId, reason: 'ok' });
     await approvers.b.approveRequest({ id: pending.requestId, reason: 'ok too' });
 
+    // Someone other than the requester applying (a service applying for another user): refused before the claim.
+    const stranger = await warden.applyApproved(pending.requestId, () => applied++, { appliedBy: 'user:alex@acme.com' }).catch((e: unknown) => e);
+    expect(stranger).toBeInstanceOf(WardenAuthError);
+    expect(stranger).toMatchObject({ code: 'PERMISSION_DENIED', message: expect.stringContaining('only its requester (user:sarah@acme.com) applies it') });
+    expect(applied).toBe(0);
+
     // A different change is refused; nothing runs, the approval is not used up.
     const mismatch = await warden.applyApproved(pending.requestId, () => applied++, { expected: { before: { enabled: false }, after: { enabled: true, rollout: 100 } } }).catch((e: unknown) => e);
     expect(mismatch).toBeInstanceOf(ApprovalMismatchError);
@@ -88,7 +94,7 @@ describe('change() when approval is needed', () => {
         expect(approved).toMatchObject({ requester: 'user:sarah@acme.com', resource: FLAG, after: { enabled: true }, approvers: ['service:approver-a', 'service:approver-b'] });
         return approved.after;
       },
-      { expected: { before: change.before, after: change.after }, auditAction: 'flag.enabled' },
+      { expected: { before: change.before, after: change.after }, auditAction: 'flag.enabled', appliedBy: 'user:sarah@acme.com' },
     );
     expect(result).toEqual({ enabled: true });
     expect(applied).toBe(1);

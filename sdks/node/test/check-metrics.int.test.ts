@@ -51,12 +51,13 @@ describe('check metrics on a MeterProvider registered after import', () => {
     const duration = await collected('warden.check.duration');
     expect(duration, 'warden.check.duration was recorded').toBeDefined();
     const counts = duration!.dataPoints.map((p) => ({ decision: p.attributes['warden.decision'], count: (p.value as { count: number }).count }));
-    expect(counts).toContainEqual({ decision: 'ALLOW', count: 3 });
+    // Production checkout requires approval (acme.yaml): sarah's enable there is REQUIRES_APPROVAL.
+    expect(counts).toContainEqual({ decision: 'REQUIRES_APPROVAL', count: 3 });
     expect(counts).toContainEqual({ decision: 'DENY', count: 1 });
 
     const decisions = await collected('warden.check.decisions');
     expect(decisions, 'warden.check.decisions was recorded').toBeDefined();
     const byDecision = Object.fromEntries(decisions!.dataPoints.map((p) => [p.attributes['warden.decision'], p.value]));
-    expect(byDecision).toEqual({ ALLOW: 4, DENY: 2 });
+    expect(byDecision).toEqual({ REQUIRES_APPROVAL: 4, DENY: 2 });
   });
 });

@@ -24,6 +24,7 @@ let authz: RunningAuthz;
 let warden: Warden;
 const PROD = 'org:acme/project:checkout/env:production';
 const FLAG = `${PROD}/flag:checkout-v2`;
+const STAGING_FLAG = 'org:acme/project:checkout/env:staging/flag:checkout-v2';
 
 beforeAll(async () => {
   authz = await startAuthz();
@@ -36,19 +37,23 @@ afterAll(async () => {
 
 describe('check, checkBatch, enforce', () => {
   it('returns decisions with their reasons', async () => {
-    const allowed = await warden.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: FLAG });
-    expect(allowed).toMatchObject({ allowed: true, decision: 'ALLOW', reason: { code: 'ALLOWED', binding: { subject: 'user:sarah@acme.com', role: 'release_manager', scope: PROD, effect: 'allow' } } });
+    const allowed = await warden.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: STAGING_FLAG });
+    expect(allowed).toMatchObject({ allowed: true, decision: 'ALLOW', reason: { code: 'ALLOWED', binding: { subject: 'user:sarah@acme.com', role: 'env_writer', scope: 'org:acme/project:checkout', effect: 'allow' } } });
+    // Production checkout requires approval (acme.yaml): the release manager's binding allows it, with approval.
+    const gated = await warden.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: FLAG });
+    expect(gated).toMatchObject({ allowed: false, decision: 'REQUIRES_APPROVAL', reason: { code: 'APPROVAL_REQUIRED', ruleResource: PROD, binding: { subject: 'user:sarah@acme.com', role: 'release_manager', scope: PROD, effect: 'allow' } } });
     const denied = await warden.check({ subject: 'user:sam@acme.com', action: 'flags:enable', resource: FLAG });
-    expect(denied).toMatchObject({ allowed: false, decision: 'DENY', reason: { code: 'PROTECTED_RESOURCE', ruleResource: PROD, requiredRoles: ['owner', 'admin', 'release_manager'] } });
+    expect(denied).toMatchObject({ allowed: false, decision: 'DENY', reason: { code: 'PROTECTED_RESOURCE', ruleResource: PROD, requiredRoles: ['owner', 'admin', 'release_manager', 'release_requester'] } });
     const batch = await warden.checkBatch([
       { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: FLAG },
+      { subject: 'user:sarah@acme.com', action: 'flags:enable', resource: STAGING_FLAG },
       { subject: 'user:victor@acme.com', action: 'variables:write', resource: 'org:acme/project:checkout/env:staging/variable:X' },
     ]);
-    expect(batch.map((d) => [d.decision, d.reason.code])).toEqual([['ALLOW', 'ALLOWED'], ['DENY', 'CEILING']]);
+    expect(batch.map((d) => [d.decision, d.reason.code])).toEqual([['REQUIRES_APPROVAL', 'APPROVAL_REQUIRED'], ['ALLOW', 'ALLOWED'], ['DENY', 'CEILING']]);
   });
 
   it('enforce resolves when allowed and throws typed errors with the reason otherwise', async () => {
-    await expect(warden.enforce({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: FLAG })).resolves.toMatchObject({ allowed: true });
+    await expect(warden.enforce({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: STAGING_FLAG })).resolves.toMatchObject({ allowed: true });
     const denied = await warden.enforce({ subject: 'user:sam@acme.com', action: 'flags:enable', resource: FLAG }).catch((e: unknown) => e);
     expect(denied).toBeInstanceOf(PermissionDeniedError);
     expect((denied as PermissionDeniedError).decision.reason.code).toBe('PROTECTED_RESOURCE');
@@ -89,7 +94,11 @@ describe('check, checkBatch, enforce', () => {
 
   it('lookups', async () => {
     const who = await warden.lookupSubjects({ action: 'flags:enable', resource: PROD, subjectType: 'user' });
-    expect(who.items).toEqual(['user:adam@acme.com', 'user:alex@acme.com', 'user:olivia@acme.com', 'user:sarah@acme.com']);
+    // Production checkout requires approval (acme.yaml): only the owner (who bypasses it) is allowed outright;
+    // adam, alex and sarah are allowed with approval, and a lookup lists ALLOW only.
+    expect(who.items).toEqual(['user:olivia@acme.com']);
+    const staging = await warden.lookupSubjects({ action: 'flags:enable', resource: 'org:acme/project:checkout/env:staging', subjectType: 'user' });
+    expect(staging.items).toEqual(expect.arrayContaining(['user:adam@acme.com', 'user:alex@acme.com', 'user:olivia@acme.com', 'user:sarah@acme.com', 'user:sam@acme.com']));
     const where = await warden.lookupResources({ subject: 'user:mia@acme.com', action: 'variables:write', resourceType: 'env', scope: 'org:acme' });
     expect(where.items).toEqual(['org:acme/project:checkout/env:development']);
   });
@@ -107,8 +116,9 @@ describe('change: check, apply, record — one correlation id', () => {
     const recorder = { record: async (change: ChangeRecord) => void recorded.push(change), close: async () => undefined };
     const w = createWarden({ authz: { address: authz.app.grpcAddress }, credentials: { apiKey: authz.adminKey }, audit: recorder });
     let applied = 0;
+    // In staging: production checkout requires approval (the approval path is approvals.int.test.ts).
     const result = await w.change(
-      { subject: 'user:sarah@acme.com', action: 'flags:rollout', resource: FLAG, before: { rollout: 25 }, after: { rollout: 50 }, reason: 'ramp', auditAction: 'flag.rollout_changed' },
+      { subject: 'user:sarah@acme.com', action: 'flags:rollout', resource: STAGING_FLAG, before: { rollout: 25 }, after: { rollout: 50 }, reason: 'ramp', auditAction: 'flag.rollout_changed' },
       async ({ correlationId, decision }) => {
         applied++;
         expect(decision.allowed).toBe(true);
@@ -120,7 +130,7 @@ describe('change: check, apply, record — one correlation id', () => {
     expect(recorded[0]).toMatchObject({ correlationId: result, actor: 'user:sarah@acme.com', action: 'flag.rollout_changed', before: { rollout: 25 }, after: { rollout: 50 }, outcome: 'success', reason: 'ramp' });
     expect(recorded[0]!.traceId).toMatch(/^[0-9a-f]{32}$/);
 
-    const failing = await w.change({ subject: 'user:sarah@acme.com', action: 'flags:rollout', resource: FLAG, before: 50, after: 75 }, async () => {
+    const failing = await w.change({ subject: 'user:sarah@acme.com', action: 'flags:rollout', resource: STAGING_FLAG, before: 50, after: 75 }, async () => {
       throw new Error('flag store is read-only');
     }).catch((e: unknown) => e);
     expect((failing as Error).message).toBe('flag store is read-only');

@@ -48,6 +48,8 @@ const DEV_VAR = `${DEV}/variable:DATABASE_URL`;
 const allow = (subject: string, action: string, resource: string, via: { subject: string; role: string }, context?: Record<string, unknown>): ScenarioCase => ({
   subject, action, resource, expect: 'ALLOW', code: 'ALLOWED', via, ...(context ? { context } : {}),
 });
+/** Production checkout requires approval (acme.yaml): an allowed change there waits for it. */
+const gated = (c: ScenarioCase): ScenarioCase => ({ ...c, expect: 'REQUIRES_APPROVAL', code: 'APPROVAL_REQUIRED' });
 const deny = (subject: string, action: string, resource: string, code: ReasonCode, context?: Record<string, unknown>): ScenarioCase => ({
   subject, action, resource, expect: 'DENY', code, ...(context ? { context } : {}),
 });
@@ -74,12 +76,13 @@ export const ACME_PHASES: readonly Phase[] = [
     name: 'as seeded',
     cases: [
       // Owner and admin do everything in every project; only the owner manages billing.
+      // Checkout's production requires approval: the owner bypasses it, the admin waits for it.
       ...[CHECKOUT, SEARCH].flatMap((project) => [
         allow(OLIVIA, 'flags:enable', `${env(project, 'production')}/flag:checkout-v2`, { subject: OLIVIA, role: 'owner' }),
         allow(OLIVIA, 'variables:write', `${env(project, 'production')}/variable:API_KEY`, { subject: OLIVIA, role: 'owner' }),
         allow(OLIVIA, 'secrets:reveal', `${env(project, 'production')}/secret:STRIPE_KEY`, { subject: OLIVIA, role: 'owner' }),
-        allow(ADAM, 'flags:enable', `${env(project, 'production')}/flag:checkout-v2`, { subject: ADAM, role: 'admin' }),
-        allow(ADAM, 'flags:rollout', `${env(project, 'production')}/flag:checkout-v2`, { subject: ADAM, role: 'admin' }),
+        (project === CHECKOUT ? gated : (c: ScenarioCase) => c)(allow(ADAM, 'flags:enable', `${env(project, 'production')}/flag:checkout-v2`, { subject: ADAM, role: 'admin' })),
+        (project === CHECKOUT ? gated : (c: ScenarioCase) => c)(allow(ADAM, 'flags:rollout', `${env(project, 'production')}/flag:checkout-v2`, { subject: ADAM, role: 'admin' })),
         allow(ADAM, 'variables:write', `${env(project, 'staging')}/variable:API_KEY`, { subject: ADAM, role: 'admin' }),
         allow(ADAM, 'environments:manage', env(project, 'development'), { subject: ADAM, role: 'admin' }),
         allow(ADAM, 'projects:manage', project, { subject: ADAM, role: 'admin' }),
@@ -120,15 +123,18 @@ export const ACME_PHASES: readonly Phase[] = [
       deny(SAM, 'flags:enable', FLAG, 'PROTECTED_RESOURCE'),
       deny(SAM, 'secrets:reveal', `${PROD}/secret:STRIPE_KEY`, 'PROTECTED_RESOURCE'),
       allow(SAM, 'flags:read', FLAG, { subject: SAM, role: 'env_writer' }),
-      // flags:disable is not in production's sensitive list: a broad grant reaches it.
-      allow(SAM, 'flags:disable', FLAG, { subject: SAM, role: 'env_writer' }),
+      // flags:disable is not in production's sensitive list: a broad grant reaches it (with approval there).
+      gated(allow(SAM, 'flags:disable', FLAG, { subject: SAM, role: 'env_writer' })),
 
-      // Sarah is also a release manager for production.
-      allow(SARAH, 'variables:write', PROD_VAR, { subject: SARAH, role: 'release_manager' }),
-      allow(SARAH, 'flags:enable', FLAG, { subject: SARAH, role: 'release_manager' }),
-      allow(SARAH, 'flags:rollout', FLAG, { subject: SARAH, role: 'release_manager' }),
+      // Sarah is also a release manager for production: her changes there wait for approval; reads do not.
+      gated(allow(SARAH, 'variables:write', PROD_VAR, { subject: SARAH, role: 'release_manager' })),
+      gated(allow(SARAH, 'flags:enable', FLAG, { subject: SARAH, role: 'release_manager' })),
+      gated(allow(SARAH, 'flags:rollout', FLAG, { subject: SARAH, role: 'release_manager' })),
+      allow(SARAH, 'variables:read', PROD_VAR, { subject: SARAH, role: 'release_manager' }),
+      // Staging does not require approval.
+      allow(SARAH, 'variables:write', STAGING_VAR, { subject: SARAH, role: 'env_writer' }),
       // Alex, through the release-managers group.
-      allow(ALEX, 'flags:rollout', FLAG, { subject: 'group:release-managers', role: 'release_manager' }),
+      gated(allow(ALEX, 'flags:rollout', FLAG, { subject: 'group:release-managers', role: 'release_manager' })),
       deny(ALEX, 'flags:rollout', `${env(SEARCH, 'production')}/flag:ranking-v3`, 'NO_BINDING'),
 
       // Chris: group grants, but the deny on secrets:reveal wins.
@@ -158,18 +164,16 @@ export const ACME_PHASES: readonly Phase[] = [
     ],
   },
   {
-    name: 'production requires approval',
-    change: (world) => setEnv(world, 'checkout', 'production', { require_approval: true }),
+    name: 'production approval turned off',
+    change: (world) => setEnv(world, 'checkout', 'production', { require_approval: false }),
     cases: [
-      { ...allow(SARAH, 'variables:write', PROD_VAR, { subject: SARAH, role: 'release_manager' }), expect: 'REQUIRES_APPROVAL', code: 'APPROVAL_REQUIRED' },
-      { ...allow(ALEX, 'flags:rollout', FLAG, { subject: 'group:release-managers', role: 'release_manager' }), expect: 'REQUIRES_APPROVAL', code: 'APPROVAL_REQUIRED' },
-      { ...allow(ADAM, 'flags:enable', FLAG, { subject: ADAM, role: 'admin' }), expect: 'REQUIRES_APPROVAL', code: 'APPROVAL_REQUIRED' },
-      // The owner holds approvals:bypass; reads never need approval; unauthorized stays denied.
-      allow(OLIVIA, 'variables:write', PROD_VAR, { subject: OLIVIA, role: 'owner' }),
-      allow(SARAH, 'variables:read', PROD_VAR, { subject: SARAH, role: 'release_manager' }),
+      allow(SARAH, 'variables:write', PROD_VAR, { subject: SARAH, role: 'release_manager' }),
+      allow(SARAH, 'flags:enable', FLAG, { subject: SARAH, role: 'release_manager' }),
+      allow(ALEX, 'flags:rollout', FLAG, { subject: 'group:release-managers', role: 'release_manager' }),
+      allow(ADAM, 'flags:enable', FLAG, { subject: ADAM, role: 'admin' }),
+      allow(SAM, 'flags:disable', FLAG, { subject: SAM, role: 'env_writer' }),
+      // Approval never turned a denial into anything: unauthorized stays denied.
       deny(SAM, 'variables:write', PROD_VAR, 'PROTECTED_RESOURCE'),
-      // Staging does not require approval.
-      allow(SARAH, 'variables:write', STAGING_VAR, { subject: SARAH, role: 'env_writer' }),
     ],
   },
 ];

@@ -38,7 +38,8 @@ describe('discovery', () => {
 
 describe('POST /access/v1/evaluation', () => {
   it('allows with decision true and the reason in context', async () => {
-    const r = await t.post('/access/v1/evaluation', { subject: user('sarah@acme.com'), action: { name: 'flags:enable' }, resource: flag() }, gateway);
+    // secrets:reveal: production checkout requires approval for flag changes (acme.yaml), not for this.
+    const r = await t.post('/access/v1/evaluation', { subject: user('sarah@acme.com'), action: { name: 'secrets:reveal' }, resource: { type: 'secret', id: `${PROD}/secret:STRIPE_KEY` } }, gateway);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ decision: true, context: { id: 'allowed', warden: { decision: 'ALLOW' } } });
   });
@@ -243,8 +244,9 @@ describe('every subject of a type (user:*)', () => {
 });
 
 describe('search', () => {
-  it('/search/subject: who can enable flags in production, paged', async () => {
-    const body = { subject: { type: 'user' }, action: { name: 'flags:enable' }, resource: { type: 'env', id: PROD } };
+  it('/search/subject: who can reveal secrets in production, paged', async () => {
+    // secrets:reveal: production checkout requires approval for enabling flags (acme.yaml), and a search lists ALLOW only.
+    const body = { subject: { type: 'user' }, action: { name: 'secrets:reveal' }, resource: { type: 'env', id: PROD } };
     const all = await t.post('/access/v1/search/subject', body, gateway);
     expect(all.status).toBe(200);
     const expected = ['adam@acme.com', 'alex@acme.com', 'olivia@acme.com', 'sarah@acme.com'];

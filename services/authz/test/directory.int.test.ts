@@ -38,7 +38,7 @@ describe('DirectoryService', () => {
     const all = (await dir('ListResources', { scope: 'org:acme', resourceType: 'env' }, olivia)).body as Listed;
     expect(all.resources?.map((r) => r.path)).toHaveLength(6);
     const production = all.resources?.find((r) => r.path === 'org:acme/project:checkout/env:production');
-    expect(production?.settings).toMatchObject({ protected: true, protectedRoles: ['owner', 'admin', 'release_manager'], requireApproval: false });
+    expect(production?.settings).toMatchObject({ protected: true, protectedRoles: ['owner', 'admin', 'release_manager', 'release_requester'], requireApproval: true });
     // Mia reads checkout's development (writer) and staging (reader), nothing else.
     const hers = (await dir('ListResources', { scope: 'org:acme', resourceType: 'env' }, mia)).body as Listed;
     expect(hers.resources?.map((r) => r.path)).toEqual(['org:acme/project:checkout/env:development', 'org:acme/project:checkout/env:staging']);

@@ -53,7 +53,8 @@ afterAll(async () => {
 
 describe('AuthzService over gRPC', () => {
   it('Check allows with the binding as reason', async () => {
-    const response = await client.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: `${PROD}/flag:checkout-v2` });
+    // secrets:reveal: production checkout requires approval for flag changes (acme.yaml), not for this.
+    const response = await client.check({ subject: 'user:sarah@acme.com', action: 'secrets:reveal', resource: `${PROD}/secret:STRIPE_KEY` });
     expect(response.decision).toBe(Decision.DECISION_ALLOW);
     expect(response.revision).toBe(startRevision);
     expect(response.reason).toMatchObject({
@@ -69,7 +70,7 @@ describe('AuthzService over gRPC', () => {
     expect(response.reason).toMatchObject({
       code: ReasonCode.REASON_CODE_PROTECTED_RESOURCE,
       ruleResource: PROD,
-      requiredRoles: ['owner', 'admin', 'release_manager'],
+      requiredRoles: ['owner', 'admin', 'release_manager', 'release_requester'],
     });
   });
 
@@ -184,7 +185,7 @@ describe('graceful shutdown', () => {
     const locker = await db.pool.connect();
     await locker.query('BEGIN');
     await locker.query('LOCK TABLE bindings IN ACCESS EXCLUSIVE MODE');
-    const inFlight = c.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: `${PROD}/flag:checkout-v2` });
+    const inFlight = c.check({ subject: 'user:sarah@acme.com', action: 'secrets:reveal', resource: `${PROD}/secret:STRIPE_KEY` });
     for (let i = 0; ; i++) {
       const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`);
       if (rows[0].n > 0) break;

@@ -28,7 +28,8 @@ describe('telemetry', () => {
   it('/metrics shows check latency and decisions by result after a short load', async () => {
     const { authz } = t.grpc(t.adminKey);
     for (let i = 0; i < 20; i++) {
-      await authz.check({ subject: 'user:sarah@acme.com', action: 'flags:enable', resource: 'org:acme/project:checkout/env:production/flag:f' });
+      // secrets:reveal: production checkout requires approval for flag changes (acme.yaml), not for this.
+      await authz.check({ subject: 'user:sarah@acme.com', action: 'secrets:reveal', resource: 'org:acme/project:checkout/env:production/secret:s' });
       await authz.check({ subject: 'user:sam@acme.com', action: 'flags:enable', resource: 'org:acme/project:checkout/env:production/flag:f' });
     }
     const text = await (await fetch(telemetry.metricsUrl!)).text();

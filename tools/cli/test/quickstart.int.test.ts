@@ -92,10 +92,12 @@ describe('quickstart: the service on embedded Postgres and the warden CLI', () =
     expect(granted.code).toBe(0);
     const { binding, created } = JSON.parse(granted.stdout) as { binding: string; created: boolean };
     expect(created).toBe(true);
+    // Production checkout requires approval (acme.yaml): the grant allows sam to enable there with approval (exit 3).
     const after = await cli('explain', 'user:sam@acme.com', 'flags:enable', resource);
-    expect(after.code).toBe(0);
+    expect(after.code).toBe(3);
     expect(after.stdout).toMatch(/grants: +allow role release_manager to user:sam@acme.com on org:acme\/project:checkout\/env:production/);
-    const who = await cli('who-can', 'flags:enable', 'org:acme/project:checkout/env:production', '--type', 'user', '--json');
+    // who-can lists ALLOW: an action that needs no approval there.
+    const who = await cli('who-can', 'secrets:reveal', 'org:acme/project:checkout/env:production', '--type', 'user', '--json');
     expect(who.code).toBe(0);
     expect((JSON.parse(who.stdout) as { subjects: string[] }).subjects).toEqual([
       'user:adam@acme.com', 'user:alex@acme.com', 'user:olivia@acme.com', 'user:sam@acme.com', 'user:sarah@acme.com',

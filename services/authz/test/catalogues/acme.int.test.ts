@@ -20,6 +20,8 @@ const PROD = env(CHECKOUT, 'production');
 const STAGING = env(CHECKOUT, 'staging');
 const DEV = env(CHECKOUT, 'development');
 const u = (name: string) => `user:${name}@acme.com`;
+/** Production checkout requires approval (acme.yaml): the named roles' changes there wait for it. */
+const withApproval = (r: Row): Row => ({ ...r, approval: true });
 const row = (seed: string, subject: string, action: string, resource: string, allow: boolean, code?: Row['code']): Row => ({ seed, subject, action, resource, allow, ...(code ? { code } : {}) });
 
 const ROWS: Row[] = [
@@ -42,12 +44,12 @@ const ROWS: Row[] = [
   row('read-only access to an environment: no writes', u('mia'), 'variables:write', variable(STAGING), false),
   // Production-sensitive controls
   row('Flag enable restrictions: limited to named roles (a broad project writer cannot)', u('sam'), 'flags:enable', flag(PROD), false, 'PROTECTED_RESOURCE'),
-  row('Flag enable restrictions: limited to named roles (the release manager can)', u('sarah'), 'flags:enable', flag(PROD), true),
+  withApproval(row('Flag enable restrictions: limited to named roles (the release manager can)', u('sarah'), 'flags:enable', flag(PROD), true)),
   row('Rollout change controls: a broad project writer cannot', u('sam'), 'flags:rollout', flag(PROD), false, 'PROTECTED_RESOURCE'),
-  row('Rollout change controls: the release manager can', u('sarah'), 'flags:rollout', flag(PROD), true),
+  withApproval(row('Rollout change controls: the release manager can', u('sarah'), 'flags:rollout', flag(PROD), true)),
   row('Environment variable writes: protected from developers without production scope', u('sam'), 'variables:write', variable(PROD), false, 'PROTECTED_RESOURCE'),
-  row('Environment variable writes: a named role writes them', u('sarah'), 'variables:write', variable(PROD), true),
-  row('Role-based assignments: a named role held through a team (group)', u('alex'), 'flags:rollout', flag(PROD), true),
+  withApproval(row('Environment variable writes: a named role writes them', u('sarah'), 'variables:write', variable(PROD), true)),
+  withApproval(row('Role-based assignments: a named role held through a team (group)', u('alex'), 'flags:rollout', flag(PROD), true)),
   row('Zero friction for developers: non-sensitive operations in production need no named role', u('sam'), 'flags:write', flag(PROD), true),
   row('Zero friction for developers: staging is not production-sensitive', u('sam'), 'flags:enable', flag(STAGING), true),
   row('production protection: owners reach sensitive operations', u('olivia'), 'flags:enable', flag(PROD), true),
@@ -79,24 +81,24 @@ describe('Zenmanage (examples/acme.yaml)', () => {
     expect(await decision(u('tom'), 'variables:write', variable(PROD))).toBe(Decision.DECISION_DENY);
     const granted = await admin.grantBinding({ subject: u('tom'), role: 'release_manager', actions: [], scope: PROD, effect: Effect.EFFECT_ALLOW, condition: '', reason: 'on call' });
     expect(granted.binding?.role).toBe('release_manager');
-    // Tom holds no broad write to the project; the named role alone reaches production.
-    expect(await decision(u('tom'), 'variables:write', variable(PROD))).toBe(Decision.DECISION_ALLOW);
+    // Tom holds no broad write to the project; the named role alone reaches production (where changes wait for approval).
+    expect(await decision(u('tom'), 'variables:write', variable(PROD))).toBe(Decision.DECISION_REQUIRES_APPROVAL);
     expect(await decision(u('tom'), 'variables:write', variable(STAGING))).toBe(Decision.DECISION_DENY);
     await admin.revokeBinding({ bindingId: granted.binding!.id, reason: 'rotation over' });
     expect(await decision(u('tom'), 'variables:write', variable(PROD))).toBe(Decision.DECISION_DENY);
   });
 
   it('Flag enable restrictions: "limit who can enable or disable flags in production to named roles" — disabling too, once the environment lists it', async () => {
-    // acme.yaml makes enabling (not disabling) sensitive in production; listing flags:disable tightens the rule (an admin may).
-    expect(await decision(u('sam'), 'flags:disable', flag(PROD))).toBe(Decision.DECISION_ALLOW);
+    // acme.yaml makes enabling (not disabling) sensitive in production (where it waits for approval); listing flags:disable tightens the rule (an admin may).
+    expect(await decision(u('sam'), 'flags:disable', flag(PROD))).toBe(Decision.DECISION_REQUIRES_APPROVAL);
     const admin = t.grpc(await t.token('adam@acme.com')).admin;
     await admin.putResource({
       path: PROD,
       settings: {
         protected: true,
         sensitiveActions: ['flags:enable', 'flags:disable', 'flags:rollout', 'variables:write', 'secrets:reveal'],
-        protectedRoles: ['owner', 'admin', 'release_manager'],
-        requireApproval: false,
+        protectedRoles: ['owner', 'admin', 'release_manager', 'release_requester'],
+        requireApproval: true,
         approvalActions: [],
         showValuesToReaders: false,
         visibleFromBelow: [],
@@ -105,7 +107,7 @@ describe('Zenmanage (examples/acme.yaml)', () => {
     });
     await expectRows(t, t.adminKey, [
       row('Flag enable restrictions: disabling limited to named roles (a broad project writer cannot)', u('sam'), 'flags:disable', flag(PROD), false, 'PROTECTED_RESOURCE'),
-      row('Flag enable restrictions: disabling limited to named roles (the release manager can)', u('sarah'), 'flags:disable', flag(PROD), true),
+      withApproval(row('Flag enable restrictions: disabling limited to named roles (the release manager can)', u('sarah'), 'flags:disable', flag(PROD), true)),
       row('… staging keeps moving at full speed', u('sam'), 'flags:disable', flag(STAGING), true),
     ]);
   });

@@ -29,13 +29,15 @@ export interface Row {
   readonly action: string;
   readonly resource: string;
   readonly allow: boolean;
+  /** With `allow`: allowed only with approval (REQUIRES_APPROVAL: the environment requires it). */
+  readonly approval?: boolean;
   /** The reason code of a DENY, when the row pins it (CEILING, NOT_GRANTABLE, …). */
   readonly code?: Code;
   /** Where the seed states the row (its table and cell, or its sentence). */
   readonly seed: string;
 }
 
-export const rowName = (r: Row) => `${r.seed}: ${r.subject} ${r.allow ? 'may' : 'may not'} ${r.action} on ${r.resource}`;
+export const rowName = (r: Row) => `${r.seed}: ${r.subject} ${r.allow ? (r.approval === true ? 'may, with approval,' : 'may') : 'may not'} ${r.action} on ${r.resource}`;
 
 /** Decides `rows` in batches as `asker` (a credential allowed authz:check), fully consistent; returns one problem per wrong row. */
 export async function wrongRows(t: TestApp, asker: string, rows: readonly Row[]): Promise<string[]> {
@@ -48,7 +50,7 @@ export async function wrongRows(t: TestApp, asker: string, rows: readonly Row[])
     });
     results.forEach((result, j) => {
       const row = chunk[j]!;
-      const allowed = result.decision === Decision.DECISION_ALLOW;
+      const allowed = result.decision === (row.approval === true ? Decision.DECISION_REQUIRES_APPROVAL : Decision.DECISION_ALLOW);
       const code = ReasonCode[result.reason!.code];
       if (allowed !== row.allow || (row.code !== undefined && code !== `REASON_CODE_${row.code}`)) {
         problems.push(`${rowName(row)} — got ${Decision[result.decision]} ${code}: ${result.reason!.message}`);
