@@ -154,19 +154,19 @@ export async function auditPage(api: Api, main: HTMLElement): Promise<void> {
       const cells = items.map(() => h('p', { class: 'row-verify', 'data-testid': 'row-verify', 'aria-label': 'Audit log: checking' }, 'checking the audit log…'));
       void verifyRows(items, cells);
       return h(
-            'ol',
-            { class: 'timeline', 'data-testid': 'timeline' },
-            ...items.map((c, i) =>
-              h(
-                'li',
-                {},
-                h('div', { class: 'when' }, h('time', { datetime: c.at ?? '' }, c.at ?? ''), ` · revision ${c.revision ?? 0}`),
-                cells[i]!,
-                h('div', {}, h('strong', {}, c.actor ?? ''), ` ${c.kind ?? ''} `, h('code', {}, shortPath(c.resource ?? '')), c.reason !== undefined ? ` — “${c.reason}”` : ''),
-                c.kind?.startsWith('request.') === true ? approvalStep(c) : diff(c.before, c.after),
-              ),
-            ),
-          );
+        'ol',
+        { class: 'timeline', 'data-testid': 'timeline' },
+        ...items.map((c, i) =>
+          h(
+            'li',
+            {},
+            h('div', { class: 'when' }, h('time', { datetime: c.at ?? '' }, c.at ?? ''), ` · revision ${c.revision ?? 0}`),
+            cells[i]!,
+            h('div', {}, h('strong', {}, c.actor ?? ''), ` ${c.kind ?? ''} `, h('code', {}, shortPath(c.resource ?? '')), c.reason !== undefined ? ` — “${c.reason}”` : ''),
+            c.kind?.startsWith('request.') === true ? approvalStep(c) : diff(c.before, c.after),
+          ),
+        ),
+      );
     },
   );
 
