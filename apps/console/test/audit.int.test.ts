@@ -1,7 +1,9 @@
 /**
  * Audit: ivy (security_auditor: audit:read) reads the timeline of the organization, filters it
  * (kind, actor, resource, time), sees before → after, exports JSON Lines and CSV of exactly
- * what matches, and the page says what it cannot verify. Mia (member, no audit:read) is refused.
+ * what matches, and each row's verify status: checked by authz against the real audit service's
+ * signed checkpoint (✓ in log seq N, in checkpoint of size M), and "could not verify" — never ✓ —
+ * while the audit service does not answer. Mia (member, no audit:read) is refused.
  */
 import { text } from 'node:stream/consumers';
 import type { Download } from 'playwright-core';
@@ -53,7 +55,6 @@ afterAll(async () => {
 describe('console: Audit', () => {
   it('shows the timeline with filters and before → after, and exports what matches', async () => {
     const page = await stack.open(stack.tokens.ivy!, { org: 'acme', route: 'audit' });
-    await expect(page.getByTestId('verify-status').textContent()).resolves.toMatch(/^Verify status: not verified in the browser/);
     // Unfiltered, newest first: this spec's own last changes lead.
     const timeline = page.getByTestId('timeline');
     await timeline.waitFor();
@@ -134,6 +135,64 @@ describe('console: Audit', () => {
     await expect.poll(() => entries.count()).toBe(50);
     await expect(entries.first().textContent()).resolves.toBe(newest);
     await page.context().close();
+  });
+
+  it('shows each row verified in the audit log: its seq, in the signed checkpoint (checked by authz)', async () => {
+    const page = await stack.open(stack.tokens.ivy!, { org: 'acme', route: 'audit' });
+    await page.getByLabel('Resource path').fill('org:acme/project:search/env:development');
+    await page.getByLabel('Kind').selectOption('resource.');
+    const row = page.getByTestId('timeline').locator(':scope > li').filter({ hasText: 'AUD-1' }).getByTestId('row-verify');
+    // The relay ships within ~100 ms and the audit service signs a checkpoint every 200 ms: reload until it is in.
+    await expect
+      .poll(async () => {
+        await page.getByRole('button', { name: 'Apply filters' }).click();
+        await expect.poll(() => row.textContent()).not.toMatch(/checking/);
+        return row.textContent();
+      }, { timeout: 20_000 })
+      .toMatch(/^✓ in log seq \d+, in checkpoint of size \d+$/);
+    const [, seq, size] = /seq (\d+), in checkpoint of size (\d+)/.exec((await row.textContent())!)!.map(Number);
+    expect(seq).toBeLessThan(size!);
+    await expect(row.getAttribute('aria-label')).resolves.toBe(`Audit log: verified, sequence ${seq}, included in the signed checkpoint of size ${size}, not cosigned by a witness`);
+    // Every row shown (the world file's creation and AUD-1) is verified, against one checkpoint.
+    await expect.poll(() => page.getByTestId('verify-status').textContent()).toMatch(/^Verify status: (\d+) of \1 shown verified in the audit log \(signed checkpoint of size \d+, no witness cosignature\)\.$/);
+    // What the page shows is what authz answers for this row's event id, and that event is in the audit log.
+    const changes = await stack.api(stack.tokens.ivy!, 'DirectoryService/ListChanges', { scope: 'org:acme/project:search/env:development', kind: 'resource.' });
+    const eventId = (changes.body.changes as Array<{ eventId: string; reason: string }>).find((c) => c.reason.startsWith('AUD-1'))!.eventId;
+    expect(eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
+    const status = await stack.api(stack.tokens.ivy!, 'AuditStatusService/GetAuditStatus', { org: 'org:acme', eventIds: [eventId] });
+    expect(status.body).toMatchObject({ checkpointVerified: true, events: [{ eventId, state: 'AUDIT_EVENT_STATE_VERIFIED', seq: seq }] });
+    await shot(page, 'audit-verified');
+    await page.context().close();
+  });
+
+  it('shows "could not verify" (never ✓) while the audit service does not answer', async () => {
+    const page = await stack.open(stack.tokens.ivy!, { org: 'acme', route: 'audit' });
+    await page.getByLabel('Resource path').fill('org:acme/project:search/env:development');
+    await page.getByLabel('Kind').selectOption('resource.');
+    const { auditPid } = inject('console');
+    process.kill(auditPid, 'SIGSTOP');
+    try {
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      const row = page.getByTestId('timeline').locator(':scope > li').filter({ hasText: 'AUD-1' }).getByTestId('row-verify');
+      await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/^\? could not verify: the audit service did not give a checkpoint/);
+      await expect(row.getAttribute('aria-label')).resolves.toMatch(/^Audit log: could not verify \(/);
+      await expect.poll(() => page.getByTestId('verify-status').textContent()).toMatch(/^Verify status: 0 of (\d+) shown verified in the audit log; \1 could not be verified: the audit service did not give a checkpoint/);
+      await expect(page.getByText('✓').count()).resolves.toBe(0);
+    } finally {
+      process.kill(auditPid, 'SIGCONT');
+    }
+    await page.context().close();
+  });
+
+  it('answers the audit status only to a caller with audit:read, and only for well-formed event ids', async () => {
+    const id = '0190a6c0-0000-7000-8000-000000000000';
+    const mia = await stack.api(stack.tokens.mia!, 'AuditStatusService/GetAuditStatus', { org: 'org:acme', eventIds: [id] });
+    expect(mia.status).toBe(403);
+    const bad = await stack.api(stack.tokens.ivy!, 'AuditStatusService/GetAuditStatus', { org: 'org:acme', eventIds: ['not-an-id'] });
+    expect([bad.status, bad.body.message]).toEqual([400, expect.stringContaining('event_ids[0]')]);
+    // An id the audit log does not have is "not in the log", not verified.
+    const absent = await stack.api(stack.tokens.ivy!, 'AuditStatusService/GetAuditStatus', { org: 'org:acme', eventIds: [id] });
+    expect(absent.body).toMatchObject({ checkpointVerified: true, events: [{ eventId: id, state: 'AUDIT_EVENT_STATE_NOT_IN_LOG' }] });
   });
 
   it('is refused by Warden for a member without audit:read', async () => {

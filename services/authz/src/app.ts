@@ -43,7 +43,7 @@ import { tracingEnabled } from '@warden/service-kit';
 import { startOutboxRelay, type OutboxRelay } from './usecases/relay-outbox.js';
 import { createPgOutbox } from './adapters/postgres/pg-outbox.js';
 import { createGrpcAuditSink } from './adapters/audit/grpc-audit-sink.js';
-import { parsePrivateKey } from '@warden/audit-events';
+import { parseCosignatureVerifierKey, parsePrivateKey, parseVerifierKey } from '@warden/audit-events';
 import { PgCandidates } from './adapters/postgres/pg-candidates.js';
 import { createAuthorizer, type Authorizer } from './usecases/check.js';
 import { ConfigError, type Config } from './config.js';
@@ -66,6 +66,10 @@ import { CONSOLE_ASSETS_DIR } from '@warden/console';
 import { createDirectory } from './usecases/directory.js';
 import { createAdminRules } from './usecases/admin-rules.js';
 import { createDirectoryServiceImpl } from './api/grpc/directory-service.js';
+import { AuditStatusServiceDefinition } from '@warden/proto/authz/v1/audit-status';
+import { createAuditStatus } from './usecases/audit-status.js';
+import { auditStatusService } from './api/grpc/audit-status-service.js';
+import { createGrpcAuditReader } from './adapters/audit/grpc-audit-reader.js';
 import { PgDirectory } from './adapters/postgres/pg-directory.js';
 
 /** How often expired change requests are recorded as expired. */
@@ -190,6 +194,15 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     sweeper.unref();
     const directoryRules = createAdminRules({ source: cache, now: Date.now, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) });
     const directoryImpl = createDirectoryServiceImpl(createDirectory({ queries: new PgDirectory(pool), source: store, lookups, rules: directoryRules }));
+    const auditReader = config.audit === undefined ? undefined : createGrpcAuditReader({ address: config.audit.address });
+    const auditStatusImpl = auditStatusService(
+      createAuditStatus({
+        rules: directoryRules,
+        reader: auditReader,
+        logKeys: config.auditKeys.verifierKey === undefined ? [] : [parseVerifierKey(config.auditKeys.verifierKey)],
+        witnessKeys: config.auditKeys.witnessKeys.map((k) => parseCosignatureVerifierKey(k)),
+      }),
+    );
     const health = HealthState();
     const bare = createServer({ 'grpc.max_receive_message_length': 4 * 1024 * 1024 });
     // Spans per RPC only when a tracing SDK is registered (OTEL_EXPORTER_OTLP_ENDPOINT, or a test's).
@@ -198,6 +211,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
     server.add(AdminServiceDefinition, authenticated(AdminServiceDefinition, adminImpl, authenticator, logger));
     server.add(ApprovalsServiceDefinition, authenticated(ApprovalsServiceDefinition, approvalsImpl, authenticator, logger));
     server.add(DirectoryServiceDefinition, authenticated(DirectoryServiceDefinition, directoryImpl, authenticator, logger));
+    server.add(AuditStatusServiceDefinition, authenticated(AuditStatusServiceDefinition, auditStatusImpl, authenticator, logger));
     const feed = new PgChangeFeed({ pool, notifier: cache, maxBuffered: config.watchMaxBuffered });
     const watchImpl = createWatchServiceImpl(createWatch({ feed, source: cache, isPlatformAdmin: (caller) => isPlatformAdmin(caller, platformAdmins) }));
     server.add(WatchServiceDefinition, authenticated(WatchServiceDefinition, watchImpl, authenticator, logger));
@@ -238,6 +252,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
         { definition: AdminServiceDefinition, implementation: adminImpl },
         { definition: ApprovalsServiceDefinition, implementation: approvalsImpl },
         { definition: DirectoryServiceDefinition, implementation: directoryImpl },
+        { definition: AuditStatusServiceDefinition, implementation: auditStatusImpl },
       ],
       consoleDir: config.console ? CONSOLE_ASSETS_DIR : undefined,
       ready: async () => {
@@ -297,6 +312,7 @@ export async function startAuthzApp(config: Config, logger: Logger): Promise<Aut
         // No more writes can arrive: ship what the last ones left in the outbox, then stop the relay.
         await relay?.drain().catch((error: unknown) => logger.warn({ err: error }, 'outbox events left for the next start'));
         await relay?.stop();
+        auditReader?.close();
         unobserveCache();
         await cache.close();
         redis?.disconnect();

@@ -35,6 +35,9 @@ const schema = z.strictObject({
   AUTHZ_AUDIT_ADDRESS: setting.address().optional(),
   AUTHZ_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AUTHZ_AUDIT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
+  // AuditStatusService: the audit log's checkpoint key (signed-note vkey) and witness keys (comma-separated vkeys), pinned.
+  AUTHZ_AUDIT_VERIFIER_KEY: z.string().min(1).optional(),
+  AUTHZ_AUDIT_WITNESS_KEYS: z.string().optional(),
   AUTHZ_AUDIT_PRODUCER: z.string().regex(/^[a-z][a-z0-9._:-]{0,63}$/, 'must be a producer name like authz').default('authz'),
   AUTHZ_OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),
   AUTHZ_OUTBOX_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(250),
@@ -134,6 +137,8 @@ export interface Config {
   readonly audit:
     | { readonly address: string; readonly signingKeyFile: string; readonly keyId: string; readonly producer: string; readonly batchSize: number; readonly intervalMs: number }
     | undefined;
+  /** AuditStatusService's pinned keys: the audit log's checkpoint verifier key and witness cosignature keys (vkeys). */
+  readonly auditKeys: { readonly verifierKey: string | undefined; readonly witnessKeys: readonly string[] };
   /** Subjects that may call IdentityService (with an operator-issued key or a token). */
   readonly identityCallers: readonly string[];
   /** At start, if this file does not exist, issue an API key to the one identity caller and write it there (mode 0600). */
@@ -205,6 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
             intervalMs: c.AUTHZ_OUTBOX_INTERVAL_MS,
           }
         : undefined,
+    auditKeys: { verifierKey: c.AUTHZ_AUDIT_VERIFIER_KEY, witnessKeys: list(c.AUTHZ_AUDIT_WITNESS_KEYS) },
     bootstrapKey:
       c.AUTHZ_BOOTSTRAP_KEY_FILE !== undefined
         ? { file: c.AUTHZ_BOOTSTRAP_KEY_FILE, subject: c.AUTHZ_BOOTSTRAP_KEY_SUBJECT!, org: c.AUTHZ_BOOTSTRAP_KEY_ORG! }

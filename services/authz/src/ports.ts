@@ -206,6 +206,8 @@ export interface ChangeRow {
   readonly before: Record<string, unknown> | null;
   readonly after: Record<string, unknown> | null;
   readonly reason: string | null;
+  /** The id of the change's audit event (its outbox row; the audit service stores it under this id); null when unknown (rows older than the column that could not be matched). */
+  readonly eventId: string | null;
 }
 
 export interface ApiKeyRow {

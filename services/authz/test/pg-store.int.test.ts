@@ -6,7 +6,7 @@ import { parseWorld } from '../src/domain/world.js';
 import { PgGrantStore, UNIT_FILL_SQL, VIEW_SQL } from '../src/adapters/postgres/pg-grant-store.js';
 import { withWrite } from '../src/adapters/postgres/pg-writer.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
-import { migrate } from '../src/adapters/postgres/migrations.js';
+import { migrate, MIGRATIONS } from '../src/adapters/postgres/migrations.js';
 import { loadAcme } from './acme-scenario.js';
 import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
@@ -47,6 +47,21 @@ describe('PgGrantStore and the writer', () => {
     expect(again).toEqual({ revision: 1, changes: [] });
     expect(await count('changelog')).toBe(first.changes.length);
     expect(await new PgGrantStore(db.pool).revision()).toBe(1);
+  });
+
+  it('every changelog row names its audit event (the outbox id), and migration 8 backfills older rows', async () => {
+    const pairs = `SELECT c.revision, c.seq, c.event_id::text AS event_id, o.id::text AS outbox_id FROM changelog c
+      LEFT JOIN outbox o ON o.id = c.event_id AND o.event->>'action' = c.kind AND o.event->>'key' = c.key AND (o.event->>'revision')::bigint = c.revision
+      ORDER BY c.revision, c.seq`;
+    const written = (await db.pool.query<{ event_id: string | null; outbox_id: string | null }>(pairs)).rows;
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.every((r) => r.event_id !== null && r.event_id === r.outbox_id)).toBe(true);
+    expect(new Set(written.map((r) => r.event_id)).size).toBe(written.length);
+    // Rows from before the column: the backfill finds each one's outbox row by revision, kind and key.
+    await db.pool.query('UPDATE changelog SET event_id = NULL');
+    const backfill = MIGRATIONS.find((m) => m.version === 8)!.sql.replace(/ALTER TABLE changelog ADD COLUMN event_id uuid;/, '');
+    await db.pool.query(backfill);
+    expect((await db.pool.query<{ event_id: string | null; outbox_id: string | null }>(pairs)).rows).toEqual(written);
   });
 
   it('an update records before and after and bumps the revision by one', async () => {

@@ -89,7 +89,7 @@ export async function call<T = Json>(credential: string, service: string, method
 /** A client bound to a session. */
 export interface Api {
   readonly session: Session;
-  call<T = Json>(service: 'AuthzService' | 'AdminService' | 'DirectoryService' | 'ApprovalsService', method: string, body: Json): Promise<T>;
+  call<T = Json>(service: 'AuthzService' | 'AdminService' | 'DirectoryService' | 'ApprovalsService' | 'AuditStatusService', method: string, body: Json): Promise<T>;
   /** Whether the signed-in user may do each action on each resource (CheckBatch about itself). */
   can(questions: ReadonlyArray<{ action: string; resource: string }>): Promise<boolean[]>;
 }

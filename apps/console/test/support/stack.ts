@@ -4,7 +4,10 @@
  * binding (the scenario grants it through the UI); a bootstrap API key for service:acme-admin
  * (the development sign-in) and a JWKS whose key signs users' tokens (the OIDC sign-in); and
  * Debian's Chromium through playwright-core (one browser server for the run). Chromium missing
- * is a failure, never a skip.
+ * is a failure, never a skip. Beside it the real audit service (`services/audit/dist/main.js`,
+ * embedded chdb), which authz's outbox relay ships to and which authenticates callers through
+ * authz's IdentityService; authz pins its checkpoint key (AUTHZ_AUDIT_VERIFIER_KEY), so the
+ * Audit page's verify status is checked end to end.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -14,10 +17,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import 'vitest';
-import { startAuthzProcess, type AuthzProcess } from '@warden/testkit';
+import { createNoteVerifier, formatVerifierKey, generateSigningKey, privateKeyToPem } from '@warden/audit-events';
+import { freePort, startAuthzProcess, startNode, type AuthzProcess, type TestProcess } from '@warden/testkit';
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = path.join(REPO, 'services/authz/dist/main.js');
+const AUDIT_MAIN = path.join(REPO, 'services/audit/dist/main.js');
 const WORLD = path.join(REPO, 'examples/acme.yaml');
 /** Screenshots: test artifacts (gitignored). */
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -43,6 +48,8 @@ export interface Served {
   readonly adminKey: string;
   /** OIDC access tokens (signed by the JWKS authz trusts) of the seed world's users, by name (`olivia`). */
   readonly tokens: Readonly<Record<string, string>>;
+  /** The audit service's process id (a spec may SIGSTOP / SIGCONT it: unreachable, then back). */
+  readonly auditPid: number;
 }
 
 export const USERS = ['olivia', 'victor', 'ivy', 'mia', 'sarah', 'sam', 'adam'] as const;
@@ -78,9 +85,12 @@ export async function startServer(): Promise<{ served: Served; stop: () => Promi
   // The world (the example minus Sarah's production binding) and the bootstrap key live here.
   const dir = await mkdtemp(path.join(tmpdir(), 'warden-console-'));
   let authz: AuthzProcess | undefined;
+  let audit: TestProcess | undefined;
   let browserServer: BrowserServer | undefined;
   const stop = async (): Promise<void> => {
     await browserServer?.close();
+    if (audit?.pid !== undefined) process.kill(audit.pid, 'SIGCONT'); // in case a spec left it stopped
+    await audit?.stop();
     await authz?.stop();
     await rm(dir, { recursive: true, force: true });
   };
@@ -88,6 +98,13 @@ export async function startServer(): Promise<{ served: Served; stop: () => Promi
     const world = (await readFile(WORLD, 'utf8')).replace(/^.*user:sarah@acme\.com, role: release_manager.*\n/m, '');
     if (world.includes('sarah@acme.com, role: release_manager')) throw new Error('the seed world changed: Sarah is still a release manager');
     await writeFile(path.join(dir, 'world.yaml'), world);
+    // authz's producer key (the audit service trusts it) and the audit service's checkpoint key (authz pins it).
+    const producer = generateSigningKey();
+    const checkpointKey = generateSigningKey();
+    await writeFile(path.join(dir, 'producer.pem'), privateKeyToPem(producer.privateKey), { mode: 0o600 });
+    await writeFile(path.join(dir, 'checkpoint.pem'), privateKeyToPem(checkpointKey.privateKey), { mode: 0o600 });
+    await writeFile(path.join(dir, 'producers.json'), JSON.stringify([{ producer: 'authz', keyId: 'authz-1', publicKey: producer.publicKey.export({ format: 'pem', type: 'spki' }).toString() }]));
+    const [grpcPort, auditPort] = [await freePort(), await freePort()];
     authz = await startAuthzProcess({
       main: MAIN,
       args: ['--world', path.join(dir, 'world.yaml')],
@@ -97,13 +114,38 @@ export async function startServer(): Promise<{ served: Served; stop: () => Promi
         AUTHZ_BOOTSTRAP_KEY_FILE: path.join(dir, 'admin.key'),
         AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
         AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
+        AUTHZ_GRPC_PORT: String(grpcPort),
+        AUTHZ_AUDIT_ADDRESS: `127.0.0.1:${auditPort}`,
+        AUTHZ_AUDIT_SIGNING_KEY_FILE: path.join(dir, 'producer.pem'),
+        AUTHZ_AUDIT_KEY_ID: 'authz-1',
+        AUTHZ_OUTBOX_INTERVAL_MS: '100',
+        AUTHZ_AUDIT_VERIFIER_KEY: formatVerifierKey(createNoteVerifier('warden-audit', checkpointKey.publicKey)),
+        AUTHZ_IDENTITY_CALLERS: 'service:audit',
+        AUTHZ_IDENTITY_KEY_FILE: path.join(dir, 'audit.key'),
       },
     });
+    audit = startNode(AUDIT_MAIN, [], {
+      name: 'audit',
+      env: {
+        AUDIT_GRPC_ADDRESS: `127.0.0.1:${auditPort}`,
+        AUDIT_DATA_DIR: path.join(dir, 'audit'),
+        AUDIT_AUTHZ_ADDRESS: `127.0.0.1:${grpcPort}`,
+        AUDIT_AUTHZ_CREDENTIAL_FILE: path.join(dir, 'audit.key'),
+        AUDIT_PRODUCER_KEYS_FILE: path.join(dir, 'producers.json'),
+        AUDIT_SIGNING_KEY_FILE: path.join(dir, 'checkpoint.pem'),
+        AUDIT_SIGNING_KEY_NAME: 'warden-audit',
+        AUDIT_CHECKPOINT_INTERVAL_MS: '200',
+        AUDIT_METRICS_PORT: String(await freePort()),
+        AUDIT_LOG_LEVEL: 'info',
+      },
+      outputLimit: 20_000,
+    });
+    await audit.waitForOutput(/audit service listening/, { timeoutMs: 60_000 });
     const adminKey = (await readFile(path.join(dir, 'admin.key'), 'utf8')).trim();
     const tokens: Record<string, string> = {};
     for (const user of USERS) tokens[user] = await authz.idp.token(`${user}@acme.com`, { expiresIn: '1h' });
     browserServer = await chromium.launchServer({ executablePath, timeout: 30_000, args: CHROMIUM_ARGS });
-    return { served: { url: authz.url, browserEndpoint: browserServer.wsEndpoint(), adminKey, tokens }, stop };
+    return { served: { url: authz.url, browserEndpoint: browserServer.wsEndpoint(), adminKey, tokens, auditPid: audit.pid! }, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -3,13 +3,16 @@
  * needs audit:read there): who changed what, before → after, why; filters by environment or
  * any resource, actor, kind of change and time; export as JSON Lines or CSV.
  *
- * Verification: the signed audit log lives in the audit service, which answers gRPC only (no
- * browser route), so the console cannot verify what it shows; it says so on the page.
+ * Verification: each row's audit event (ChangeInfo.event_id) is looked up through authz's
+ * AuditStatusService, which asks the audit service with the user's own credential and checks
+ * the inclusion proofs against the newest signed checkpoint itself (verify-status.ts); each row
+ * and a summary line say what was verified, what is not in the log yet, and what could not be.
  */
 import type { Api, Json } from '../api.js';
 import { clear, download, errorBox, field, h, shortPath } from '../dom.js';
 import { PAGE_SIZE, pager } from '../pager.js';
 import { diff } from '../diff.js';
+import { fetchStatus, rowStatus, summary } from '../verify-status.js';
 
 interface Change {
   revision?: number;
@@ -22,6 +25,7 @@ interface Change {
   before?: Json;
   after?: Json;
   reason?: string;
+  eventId?: string;
 }
 
 const KINDS: ReadonlyArray<[string, string]> = [
@@ -85,16 +89,31 @@ function csvCell(value: unknown): string {
 export async function auditPage(api: Api, main: HTMLElement): Promise<void> {
   const org = `org:${api.session.org}`;
   main.append(h('h1', {}, 'Audit'));
-  main.append(
-    h(
-      'p',
-      { class: 'verify', role: 'note', 'data-testid': 'verify-status' },
-      h('strong', {}, 'Verify status: not verified in the browser. '),
-      'These entries are authz’s changelog, from which the signed audit events are made; the audit service, which verifies its log, has no browser API. Verify with ',
-      h('code', {}, 'warden verify'),
-      '.',
-    ),
-  );
+  const verifyStatus = h('p', { class: 'verify', role: 'status', 'data-testid': 'verify-status' }, 'Verify status: checking…');
+  main.append(verifyStatus);
+
+  /** Fills each shown row's verify status (and the summary) from authz's checked answer. */
+  let shown = 0; // the page last rendered: an older page's late answer must not overwrite the summary
+  async function verifyRows(items: Change[], cells: HTMLElement[]): Promise<void> {
+    const mine = ++shown;
+    const ids = items.map((c) => c.eventId).filter((id): id is string => id !== undefined && id !== '');
+    let status: Awaited<ReturnType<typeof fetchStatus>> | undefined;
+    let failure: string | undefined;
+    try {
+      status = await fetchStatus(api, org, ids);
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+    const rows = items.map((c, i) => {
+      const row = rowStatus(c.eventId, status, failure);
+      const cell = cells[i]!;
+      cell.textContent = row.text;
+      cell.setAttribute('aria-label', row.label);
+      cell.dataset.tone = row.tone;
+      return row;
+    });
+    if (mine === shown) verifyStatus.textContent = summary(rows, status, failure);
+  }
 
   const environment = h('select', { name: 'environment' }, h('option', { value: org }, 'Whole organization'));
   try {
@@ -125,22 +144,30 @@ export async function auditPage(api: Api, main: HTMLElement): Promise<void> {
       const result = await page(query(), token, PAGE_SIZE);
       return { items: result.changes ?? [], next: result.nextPageToken ?? '' };
     },
-    (items) =>
-      items.length === 0
-        ? h('p', {}, 'No changes match.')
-        : h(
-            'ol',
-            { class: 'timeline', 'data-testid': 'timeline' },
-            ...items.map((c) =>
-              h(
-                'li',
-                {},
-                h('div', { class: 'when' }, h('time', { datetime: c.at ?? '' }, c.at ?? ''), ` · revision ${c.revision ?? 0}`),
-                h('div', {}, h('strong', {}, c.actor ?? ''), ` ${c.kind ?? ''} `, h('code', {}, shortPath(c.resource ?? '')), c.reason !== undefined ? ` — “${c.reason}”` : ''),
-                c.kind?.startsWith('request.') === true ? approvalStep(c) : diff(c.before, c.after),
-              ),
-            ),
+    (items) => {
+      if (items.length === 0) {
+        shown++;
+        verifyStatus.textContent = 'Verify status: nothing shown.';
+        return h('p', {}, 'No changes match.');
+      }
+      verifyStatus.textContent = 'Verify status: checking…';
+      const cells = items.map(() => h('p', { class: 'row-verify', 'data-testid': 'row-verify', 'aria-label': 'Audit log: checking' }, 'checking the audit log…'));
+      void verifyRows(items, cells);
+      return h(
+        'ol',
+        { class: 'timeline', 'data-testid': 'timeline' },
+        ...items.map((c, i) =>
+          h(
+            'li',
+            {},
+            h('div', { class: 'when' }, h('time', { datetime: c.at ?? '' }, c.at ?? ''), ` · revision ${c.revision ?? 0}`),
+            cells[i]!,
+            h('div', {}, h('strong', {}, c.actor ?? ''), ` ${c.kind ?? ''} `, h('code', {}, shortPath(c.resource ?? '')), c.reason !== undefined ? ` — “${c.reason}”` : ''),
+            c.kind?.startsWith('request.') === true ? approvalStep(c) : diff(c.before, c.after),
           ),
+        ),
+      );
+    },
   );
 
   const status = h('p', { class: 'hint', 'aria-live': 'polite' });

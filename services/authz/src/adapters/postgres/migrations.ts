@@ -237,6 +237,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX directory_subject ON directory (subject);
     `,
   },
+  {
+    version: 8,
+    name: 'changelog rows name their audit event',
+    sql: `
+      -- The id of the audit event (the outbox row, shipped with this id) of each change, so a
+      -- reader can ask the audit service for its proof. Older rows: matched to their outbox row
+      -- by revision, kind and key where that match is unique; otherwise left null (unknown).
+      ALTER TABLE changelog ADD COLUMN event_id uuid;
+      UPDATE changelog c SET event_id = m.id
+      FROM (
+        SELECT o.revision, o.event->>'action' AS kind, o.event->>'key' AS key, min(o.id::text)::uuid AS id
+        FROM outbox o
+        GROUP BY o.revision, o.event->>'action', o.event->>'key'
+        HAVING count(*) = 1
+      ) m
+      WHERE c.event_id IS NULL AND c.revision = m.revision AND c.kind = m.kind AND c.key = m.key
+        AND (SELECT count(*) FROM changelog c2 WHERE c2.revision = c.revision AND c2.kind = c.kind AND c2.key = c.key) = 1;
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x77617264; // 'ward'

@@ -69,9 +69,9 @@ export class PgDirectory implements DirectoryQueries {
   }
 
   async changes(input: Parameters<DirectoryQueries['changes']>[0]): Promise<{ changes: ChangeRow[]; revision: number }> {
-    const { rows, revision } = await this.page<{ revision: string; seq: number; at: Date; actor: string; kind: string; key: string; resource: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; reason: string | null }>(
+    const { rows, revision } = await this.page<{ revision: string; seq: number; at: Date; actor: string; kind: string; key: string; resource: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; reason: string | null; event_id: string | null }>(
       `SELECT * FROM (
-         SELECT c.revision, c.seq, c.at, c.actor, c.kind, c.key, ${CHANGE_RESOURCE} AS resource, c.before, c.after, c.reason, ${REVISION_COLUMN}
+         SELECT c.revision, c.seq, c.at, c.actor, c.kind, c.key, ${CHANGE_RESOURCE} AS resource, c.before, c.after, c.reason, c.event_id, ${REVISION_COLUMN}
          FROM changelog c
          WHERE c.org = $1
            AND ($3::text IS NULL OR c.actor = $3)
@@ -85,7 +85,7 @@ export class PgDirectory implements DirectoryQueries {
       [input.org, input.scope, input.actor ?? null, input.kind ?? null, input.since ?? null, input.until ?? null, input.after?.revision ?? null, input.after?.seq ?? 0, input.limit],
     );
     return {
-      changes: rows.map((r) => ({ revision: Number(r.revision), seq: r.seq, at: r.at, actor: r.actor, kind: r.kind, key: r.key, resource: r.resource, before: r.before, after: r.after, reason: r.reason })),
+      changes: rows.map((r) => ({ revision: Number(r.revision), seq: r.seq, at: r.at, actor: r.actor, kind: r.kind, key: r.key, resource: r.resource, before: r.before, after: r.after, reason: r.reason, eventId: r.event_id })),
       revision,
     };
   }

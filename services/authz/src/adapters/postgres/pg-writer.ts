@@ -43,18 +43,20 @@ async function writeTransaction(pool: pg.Pool, meta: WriteMeta, apply: (ctx: Wri
       return { revision: current, changes };
     }
     const now = new Date();
+    // Each change's audit event id (its outbox row, shipped under this id), recorded on the changelog row too.
+    const eventIds = changes.map(() => uuidv7());
     await client.query(
-      `INSERT INTO changelog (revision, seq, at, actor, kind, key, before, after, reason, org)
-       SELECT $1, t.seq, $2, $3, t.kind, t.key, t.before, t.after, $4, t.org
-       FROM unnest($5::int[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[], $10::text[]) AS t(seq, kind, key, before, after, org)`,
+      `INSERT INTO changelog (revision, seq, at, actor, kind, key, before, after, reason, org, event_id)
+       SELECT $1, t.seq, $2, $3, t.kind, t.key, t.before, t.after, $4, t.org, t.event_id
+       FROM unnest($5::int[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[], $10::text[], $11::uuid[]) AS t(seq, kind, key, before, after, org, event_id)`,
       [
         revision, now, meta.actor, meta.reason ?? null,
         changes.map((_, i) => i + 1), changes.map((c) => c.kind), changes.map((c) => c.key),
-        changes.map((c) => json(c.before)), changes.map((c) => json(c.after)), changes.map((c) => orgOf(c.resource)),
+        changes.map((c) => json(c.before)), changes.map((c) => json(c.after)), changes.map((c) => orgOf(c.resource)), eventIds,
       ],
     );
-    const events = changes.map((change) => ({
-      id: uuidv7(),
+    const events = changes.map((change, i) => ({
+      id: eventIds[i]!,
       occurred_at: now.toISOString(),
       actor: actorFromSubject(meta.actor, { wardenComponents: true }),
       action: change.kind,

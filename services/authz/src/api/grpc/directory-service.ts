@@ -66,7 +66,7 @@ export function createDirectoryServiceImpl(directory: Directory): DirectoryServi
       return {
         changes: result.changes.map((c) => ({
           revision: c.revision, seq: c.seq, at: c.at, actor: c.actor, kind: c.kind, key: c.key, resource: c.resource,
-          before: c.before ?? undefined, after: c.after ?? undefined, reason: c.reason ?? '',
+          before: c.before ?? undefined, after: c.after ?? undefined, reason: c.reason ?? '', eventId: c.eventId ?? '',
         })),
         nextPageToken: result.nextToken,
         revision: result.revision,

@@ -153,7 +153,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         const context = {
           caller: callerOf(request),
           signal: controller.signal,
-          metadata: Metadata(),
+          // The caller's credential, for a service that forwards it (AuditStatusService → the audit service).
+          metadata: request.headers.authorization === undefined ? Metadata() : Metadata({ authorization: request.headers.authorization }),
           peer: request.socket.remoteAddress ?? '',
           header: Metadata(),
           trailer: Metadata(),
