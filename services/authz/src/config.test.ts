@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       identityCallers: [],
       identityKeyFile: undefined,
       audit: undefined,
+      auditKeys: { verifierKey: undefined, witnessKeys: [] },
       bootstrapKey: undefined,
       cache: {
         redisUrl: undefined,
