@@ -10,7 +10,7 @@
  * - c2sp.org/tlog-witness@v1.0.0 add-checkpoint request body: `old <size>\n`, up to 63
  *   base64 consistency-proof lines, an empty line, then the checkpoint note.
  */
-import { sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { formatVkey, noteKeyId, parseVkey, type SignedNote } from './checkpoint.js';
 
 const COSIGNATURE_V1 = 0x04;
@@ -86,6 +86,14 @@ export function addSignatureLines(note: string, lines: string): string {
   const have = new Set(note.split('\n'));
   const extra = lines.split('\n').filter((line) => line.startsWith(`${EM_DASH} `) && !have.has(line));
   return extra.length === 0 ? note : `${note}${extra.join('\n')}\n`;
+}
+
+/**
+ * The hex SHA-256 of a log's origin line: a witness names a log by it (the monitoring path
+ * `<witness URL>/<hash>/checkpoint`, and the witness's state file).
+ */
+export function originHash(origin: string): string {
+  return createHash('sha256').update(origin, 'utf8').digest('hex');
 }
 
 export type AddCheckpointRequest = { readonly oldSize: number; readonly proof: readonly Buffer[]; readonly note: string };

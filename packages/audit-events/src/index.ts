@@ -107,6 +107,7 @@ export {
   checkCosignature,
   cosign,
   cosignatureKeyId,
+  originHash,
   cosignedMessage,
   createCosignatureVerifier,
   createCosigner,

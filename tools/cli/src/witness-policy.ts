@@ -8,8 +8,7 @@
  * when the service's own files were wiped — and its checkpoint becomes the trusted
  * checkpoint the log must still contain.
  */
-import { createHash } from 'node:crypto';
-import { checkCosignature, checkWitnessPolicy, parseCheckpointNote, quorumMet, verifyNote, type NoteVerifier, type WitnessPolicy } from '@warden/audit-events';
+import { checkCosignature, checkWitnessPolicy, originHash, parseCheckpointNote, quorumMet, verifyNote, type NoteVerifier, type WitnessPolicy } from '@warden/audit-events';
 
 export type WitnessedCheckpoint = { readonly witness: string; readonly note: string; readonly treeSize: number; readonly rootHash: Buffer };
 
@@ -40,7 +39,7 @@ export async function checkAgainstWitnesses(options: {
   const parsed = parseCheckpointNote(options.note);
   const { origin, treeSize, rootHash } = parsed.checkpoint;
   const quorum = checkWitnessPolicy(parsed, options.policy, options.logVerifiers);
-  const hash = createHash('sha256').update(origin, 'utf8').digest('hex');
+  const hash = originHash(origin);
   const conflicts: string[] = [];
   const unreachable: string[] = [];
   let newest: WitnessedCheckpoint | undefined;

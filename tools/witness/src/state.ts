@@ -9,17 +9,14 @@
  * spec describes). One process per state directory: a lock file holding the pid refuses
  * a second live process.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurably } from '@warden/spool';
+import { originHash } from '@warden/audit-events';
 
 export type LogState = { readonly origin: string; readonly size: number; readonly root: Buffer; readonly note: string };
 
-export function originHash(origin: string): string {
-  return createHash('sha256').update(origin, 'utf8').digest('hex');
-}
 
 function alive(pid: number): boolean {
   try {
