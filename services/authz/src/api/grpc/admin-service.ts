@@ -15,7 +15,7 @@ import { InvalidArgumentError } from '@warden/errors';
 import { decodePageToken, encodePageToken } from '@warden/service-kit';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../usecases/lookups.js';
 import type { CallerContext } from './auth.js';
-import { bindingToProto, decisionToProto } from './convert.js';
+import { bindingToProto, decisionToProto, optional } from './convert.js';
 
 function settingsFromProto(settings: ResourceSettings | undefined): Settings | undefined {
   if (settings === undefined) return undefined;
@@ -44,7 +44,6 @@ function effectFromProto(effect: Effect): 'allow' | 'deny' {
   }
 }
 
-const optional = (value: string): string | undefined => (value === '' ? undefined : value);
 
 function grantFromProto(request: GrantBindingRequest): GrantInput {
   return {

@@ -11,8 +11,8 @@ import { decodePageToken, encodePageToken } from '@warden/service-kit';
 import type { ChangeRequest, RequestState, Step } from '../../domain/approvals.js';
 import type { Approvals, RequestResult } from '../../usecases/approvals.js';
 import type { CallerContext } from './auth.js';
+import { optional } from './convert.js';
 
-const optional = (value: string): string | undefined => (value === '' ? undefined : value);
 
 const STATES: Readonly<Record<RequestState, PbState>> = {
   pending: PbState.REQUEST_STATE_PENDING,

@@ -13,6 +13,9 @@ import type { Page } from '../../usecases/lookups.js';
 import { InvalidArgumentError } from '@warden/errors';
 import type { Binding, CheckInput, CheckResult, Consistency, DecisionKind, ReasonCode } from '../../domain/model.js';
 
+/** proto3 strings are never absent: an empty one is "not given". */
+export const optional = (value: string): string | undefined => (value === '' ? undefined : value);
+
 export function consistencyFromProto(value: PbConsistency | undefined, field = 'consistency'): Consistency | undefined {
   const requirement = value?.requirement;
   if (requirement === undefined) return undefined;

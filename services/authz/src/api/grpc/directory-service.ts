@@ -4,8 +4,8 @@ import type { DirectoryServiceImplementation } from '@warden/proto/authz/v1/dire
 import { RESERVED_SETTINGS } from '../../domain/settings.js';
 import type { Directory } from '../../usecases/directory.js';
 import type { CallerContext } from './auth.js';
+import { optional } from './convert.js';
 
-const optional = (value: string): string | undefined => (value === '' ? undefined : value);
 
 const stringList = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : []);
 const flag = (value: unknown): boolean | undefined => (typeof value === 'boolean' ? value : undefined);
