@@ -60,11 +60,11 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The hint for a denial Warden can turn into an access request: a denial for want of a binding. */
 export function requestableHint(secret: Buffer, now: () => number = Date.now): RequestableHint {
-  return (check: CheckInput, result: CheckResult, base: string) => {
+  return async (check: CheckInput, result: CheckResult, base: string) => {
     if (result.decision !== 'DENY' || result.reason.code !== 'NO_BINDING') return undefined;
     const at = now();
     const expires = at + DENIAL_HINT_MS;
-    const token = signDenial(secret, { sub: check.subject, act: check.action, res: check.resource, exp: Math.floor(expires / 1000), iat: Math.floor(at / 1000) });
+    const token = await signDenial(secret, { sub: check.subject, act: check.action, res: check.resource, exp: Math.floor(expires / 1000), iat: Math.floor(at / 1000) });
     return { endpoint: `${base}/access/v1/requests`, expires_at: iso(Math.floor(expires / 1000) * 1000), binding_token: token };
   };
 }
@@ -159,7 +159,7 @@ export function registerAccessRequests(app: FastifyInstance, deps: AccessRequest
       const action = body.action.name;
       const denial = body.denial;
       if (denial?.binding_token === undefined) throw new Problem(`${PROBLEM}invalid_denial_binding`, 400, 'Invalid denial binding', 'denial.binding_token is required: this service binds denials with signed tokens, not evaluation ids');
-      const claims = verifyDenial(deps.secret, denial.binding_token);
+      const claims = await verifyDenial(deps.secret, denial.binding_token);
       if (claims === undefined) throw new Problem(`${PROBLEM}invalid_denial_binding`, 400, 'Invalid denial binding', 'denial.binding_token does not verify');
       if (claims.sub !== subject || claims.act !== action || claims.res !== resource) {
         throw new Problem(`${PROBLEM}invalid_denial_binding`, 400, 'Invalid denial binding', 'the binding token was issued for another subject, resource or action');

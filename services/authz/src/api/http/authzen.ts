@@ -112,7 +112,7 @@ function toCheck(tuple: FullTuple, field: string, names: Names, catalogue: Catal
 }
 
 /** Makes a requestable-denial hint (docs/approvals.md, ARAP Draft 1) for a denial, or undefined when it is not requestable. */
-export type RequestableHint = (check: CheckInput, result: CheckResult, base: string) => Record<string, unknown> | undefined;
+export type RequestableHint = (check: CheckInput, result: CheckResult, base: string) => Promise<Record<string, unknown> | undefined>;
 
 function decisionOf(result: CheckResult, hint?: Record<string, unknown>) {
   return {
@@ -160,8 +160,8 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
   const { authorizer, lookups, callerOf } = deps;
 
   const baseOf = (request: FastifyRequest) => deps.publicUrl?.replace(/\/$/, '') ?? `${request.protocol}://${request.host}`;
-  const decide = (request: FastifyRequest, check: CheckInput, result: CheckResult) =>
-    decisionOf(result, result.decision === 'ALLOW' ? undefined : deps.requestable?.(check, result, baseOf(request)));
+  const decide = async (request: FastifyRequest, check: CheckInput, result: CheckResult) =>
+    decisionOf(result, result.decision === 'ALLOW' ? undefined : await deps.requestable?.(check, result, baseOf(request)));
 
   app.get('/.well-known/authzen-configuration', { config: { public: true } }, async (request) => {
     const base = baseOf(request);
@@ -233,7 +233,7 @@ export function registerAuthzen(app: FastifyInstance, deps: AuthzenDeps): void {
         if ('error' in p) entry = errorOf(p.error);
         else {
           const outcome = decided[next++]!;
-          entry = 'error' in outcome ? errorOf(outcome.error) : decide(request, p.check, outcome);
+          entry = 'error' in outcome ? errorOf(outcome.error) : await decide(request, p.check, outcome);
         }
         results.push(entry);
         if (semantic === 'deny_on_first_deny' && !entry.decision) break;

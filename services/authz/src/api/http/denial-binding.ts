@@ -6,7 +6,7 @@
  * Resource (Warden's names) and the hint's expiry; the access request endpoint verifies the
  * signature, the claims against the submission, and the freshness.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { CompactSign, compactVerify } from 'jose';
 
 export interface DenialClaims {
   /** The denied subject, `type:id`. */
@@ -18,26 +18,21 @@ export interface DenialClaims {
   readonly iat: number;
 }
 
-const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'warden-denial-binding' })).toString('base64url');
+const HEADER = { alg: 'HS256', typ: 'JWT', kid: 'warden-denial-binding' } as const;
 
-function mac(secret: Buffer, input: string): Buffer {
-  return createHmac('sha256', secret).update(input).digest();
+export async function signDenial(secret: Buffer, claims: DenialClaims): Promise<string> {
+  return new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader(HEADER).sign(secret);
 }
 
-export function signDenial(secret: Buffer, claims: DenialClaims): string {
-  const body = `${HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-  return `${body}.${mac(secret, body).toString('base64url')}`;
-}
-
-/** The claims of a token this service signed; undefined when it is malformed or its signature does not verify. */
-export function verifyDenial(secret: Buffer, token: string): DenialClaims | undefined {
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts[0] !== HEADER) return undefined;
-  const expected = mac(secret, `${parts[0]}.${parts[1]}`);
-  const given = Buffer.from(parts[2]!, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+/**
+ * The claims of a token this service signed; undefined when it is malformed or its signature
+ * does not verify. Freshness is the caller's to judge (an expired hint has its own answer).
+ */
+export async function verifyDenial(secret: Buffer, token: string): Promise<DenialClaims | undefined> {
   try {
-    const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Partial<DenialClaims>;
+    const { payload, protectedHeader } = await compactVerify(token, secret, { algorithms: ['HS256'] });
+    if (protectedHeader.kid !== HEADER.kid) return undefined;
+    const claims = JSON.parse(Buffer.from(payload).toString('utf8')) as Partial<DenialClaims>;
     if (typeof claims.sub !== 'string' || typeof claims.act !== 'string' || typeof claims.res !== 'string' || typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return undefined;
     return claims as DenialClaims;
   } catch {
