@@ -3,58 +3,25 @@
  * the example world): the plan names who gains and loses what and writes nothing; `--yes`
  * applies through the admin API, judged by the caller's own rights; bad input exits 2.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAuthzApp, loadConfig, migrate, type AuthzApp } from '@warden/authz';
-import { createDatabase, type TestDatabase } from '@warden/testkit';
-import { ACME_FILE, CLI } from './support/paths.js';
+import { ACME_FILE } from './support/paths.js';
+import { startCliAuthz, type CliAuthz } from './support/authz.js';
 
-const run = promisify(execFile);
-let db: TestDatabase;
+let authz: CliAuthz;
 let dir: string;
-let app: AuthzApp;
-let ownerKey: string;
 
 beforeAll(async () => {
-  db = await createDatabase({ prefix: 'warden_cli_' });
-  await migrate(db.pool);
-  dir = await mkdtemp(path.join(tmpdir(), 'warden-cli-apply-'));
-  app = await startAuthzApp(
-    loadConfig({
-      DATABASE_URL: db.url,
-      AUTHZ_GRPC_PORT: '0',
-      AUTHZ_HTTP_PORT: '0',
-      AUTHZ_METRICS_PORT: '0',
-      AUTHZ_WORLD_FILE: ACME_FILE,
-      AUTHZ_BOOTSTRAP_KEY_FILE: path.join(dir, 'owner.key'),
-      AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin',
-      AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
-    }),
-    pino({ level: 'silent' }),
-  );
-  ownerKey = (await readFile(path.join(dir, 'owner.key'), 'utf8')).trim();
+  authz = await startCliAuthz('apply');
+  dir = authz.dir;
 });
 
 afterAll(async () => {
-  await app?.close();
-  await db?.drop();
-  await rm(dir, { recursive: true, force: true });
+  await authz?.stop();
 });
 
-async function warden(args: string[], key = ownerKey): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--addr', app.grpcAddress], { env: { ...process.env, WARDEN_API_KEY: key }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const warden = (args: string[], key?: string) => authz.warden(args, key);
 
 describe('warden plan', () => {
   it('names who gains what, writes nothing, and says when the caller may not', async () => {

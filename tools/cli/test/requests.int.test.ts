@@ -4,41 +4,21 @@
  * refuse a different change, apply, show the timeline; access requests; break-glass refusals;
  * bad input exits 2, refusals 5.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Effect } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
-import { startAuthzApp, loadConfig, migrate, type AuthzApp } from '@warden/authz';
-import { createDatabase, type TestDatabase } from '@warden/testkit';
-import { ACME_FILE, CLI } from './support/paths.js';
+import { startCliAuthz, type CliAuthz } from './support/authz.js';
 
-const run = promisify(execFile);
 const PROD = 'org:acme/project:checkout/env:production';
 const FLAG = `${PROD}/flag:checkout-v2`;
-let db: TestDatabase;
-let dir: string;
-let app: AuthzApp;
-let ownerKey: string;
+let authz: CliAuthz;
 const keys: Record<'requester' | 'approver', string> = { requester: '', approver: '' };
 
 beforeAll(async () => {
-  db = await createDatabase({ prefix: 'warden_cli_' });
-  await migrate(db.pool);
-  dir = await mkdtemp(path.join(tmpdir(), 'warden-cli-requests-'));
-  app = await startAuthzApp(
-    loadConfig({
-      DATABASE_URL: db.url, AUTHZ_GRPC_PORT: '0', AUTHZ_HTTP_PORT: '0', AUTHZ_METRICS_PORT: '0', AUTHZ_WORLD_FILE: ACME_FILE,
-      AUTHZ_BOOTSTRAP_KEY_FILE: path.join(dir, 'owner.key'), AUTHZ_BOOTSTRAP_KEY_SUBJECT: 'service:acme-admin', AUTHZ_BOOTSTRAP_KEY_ORG: 'acme',
-    }),
-    pino({ level: 'silent' }),
-  );
-  ownerKey = (await readFile(path.join(dir, 'owner.key'), 'utf8')).trim();
+  authz = await startCliAuthz('requests');
+  const { app, ownerKey } = authz;
   const channel = createChannel(app.grpcAddress);
   const admin = createClient(AdminServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${ownerKey}` }) } });
   await admin.putResource({
@@ -53,20 +33,10 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await app?.close();
-  await db?.drop();
-  await rm(dir, { recursive: true, force: true });
+  await authz?.stop();
 });
 
-async function warden(args: string[], key = ownerKey): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args, '--addr', app.grpcAddress], { env: { ...process.env, WARDEN_API_KEY: key }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const warden = (args: string[], key?: string) => authz.warden(args, key);
 
 describe('warden requests', () => {
   it('open, refuse self-approval, approve, list, refuse a different change, apply once, show the timeline', async () => {
@@ -116,7 +86,7 @@ describe('warden access and breakglass', () => {
     const notEligible = await warden(['access', 'approve', id], keys.approver);
     expect(notEligible.code).toBe(5);
     expect(notEligible.stderr).toMatch(/not an eligible approver/);
-    const granted = await warden(['access', 'approve', id, '--reason', 'fine'], ownerKey);
+    const granted = await warden(['access', 'approve', id, '--reason', 'fine'], authz.ownerKey);
     expect(granted.code, granted.stderr).toBe(0);
     expect(granted.stdout).toMatch(/applied/);
     expect(granted.stdout).toMatch(/grants role env_reader to service:requester on org:acme\/project:search for 7200s \(binding [0-9a-f-]{36}\)/);
