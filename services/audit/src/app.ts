@@ -26,7 +26,6 @@ import { FileSpool } from './adapters/spool/file-spool.js';
 import { FileWitness } from './adapters/spool/file-witness.js';
 import { VerifierPool } from './adapters/crypto/verifier-pool.js';
 import { observeGauges } from './instruments.js';
-import { createBackoff, delay } from '@warden/service-kit';
 import { startDeliveries, type RunningDeliveries } from './delivery-wiring.js';
 
 export type AuditApp = {
@@ -94,6 +93,8 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     maxFutureSkewMs: config.maxFutureSkewMs,
     checkpointEvery: config.checkpointEvery,
     minCommitIntervalMs: config.minCommitIntervalMs,
+    flushIntervalMs: config.flushIntervalMs,
+    storeRetryMs: config.spoolRetryMs,
     logger,
   });
   await log.start();
@@ -112,7 +113,7 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       ? { kind: 'authz', authenticate: (credential, signal) => authz.authenticate(credential, signal) }
       : { kind: 'development', apiKeys: config.apiKeysFile === undefined ? new Map() : readApiKeys(config.apiKeysFile), trustSubjectHeader: config.trustSubjectHeader };
   // --- end identity
-  const { server, health } = createAuditGrpcServer({ log, store, policy, identity, logger, keyAdminScope: config.keyAdminScope });
+  const { server, health } = createAuditGrpcServer({ log, store: log.readStore, policy, identity, logger, keyAdminScope: config.keyAdminScope });
   const port = await server.listen(config.grpcAddress);
   const host = config.grpcAddress.slice(0, config.grpcAddress.lastIndexOf(':'));
   const address = `${host}:${port}`;
@@ -125,20 +126,8 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
     void log.checkpointAll().catch((error: unknown) => logger.warn({ err: error }, 'checkpoint tick failed'));
   }, config.checkpointIntervalMs);
   checkpointTimer.unref();
-  // While degraded, the spool is replayed every AUDIT_SPOOL_RETRY_MS, backing off (the one
-  // backoff, @warden/service-kit) up to 10× that while ClickHouse keeps failing.
-  const stopReplay = new AbortController();
-  const replaying = (async () => {
-    const backoff = createBackoff({ initialMs: config.spoolRetryMs, maxMs: config.spoolRetryMs * 10 });
-    let wait = config.spoolRetryMs;
-    while (!stopReplay.signal.aborted) {
-      await delay(wait, stopReplay.signal);
-      if (stopReplay.signal.aborted) return;
-      const replayed = !log.degraded || (await log.replaySpool().catch((error: unknown) => (logger.warn({ err: error }, 'spool replay failed'), false)));
-      if (replayed) backoff.reset();
-      wait = replayed ? config.spoolRetryMs : backoff.next();
-    }
-  })();
+  // While ClickHouse fails, the log retries its store writes from the spool every
+  // AUDIT_SPOOL_RETRY_MS, backing off up to 10× that (durability.ts).
   const deliveries = await startDeliveries(config, { log, driver }, logger);
   logger.info({ address, store: config.clickhouse.kind, database: config.database }, 'audit service listening');
 
@@ -154,8 +143,6 @@ export async function startAuditApp(config: Config, logger: Logger, overrides: A
       closed = true;
       health.setStatus('unhealthy');
       clearInterval(checkpointTimer);
-      stopReplay.abort();
-      await replaying;
       await deliveries.close();
       // Calls in flight (a long Export) may finish within the grace period, then are cancelled.
       let timer: NodeJS.Timeout | undefined;

@@ -47,7 +47,8 @@ const schema = z
     AUDIT_MAX_EVENT_BYTES: int(256, 16_777_216).default(65_536),
     AUDIT_MAX_FUTURE_SKEW_MS: int(0, 86_400_000).default(300_000),
     AUDIT_SPOOL_RETRY_MS: int(50, 600_000).default(1000),
-    AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(20),
+    AUDIT_MIN_COMMIT_INTERVAL_MS: int(0, 1000).default(0),
+    AUDIT_FLUSH_INTERVAL_MS: int(1, 60_000).default(200),
     AUDIT_LOG_LEVEL: setting.logLevel(),
     AUDIT_SHUTDOWN_GRACE_MS: setting.shutdownGraceMs(),
     // Prometheus `/metrics` (0: any free port), as authz's AUTHZ_METRICS_HOST/PORT.
@@ -114,6 +115,8 @@ export type Config = {
   readonly maxFutureSkewMs: number;
   readonly spoolRetryMs: number;
   readonly minCommitIntervalMs: number;
+  /** Longest time an acknowledged event waits in the write-ahead spool before its ClickHouse insert starts. */
+  readonly flushIntervalMs: number;
   readonly logLevel: string;
   /** On SIGTERM, how long in-flight calls may finish before they are cancelled. */
   readonly shutdownGraceMs: number;
@@ -158,6 +161,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxFutureSkewMs: c.AUDIT_MAX_FUTURE_SKEW_MS,
     spoolRetryMs: c.AUDIT_SPOOL_RETRY_MS,
     minCommitIntervalMs: c.AUDIT_MIN_COMMIT_INTERVAL_MS,
+    flushIntervalMs: c.AUDIT_FLUSH_INTERVAL_MS,
     logLevel: c.AUDIT_LOG_LEVEL,
     shutdownGraceMs: c.AUDIT_SHUTDOWN_GRACE_MS,
     telemetry: { metricsHost: c.AUDIT_METRICS_HOST, metricsPort: c.AUDIT_METRICS_PORT, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },

@@ -1,6 +1,7 @@
 /**
- * Nothing acknowledged is lost, nothing is stored twice: the store goes away
- * mid-stream, the service restarts mid-batch, the same batch is sent twice.
+ * Nothing acknowledged is lost, nothing is stored twice: Appends are acknowledged
+ * from the write-ahead spool and stored behind; the store goes away mid-stream, the
+ * service crashes before and after the store write, the same batch is sent twice.
  * The final table has every acknowledged event exactly once, in a valid chain.
  */
 import { appendFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '@warden/errors';
 import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 import { chdbDriver, freshStore } from './support/chdb.js';
+import { parseFilter } from '../src/domain/query.js';
 import { faulty } from './support/faulty-store.js';
 import { createHarness } from './support/harness.js';
 import { createProducer } from './support/producer.js';
@@ -26,24 +28,46 @@ async function exactlyOnce(store: ClickHouseAuditStore, acknowledged: readonly s
 }
 
 describe('durability', () => {
-  it('store unavailable mid-stream: batches go to the fsynced spool, replay in order, every acknowledged event once', async () => {
+  it('an Append is acknowledged once it is in the fsynced spool, before the store has it; the store gets it behind', async () => {
+    const inner = await freshStore(chdbDriver(), 'ahead');
+    const store = faulty(inner);
+    const h = await createHarness(store, [flags.keyRow]);
+    const events = Array.from({ length: 3 }, () => flags.signed());
+    expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    expect(store.inserts).toBe(0);
+    expect((await h.spool.pending()).flatMap((b) => b.records.map((r) => r.event.id))).toEqual(events.map((e) => e.parsed.id));
+    // A read waits for what was acknowledged before it.
+    expect((await h.log.query(parseFilter({ org: 'acme' }), undefined, 10)).length).toBe(3);
+    expect(store.inserts).toBe(1);
+    expect(h.spool.isEmpty).toBe(true);
+    await exactlyOnce(inner, events.map((e) => e.parsed.id));
+  });
+
+  it('store unavailable mid-stream: Appends go on from the spool, the writes are retried, every acknowledged event once, in order', async () => {
     const inner = await freshStore(chdbDriver(), 'spool');
     const store = faulty(inner);
     const h = await createHarness(store, [flags.keyRow], { checkpointEvery: 10 });
     const acknowledged: string[] = [];
     for (let batch = 0; batch < 12; batch += 1) {
-      if (batch === 4) store.down = true;
+      if (batch === 4) {
+        expect(await h.log.replaySpool()).toBe(true);
+        store.down = true;
+      }
       if (batch === 9) store.down = false;
       const events = Array.from({ length: 3 }, () => flags.signed());
       const outcomes = await h.log.append(events);
       expect(outcomes.every((o) => o.status === 'accepted')).toBe(true);
       acknowledged.push(...events.map((e) => e.parsed.id));
-      if (batch >= 4 && batch < 9) expect(h.log.degraded).toBe(true);
+      if (batch >= 4 && batch < 9) {
+        expect(await h.log.replaySpool()).toBe(false);
+        expect(h.log.degraded).toBe(true);
+      }
     }
-    // Back up: still degraded until the replay runs; new batches queue behind the spool, in order.
-    expect(h.spool.isEmpty).toBe(false);
+    // Back up: still degraded until the replay runs; the batches wait in the spool, in order.
+    expect(h.log.degraded).toBe(true);
     expect((await h.spool.pending()).length).toBe(8);
     expect(await h.log.replaySpool()).toBe(true);
+    expect(h.log.degraded).toBe(false);
     expect(h.spool.isEmpty).toBe(true);
     await exactlyOnce(inner, acknowledged);
     await h.log.checkpointAll();
@@ -52,24 +76,23 @@ describe('durability', () => {
     expect(report.treeSize).toBe(36);
   });
 
-  it('an insert that committed but reported failure is spooled and replayed without a duplicate', async () => {
+  it('an insert that committed but reported failure is replayed from the spool without a duplicate', async () => {
     const inner = await freshStore(chdbDriver(), 'ambiguous');
     const store = faulty(inner);
     const h = await createHarness(store, [flags.keyRow]);
     store.commitThenFail = 1;
     const events = Array.from({ length: 4 }, () => flags.signed());
     expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(await h.log.replaySpool()).toBe(false);
     expect(h.log.degraded).toBe(true);
     expect(await h.log.replaySpool()).toBe(true);
     await exactlyOnce(inner, events.map((e) => e.parsed.id));
     expect((await h.log.verify('acme')).problems).toEqual([]);
   });
 
-  it('neither store nor spool: the batch is refused as UNAVAILABLE (not acknowledged), and a retry later stores it once', async () => {
+  it('the spool cannot take the batch: refused as UNAVAILABLE (not acknowledged), and a retry later stores it once', async () => {
     const inner = await freshStore(chdbDriver(), 'nospool');
-    const store = faulty(inner);
-    const h = await createHarness(store, [flags.keyRow]);
-    store.down = true;
+    const h = await createHarness(inner, [flags.keyRow]);
     const spoolAppend = h.spool.append.bind(h.spool);
     h.spool.append = async () => {
       throw new Error('disk full (test)');
@@ -77,29 +100,22 @@ describe('durability', () => {
     const events = Array.from({ length: 2 }, () => flags.signed());
     await expect(h.log.append(events)).rejects.toBeInstanceOf(UnavailableError);
     h.spool.append = spoolAppend;
-    store.down = false;
     expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted']);
+    expect(await h.log.replaySpool()).toBe(true);
     await exactlyOnce(inner, events.map((e) => e.parsed.id));
     expect((await h.log.verify('acme')).problems).toEqual([]);
   });
 
-  it('restart mid-batch: after the store took the batch but before the acknowledgement, a retry is answered duplicate', async () => {
+  it('crash after the acknowledgement, before the store write: the spool is stored at startup, the retry is a duplicate', async () => {
     const inner = await freshStore(chdbDriver(), 'restart');
-    const store = faulty(inner);
-    let h = await createHarness(store, [flags.keyRow]);
+    let h = await createHarness(inner, [flags.keyRow]);
     const before = Array.from({ length: 3 }, () => flags.signed());
     await h.log.append(before);
+    expect(await h.log.replaySpool()).toBe(true);
     const batch = Array.from({ length: 5 }, () => flags.signed());
-    // The process dies after the insert committed: the call never returns to the producer.
-    store.commitThenFail = 1;
-    store.down = false;
-    const spoolDies = h.spool.append.bind(h.spool);
-    h.spool.append = async () => {
-      throw new Error('process killed (test)');
-    };
-    await expect(h.log.append(batch)).rejects.toBeInstanceOf(UnavailableError);
-    h.spool.append = spoolDies;
-    h = await h.restart();
+    expect((await h.log.append(batch)).every((o) => o.status === 'accepted')).toBe(true);
+    h = await h.crash();
+    expect(h.spool.isEmpty).toBe(true);
     const retry = await h.log.append(batch);
     expect(retry.map((o) => o.status)).toEqual(Array(5).fill('duplicate'));
     expect(retry.map((o) => ('seq' in o ? o.seq : -1))).toEqual([3, 4, 5, 6, 7]);
@@ -108,20 +124,41 @@ describe('durability', () => {
     expect((await h.log.verify('acme')).problems).toEqual([]);
   });
 
-  it('restart mid-batch with the store down: the spooled batch is replayed at startup, the retry is a duplicate', async () => {
+  it('crash after the store write, before the spool was released: startup skips the rows the store has', async () => {
+    const inner = await freshStore(chdbDriver(), 'unreleased');
+    let h = await createHarness(inner, [flags.keyRow]);
+    const batch = Array.from({ length: 4 }, () => flags.signed());
+    await h.log.append(batch);
+    h.spool.release = async () => {
+      throw new Error('process killed (test)');
+    };
+    expect(await h.log.replaySpool()).toBe(true);
+    expect(h.spool.isEmpty).toBe(false);
+    h = await h.crash();
+    expect(h.spool.isEmpty).toBe(true);
+    expect((await h.log.append(batch)).map((o) => o.status)).toEqual(Array(4).fill('duplicate'));
+    await exactlyOnce(inner, batch.map((e) => e.parsed.id));
+    await h.log.checkpointAll();
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('restart with the store down: the spooled batch is replayed once it is back, a torn last line is ignored, the retry is a duplicate', async () => {
     const inner = await freshStore(chdbDriver(), 'restart_spool');
     const store = faulty(inner);
     let h = await createHarness(store, [flags.keyRow]);
     await h.log.append([flags.signed()]);
+    expect(await h.log.replaySpool()).toBe(true);
     store.down = true;
     const batch = Array.from({ length: 4 }, () => flags.signed());
     expect((await h.log.append(batch)).every((o) => o.status === 'accepted')).toBe(true);
+    expect(await h.log.replaySpool()).toBe(false);
     // A torn line from a write the crash interrupted (never acknowledged) must not block the replay.
     appendFileSync(h.spool.path, '{"token":"torn","records":[{"org":');
     store.down = false;
-    h = await h.restart();
+    h = await h.crash();
     expect(h.spool.isEmpty).toBe(true);
     expect((await h.log.append(batch)).map((o) => o.status)).toEqual(Array(4).fill('duplicate'));
+    await h.log.stored();
     await exactlyOnce(inner, [...batch.map((e) => e.parsed.id)].concat((await inner.query({ org: 'acme', order: 'oldest' }, undefined, 1))[0]!.event.id));
     await h.log.checkpointAll();
     expect((await h.log.verify('acme')).problems).toEqual([]);
@@ -153,10 +190,12 @@ describe('durability', () => {
     const h = await createHarness(store, [flags.keyRow]);
     const batch = Array.from({ length: 10 }, () => flags.signed());
     const [a, b] = await Promise.all([h.log.append(batch), h.log.append(batch)]);
+    expect(await h.log.replaySpool()).toBe(true);
     const statuses = [...a!, ...b!].map((o) => o.status).sort();
     expect(statuses.filter((s) => s === 'accepted')).toHaveLength(10);
     expect(statuses.filter((s) => s === 'duplicate')).toHaveLength(10);
     expect((await h.log.append(batch)).every((o) => o.status === 'duplicate')).toBe(true);
+    await h.log.stored();
     await exactlyOnce(store, batch.map((e) => e.parsed.id));
     await h.log.checkpointAll();
     expect((await h.log.verify('acme')).problems).toEqual([]);

@@ -63,12 +63,23 @@ export interface AuditStore {
 
 export type SpoolBatch = { readonly token: string; readonly records: readonly LogRecord[] };
 
-/** A local append-only file of batches not yet in the store, replayed in order. */
+/**
+ * The write-ahead log: fsynced local segments of batches. Every group is appended here
+ * and acknowledged once on disk; the batches reach the store behind the
+ * acknowledgement, and a segment is released once all of its batches are stored.
+ */
 export interface Spool {
-  /** Resolves once the batch is on disk (fsynced). */
+  /** Resolves once the batch is on disk (fsynced), in the newest segment. */
   append(batch: SpoolBatch): Promise<void>;
-  /** Every batch, in append order. */
-  pending(): Promise<SpoolBatch[]>;
+  /**
+   * Closes the newest segment (later appends start the next one) once its appends have
+   * settled; returns the id of the newest closed segment.
+   */
+  rotate(): Promise<number>;
+  /** Deletes every closed segment with an id at most `upTo` (its batches are in the store). */
+  release(upTo: number): Promise<void>;
+  /** Every batch of the segments with an id at most `upTo` (all by default), in append order. */
+  pending(upTo?: number): Promise<SpoolBatch[]>;
   /** Forgets every batch (after all were replayed). */
   clear(): Promise<void>;
   readonly isEmpty: boolean;

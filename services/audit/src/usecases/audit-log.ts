@@ -5,8 +5,9 @@
  * (checkpointer.ts), proofs (proofs.ts), verification (verification.ts) and producer
  * keys (producer-keys.ts). Ports are passed in; no adapter is imported.
  *
- * An Append resolves once its accepted events are durable (store or spool); a
- * checkpoint follows after the acknowledgement, never before it.
+ * An Append resolves once its accepted events are durable in the write-ahead spool;
+ * the store receives them behind the acknowledgement (durability.ts), reads wait for
+ * them, and checkpoints sign only what the store holds, off the commit path.
  */
 import { createPublicKey } from 'node:crypto';
 import {
@@ -25,7 +26,8 @@ import type { AuditStore, CheckpointRow, CheckpointWitness, Clock, KeyEventRow, 
 import type { Cursor, EventFilter } from '../domain/query.js';
 import { admit } from './admission.js';
 import { Checkpointer } from './checkpointer.js';
-import { Durability } from './durability.js';
+import { Durability, type Head } from './durability.js';
+import { readAfterWrite } from './read-after-write.js';
 import { silentLogger, type AuditLogLogger } from './logger.js';
 import { OrgLogs } from './org-logs.js';
 import { ProducerKeys } from './producer-keys.js';
@@ -73,11 +75,19 @@ export type AuditLogOptions = {
   /** Sign a checkpoint once this many events arrived since the last one. @defaultValue 1000 */
   readonly checkpointEvery?: number;
   /**
-   * Group commit: at least this long between two store inserts. Concurrent Appends share
-   * one insert anyway: those arriving while one is written go together in the next.
-   * @defaultValue 20
+   * Group commit: at least this long between two spool writes. Concurrent Appends share
+   * one write anyway: those arriving while one is written go together in the next.
+   * @defaultValue 0
    */
   readonly minCommitIntervalMs?: number;
+  /** Longest time an acknowledged event waits in the spool before its store insert starts. @defaultValue 200 */
+  readonly flushIntervalMs?: number;
+  /** Start a store insert at once when this many acknowledged events wait. @defaultValue 20000 */
+  readonly flushMaxRows?: number;
+  /** Rows per store insert. @defaultValue 50000 */
+  readonly maxInsertRows?: number;
+  /** First wait before retrying a failed store write (backing off to ten times it). @defaultValue 1000 */
+  readonly storeRetryMs?: number;
   /** How long (by UUIDv7 time) ids are remembered in memory for duplicate checks without the store. @defaultValue 600000 */
   readonly dedupWindowMs?: number;
   readonly logger?: AuditLogLogger;
@@ -111,7 +121,16 @@ export class AuditLog {
     this.checkpointEvery = options.checkpointEvery ?? 1000;
     this.keys = new ProducerKeyRegistry();
     this.ids = new RecentIds(options.dedupWindowMs ?? 600_000);
-    this.durability = new Durability(options.store, options.spool, logger);
+    this.durability = new Durability({
+      store: options.store,
+      spool: options.spool,
+      logger,
+      flushIntervalMs: options.flushIntervalMs ?? 200,
+      flushMaxRows: options.flushMaxRows ?? 20_000,
+      maxInsertRows: options.maxInsertRows ?? 50_000,
+      retryMs: options.storeRetryMs ?? 1000,
+      onStored: (heads) => this.requestCheckpoints(heads, this.checkpointEvery),
+    });
     this.checkpoints = new Checkpointer({ store: options.store, witness: options.witness, signer: options.signer, origin: (org) => this.origin(org), clock: this.clock, logger, onWritten: options.onCheckpoint });
     this.sequencer = new Sequencer({
       store: options.store,
@@ -120,12 +139,12 @@ export class AuditLog {
       durability: this.durability,
       serial: this.serial,
       clock: this.clock,
-      minCommitIntervalMs: options.minCommitIntervalMs ?? 20,
+      minCommitIntervalMs: options.minCommitIntervalMs ?? 0,
       maxGroupEvents: 5000,
       reload: () => this.load(),
-      committed: (orgs) => this.requestCheckpoints(orgs, this.checkpointEvery),
     });
-    this.proofs = new Proofs(options.store, this.durability, this.logs, this.checkpoints);
+    this.readStore = readAfterWrite(options.store, () => this.durability.stored());
+    this.proofs = new Proofs(this.readStore, this.durability, this.logs, this.checkpoints);
     this.producerKeys = new ProducerKeys(this.keys, options.store, options.seedKeys ?? [], this.serial, this.clock);
   }
 
@@ -139,7 +158,7 @@ export class AuditLog {
     return logOrigin(this.options.originPrefix, org);
   }
 
-  /** True when batches wait in the spool for the store. */
+  /** True while acknowledged batches wait on disk only (the store refused, or before the startup replay). */
   get degraded(): boolean {
     return this.durability.degraded;
   }
@@ -158,6 +177,12 @@ export class AuditLog {
       { store: o.store, spool: o.spool, witness: o.witness, verifiers: o.verifiers, origin: (org) => this.origin(org), logs: this.logs, ids: this.ids, checkpoints: this.checkpoints, maxFutureSkewMs: this.limits.maxFutureSkewMs, logger: o.logger ?? silentLogger },
       this.clock().getTime(),
     );
+    const heads = new Map<string, Head>();
+    for (const org of this.logs.orgs()) {
+      const log = this.logs.get(org)!;
+      heads.set(org, { size: log.size, tree: log.tree.clone() });
+    }
+    this.durability.resetHeads(heads);
   }
 
   /**
@@ -174,40 +199,50 @@ export class AuditLog {
     return this.sequencer.submit(admitted);
   }
 
-  /** Hands the heads of `orgs` to the checkpointer when `every` events are unsigned and all are stored. */
-  private requestCheckpoints(orgs: Iterable<string>, every: number): void {
+  /** Hands stored heads to the checkpointer when `every` events are unsigned (checkpoints sign only stored events). */
+  private requestCheckpoints(groups: readonly ReadonlyMap<string, Head>[], every: number): void {
     if (this.durability.degraded) return;
-    for (const org of orgs) {
-      const log = this.logs.get(org);
-      if (log !== undefined && this.checkpoints.unrequested(org, log.size) >= every) this.checkpoints.request(org, log.size, log.tree);
+    for (const heads of groups) {
+      for (const [org, head] of heads) {
+        if (this.checkpoints.unrequested(org, head.size) >= every) this.checkpoints.request(org, head.size, head.tree);
+      }
     }
   }
 
   /**
-   * Writes spooled batches to the store, in order; true when the spool is empty
-   * afterwards. Then signs a checkpoint for every log, and resolves once they are
-   * written (outside the lock: Appends go on meanwhile).
+   * Writes every acknowledged batch to the store (replaying the spool from disk when the
+   * store had failed); true when they are all stored. After a replay, signs a checkpoint
+   * for every log and resolves once they are written. Appends go on meanwhile.
    */
   async replaySpool(): Promise<boolean> {
-    if (!this.durability.degraded) return true;
-    const replayed = await this.serial.run(async () => {
-      const done = await this.durability.replay();
-      if (done) this.requestCheckpoints(this.logs.orgs(), 1);
-      return done;
-    });
-    if (replayed) await this.checkpoints.flush();
-    return replayed;
+    const wasDegraded = this.durability.degraded;
+    const stored = await this.durability.flush();
+    if (stored && wasDegraded) {
+      this.requestCheckpoints([this.durability.storedHeads], 1);
+      await this.checkpoints.flush();
+    }
+    return stored;
   }
 
-  /** Signs a checkpoint for every org whose log grew since its last one; resolves once they are written. */
+  /** Stores what was acknowledged, then signs a checkpoint for every org whose log grew since its last one; resolves once they are written. */
   async checkpointAll(): Promise<void> {
-    await this.serial.run(async () => this.requestCheckpoints(this.logs.orgs(), 1));
+    await this.durability.flush();
+    this.requestCheckpoints([this.durability.storedHeads], 1);
     await this.checkpoints.flush();
   }
 
-  /** Resolves once every checkpoint handed over so far is written (or failed and logged). */
-  checkpointsSettled(): Promise<void> {
-    return this.checkpoints.flush();
+  /** Resolves once every event acknowledged before the call is in the store (reads see their writes). */
+  stored(): Promise<void> {
+    return this.durability.stored();
+  }
+
+  /** The store for reads that must see every acknowledged event (timelines, exports, tiles). */
+  readonly readStore: AuditStore;
+
+  /** Stores what was acknowledged, then resolves once every checkpoint that asked for is written (or failed and logged). */
+  async checkpointsSettled(): Promise<void> {
+    await this.durability.flush();
+    await this.checkpoints.flush();
   }
 
   latestCheckpoint(org: string): CheckpointRow | undefined {
@@ -245,13 +280,13 @@ export class AuditLog {
   }
 
   async query(filter: EventFilter, cursor: Cursor | undefined, limit: number, signal?: AbortSignal): Promise<StoredRecord[]> {
-    return this.options.store.query(filter, cursor, limit, { signal });
+    return this.readStore.query(filter, cursor, limit, { signal });
   }
 
   /** Recomputes the org's log against its checkpoints, the witness and an optional trusted checkpoint. */
-  verify(org: string, options: VerifyOptions = {}): Promise<VerifyReport> {
+  async verify(org: string, options: VerifyOptions = {}): Promise<VerifyReport> {
     const o = this.options;
-    return verifyOrgLog({ store: o.store, witness: o.witness, verifiers: o.verifiers, origin: (name) => this.origin(name), checkpoints: this.checkpoints, keys: this.keys }, org, options);
+    return verifyOrgLog({ store: this.readStore, witness: o.witness, verifiers: o.verifiers, origin: (name) => this.origin(name), checkpoints: this.checkpoints, keys: this.keys }, org, options);
   }
 
   /** Registers a producer key (idempotent for the same key). */
@@ -272,6 +307,8 @@ export class AuditLog {
   /** Waits for running work, checkpoints included; the store and spool are closed by their owner. */
   async drain(): Promise<void> {
     await this.serial.run(async () => undefined);
+    await this.durability.flush();
+    this.durability.stop();
     await this.checkpoints.flush();
   }
 }

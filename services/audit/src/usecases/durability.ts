@@ -1,68 +1,270 @@
 /**
- * Durability: a sequenced group is acknowledged only once it is in the store or in
- * the fsynced local spool. While the spool holds batches, new batches go behind them
- * (the log stays in order); replay writes them to the store in order, skipping rows
- * the store already has (an insert may have committed and still reported failure),
- * then empties the spool. Callers hold the Serial lock.
+ * Durability: a write-ahead log in front of the store. A sequenced group is
+ * acknowledged once it is fsynced into the local spool (a fraction of a millisecond);
+ * the store receives the acknowledged groups behind the acknowledgement, many groups per
+ * insert, at most `flushIntervalMs` later (at once when `flushMaxRows` wait, or when a
+ * read asks for them). A spool segment is released once all of its batches are stored.
+ *
+ * Invariants:
+ *  - nothing is acknowledged before it is on disk; nothing on disk is released before
+ *    the store has it;
+ *  - one flush cycle at a time; a cycle closes the newest segment first (under the same
+ *    lock as appends), so the closed segments hold exactly the batches it writes;
+ *  - when a store write fails, or an append failed after writing some bytes, the
+ *    in-memory copies are dropped and the next cycle replays the closed segments from
+ *    disk, inserting only the rows the store does not have (an insert may have committed
+ *    and still reported failure);
+ *  - `onStored` gets the heads as of the newest stored group (checkpoints sign only
+ *    what the store holds); `stored()` waits until every group acknowledged before the
+ *    call is in the store (reads see their writes).
  */
 import { createHash } from 'node:crypto';
-import type { LogRecord } from '@warden/audit-events';
+import type { CompactRange, LogRecord } from '@warden/audit-events';
+import { createBackoff } from '@warden/service-kit';
 import { UnavailableError } from '@warden/errors';
 import type { AuditStore, Spool } from '../domain/ports.js';
 import type { AuditLogLogger } from './logger.js';
 
-export class Durability {
-  constructor(
-    private readonly store: AuditStore,
-    private readonly spool: Spool,
-    private readonly logger: AuditLogLogger,
-  ) {}
+/** A log's head: its size and the right edge of its Merkle tree at that size (not mutated afterwards). */
+export type Head = { readonly size: number; readonly tree: CompactRange };
 
-  /** True while batches wait in the spool for the store. */
+export type DurabilityOptions = {
+  readonly store: AuditStore;
+  readonly spool: Spool;
+  readonly logger: AuditLogLogger;
+  /** Longest time an acknowledged group waits in the spool before a store write starts. */
+  readonly flushIntervalMs: number;
+  /** Start a store write at once when this many rows wait. */
+  readonly flushMaxRows: number;
+  /** Rows per store insert. */
+  readonly maxInsertRows: number;
+  /** First wait before retrying a failed store write (then backing off to ten times it). */
+  readonly retryMs: number;
+  /** Called after each successful store write with the heads after each stored group, in order. */
+  readonly onStored: (heads: readonly ReadonlyMap<string, Head>[]) => void;
+};
+
+type Waiter = { readonly target: number; resolve(): void };
+
+export class Durability {
+  private readonly options: DurabilityOptions;
+  /** Acknowledged batches not yet handed to a store write, in order. */
+  private memory: { readonly records: readonly LogRecord[]; readonly heads: ReadonlyMap<string, Head> }[] = [];
+  private memoryRows = 0;
+  /** The heads after the newest acknowledged group, and after the newest stored one. */
+  private heads = new Map<string, Head>();
+  private storedHeadsMap = new Map<string, Head>();
+  /** Acknowledged batches only on disk: the next cycle replays the closed segments. */
+  private onDisk: boolean;
+  /** Counts the events that put batches on disk only (failed appends and failed writes). */
+  private diskEpoch = 0;
+  private acked = 0;
+  private storedCount = 0;
+  private waiters: Waiter[] = [];
+  private lockTail: Promise<unknown> = Promise.resolve();
+  private running: Promise<boolean> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly backoff;
+  private stopped = false;
+
+  constructor(options: DurabilityOptions) {
+    this.options = options;
+    this.onDisk = !options.spool.isEmpty;
+    this.backoff = createBackoff({ initialMs: options.retryMs, maxMs: options.retryMs * 10 });
+  }
+
+  /** True while acknowledged batches wait on disk only (the store refused, or the process restarted). */
   get degraded(): boolean {
-    return !this.spool.isEmpty;
+    return this.onDisk;
+  }
+
+  /** Heads as of the newest stored group. */
+  get storedHeads(): ReadonlyMap<string, Head> {
+    return this.storedHeadsMap;
+  }
+
+  /** After recovery: the heads of every log (stored or spooled). */
+  resetHeads(heads: ReadonlyMap<string, Head>): void {
+    this.heads = new Map(heads);
+    if (!this.onDisk) this.storedHeadsMap = new Map(heads);
   }
 
   /**
-   * Writes the group to the store, or (store failing, or the spool not empty) to the
-   * spool. Throws UnavailableError when neither took it: the store may still have taken
-   * the rows, so the caller must re-read its state before the next group.
+   * Appends the group to the spool; resolves once it is on disk. Throws UnavailableError
+   * when the spool cannot take it (nothing acknowledged; the bytes may be on disk, so the
+   * caller re-reads its state and the next cycle replays from disk).
    */
-  async persist(records: readonly LogRecord[]): Promise<void> {
+  async persist(records: readonly LogRecord[], heads: ReadonlyMap<string, Head>): Promise<void> {
     const token = createHash('sha256').update(records.map((r) => `${r.org}:${r.seq}:${r.leafHash}`).join('\n')).digest('hex');
-    if (this.spool.isEmpty) {
+    await this.locked(async () => {
       try {
-        await this.store.insertRecords(records, token);
-        return;
+        await this.options.spool.append({ token, records });
       } catch (error) {
-        this.logger.warn({ err: error }, 'store insert failed; spooling');
+        this.onDisk = true;
+        this.diskEpoch += 1;
+        throw new UnavailableError('the write-ahead spool could not take the batch', { cause: error });
       }
+      this.memory.push({ records, heads });
+      this.memoryRows += records.length;
+      for (const [org, head] of heads) this.heads.set(org, head);
+      this.acked += 1;
+    });
+    this.schedule();
+  }
+
+  /**
+   * Writes every batch acknowledged before this call to the store (replaying from disk
+   * when needed) and releases their segments. True when they are all stored.
+   */
+  async flush(): Promise<boolean> {
+    const target = this.acked;
+    while (this.storedCount < target || this.onDisk) {
+      if (!(await this.cycle())) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Resolves once every batch acknowledged before the call is in the store, or at once
+   * while degraded (reads then see what the store has).
+   */
+  stored(): Promise<void> {
+    if (this.storedCount >= this.acked || this.onDisk) return Promise.resolve();
+    const target = this.acked;
+    return new Promise<void>((resolve) => {
+      this.waiters.push({ target, resolve });
+      this.kick(0);
+    });
+  }
+
+  /** Stops the timers (the owner flushes first). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.memoryRows >= this.options.flushMaxRows || this.waiters.length > 0) this.kick(0);
+    else this.kick(this.options.flushIntervalMs);
+  }
+
+  /** Starts a cycle after `ms` (sooner if one is already due sooner). */
+  private kick(ms: number): void {
+    if (this.stopped || this.running !== undefined) return;
+    if (this.timer !== undefined) {
+      if (ms > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.cycle();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** One store write of everything acknowledged so far; one at a time. */
+  private cycle(): Promise<boolean> {
+    if (this.running !== undefined) return this.running.then(() => this.cycle());
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running = this.write().finally(() => {
+      this.running = undefined;
+      this.next();
+    });
+    return this.running;
+  }
+
+  private next(): void {
+    if (this.stopped) return;
+    if (this.onDisk) {
+      if (this.timer === undefined) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          void this.cycle();
+        }, this.backoff.next());
+        this.timer.unref();
+      }
+      return;
+    }
+    if (this.memory.length > 0) this.schedule();
+  }
+
+  private async write(): Promise<boolean> {
+    const { spool, store, logger } = this.options;
+    const taken = await this.locked(async () => {
+      const segment = await spool.rotate();
+      const batches = this.memory;
+      this.memory = [];
+      this.memoryRows = 0;
+      return { segment, batches, acked: this.acked, heads: new Map(this.heads), fromDisk: this.onDisk, epoch: this.diskEpoch };
+    });
+    try {
+      if (taken.fromDisk) await this.replay(taken.segment);
+      else await this.insert(taken.batches.flatMap((b) => b.records));
+    } catch (error) {
+      if (!this.onDisk) logger.warn({ err: error }, 'store write failed; acknowledged events wait in the spool');
+      this.onDisk = true;
+      this.diskEpoch += 1;
+      this.settleWaiters(Number.MAX_SAFE_INTEGER);
+      return false;
     }
     try {
-      await this.spool.append({ token, records });
+      await spool.release(taken.segment);
     } catch (error) {
-      throw new UnavailableError('neither the store nor the spool could take the batch', { cause: error });
+      // Stored but not released: a later replay skips the rows the store has.
+      logger.warn({ err: error }, 'could not release spool segments');
+    }
+    if (taken.fromDisk) {
+      logger.info({ segment: taken.segment }, 'spool replayed');
+      this.backoff.reset();
+    }
+    // An append that failed while this cycle ran left bytes only the disk knows: replay again.
+    if (taken.fromDisk && this.diskEpoch === taken.epoch) this.onDisk = false;
+    this.storedCount = Math.max(this.storedCount, taken.acked);
+    for (const [org, head] of taken.heads) this.storedHeadsMap.set(org, head);
+    this.settleWaiters(this.storedCount);
+    // From disk the groups' own heads are unknown: the heads after the newest one stand for them.
+    const heads = taken.fromDisk ? [taken.heads] : taken.batches.map((b) => b.heads);
+    if (heads.some((h) => h.size > 0)) this.options.onStored(heads);
+    return true;
+  }
+
+  private async insert(records: readonly LogRecord[]): Promise<void> {
+    const max = this.options.maxInsertRows;
+    for (let start = 0; start < records.length; start += max) {
+      const chunk = records.slice(start, start + max);
+      await this.options.store.insertRecords(chunk, tokenOf(chunk));
     }
   }
 
-  /** Writes the spooled batches to the store, in order; true when the spool is empty afterwards. */
-  async replay(): Promise<boolean> {
-    if (this.spool.isEmpty) return true;
-    const batches = await this.spool.pending();
-    try {
-      for (const batch of batches) {
-        const present = await this.store.findIds(batch.records.map((r) => r.event.id));
-        const missing = batch.records.filter((r) => !present.has(r.event.id));
-        if (missing.length === 0) continue;
-        const token = missing.length === batch.records.length ? batch.token : `${batch.token}:${missing.length}`;
-        await this.store.insertRecords(missing, token);
-      }
-    } catch (error) {
-      this.logger.warn({ err: error, batches: batches.length }, 'spool replay failed; will retry');
-      return false;
+  /** Writes the batches of the closed segments to the store, skipping rows it already has. */
+  private async replay(upTo: number): Promise<void> {
+    const batches = await this.options.spool.pending(upTo);
+    for (const batch of batches) {
+      const present = await this.options.store.findIds(batch.records.map((r) => r.event.id));
+      const missing = batch.records.filter((r) => !present.has(r.event.id));
+      if (missing.length === 0) continue;
+      const token = missing.length === batch.records.length ? batch.token : `${batch.token}:${missing.length}`;
+      await this.options.store.insertRecords(missing, token);
     }
-    await this.spool.clear();
-    this.logger.info({ batches: batches.length }, 'spool replayed');
-    return true;
   }
+
+  private settleWaiters(upTo: number): void {
+    const still: Waiter[] = [];
+    for (const w of this.waiters) (w.target <= upTo ? w.resolve() : still.push(w));
+    this.waiters = still;
+  }
+
+  private locked<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.lockTail.then(work, work);
+    this.lockTail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function tokenOf(records: readonly LogRecord[]): string {
+  const hash = createHash('sha256');
+  for (const r of records) hash.update(`${r.org}:${r.seq}:${r.leafHash}\n`);
+  return hash.digest('hex');
 }

@@ -1,9 +1,10 @@
 /**
  * Proofs over an org's log (RFC 9162): inclusion of an event and consistency between
  * two tree sizes, against the newest checkpoint by default, and the tree an export
- * with proofs is built against. The tree is rebuilt from the stored leaf hashes, so
- * proofs wait while events are in the spool (UNAVAILABLE) and a stored log shorter
- * than asked is a FAILED_PRECONDITION (run Verify).
+ * with proofs is built against. The tree is rebuilt from the stored leaf hashes (the
+ * store given here waits for acknowledged events to be stored), so proofs are
+ * UNAVAILABLE while the store refuses writes and a stored log shorter than asked is a
+ * FAILED_PRECONDITION (run Verify).
  */
 import { MerkleTree } from '@warden/audit-events';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '@warden/errors';
@@ -47,8 +48,8 @@ export class Proofs {
   }
 
   private async treeFor(org: string, treeSize: number): Promise<MerkleTree> {
-    if (this.durability.degraded) throw new UnavailableError('events are waiting in the spool; proofs are available once they are stored');
     const hashes = await this.store.leafHashes(org, 0, treeSize);
+    if (this.durability.degraded) throw new UnavailableError('events are waiting in the spool; proofs are available once they are stored');
     if (hashes.length !== treeSize) throw new FailedPreconditionError(`the stored log of ${org} has ${hashes.length} leaves, not ${treeSize}: run Verify`);
     return new MerkleTree(hashes.map((h) => Buffer.from(h, 'hex')));
   }

@@ -20,7 +20,7 @@ import { scopeOf } from '@warden/names';
 import type { AppendOutcome } from '../domain/append.js';
 import type { AuditStore, Clock, StoredId } from '../domain/ports.js';
 import type { Admission, Admitted } from './admission.js';
-import type { Durability } from './durability.js';
+import type { Durability, Head } from './durability.js';
 import type { OrgLogs } from './org-logs.js';
 import type { RecentIds } from './recent-ids.js';
 import type { Serial } from './serial.js';
@@ -36,10 +36,8 @@ export type SequencerDeps = {
   readonly minCommitIntervalMs: number;
   /** A group stops taking batches once it holds this many events. */
   readonly maxGroupEvents: number;
-  /** Re-reads the state from the store (after a write whose outcome is unknown). */
+  /** Re-reads the state from the store and the spool (after a write whose outcome is unknown). */
   readonly reload: () => Promise<void>;
-  /** Called after a group is durable, with the orgs whose logs grew. */
-  readonly committed: (orgs: readonly string[]) => void;
 };
 
 type Pending = { readonly admitted: readonly Admission[]; resolve(outcomes: AppendOutcome[]): void; reject(error: unknown): void };
@@ -132,16 +130,18 @@ export class Sequencer {
       }),
     );
     if (records.length === 0) return outcomes;
+    const heads = new Map<string, Head>();
+    for (const [org, t] of tentative) heads.set(org, { size: t.size, tree: t.tree });
     try {
-      await this.deps.durability.persist(records);
+      await this.deps.durability.persist(records, heads);
     } catch (error) {
       this.needsReload = true;
       throw error;
     }
+    // The next group works on a copy of the tree, so the head handed to durability never changes.
     for (const [org, t] of tentative) logs.set(org, { size: t.size, lastChain: t.lastChain, tree: t.tree });
     for (const [id, stored] of inGroup) ids.remember(id, stored);
     ids.evict(now.getTime());
-    this.deps.committed([...tentative.keys()]);
     return outcomes;
   }
 

@@ -36,6 +36,7 @@ export function auditLogSuite(driver: () => ClickHouseDriver): void {
     const changed = { ...a.parsed, after: { rollout: 99 } };
     const conflict = await h.log.append([{ event: changed, signature: signEvent(changed, flags.privateKey) }]);
     expect(conflict[0]).toMatchObject({ status: 'refused', reason: 'conflict', field: 'event.id' });
+    await h.log.stored(); // the store receives acknowledged events behind the acknowledgement
     const rows = await store.query(parseFilter({ org: 'acme' }), undefined, 100);
     expect(rows.map((r) => r.event.id).sort()).toEqual([a.parsed.id, b.parsed.id].sort());
   });

@@ -16,6 +16,8 @@ export type Harness = {
   readonly checkpointKey: { privateKey: KeyObject; publicKey: KeyObject };
   /** A new AuditLog over the same store, spool folder, witness and key: a restarted service. */
   restart(overrides?: Partial<AuditLogOptions>): Promise<Harness>;
+  /** A crash: a new AuditLog over the same folders without draining the old one (its spool is closed, nothing flushed). */
+  crash(): Promise<Harness>;
 };
 
 export async function createHarness(
@@ -36,6 +38,8 @@ export async function createHarness(
     originPrefix: 'audit.test',
     seedKeys: keys,
     checkpointEvery: 5,
+    // Store writes only when asked (reads, checkpointsSettled, replaySpool): the tests decide when.
+    flushIntervalMs: 600_000,
     ...options,
   });
   await log.start();
@@ -50,6 +54,10 @@ export async function createHarness(
       await log.drain();
       await spool.close();
       return createHarness(store, keys, { ...options, ...overrides, dir, checkpointKey });
+    },
+    crash: async () => {
+      await spool.close();
+      return createHarness(store, keys, { ...options, dir, checkpointKey });
     },
   };
 }

@@ -1,59 +1,126 @@
 /**
- * The Spool port over the shared fsynced append-only file (@warden/spool): one line
- * per batch, fsynced before append() resolves, replayed in order when the store is
- * back, removed once every batch is in the store. A torn last line (the process died
- * mid-write, so the batch was never acknowledged) is ignored.
+ * The Spool port (the write-ahead log) over fsynced append-only files of the shared
+ * @warden/spool kind, in numbered segments: `wal-<12 digits>.jsonl`, one line per
+ * batch. Appends go to the newest segment and resolve once fsynced; rotate() closes it
+ * and starts the next; release() deletes closed segments whose batches are in the
+ * store. A torn last line (the process died mid-write, so that batch was never
+ * acknowledged) is ignored. A `spool.jsonl` left by an older version is read as
+ * segment 0.
  */
+import { readdirSync, rmSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SpoolFile } from '@warden/spool';
+import { SpoolFile, syncDir } from '@warden/spool';
 import type { Spool, SpoolBatch } from '../../domain/ports.js';
 
+const SEGMENT = /^wal-(\d{12})\.jsonl$/;
+const LEGACY = 'spool.jsonl';
+
+type Segment = { readonly id: number; readonly file: SpoolFile<SpoolBatch>; events: number };
+
 export class FileSpool implements Spool {
-  readonly path: string;
-  private readonly file: SpoolFile<SpoolBatch>;
-  /** Events (records) in the spool; counted from the file once, then kept up to date. */
-  private events = 0;
+  readonly dir: string;
+  /** Closed segments, oldest first. */
+  private readonly closed: Segment[] = [];
+  private current: Segment;
 
   constructor(dir: string) {
-    this.path = join(dir, 'spool.jsonl');
-    this.file = new SpoolFile<SpoolBatch>(this.path);
-    if (!this.file.isEmpty) {
+    this.dir = dir;
+    const files = listSegments(dir);
+    for (const { id, path } of files) {
+      const file = new SpoolFile<SpoolBatch>(path);
+      let events = 0;
       try {
-        this.events = countEvents(this.file.read());
+        events = countEvents(file.read());
       } catch {
-        // A corrupt spool: pending() reports it when the log starts.
+        // A corrupt segment: pending() reports it when the log starts.
       }
+      this.closed.push({ id, file, events });
     }
+    this.current = this.segment((files.at(-1)?.id ?? 0) + 1);
+    // Empty leftovers (a segment created and never written) are dropped now.
+    for (const s of this.closed.filter((c) => c.file.isEmpty)) rmSync(s.file.path, { force: true });
+    this.closed.splice(0, this.closed.length, ...this.closed.filter((c) => !c.file.isEmpty));
+  }
+
+  /** The segment appends go to now. */
+  get path(): string {
+    return this.current.file.path;
   }
 
   get isEmpty(): boolean {
-    return this.file.isEmpty;
+    return this.closed.length === 0 && this.current.file.isEmpty;
   }
 
-  /** Events waiting in the spool for the store (the `warden.audit.spool.depth` gauge). */
+  /** Events in the spool, acknowledged and not yet released (the `warden.audit.spool.depth` gauge). */
   get depth(): number {
-    return this.events;
+    return this.closed.reduce((sum, s) => sum + s.events, this.current.events);
   }
 
   async append(batch: SpoolBatch): Promise<void> {
-    await this.file.append([batch]);
-    this.events += batch.records.length;
+    const segment = this.current;
+    await segment.file.append([batch]);
+    segment.events += batch.records.length;
   }
 
-  async pending(): Promise<SpoolBatch[]> {
-    const batches = this.file.read();
-    this.events = countEvents(batches);
+  async rotate(): Promise<number> {
+    const old = this.current;
+    if (old.file.isEmpty) return old.id - 1;
+    this.current = this.segment(old.id + 1);
+    await old.file.close();
+    this.closed.push(old);
+    return old.id;
+  }
+
+  async release(upTo: number): Promise<void> {
+    const done = this.closed.filter((s) => s.id <= upTo);
+    if (done.length === 0) return;
+    for (const s of done) await unlink(s.file.path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+    });
+    await syncDir(this.dir);
+    this.closed.splice(0, done.length);
+  }
+
+  async pending(upTo = Number.MAX_SAFE_INTEGER): Promise<SpoolBatch[]> {
+    const batches: SpoolBatch[] = [];
+    for (const s of [...this.closed, this.current]) {
+      if (s.id > upTo) break;
+      const read = s.file.read();
+      s.events = countEvents(read);
+      batches.push(...read);
+    }
     return batches;
   }
 
   async clear(): Promise<void> {
-    await this.file.clear();
-    this.events = 0;
+    await this.release(Number.MAX_SAFE_INTEGER);
+    await this.current.file.clear();
+    this.current.events = 0;
   }
 
   async close(): Promise<void> {
-    await this.file.close();
+    await this.current.file.close();
   }
+
+  private segment(id: number): Segment {
+    return { id, file: new SpoolFile<SpoolBatch>(join(this.dir, `wal-${String(id).padStart(12, '0')}.jsonl`)), events: 0 };
+  }
+}
+
+function listSegments(dir: string): { id: number; path: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const found = names.flatMap((name) => {
+    if (name === LEGACY) return [{ id: 0, path: join(dir, name) }];
+    const m = SEGMENT.exec(name);
+    return m === null ? [] : [{ id: Number(m[1]), path: join(dir, name) }];
+  });
+  return found.sort((a, b) => a.id - b.id);
 }
 
 function countEvents(batches: readonly SpoolBatch[]): number {
