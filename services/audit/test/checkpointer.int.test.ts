@@ -42,6 +42,11 @@ describe('the checkpointer', () => {
       const answer = await Promise.race([h.log.append([flags.signed()]), sleep(10_000).then(() => 'not acknowledged' as const)]);
       expect(answer).not.toBe('not acknowledged');
       expect(answer[0]).toMatchObject({ status: 'accepted', seq: i });
+      if (i === 1) {
+        // Stored: the checkpoint of size 2 is asked for and its write is held from now on.
+        await h.log.stored();
+        for (let n = 0; n < 100 && held() === 0; n += 1) await sleep(20);
+      }
     }
     // The first checkpoint (size 2) is still held in the store; nothing is signed yet.
     expect(held()).toBe(1);

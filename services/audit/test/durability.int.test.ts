@@ -15,6 +15,8 @@ import { createHarness } from './support/harness.js';
 import { createProducer } from './support/producer.js';
 
 const flags = createProducer('flags', 'k1');
+/** Store writes only when the test asks (reads, replaySpool, checkpoints): no timer decides for it. */
+const onRequest = { flushIntervalMs: 600_000 };
 
 async function exactlyOnce(store: ClickHouseAuditStore, acknowledged: readonly string[]): Promise<void> {
   const rows = await chdbDriver().query<{ id: string; n: number | string }>(
@@ -31,7 +33,7 @@ describe('durability', () => {
   it('an Append is acknowledged once it is in the fsynced spool, before the store has it; the store gets it behind', async () => {
     const inner = await freshStore(chdbDriver(), 'ahead');
     const store = faulty(inner);
-    const h = await createHarness(store, [flags.keyRow]);
+    const h = await createHarness(store, [flags.keyRow], onRequest);
     const events = Array.from({ length: 3 }, () => flags.signed());
     expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted']);
     expect(store.inserts).toBe(0);
@@ -46,7 +48,7 @@ describe('durability', () => {
   it('store unavailable mid-stream: Appends go on from the spool, the writes are retried, every acknowledged event once, in order', async () => {
     const inner = await freshStore(chdbDriver(), 'spool');
     const store = faulty(inner);
-    const h = await createHarness(store, [flags.keyRow], { checkpointEvery: 10 });
+    const h = await createHarness(store, [flags.keyRow], { checkpointEvery: 10, ...onRequest });
     const acknowledged: string[] = [];
     for (let batch = 0; batch < 12; batch += 1) {
       if (batch === 4) {
@@ -79,7 +81,7 @@ describe('durability', () => {
   it('an insert that committed but reported failure is replayed from the spool without a duplicate', async () => {
     const inner = await freshStore(chdbDriver(), 'ambiguous');
     const store = faulty(inner);
-    const h = await createHarness(store, [flags.keyRow]);
+    const h = await createHarness(store, [flags.keyRow], onRequest);
     store.commitThenFail = 1;
     const events = Array.from({ length: 4 }, () => flags.signed());
     expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
@@ -92,7 +94,7 @@ describe('durability', () => {
 
   it('the spool cannot take the batch: refused as UNAVAILABLE (not acknowledged), and a retry later stores it once', async () => {
     const inner = await freshStore(chdbDriver(), 'nospool');
-    const h = await createHarness(inner, [flags.keyRow]);
+    const h = await createHarness(inner, [flags.keyRow], onRequest);
     const spoolAppend = h.spool.append.bind(h.spool);
     h.spool.append = async () => {
       throw new Error('disk full (test)');
@@ -108,7 +110,7 @@ describe('durability', () => {
 
   it('crash after the acknowledgement, before the store write: the spool is stored at startup, the retry is a duplicate', async () => {
     const inner = await freshStore(chdbDriver(), 'restart');
-    let h = await createHarness(inner, [flags.keyRow]);
+    let h = await createHarness(inner, [flags.keyRow], onRequest);
     const before = Array.from({ length: 3 }, () => flags.signed());
     await h.log.append(before);
     expect(await h.log.replaySpool()).toBe(true);
@@ -126,7 +128,7 @@ describe('durability', () => {
 
   it('crash after the store write, before the spool was released: startup skips the rows the store has', async () => {
     const inner = await freshStore(chdbDriver(), 'unreleased');
-    let h = await createHarness(inner, [flags.keyRow]);
+    let h = await createHarness(inner, [flags.keyRow], onRequest);
     const batch = Array.from({ length: 4 }, () => flags.signed());
     await h.log.append(batch);
     h.spool.release = async () => {
@@ -145,7 +147,7 @@ describe('durability', () => {
   it('restart with the store down: the spooled batch is replayed once it is back, a torn last line is ignored, the retry is a duplicate', async () => {
     const inner = await freshStore(chdbDriver(), 'restart_spool');
     const store = faulty(inner);
-    let h = await createHarness(store, [flags.keyRow]);
+    let h = await createHarness(store, [flags.keyRow], onRequest);
     await h.log.append([flags.signed()]);
     expect(await h.log.replaySpool()).toBe(true);
     store.down = true;
@@ -187,7 +189,7 @@ describe('durability', () => {
 
   it('the same batch twice, and twice concurrently: stored exactly once, valid chain', async () => {
     const store = await freshStore(chdbDriver(), 'twice');
-    const h = await createHarness(store, [flags.keyRow]);
+    const h = await createHarness(store, [flags.keyRow], onRequest);
     const batch = Array.from({ length: 10 }, () => flags.signed());
     const [a, b] = await Promise.all([h.log.append(batch), h.log.append(batch)]);
     expect(await h.log.replaySpool()).toBe(true);

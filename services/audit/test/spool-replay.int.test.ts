@@ -59,6 +59,8 @@ describe('spool replay loop', () => {
     store.down = true;
     const outcomes = await app.log.append(Array.from({ length: 3 }, () => flags.signed()));
     expect(outcomes.map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted']);
+    // Acknowledged from the write-ahead spool; the store write behind it fails within AUDIT_FLUSH_INTERVAL_MS.
+    for (let i = 0; i < 100 && !app.log.degraded; i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(app.log.degraded).toBe(true);
 
     replayAttempts = 0;

@@ -18,6 +18,7 @@
  *    what the store holds); `stored()` waits until every group acknowledged before the
  *    call is in the store (reads see their writes).
  */
+import { AsyncResource } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { CompactRange, LogRecord } from '@warden/audit-events';
 import { createBackoff } from '@warden/service-kit';
@@ -66,6 +67,12 @@ export class Durability {
   private timer: NodeJS.Timeout | undefined;
   private readonly backoff;
   private stopped = false;
+  /**
+   * Store writes run in the context the log was built in, not in the context of the
+   * Append or read that happened to start them (a write carries many Appends: its spans
+   * are not any one caller's).
+   */
+  private readonly scope = new AsyncResource('warden.audit.store-write');
 
   constructor(options: DurabilityOptions) {
     this.options = options;
@@ -156,10 +163,12 @@ export class Durability {
       if (ms > 0) return;
       clearTimeout(this.timer);
     }
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.cycle();
-    }, ms);
+    this.timer = this.scope.runInAsyncScope(() =>
+      setTimeout(() => {
+        this.timer = undefined;
+        void this.cycle();
+      }, ms),
+    );
     this.timer.unref();
   }
 
@@ -168,7 +177,7 @@ export class Durability {
     if (this.running !== undefined) return this.running.then(() => this.cycle());
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.running = this.write().finally(() => {
+    this.running = this.scope.runInAsyncScope(() => this.write()).finally(() => {
       this.running = undefined;
       this.next();
     });
@@ -178,13 +187,7 @@ export class Durability {
   private next(): void {
     if (this.stopped) return;
     if (this.onDisk) {
-      if (this.timer === undefined) {
-        this.timer = setTimeout(() => {
-          this.timer = undefined;
-          void this.cycle();
-        }, this.backoff.next());
-        this.timer.unref();
-      }
+      if (this.timer === undefined) this.kick(this.backoff.next());
       return;
     }
     if (this.memory.length > 0) this.schedule();

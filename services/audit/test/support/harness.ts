@@ -38,8 +38,6 @@ export async function createHarness(
     originPrefix: 'audit.test',
     seedKeys: keys,
     checkpointEvery: 5,
-    // Store writes only when asked (reads, checkpointsSettled, replaySpool): the tests decide when.
-    flushIntervalMs: 600_000,
     ...options,
   });
   await log.start();
