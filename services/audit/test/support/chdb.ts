@@ -21,6 +21,7 @@ export function sharedDriver(driver: ClickHouseDriver): ClickHouseDriver {
     query: (sql, params, options) => driver.query(sql, params, options),
     command: (sql, params) => driver.command(sql, params),
     insert: (database, table, rows, settings) => driver.insert(database, table, rows, settings),
+    insertCompactRows: (database, table, columns, text, settings) => driver.insertCompactRows(database, table, columns, text, settings),
     close: async () => undefined,
   };
 }

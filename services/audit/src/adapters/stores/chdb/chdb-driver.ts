@@ -49,6 +49,11 @@ export class ChdbDriver implements ClickHouseDriver {
     await this.session.insert({ table: `${database}.${table}`, values: payload, format: 'JSONEachRow', settings });
   }
 
+  async insertCompactRows(database: string, table: string, columns: readonly string[], text: string, settings: Record<string, string | number>): Promise<void> {
+    if (text === '') return;
+    await this.session.insert({ table: `${database}.${table}`, columns: [...columns], values: Buffer.from(text, 'utf8'), format: 'JSONCompactEachRow', settings });
+  }
+
   /** For tests and the benchmark only: statements the service never issues. */
   async unsafeRaw(sql: string, params: QueryParams = {}): Promise<string> {
     return (await this.session.queryBindAsync(sql, params)).text();

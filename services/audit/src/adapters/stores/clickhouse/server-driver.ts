@@ -3,6 +3,7 @@
  * (CLICKHOUSE_URL). Same SQL text as chdb. Network failures become
  * UnavailableError so the core spools and callers retry.
  */
+import { Readable } from 'node:stream';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { UnavailableError } from '@warden/errors';
 import type { ClickHouseDriver, QueryParams } from '../driver.js';
@@ -63,6 +64,14 @@ export class ServerDriver implements ClickHouseDriver {
     return guard(async () => {
       if (rows.length === 0) return;
       await this.client.insert({ table: `${database}.${table}`, values: [...rows], format: 'JSONEachRow', clickhouse_settings: settings });
+    });
+  }
+
+  insertCompactRows(database: string, table: string, columns: readonly string[], text: string, settings: Record<string, string | number>): Promise<void> {
+    return guard(async () => {
+      if (text === '') return;
+      // A byte stream (not object mode) goes to the server as it is.
+      await this.client.insert({ table: `${database}.${table}`, columns: [...columns] as [string, ...string[]], values: Readable.from([Buffer.from(text, 'utf8')], { objectMode: false }), format: 'JSONCompactEachRow', clickhouse_settings: settings });
     });
   }
 
