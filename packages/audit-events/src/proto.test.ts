@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ProblemKind as ProtoProblemKind, SignedEvent } from '@warden/proto/audit/v1';
+import { AppendRequest, ProblemKind as ProtoProblemKind, SignedEvent } from '@warden/proto/audit/v1';
 import { parseEvent, type AuditEvent } from './event.js';
 import { generateSigningKey, verifyEventSignature } from './keys.js';
-import { problemKindFromProto, problemKindToProto, signedEventFromProto, signedEventToProto } from './proto.js';
+import { batchSignedAppendRequest, problemKindFromProto, problemKindToProto, signedEventFromProto, signedEventToProto, storedRecordToProto } from './proto.js';
+import { batchRecordSignatures, verifyBatch } from './batch-signature.js';
+import { canonicalEvent } from './event.js';
 import type { ProblemKind } from './verify.js';
 
 describe('the producer side of the wire', () => {
@@ -44,6 +46,31 @@ describe('the producer side of the wire', () => {
       expect(verifyEventSignature(parsed.event, received.signature!, keys.publicKey)).toBe(true);
     });
   }
+
+  it('a batch-signed Append: one signature over the events in order, no per-event signature, one producer key', () => {
+    const flags = [events[0]!, { ...events[0]!, id: '0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d', after: { rollout: 75 } }];
+    const wire = AppendRequest.decode(AppendRequest.encode(batchSignedAppendRequest(flags, keys.privateKey)).finish());
+    expect(wire.batchSignature).toHaveLength(64);
+    const received = wire.events.map(signedEventFromProto);
+    expect(received.map((r) => r.signature)).toEqual([undefined, undefined]);
+    const canonicals = received.map((r) => {
+      const parsed = parseEvent(r.event);
+      if (!parsed.ok) throw new Error(parsed.problem.message);
+      return canonicalEvent(parsed.event);
+    });
+    expect(verifyBatch(canonicals, wire.batchSignature, keys.publicKey)).toBe(true);
+    expect(verifyBatch([...canonicals].reverse(), wire.batchSignature, keys.publicKey)).toBe(false);
+    expect(() => batchSignedAppendRequest(events, keys.privateKey)).toThrow(/events\[1\] names authz\/authz-1, not flags\/flags-1/);
+    expect(() => batchSignedAppendRequest([], keys.privateKey)).toThrow(RangeError);
+  });
+
+  it('Query returns a batch-signed event\'s stored form as its UTF-8 text, a per-event one as its 64 bytes', () => {
+    const canonical = canonicalEvent(events[0]!);
+    const stored = batchRecordSignatures([canonical], Buffer.alloc(64, 7))[0]!;
+    const base = { org: 'acme', seq: 0, loggedAt: '2026-11-23T12:00:02.000Z', event: events[0]!, project: 'checkout', environment: 'production', contentHash: '', leafHash: '', chainHash: '', payloadExpired: false };
+    expect(Buffer.from(storedRecordToProto({ ...base, signature: stored }).signed!.signature).toString('utf8')).toBe(stored);
+    expect(storedRecordToProto({ ...base, signature: Buffer.alloc(64, 9).toString('base64') }).signed!.signature).toEqual(Buffer.alloc(64, 9));
+  });
 
   it('problem kinds map both ways; an unknown kind maps to nothing', () => {
     const kinds: ProblemKind[] = ['edited', 'missing', 'extra', 'bad-event-signature', 'chain', 'root-mismatch', 'forged-checkpoint', 'rollback'];

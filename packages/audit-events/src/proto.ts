@@ -8,12 +8,14 @@
 import type { KeyObject } from 'node:crypto';
 import {
   ProblemKind as ProtoProblemKind,
+  type AppendRequest,
   type Event,
   type Problem as ProtoProblem,
   type SignedEvent,
   type StoredEvent,
   type VerifyResponse,
 } from '@warden/proto/audit/v1';
+import { isBatchSignature, signBatch } from './batch-signature.js';
 import type { AuditEvent } from './event.js';
 import { signEvent } from './keys.js';
 import type { StoredRecord } from './log-record.js';
@@ -73,6 +75,19 @@ export function signedEventToProto(event: AuditEvent, privateKey: KeyObject): Si
   return { event: eventToProto(event), signature: signEvent(event, privateKey) };
 }
 
+/**
+ * A batch-signed Append (batch-signature.ts): one Ed25519 signature over the RFC 9162
+ * root of the events' canonical JSON, in this order; every per-event signature empty.
+ * All events must name the same producer and key id (the key that signs).
+ */
+export function batchSignedAppendRequest(events: readonly AuditEvent[], privateKey: KeyObject): AppendRequest {
+  const first = events[0];
+  if (first === undefined) throw new RangeError('a batch has at least one event');
+  const other = events.findIndex((e) => e.producer !== first.producer || e.keyId !== first.keyId);
+  if (other >= 0) throw new TypeError(`events[${other}] names ${events[other]!.producer}/${events[other]!.keyId}, not ${first.producer}/${first.keyId}: a batch is signed by one key`);
+  return { events: events.map((event) => ({ event: eventToProto(event), signature: Buffer.alloc(0) })), batchSignature: signBatch(events, privateKey) };
+}
+
 /** An empty signature is no signature. */
 export function signedEventFromProto(signed: SignedEvent): ReceivedEvent {
   return { event: eventFromProto(signed.event), signature: signed.signature.length === 0 ? undefined : signed.signature };
@@ -95,7 +110,8 @@ export function storedRecordToProto(record: StoredRecord): StoredEvent {
   if (e.after !== undefined) event.after = e.after;
   if (e.reason !== undefined) event.reason = e.reason;
   return {
-    signed: { event, signature: Buffer.from(record.signature, 'base64') },
+    // A per-event signature as its 64 bytes; a batch-signed event's stored form as its UTF-8 text.
+    signed: { event, signature: Buffer.from(record.signature, isBatchSignature(record.signature) ? 'utf8' : 'base64') },
     org: record.org,
     seq: record.seq,
     loggedAt: new Date(record.loggedAt),
