@@ -190,7 +190,10 @@ export class BatchSignatureCache {
     const known = this.results.get(id);
     if (known !== undefined) return known;
     const ok = verifyMessage(batchMessage(size, root), signature, publicKey);
-    if (this.results.size >= this.maxEntries) this.results.delete(this.results.keys().next().value!);
+    if (this.results.size >= this.maxEntries) {
+      const oldest = this.results.keys().next();
+      if (oldest.done !== true) this.results.delete(oldest.value);
+    }
     this.results.set(id, ok);
     return ok;
   }

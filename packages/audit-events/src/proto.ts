@@ -83,8 +83,9 @@ export function signedEventToProto(event: AuditEvent, privateKey: KeyObject): Si
 export function batchSignedAppendRequest(events: readonly AuditEvent[], privateKey: KeyObject): AppendRequest {
   const first = events[0];
   if (first === undefined) throw new RangeError('a batch has at least one event');
-  const other = events.findIndex((e) => e.producer !== first.producer || e.keyId !== first.keyId);
-  if (other >= 0) throw new TypeError(`events[${other}] names ${events[other]!.producer}/${events[other]!.keyId}, not ${first.producer}/${first.keyId}: a batch is signed by one key`);
+  events.forEach((e, i) => {
+    if (e.producer !== first.producer || e.keyId !== first.keyId) throw new TypeError(`events[${i}] names ${e.producer}/${e.keyId}, not ${first.producer}/${first.keyId}: a batch is signed by one key`);
+  });
   return { events: events.map((event) => ({ event: eventToProto(event), signature: Buffer.alloc(0) })), batchSignature: signBatch(events, privateKey) };
 }
 
