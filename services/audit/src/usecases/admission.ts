@@ -39,7 +39,8 @@ export type Admitted = {
 
 export type Admission = Admitted | { readonly ok: false; readonly outcome: Refusal };
 
-type Parsed = { readonly ok: true; readonly event: AuditEvent; readonly canonical: string } | { readonly ok: false; readonly outcome: Refusal };
+type ParsedEvent = { readonly ok: true; readonly event: AuditEvent; readonly canonical: string };
+type Parsed = ParsedEvent | { readonly ok: false; readonly outcome: Refusal };
 
 function rawIdOf(input: AppendInput): string {
   return typeof input.event === 'object' && input.event !== null && typeof (input.event as { id?: unknown }).id === 'string' ? (input.event as { id: string }).id : '';
@@ -132,11 +133,11 @@ export async function admitBatch(
   });
   if (inputs.length === 0) return [];
   const parsed = inputs.map(parse);
-  const signer = parsed.find((p) => p.ok);
+  const signer = parsed.find((p): p is ParsedEvent => p.ok);
   const results: (Admission | undefined)[] = parsed.map((p) => (p.ok ? undefined : p));
   // Who signed is whoever the first well-formed event names; every other event must name the same key.
   parsed.forEach((p, i) => {
-    if (!p.ok || signer === undefined || !signer.ok) return;
+    if (!p.ok || signer === undefined) return;
     const { producer, keyId } = signer.event;
     if (p.event.producer !== producer) {
       results[i] = refusal(p.event.id, 'bad-signature', 'event.producer', `producer "${p.event.producer}" differs from "${producer}" named by the batch's other events: one batch signature is one producer key's`);
@@ -146,10 +147,10 @@ export async function admitBatch(
   });
   const blocker = results.findIndex((r) => r !== undefined);
   if (blocker >= 0) {
-    const why = parsed[blocker]!.ok ? 'names another producer key' : 'is malformed';
-    return parsed.map((p, i) => results[i] ?? refusal(rawIdOf(inputs[i]!), 'bad-signature', 'batch_signature', `the batch signature cannot be checked: event ${blocker} of the batch ${why}`));
+    const why = parsed[blocker]?.ok === true ? 'names another producer key' : 'is malformed';
+    return inputs.map((input, i) => results[i] ?? refusal(rawIdOf(input), 'bad-signature', 'batch_signature', `the batch signature cannot be checked: event ${blocker} of the batch ${why}`));
   }
-  const events = parsed.map((p) => p as Extract<Parsed, { ok: true }>);
+  const events = parsed.filter((p): p is ParsedEvent => p.ok);
   events.forEach((p, i) => {
     results[i] = checkBounds(p.event, p.canonical, now, limits);
   });
