@@ -58,6 +58,7 @@ export {
   signedEventToProto,
   signedEventFromProto,
   batchSignedAppendRequest,
+  appendBatchSigned,
   storedRecordToProto,
   problemKindToProto,
   problemKindFromProto,
