@@ -31,6 +31,25 @@ export {
   verifyCanonicalSignatureAsync,
   type SigningKeyPair,
 } from './keys.js';
+export {
+  batchMessage,
+  batchRecordSignatures,
+  BatchSignatureCache,
+  BatchTree,
+  BATCH_MESSAGE_DOMAIN,
+  BATCH_SIGNATURE_VERSION,
+  canonicalLeafHash,
+  formatBatchSignature,
+  isBatchSignature,
+  parseBatchSignature,
+  signBatch,
+  signCanonicalBatch,
+  verifyBatch,
+  verifyBatchAsync,
+  verifyRecordSignature,
+  type BatchLeaves,
+  type BatchProof,
+} from './batch-signature.js';
 
 // The wire (warden.audit.v1), both directions.
 export {
@@ -38,6 +57,8 @@ export {
   eventFromProto,
   signedEventToProto,
   signedEventFromProto,
+  batchSignedAppendRequest,
+  appendBatchSigned,
   storedRecordToProto,
   problemKindToProto,
   problemKindFromProto,
@@ -46,7 +67,7 @@ export {
 } from './proto.js';
 
 // Transparency-log verification (auditors, the CLI, the service).
-export { CompactRange, consistencyProofFrom, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, rangeHashFrom, verifyConsistency, verifyInclusion } from './merkle.js';
+export { CompactRange, consistencyProofFrom, EMPTY_ROOT, hashChildren, hashLeaf, MerkleTree, rangeHashFrom, rootFromInclusion, verifyConsistency, verifyInclusion } from './merkle.js';
 export {
   createNoteSigner,
   createNoteVerifier,

@@ -176,20 +176,18 @@ export class CompactRange {
   }
 }
 
-/** RFC 9162 §2.1.3.2: does `path` prove leaf `leafIndex` with `leafHash` is in the tree with `root`? */
-export function verifyInclusion(
-  leafIndex: number,
-  treeSize: number,
-  leafHash: Uint8Array,
-  path: readonly Uint8Array[],
-  root: Uint8Array,
-): boolean {
-  if (leafIndex < 0 || leafIndex >= treeSize) return false;
+/**
+ * RFC 9162 §2.1.3.2 without the final comparison: the root that `path` leads to from
+ * leaf `leafIndex` (hash `leafHash`) of a tree of `treeSize`, or undefined when the
+ * path cannot be one (wrong length, index outside the tree).
+ */
+export function rootFromInclusion(leafIndex: number, treeSize: number, leafHash: Uint8Array, path: readonly Uint8Array[]): Buffer | undefined {
+  if (!Number.isSafeInteger(leafIndex) || !Number.isSafeInteger(treeSize) || leafIndex < 0 || leafIndex >= treeSize) return undefined;
   let fn = BigInt(leafIndex);
   let sn = BigInt(treeSize - 1);
   let r: Uint8Array = leafHash;
   for (const p of path) {
-    if (sn === 0n) return false;
+    if (sn === 0n) return undefined;
     if ((fn & 1n) === 1n || fn === sn) {
       r = hashChildren(p, r);
       if ((fn & 1n) === 0n) {
@@ -204,7 +202,19 @@ export function verifyInclusion(
     fn >>= 1n;
     sn >>= 1n;
   }
-  return sn === 0n && Buffer.from(r).equals(Buffer.from(root));
+  return sn === 0n ? Buffer.from(r) : undefined;
+}
+
+/** RFC 9162 §2.1.3.2: does `path` prove leaf `leafIndex` with `leafHash` is in the tree with `root`? */
+export function verifyInclusion(
+  leafIndex: number,
+  treeSize: number,
+  leafHash: Uint8Array,
+  path: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
+  const computed = rootFromInclusion(leafIndex, treeSize, leafHash, path);
+  return computed !== undefined && computed.equals(Buffer.from(root));
 }
 
 /** RFC 9162 §2.1.4.2: does `proof` show the tree (toSize, toRoot) extends (fromSize, fromRoot)? */

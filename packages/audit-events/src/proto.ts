@@ -8,12 +8,16 @@
 import type { KeyObject } from 'node:crypto';
 import {
   ProblemKind as ProtoProblemKind,
+  type AppendRequest,
+  type AppendResponse,
+  type AppendResult,
   type Event,
   type Problem as ProtoProblem,
   type SignedEvent,
   type StoredEvent,
   type VerifyResponse,
 } from '@warden/proto/audit/v1';
+import { isBatchSignature, signBatch } from './batch-signature.js';
 import type { AuditEvent } from './event.js';
 import { signEvent } from './keys.js';
 import type { StoredRecord } from './log-record.js';
@@ -73,6 +77,56 @@ export function signedEventToProto(event: AuditEvent, privateKey: KeyObject): Si
   return { event: eventToProto(event), signature: signEvent(event, privateKey) };
 }
 
+/**
+ * A batch-signed Append (batch-signature.ts): one Ed25519 signature over the RFC 9162
+ * root of the events' canonical JSON, in this order; every per-event signature empty.
+ * All events must name the same producer and key id (the key that signs).
+ */
+export function batchSignedAppendRequest(events: readonly AuditEvent[], privateKey: KeyObject): AppendRequest {
+  const first = events[0];
+  if (first === undefined) throw new RangeError('a batch has at least one event');
+  events.forEach((e, i) => {
+    if (e.producer !== first.producer || e.keyId !== first.keyId) throw new TypeError(`events[${i}] names ${e.producer}/${e.keyId}, not ${first.producer}/${first.keyId}: a batch is signed by one key`);
+  });
+  return { events: events.map((event) => ({ event: eventToProto(event), signature: Buffer.alloc(0) })), batchSignature: signBatch(events, privateKey) };
+}
+
+const BLOCKED_BY_BATCH = /^events\[\d+\]\.batch_signature$/;
+
+/**
+ * Sends `events` as one batch-signed Append through `send`, one answer per event. When
+ * some events were refused for their own reason (e.g. malformed) and so kept the batch
+ * signature from being checked, the events refused only for that are signed again
+ * without them and sent once more: one bad event does not hold back its batch. Events
+ * naming more than one producer key (e.g. replayed from before a key change) cannot
+ * share a batch signature: then each is signed on its own.
+ */
+export async function appendBatchSigned(
+  events: readonly AuditEvent[],
+  privateKey: KeyObject,
+  send: (request: AppendRequest) => Promise<AppendResponse>,
+): Promise<AppendResult[]> {
+  const first = events[0];
+  if (first === undefined) return [];
+  if (events.some((e) => e.producer !== first.producer || e.keyId !== first.keyId)) {
+    return (await send({ events: events.map((event) => signedEventToProto(event, privateKey)), batchSignature: Buffer.alloc(0) })).results;
+  }
+  const results = (await send(batchSignedAppendRequest(events, privateKey))).results.slice();
+  const blocked = (result: AppendResult | undefined) => result?.error !== undefined && BLOCKED_BY_BATCH.test(result.error.field);
+  const held = events.flatMap((_, i) => (blocked(results[i]) ? [i] : []));
+  const ownReasons = results.some((r) => r.error !== undefined && !blocked(r));
+  if (held.length === 0 || !ownReasons) return results;
+  const again = (await send(batchSignedAppendRequest(held.map((i) => events[i] as AuditEvent), privateKey))).results;
+  held.forEach((at, j) => {
+    const answer = again[j];
+    if (answer === undefined) return;
+    // Name the event by its place in the caller's batch, not in the second request.
+    const rename = (text: string) => text.replace(`events[${j}]`, `events[${at}]`);
+    results[at] = answer.error === undefined ? answer : { ...answer, error: { ...answer.error, field: rename(answer.error.field), message: rename(answer.error.message) } };
+  });
+  return results;
+}
+
 /** An empty signature is no signature. */
 export function signedEventFromProto(signed: SignedEvent): ReceivedEvent {
   return { event: eventFromProto(signed.event), signature: signed.signature.length === 0 ? undefined : signed.signature };
@@ -95,7 +149,8 @@ export function storedRecordToProto(record: StoredRecord): StoredEvent {
   if (e.after !== undefined) event.after = e.after;
   if (e.reason !== undefined) event.reason = e.reason;
   return {
-    signed: { event, signature: Buffer.from(record.signature, 'base64') },
+    // A per-event signature as its 64 bytes; a batch-signed event's stored form as its UTF-8 text.
+    signed: { event, signature: Buffer.from(record.signature, isBatchSignature(record.signature) ? 'utf8' : 'base64') },
     org: record.org,
     seq: record.seq,
     loggedAt: new Date(record.loggedAt),

@@ -2,12 +2,13 @@
  * Verification of an organization's log: used by the service (over the
  * store) and by the CLI (over an exported JSON Lines file, offline). Walks the
  * records in seq order, recomputes every leaf hash from the stored fields,
- * checks producer signatures and chain links, recomputes the RFC 9162 root at
+ * checks producer signatures (per-event or batch, batch-signature.ts) and chain links, recomputes the RFC 9162 root at
  * every checkpoint size and compares it with the signed checkpoint. Pure.
  */
 import type { KeyObject } from 'node:crypto';
 import { openCheckpoint, type Checkpoint, type NoteVerifier } from './checkpoint.js';
-import { verifyEventSignature } from './keys.js';
+import { BatchSignatureCache, verifyRecordSignature } from './batch-signature.js';
+import { canonicalEvent } from './event.js';
 import { chainLink, computeLeafHash, GENESIS_CHAIN, type StoredRecord } from './log-record.js';
 import { CompactRange, verifyInclusion } from './merkle.js';
 
@@ -119,6 +120,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
   let payloadsExpired = 0;
   let checkpointsVerified = 0;
   const verifiedSizes = new Set<number>();
+  const batches = new BatchSignatureCache();
 
   const checkRoot = (size: number): void => {
     const list = targets.get(size);
@@ -172,7 +174,7 @@ export async function verifyLog(input: VerifyLogInput): Promise<VerifyReport> {
         const key = input.producerKey(record.event.producer, record.event.keyId);
         if (key === undefined) {
           report({ kind: 'bad-event-signature', seq: record.seq, eventId: record.event.id, message: `seq ${record.seq} (event ${record.event.id}): signed by unknown key ${record.event.producer}/${record.event.keyId}` });
-        } else if (!verifyEventSignature(record.event, Buffer.from(record.signature, 'base64'), key)) {
+        } else if (!verifyRecordSignature(canonicalEvent(record.event), record.signature, key, batches)) {
           report({ kind: 'bad-event-signature', seq: record.seq, eventId: record.event.id, message: `seq ${record.seq} (event ${record.event.id}): the producer signature does not verify` });
         }
       }
@@ -249,6 +251,7 @@ export function verifyProvenRecords(input: {
   let eventsChecked = 0;
   let payloadsExpired = 0;
   let uncovered = 0;
+  const batches = new BatchSignatureCache();
   for (const { record, proof } of input.records) {
     const id = record.event.id;
     if (record.seq >= treeSize) {
@@ -264,7 +267,7 @@ export function verifyProvenRecords(input: {
       if (!leaf.equals(stored)) problems.push({ kind: 'edited', seq: record.seq, eventId: id, message: `seq ${record.seq} (event ${id}): the fields no longer hash to the event's leaf hash: edited` });
       if (input.producerKey !== undefined) {
         const key = input.producerKey(record.event.producer, record.event.keyId);
-        if (key === undefined || !verifyEventSignature(record.event, Buffer.from(record.signature, 'base64'), key)) {
+        if (key === undefined || !verifyRecordSignature(canonicalEvent(record.event), record.signature, key, batches)) {
           problems.push({ kind: 'bad-event-signature', seq: record.seq, eventId: id, message: `seq ${record.seq} (event ${id}): the producer signature does not verify` });
         }
       }

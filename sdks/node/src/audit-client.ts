@@ -2,8 +2,9 @@
  * The audit client: records changes as signed audit events and ships them to the
  * audit service.
  *
- *  - Signs locally with the same code the authz relay uses (`@warden/audit-events`): RFC 8785
- *    canonical JSON, Ed25519 — exactly what the service verifies.
+ *  - Signs locally with the same code the authz relay uses (`@warden/audit-events`): one
+ *    Ed25519 batch signature per Append over the RFC 9162 root of the events' RFC 8785
+ *    canonical JSON — exactly what the service verifies; each stored event keeps its proof.
  *  - Batches (up to `batchSize`, or every `flushIntervalMs`), retries with backoff
  *    while the service is unreachable, never holds more than `maxQueue` events
  *    (`record` waits for room: backpressure, not loss).
@@ -18,7 +19,7 @@ import type { KeyObject } from 'node:crypto';
 import { ClientError, createChannel, createClient, Metadata, Status, type Channel } from 'nice-grpc';
 import { v7 as uuidv7 } from 'uuid';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { actorFromSubject, parseEvent, signedEventToProto, type AuditEvent } from '@warden/audit-events';
+import { actorFromSubject, appendBatchSigned, parseEvent, type AuditEvent } from '@warden/audit-events';
 import type { AuditRecorder, ChangeRecord } from './audit-recorder.js';
 import { AuditSpool } from './audit-spool.js';
 import { auditInstruments, observeAuditClient } from './audit-telemetry.js';
@@ -144,11 +145,13 @@ export function createAuditClient(options: AuditClientOptions): AuditClient {
     if (batch.length === 0) return true;
     const { clientEvents, queueDepth, shipped } = auditInstruments();
     try {
-      const response = await audit.append(
-        { events: batch.map(({ event }) => signedEventToProto(event, options.signingKey)) },
-        { signal: AbortSignal.timeout(10_000) },
+      // One Ed25519 signature for the batch (its events all name this client's producer key).
+      const results = await appendBatchSigned(
+        batch.map(({ event }) => event),
+        options.signingKey,
+        (request) => audit.append(request, { signal: AbortSignal.timeout(10_000) }),
       );
-      response.results.forEach((result, i) => {
+      results.forEach((result, i) => {
         const { event } = batch[i]!;
         if (result.status === AppendStatus.APPEND_STATUS_ACCEPTED) stats.accepted++;
         else if (result.status === AppendStatus.APPEND_STATUS_DUPLICATE) stats.duplicates++;

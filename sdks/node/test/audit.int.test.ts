@@ -50,12 +50,17 @@ async function killAudit(): Promise<void> {
 
 /** Every event id stored for org acme (oldest first). */
 async function stored(): Promise<string[]> {
+  return (await storedEvents()).map((e) => e.id);
+}
+
+/** Every event stored for org acme (oldest first): its id and stored signature as text. */
+async function storedEvents(): Promise<{ id: string; signature: string }[]> {
   const channel = createChannel(address);
   const client = createClient(AuditServiceDefinition, channel, { '*': { metadata: Metadata({ authorization: `Bearer ${READER_KEY}` }), signal: AbortSignal.timeout(5000) } });
-  const ids: string[] = [];
+  const ids: { id: string; signature: string }[] = [];
   try {
     for await (const page of client.query({ filter: { org: 'acme', actions: [] }, order: Order.ORDER_OLDEST_FIRST, pageSize: 1000, limit: 0, cursor: '' })) {
-      ids.push(...page.events.map((e) => e.signed!.event!.id));
+      ids.push(...page.events.map((e) => ({ id: e.signed!.event!.id, signature: Buffer.from(e.signed!.signature).toString('utf8') })));
     }
   } finally {
     channel.close();
@@ -147,6 +152,10 @@ describe('the audit client', () => {
     expect(next.stats).toMatchObject({ accepted: 20, duplicates: 0, refused: 0 });
     const found = await stored();
     for (const id of [...answered, ...waiting]) expect(found.filter((f) => f === id), id).toHaveLength(1);
+    // Sent batch-signed: 30 in one Append, then 20 in two of 10; each stored with its place in its signed batch.
+    const signatures = new Map((await storedEvents()).map((e) => [e.id, e.signature]));
+    expect(answered.map((id) => signatures.get(id)?.split('.').slice(0, 3).join('.'))).toEqual(answered.map((_, i) => `batch-v1.${i}.30`));
+    expect(waiting.map((id) => signatures.get(id)?.split('.').slice(0, 3).join('.'))).toEqual(waiting.map((_, i) => `batch-v1.${i % 10}.10`));
   }, 120_000);
 
   it('refuses to record what the audit service could never accept, before anything is applied', () => {

@@ -14,7 +14,22 @@ import {
   type AuditServiceClient,
   type SignedEvent,
 } from '@warden/proto/audit/v1';
-import { type AuditEvent, signEvent, parseCheckpointNote, parseVerifierKey, verifyNote, verifyConsistency, verifyInclusion } from '@warden/audit-events';
+import {
+  type AuditEvent,
+  batchSignedAppendRequest,
+  canonicalEvent,
+  parseBatchSignature,
+  parseEvent,
+  eventFromProto,
+  signBatch,
+  signEvent,
+  parseCheckpointNote,
+  parseVerifierKey,
+  verifyNote,
+  verifyConsistency,
+  verifyInclusion,
+  verifyRecordSignature,
+} from '@warden/audit-events';
 import type { AuditApp } from '../src/app.js';
 import { startAuthzDouble } from './support/authz-double.js';
 import { startTestApp } from './support/app.js';
@@ -67,6 +82,7 @@ describe('AuditService over gRPC', () => {
       { subject: 'user:auditor@acme.com', action: 'audit:read', scope: 'org:acme/project:checkout/env:staging' },
       { subject: 'user:sre@acme.com', action: 'audit:manage_keys', scope: 'org:warden' },
       { subject: 'user:sre@acme.com', action: 'audit:read', scope: 'org:warden' },
+      { subject: 'user:sre@acme.com', action: 'audit:read', scope: 'org:globex' },
     ], [
       { subject: 'user:sre@acme.com', key: 'sre-key' },
       { subject: 'user:auditor@acme.com', key: 'auditor-key' },
@@ -270,5 +286,86 @@ describe('AuditService over gRPC', () => {
     const report = await client.verify({ org: 'acme' }, as('sre-key'));
     expect(report.ok).toBe(false);
     expect(report.firstProblem).toMatchObject({ kind: ProblemKind.PROBLEM_KIND_EDITED, seq: 1, eventId: seed[1]!.event!.id });
+  });
+  describe('batch-signed Appends (org globex: its own log)', () => {
+    const GLOBEX = 'org:globex/project:web/env:production/flag:search-v2';
+    const globexEvent = (i: number) => flags.event({ resource: GLOBEX, before: { rollout: i }, after: { rollout: i + 1 } });
+    const stored = async () => {
+      const events = [];
+      for await (const page of client.query({ filter: { org: 'globex' }, order: Order.ORDER_OLDEST_FIRST }, as('sre-key'))) events.push(...page.events);
+      return events;
+    };
+    const canonicalOf = (signedEvent: SignedEvent | undefined): string => {
+      const parsed = parseEvent(eventFromProto(signedEvent?.event));
+      if (!parsed.ok) throw new Error(parsed.problem.message);
+      return canonicalEvent(parsed.event);
+    };
+
+    it('is accepted and stored with each event\'s batch form; Query, Verify and the checkpoint agree; a tampered row is reported', async () => {
+      const events = Array.from({ length: 6 }, (_, i) => globexEvent(i));
+      const response = await client.append(batchSignedAppendRequest(events, flags.privateKey));
+      expect(response.results.map((r) => [r.status, r.seq])).toEqual(events.map((_, i) => [AppendStatus.APPEND_STATUS_ACCEPTED, i]));
+      const rows = await stored();
+      expect(rows.map((r) => r.signed!.event!.id)).toEqual(events.map((e) => e.id));
+      rows.forEach((row, i) => {
+        const text = Buffer.from(row.signed!.signature).toString('utf8');
+        expect(parseBatchSignature(text)).toMatchObject({ index: i, size: 6 });
+        expect(verifyRecordSignature(canonicalOf(row.signed), text, flags.publicKey)).toBe(true);
+      });
+      await app.log.checkpointAll();
+      expect(await client.verify({ org: 'globex' }, as('sre-key'))).toMatchObject({ ok: true, eventsChecked: 6, treeSize: 6, checkpointsVerified: 1, problems: [] });
+
+      const database = (app.store as ClickHouseAuditStore).database;
+      await chdbDriver().unsafeRaw("ALTER TABLE {db:Identifier}.events UPDATE after = '{\"rollout\":99}' WHERE org = 'globex' AND seq = 2 SETTINGS mutations_sync = 2", { db: database });
+      const report = await client.verify({ org: 'globex' }, as('sre-key'));
+      expect(report.ok).toBe(false);
+      expect(report.firstProblem).toMatchObject({ kind: ProblemKind.PROBLEM_KIND_EDITED, seq: 2, eventId: events[2]!.id });
+      expect(report.problems.map((p) => [p.kind, p.seq])).toEqual(expect.arrayContaining([[ProblemKind.PROBLEM_KIND_BAD_EVENT_SIGNATURE, 2]]));
+      expect(report.problems.filter((p) => p.kind === ProblemKind.PROBLEM_KIND_BAD_EVENT_SIGNATURE).map((p) => p.seq)).toEqual([2]);
+    });
+
+    it('attack: a batch signature with one event swapped for another event of the same producer is refused, nothing stored', async () => {
+      const before = app.log.size('globex');
+      const events = [globexEvent(10), globexEvent(11), globexEvent(12)];
+      const request = batchSignedAppendRequest(events, flags.privateKey);
+      const other = batchSignedAppendRequest([globexEvent(13)], flags.privateKey).events[0]!;
+      const response = await client.append({ ...request, events: [request.events[0]!, other, request.events[2]!] });
+      expect(response.results.map((r) => [r.status, r.error?.reason, r.error?.field])).toEqual(
+        Array(3).fill([AppendStatus.APPEND_STATUS_REFUSED, RefusalReason.REFUSAL_REASON_BAD_SIGNATURE, expect.stringMatching(/^events\[\d\]\.batch_signature$/)]),
+      );
+      expect(response.results[1]!.error!.message).toMatch(/the batch signature does not verify with key "k1" of producer "flags" over these 3 events in this order/);
+      expect(app.log.size('globex')).toBe(before);
+    });
+
+    it('attack: a stored batch-form signature replayed as a per-event signature, or its batch signature over the event alone, is refused', async () => {
+      const [row] = await stored();
+      const text = Buffer.from(row!.signed!.signature).toString('utf8');
+      const { signature: batchSig } = parseBatchSignature(text)!;
+      const replays: { events: SignedEvent[]; batchSignature?: Buffer }[] = [
+        { events: [{ event: row!.signed!.event, signature: Buffer.from(text, 'utf8') }] },
+        { events: [{ event: row!.signed!.event, signature: Buffer.from(text.slice('batch-v1.'.length), 'base64') }] },
+        { events: [{ event: row!.signed!.event, signature: batchSig }] },
+        { events: [{ event: row!.signed!.event, signature: Buffer.alloc(0) }], batchSignature: batchSig },
+      ];
+      for (const replay of replays) {
+        const response = await client.append(replay);
+        expect(response.results[0]).toMatchObject({ status: AppendStatus.APPEND_STATUS_REFUSED, error: { reason: RefusalReason.REFUSAL_REASON_BAD_SIGNATURE } });
+      }
+    });
+
+    it('a batch signature together with a per-event signature is INVALID_ARGUMENT and stores nothing', async () => {
+      const before = app.log.size('globex');
+      const events = [globexEvent(20), globexEvent(21)];
+      const request = batchSignedAppendRequest(events, flags.privateKey);
+      request.events[1]!.signature = signEvent(events[1]!, flags.privateKey);
+      await expect(client.append(request)).rejects.toMatchObject({
+        code: Status.INVALID_ARGUMENT,
+        details: 'events[1].signature: must be empty when batch_signature is set: a batch-signed Append carries no per-event signature',
+      });
+      expect(app.log.size('globex')).toBe(before);
+      // The same events, correctly batch-signed, are then accepted.
+      const ok = await client.append({ events: request.events.map((e) => ({ ...e, signature: Buffer.alloc(0) })), batchSignature: signBatch(events, flags.privateKey) });
+      expect(ok.results.map((r) => r.status)).toEqual([AppendStatus.APPEND_STATUS_ACCEPTED, AppendStatus.APPEND_STATUS_ACCEPTED]);
+    });
   });
 });

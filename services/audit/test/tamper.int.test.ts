@@ -4,7 +4,7 @@
  * does, then Verify must name the broken place.
  */
 import { describe, expect, it } from 'vitest';
-import { createNoteSigner, signCheckpoint, generateSigningKey, signEvent, chainLink, computeLeafHash, type LogRecord, type StoredRecord } from '@warden/audit-events';
+import { createNoteSigner, signCheckpoint, generateSigningKey, signBatch, signEvent, chainLink, computeLeafHash, type LogRecord, type StoredRecord } from '@warden/audit-events';
 import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 import { chdbDriver, freshStore } from './support/chdb.js';
 import { createHarness, type Harness } from './support/harness.js';
@@ -155,6 +155,33 @@ describe('Verify detects tampering done directly in ClickHouse', () => {
     const report = await h.log.verify('acme');
     expect(report).toMatchObject({ ok: true, eventsChecked: 7, treeSize: 7, problems: [] });
     expect(report.checkpointsVerified).toBe(2);
+  });
+  it('batch-signed events: an edit with recomputed leaves and chain, and signatures swapped between two events of a batch', async () => {
+    const store = await freshStore(chdbDriver(), 'tamper');
+    const h = await createHarness(store, [flags.keyRow], { checkpointEvery: 5 });
+    const events = Array.from({ length: 12 }, (_, i) => flags.event({ after: { rollout: i } }));
+    const outcomes = await h.log.append(events.map((event) => ({ event, signature: undefined })), { batchSignature: signBatch(events, flags.privateKey) });
+    expect(outcomes.map((o) => o.status)).toEqual(Array(12).fill('accepted'));
+    await h.log.checkpointAll();
+    expect(await h.log.verify('acme')).toMatchObject({ ok: true, eventsChecked: 12 });
+    const all = await records(store);
+    expect(all.every((r) => r.signature.startsWith('batch-v1.'))).toBe(true);
+    await attacker(store, 'ALTER TABLE {db:Identifier}.events DELETE WHERE seq >= 4 SETTINGS mutations_sync = 2');
+    let prev = Buffer.from(all[3]!.chainHash, 'hex');
+    const rewritten: LogRecord[] = [];
+    for (const r of all.slice(4)) {
+      // seq 4: edited; seq 8 and 9: each other's stored batch signature.
+      const changed = r.seq === 4 ? { ...r, event: { ...r.event, after: { rollout: 100 } } } : r.seq === 8 ? { ...r, signature: all[9]!.signature } : r.seq === 9 ? { ...r, signature: all[8]!.signature } : r;
+      const next = rehash(changed, prev);
+      prev = Buffer.from(next.chainHash, 'hex');
+      rewritten.push(next);
+    }
+    await store.insertRecords(rewritten, 'attacker-rewrite');
+    const report = await h.log.verify('acme');
+    expect(report.problems.map((p) => p.kind)).not.toContain('edited');
+    expect(report.problems.map((p) => p.kind)).not.toContain('chain');
+    expect(report.problems.filter((p) => p.kind === 'bad-event-signature').map((p) => p.seq)).toEqual([4, 8, 9]);
+    expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'root-mismatch', seq: 12 }));
   });
 });
 

@@ -107,11 +107,14 @@ describe('the authz outbox reaches the audit trail', () => {
       keyId: 'authz-1',
     });
     expect(mine[0]).toMatchObject({ org: 'acme', project: 'search', environment: 'staging' });
+    // Sent batch-signed: the service stored each event's proof of membership in a signed batch.
+    expect(Buffer.from(mine[0]!.signed!.signature).toString('utf8')).toMatch(/^batch-v1\.\d+\.\d+\./);
     // Everything the world file and the bootstrap key did is there too, by their system actors.
     const all = await timeline({ org: 'acme' });
     const outbox = await authz.db.pool.query('SELECT count(*)::int AS n FROM outbox WHERE event->>\'resource\' LIKE \'org:acme%\'');
     expect(all).toHaveLength(outbox.rows[0].n);
     expect(new Set(all.map((e) => e.signed!.event!.id)).size).toBe(all.length);
+    expect(all.filter((e) => !Buffer.from(e.signed!.signature).toString('utf8').startsWith('batch-v1.'))).toEqual([]);
     expect(all.some((e) => e.signed!.event!.actor?.id === 'warden.world-file')).toBe(true);
   });
 });

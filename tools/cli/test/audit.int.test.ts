@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditApp } from '@warden/audit/service';
 import { runAudit } from './support/run-audit.js';
-import { signEvent } from '@warden/audit-events';
+import { signBatch, signEvent } from '@warden/audit-events';
 import { createProducer, startAuditService, tempDir } from './support/audit-service.js';
 
 const flags = createProducer('flags', 'k1');
@@ -97,5 +97,41 @@ describe('warden audit', () => {
     const { out, code } = await run(['verify', '--address', address, '--org', 'acme']);
     expect(out).toMatch(/^OK {2}4 events, 1 checkpoint roots verified, tree size 4/);
     expect(code).toBe(0);
+  });
+  it('a batch-signed log (org globex): verify offline, with proofs, and online accept it; a changed stored batch signature fails', async () => {
+    const GLOBEX = 'org:globex/project:web/env:production/flag:search-v2';
+    const events = Array.from({ length: 5 }, (_, i) =>
+      flags.event({ occurredAt: new Date(Date.UTC(2026, 10, 21, 9, i)).toISOString(), actor: { type: 'user', id: 'sam@acme.com' }, resource: i === 4 ? 'org:globex/project:api/env:production/flag:x' : GLOBEX, after: { rollout: i } }),
+    );
+    const outcomes = await app.log.append(events.map((event) => ({ event, signature: undefined })), { batchSignature: signBatch(events, flags.privateKey) });
+    expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('accepted'));
+    await app.log.checkpointAll();
+    const producers = join(dir, 'producers-globex.json');
+    writeFileSync(producers, JSON.stringify([{ producer: 'flags', keyId: 'k1', publicKey: flags.publicKeyB64 }]));
+    const file = join(dir, 'globex.jsonl');
+    const note = join(dir, 'globex.checkpoint');
+    await run(['export', '--address', address, '--org', 'globex', '--log-order', '--out', file]);
+    const { err } = await run(['checkpoint', '--address', address, '--org', 'globex', '--out', note]);
+    const vkey = /verifier key (\S+)/.exec(err)![1]!;
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.every((l) => (JSON.parse(l) as { signature: string }).signature.startsWith('batch-v1.'))).toBe(true);
+    const ok = await run(['verify', '--file', file, '--checkpoint', note, '--key', vkey, '--producer-keys', producers]);
+    expect(ok.out).toBe('OK  5 events; checkpoint audit.warden.local/globex size 5 verified; producer signatures verified\n');
+
+    const proven = join(dir, 'globex-flag.jsonl');
+    await run(['export', '--address', address, '--org', 'globex', '--resource', GLOBEX, '--oldest', '--with-proofs', '--out', proven]);
+    const provenOk = await run(['verify', '--file', proven, '--key', vkey, '--producer-keys', producers]);
+    expect(provenOk.out).toMatch(/^OK {2}4 events proven by inclusion proofs; checkpoint audit\.warden\.local\/globex size 5 verified/);
+    expect(provenOk.code).toBe(0);
+
+    // Another index in the stored batch form of seq 1: the producer signature no longer verifies (and the leaf no longer matches).
+    const forged = join(dir, 'globex-forged.jsonl');
+    writeFileSync(forged, lines.map((l, i) => (i === 1 ? l.replace('"batch-v1.1.5.', '"batch-v1.2.5.') : l)).join('\n') + '\n');
+    const failed = await run(['verify', '--file', forged, '--checkpoint', note, '--key', vkey, '--producer-keys', producers]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toMatch(/seq 1: \[bad-event-signature\]/);
+
+    const online = await run(['verify', '--address', address, '--org', 'globex']);
+    expect(online.out).toMatch(/^OK {2}5 events, 1 checkpoint roots verified, tree size 5/);
   });
 });

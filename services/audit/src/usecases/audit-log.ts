@@ -21,10 +21,10 @@ import {
   type VerifyReport,
 } from '@warden/audit-events';
 import { InvalidArgumentError, UnavailableError } from '@warden/errors';
-import type { AppendInput, AppendOutcome } from '../domain/append.js';
+import type { AppendInput, AppendOptions, AppendOutcome } from '../domain/append.js';
 import type { AuditStore, CheckpointRow, CheckpointWitness, Clock, KeyEventRow, SignatureCheck, Spool } from '../domain/ports.js';
 import type { Cursor, EventFilter } from '../domain/query.js';
-import { admit } from './admission.js';
+import { admit, admitBatch } from './admission.js';
 import { Checkpointer } from './checkpointer.js';
 import { Durability, type Head } from './durability.js';
 import { readAfterWrite } from './read-after-write.js';
@@ -188,14 +188,19 @@ export class AuditLog {
   /**
    * Admits, deduplicates, sequences and durably stores a batch. One outcome per
    * input, in order. Concurrent calls are committed together (group commit), and
-   * each resolves only once its events are durable.
+   * each resolves only once its events are durable. With `batchSignature`, one
+   * signature covers all the events (admitBatch); an event that also carries its own
+   * is an InvalidArgumentError, and nothing is stored.
    */
-  async append(inputs: readonly AppendInput[]): Promise<AppendOutcome[]> {
+  async append(inputs: readonly AppendInput[], options: AppendOptions = {}): Promise<AppendOutcome[]> {
     if (!this.started) throw new UnavailableError('the audit log is starting');
     if (inputs.length > this.maxBatch) throw new InvalidArgumentError('events', `has ${inputs.length} events; at most ${this.maxBatch} per batch`);
     const now = this.clock().getTime();
     const verify = this.options.verifySignature;
-    const admitted = await Promise.all(inputs.map((input) => admit(input, now, this.keys, this.limits, verify)));
+    const admitted =
+      options.batchSignature === undefined
+        ? await Promise.all(inputs.map((input) => admit(input, now, this.keys, this.limits, verify)))
+        : await admitBatch(inputs, options.batchSignature, now, this.keys, this.limits, verify);
     return this.sequencer.submit(admitted);
   }
 

@@ -58,7 +58,9 @@ export function createAuditServiceImpl(deps: AuditServiceDeps): AuditServiceImpl
           if (org !== undefined && org !== keyOrg) throw new PermissionDeniedError(`events[${i}]: the API key of ${context.caller!.subject} acts only within org:${keyOrg}`);
         }
       }
-      const outcomes = await log.append(inputs);
+      // proto3: an empty batch_signature is none. With one, an event carrying its own signature is INVALID_ARGUMENT (admitBatch).
+      const batchSignature = request.batchSignature.length > 0 ? request.batchSignature : undefined;
+      const outcomes = await log.append(inputs, { batchSignature });
       return { results: outcomes.map(appendResultToProto) };
     },
 

@@ -1,11 +1,12 @@
 /**
- * The audit service as the outbox relay's sink (the `AuditSink` port): signs each event
- * with authz's producer key and appends the batch over gRPC, with a deadline.
+ * The audit service as the outbox relay's sink (the `AuditSink` port): signs the batch
+ * once with authz's producer key (a batch signature over the RFC 9162 root of the events,
+ * @warden/audit-events `appendBatchSigned`) and appends it over gRPC, with a deadline.
  */
 import type { KeyObject } from 'node:crypto';
 import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
-import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { signedEventToProto } from '@warden/audit-events';
+import { AppendStatus, AuditServiceDefinition, type AppendRequest } from '@warden/proto/audit/v1';
+import { appendBatchSigned } from '@warden/audit-events';
 import type { AuditSink } from '../../ports.js';
 
 export interface GrpcAuditSinkOptions {
@@ -22,11 +23,9 @@ export function createGrpcAuditSink(options: GrpcAuditSinkOptions): AuditSink {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     async append(events, signal) {
-      const response = await audit.append(
-        { events: events.map((event) => signedEventToProto(event, options.privateKey)) },
-        { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
-      );
-      return response.results.map((result) =>
+      const send = (request: AppendRequest) => audit.append(request, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+      const results = await appendBatchSigned(events, options.privateKey, send);
+      return results.map((result) =>
         result.status === AppendStatus.APPEND_STATUS_ACCEPTED || result.status === AppendStatus.APPEND_STATUS_DUPLICATE
           ? { accepted: true }
           : { accepted: false, error: result.error?.message ?? 'refused without a reason' },
