@@ -5,6 +5,7 @@
  * The final table has every acknowledged event exactly once, in a valid chain.
  */
 import { appendFileSync } from 'node:fs';
+import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { UnavailableError } from '@warden/errors';
 import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
@@ -164,6 +165,22 @@ describe('durability', () => {
     await exactlyOnce(inner, [...batch.map((e) => e.parsed.id)].concat((await inner.query({ org: 'acme', order: 'oldest' }, undefined, 1))[0]!.event.id));
     await h.log.checkpointAll();
     expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
+  it('an id older than the in-memory window, retried while its first copy is still in the spool, is a duplicate (the store is asked only after the spool is written)', async () => {
+    const inner = await freshStore(chdbDriver(), 'old_ids');
+    // Every id is older than a 1 ms window: only the store can tell duplicates apart.
+    const h = await createHarness(inner, [flags.keyRow], { ...onRequest, dedupWindowMs: 1 });
+    const minted = Date.now() - 5_000;
+    const event = flags.signed({ id: uuidv7({ msecs: minted }), occurredAt: new Date(minted).toISOString() });
+    expect((await h.log.append([event]))[0]).toMatchObject({ status: 'accepted', seq: 0 });
+    // Evictions run at most once a second, after a commit: this one drops the old id from memory.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const other = flags.signed();
+    expect((await h.log.append([other]))[0]).toMatchObject({ status: 'accepted', seq: 1 });
+    expect((await h.log.append([event]))[0]).toMatchObject({ status: 'duplicate', seq: 0 });
+    await h.log.stored();
+    await exactlyOnce(inner, [event.parsed.id, other.parsed.id]);
   });
 
   it('a restart resumes the Merkle tree from the newest checkpoint instead of re-reading every leaf', async () => {

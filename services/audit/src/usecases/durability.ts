@@ -144,6 +144,15 @@ export class Durability {
     });
   }
 
+  /**
+   * Resolves once every batch acknowledged before the call is in the store; rejects with
+   * UnavailableError while degraded (the store cannot then vouch for what it lacks).
+   */
+  async storedOrFail(): Promise<void> {
+    await this.stored();
+    if (this.onDisk) throw new UnavailableError('acknowledged events wait in the spool for the store');
+  }
+
   /** Stops the timers (the owner flushes first). */
   stop(): void {
     this.stopped = true;

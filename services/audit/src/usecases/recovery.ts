@@ -73,6 +73,7 @@ export async function recover(deps: RecoveryDeps, now: number): Promise<void> {
   }
   const since = new Date(ids.since - deps.maxFutureSkewMs).toISOString();
   for (const [id, stored] of await store.idsLoggedSince(since)) ids.remember(id, stored);
+  ids.evict(now);
   for (const batch of await deps.spool.pending()) {
     for (const record of batch.records) {
       const log = logs.open(record.org);

@@ -150,6 +150,8 @@ export class Sequencer {
     const older = admitted.map((a) => a.event.id).filter((id) => this.deps.ids.needsStoreCheck(id));
     if (older.length === 0) return new Map();
     try {
+      // The store answers only for what it holds: first every acknowledged group must be in it.
+      await this.deps.durability.storedOrFail();
       return await this.deps.store.findIds([...new Set(older)]);
     } catch (error) {
       throw new UnavailableError('cannot rule out duplicates of older event ids while the store is unavailable; retry', { cause: error });
