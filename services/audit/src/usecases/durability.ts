@@ -19,7 +19,6 @@
  *    call is in the store (reads see their writes).
  */
 import { AsyncResource } from 'node:async_hooks';
-import { createHash } from 'node:crypto';
 import type { CompactRange, LogRecord } from '@warden/audit-events';
 import { createBackoff } from '@warden/service-kit';
 import { UnavailableError } from '@warden/errors';
@@ -102,7 +101,7 @@ export class Durability {
    * caller re-reads its state and the next cycle replays from disk).
    */
   async persist(records: readonly LogRecord[], heads: ReadonlyMap<string, Head>): Promise<void> {
-    const token = createHash('sha256').update(records.map((r) => `${r.org}:${r.seq}:${r.leafHash}`).join('\n')).digest('hex');
+    const token = tokenOf(records);
     await this.locked(async () => {
       try {
         await this.options.spool.append({ token, records });
@@ -275,8 +274,13 @@ export class Durability {
   }
 }
 
+/**
+ * The deduplication token of a store insert. Every acknowledged event is written once
+ * outside replays, so two inserts never share their first record: its position and leaf
+ * hash, with the row count, name the insert (a replay of part of a batch adds its own
+ * suffix). Computed per insert, not per event.
+ */
 function tokenOf(records: readonly LogRecord[]): string {
-  const hash = createHash('sha256');
-  for (const r of records) hash.update(`${r.org}:${r.seq}:${r.leafHash}\n`);
-  return hash.digest('hex');
+  const first = records[0];
+  return first === undefined ? 'empty' : `${first.org}:${first.seq}:${first.leafHash}:${records.length}`;
 }
