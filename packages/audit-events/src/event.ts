@@ -83,12 +83,12 @@ export type EventProblem = { readonly field: string; readonly message: string };
 
 /**
  * Validates an event against {@link auditEventSchema}. The common, valid event takes a
- * hand-written path ({@link fastEvent}) that accepts exactly what the schema accepts and
+ * hand-written path ({@link parseEventFast}) that accepts exactly what the schema accepts and
  * builds the same object; anything it is not sure of goes to the schema, so every refusal
  * (its field and message) is the schema's.
  */
 export function parseEvent(input: unknown): { ok: true; event: AuditEvent } | { ok: false; problem: EventProblem } {
-  const event = fastEvent(input);
+  const event = parseEventFast(input);
   return event !== undefined ? { ok: true, event } : parseEventWithSchema(input);
 }
 
@@ -147,14 +147,15 @@ const ACTOR_KEYS = new Set(['type', 'id', 'onBehalfOf']);
 const REQUEST_KEYS = new Set(['ip', 'userAgent', 'traceId']);
 
 /**
- * How many enumerable keys `o` has (own, and inherited as `for…in` and zod's strict check
- * see them), or -1 when one of them is not in `known` or holds undefined (zod keeps such a
- * key as undefined, or refuses it: the schema path decides).
+ * How many enumerable keys `o` has (own, and inherited, as `for…in` and zod's strict check
+ * see them), or -1 when one of them is not in `known`. The callers compare it with the
+ * number of fields they found set: a key that holds undefined (zod keeps it as undefined,
+ * or refuses it) or that is set but not enumerable makes them differ, and the schema decides.
  */
 function countKnownKeys(o: Fields, known: ReadonlySet<string>): number {
   let n = 0;
   for (const key in o) {
-    if (!known.has(key) || o[key] === undefined) return -1;
+    if (!known.has(key)) return -1;
     n += 1;
   }
   return n;
@@ -229,8 +230,9 @@ function isResource(value: string): boolean {
  * lengths, regular expressions and name checks, building the object the schema builds
  * (shape order, absent fields omitted, before/after copied). Undefined when the input is
  * invalid or anything is unusual: the schema then decides, with its own messages.
+ * Internal (exported for the tests, not from the package).
  */
-function fastEvent(input: unknown): AuditEvent | undefined {
+export function parseEventFast(input: unknown): AuditEvent | undefined {
   if (!isPlainObject(input)) return undefined;
   const { id, occurredAt, actor, action, resource, before, after, reason, request, producer, keyId } = input;
   if (typeof id !== 'string' || !UUID_V7.test(id)) return undefined;
