@@ -299,6 +299,9 @@ export function parseEventFast(input: unknown): AuditEvent | undefined {
 
 const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A string JSON.stringify writes as it is, between quotes: no `"`, `\`, control character or surrogate. */
+// eslint-disable-next-line no-control-regex
+const PLAIN_STRING = /^[^"\\\u0000-\u001f\uD800-\uDFFF]*$/;
 
 /**
  * A string as RFC 8785 (and `canonicalize`) writes it, or undefined for anything else:
@@ -307,27 +310,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  */
 function jsonString(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
+  if (PLAIN_STRING.test(value)) return `"${value}"`;
   if (isWellFormed !== undefined ? !isWellFormed.call(value) : LONE_SURROGATE.test(value)) return undefined;
   return JSON.stringify(value);
-}
-
-/**
- * Writes `fields` (key order given, already RFC 8785's) of `o` as a JSON object of strings,
- * or undefined when `o` is not a plain object with only those keys and string values.
- */
-function stringObject(o: unknown, keys: readonly string[], known: ReadonlySet<string>): string | undefined {
-  if (!isPlainObject(o) || typeof o.toJSON === 'function') return undefined;
-  let text = '{';
-  let written = 0;
-  for (const key of keys) {
-    const value = o[key];
-    if (value === undefined) continue;
-    const json = jsonString(value);
-    if (json === undefined) return undefined;
-    text += `${written === 0 ? '' : ','}"${key}":${json}`;
-    written += 1;
-  }
-  return countDefinedKeys(o, known) === written ? `${text}}` : undefined;
 }
 
 /** How many enumerable keys of `o` hold a value (canonicalize omits undefined ones), or -1 for an unknown key. */
@@ -340,47 +325,97 @@ function countDefinedKeys(o: Fields, known: ReadonlySet<string>): number {
   return n;
 }
 
-const ACTOR_ORDER = ['id', 'onBehalfOf', 'type'];
-const REQUEST_ORDER = ['ip', 'traceId', 'userAgent'];
+/** A plain object canonicalize would write as it is (no toJSON of its own to call). */
+const isPlainData = (value: unknown): value is Fields => isPlainObject(value) && typeof value.toJSON !== 'function';
+
+function actorJson(actor: unknown): string | undefined {
+  if (!isPlainData(actor)) return undefined;
+  const id = jsonString(actor.id);
+  const type = jsonString(actor.type);
+  if (id === undefined || type === undefined) return undefined;
+  if (actor.onBehalfOf === undefined) return countDefinedKeys(actor, ACTOR_KEYS) === 2 ? `{"id":${id},"type":${type}}` : undefined;
+  const onBehalfOf = jsonString(actor.onBehalfOf);
+  if (onBehalfOf === undefined) return undefined;
+  return countDefinedKeys(actor, ACTOR_KEYS) === 3 ? `{"id":${id},"onBehalfOf":${onBehalfOf},"type":${type}}` : undefined;
+}
+
+const REQUEST_ORDER = ['ip', 'traceId', 'userAgent'] as const;
+
+function requestJson(request: unknown): string | undefined {
+  if (!isPlainData(request)) return undefined;
+  let text = '';
+  let written = 0;
+  for (const key of REQUEST_ORDER) {
+    const value = request[key];
+    if (value === undefined) continue;
+    const json = jsonString(value);
+    if (json === undefined) return undefined;
+    text += `${written === 0 ? '' : ','}"${key}":${json}`;
+    written += 1;
+  }
+  return countDefinedKeys(request, REQUEST_KEYS) === written ? `{${text}}` : undefined;
+}
+
+/** canonicalize(value) for a JSON-like value; undefined for what canonicalize writes oddly (a function) or refuses. */
+function freeJson(value: unknown): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'object') {
+    try {
+      return canonicalize(value);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
 
 /**
  * `canonicalize(event)` for an event of the known shape, written directly: the keys in
  * RFC 8785 order (UTF-16 code units: action < actor < after < before < id < keyId <
  * occurredAt < producer < reason < request < resource), `canonicalize` itself only for the
  * free-form before and after. Undefined when the event is not of that shape (an unknown
- * key, a non-string field, a lone surrogate, a toJSON, …) or anything throws: the caller
- * then runs `canonicalize(event)`, which gives its own answer or error.
+ * key, a non-string field, a lone surrogate, a toJSON, NaN, …): the caller then runs
+ * `canonicalize(event)`, which gives its own answer or error.
  */
 function writeCanonicalEvent(event: AuditEvent): string | undefined {
   const e: unknown = event;
-  if (!isPlainObject(e) || typeof e.toJSON === 'function') return undefined;
-  try {
-    let written = 0;
-    let text = '{';
-    const put = (key: string, json: string | undefined): boolean => {
-      if (json === undefined) return false;
-      text += `${written === 0 ? '' : ','}"${key}":${json}`;
-      written += 1;
-      return true;
-    };
-    const free = (value: unknown): string | undefined => {
-      // canonicalize writes `undefined` for a function member: leave such oddities to it.
-      if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'object') return canonicalize(value);
-      return undefined;
-    };
-    if (!put('action', jsonString(e.action))) return undefined;
-    if (!put('actor', stringObject(e.actor, ACTOR_ORDER, ACTOR_KEYS))) return undefined;
-    if (e.after !== undefined && !put('after', free(e.after))) return undefined;
-    if (e.before !== undefined && !put('before', free(e.before))) return undefined;
-    if (!put('id', jsonString(e.id))) return undefined;
-    if (!put('keyId', jsonString(e.keyId))) return undefined;
-    if (!put('occurredAt', jsonString(e.occurredAt))) return undefined;
-    if (!put('producer', jsonString(e.producer))) return undefined;
-    if (e.reason !== undefined && !put('reason', jsonString(e.reason))) return undefined;
-    if (e.request !== undefined && !put('request', stringObject(e.request, REQUEST_ORDER, REQUEST_KEYS))) return undefined;
-    if (!put('resource', jsonString(e.resource))) return undefined;
-    return countDefinedKeys(e, EVENT_KEYS) === written ? `${text}}` : undefined;
-  } catch {
-    return undefined;
+  if (!isPlainData(e)) return undefined;
+  const action = jsonString(e.action);
+  const actor = actorJson(e.actor);
+  const id = jsonString(e.id);
+  const keyId = jsonString(e.keyId);
+  const occurredAt = jsonString(e.occurredAt);
+  const producer = jsonString(e.producer);
+  const resource = jsonString(e.resource);
+  if (action === undefined || actor === undefined || id === undefined || keyId === undefined || occurredAt === undefined || producer === undefined || resource === undefined) return undefined;
+  let fields = 7;
+  let after = '';
+  if (e.after !== undefined) {
+    const json = freeJson(e.after);
+    if (json === undefined) return undefined;
+    after = `,"after":${json}`;
+    fields += 1;
   }
+  let before = '';
+  if (e.before !== undefined) {
+    const json = freeJson(e.before);
+    if (json === undefined) return undefined;
+    before = `,"before":${json}`;
+    fields += 1;
+  }
+  let reason = '';
+  if (e.reason !== undefined) {
+    const json = jsonString(e.reason);
+    if (json === undefined) return undefined;
+    reason = `,"reason":${json}`;
+    fields += 1;
+  }
+  let request = '';
+  if (e.request !== undefined) {
+    const json = requestJson(e.request);
+    if (json === undefined) return undefined;
+    request = `,"request":${json}`;
+    fields += 1;
+  }
+  if (countDefinedKeys(e, EVENT_KEYS) !== fields) return undefined;
+  return `{"action":${action},"actor":${actor}${after}${before},"id":${id},"keyId":${keyId},"occurredAt":${occurredAt},"producer":${producer}${reason}${request},"resource":${resource}}`;
 }
