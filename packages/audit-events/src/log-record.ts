@@ -3,7 +3,7 @@
  * (RFC 9162 leaf over the canonical record) and the hash-chain link. Pure.
  */
 import canonicalize from 'canonicalize';
-import type { AuditEvent } from './event.js';
+import { jsonQuote, type AuditEvent } from './event.js';
 import { hashLeaf, sha256 } from './merkle.js';
 
 export type LogRecord = {
@@ -50,13 +50,9 @@ export function leafData(record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'e
  * serialize as JSON.stringify does, so the bytes are identical (tested).
  */
 export function leafDataFromCanonical(canonicalEvent: string, record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'signature'>): Buffer {
-  const text = `{"event":${canonicalEvent},"loggedAt":${JSON.stringify(record.loggedAt)},"org":${JSON.stringify(record.org)},"seq":${record.seq},"signature":${JSON.stringify(record.signature)},"v":1}`;
-  // One allocation with a 0x00 byte in front: hashLeaf hashes 0x00 || data in place instead of copying.
-  const size = Buffer.byteLength(text, 'utf8');
-  const bytes = Buffer.allocUnsafe(size + 1);
-  bytes[0] = 0x00;
-  bytes.write(text, 1, size, 'utf8');
-  return bytes.subarray(1);
+  // A NUL in front encodes as one 0x00 byte: hashLeaf then hashes 0x00 || data where it lies, without a copy.
+  const text = `\u0000{"event":${canonicalEvent},"loggedAt":${jsonQuote(record.loggedAt)},"org":${jsonQuote(record.org)},"seq":${record.seq},"signature":${jsonQuote(record.signature)},"v":1}`;
+  return Buffer.from(text, 'utf8').subarray(1);
 }
 
 export function computeLeafHash(record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'event' | 'signature'>): Buffer {

@@ -33,8 +33,9 @@ export function sha256Hex(data: BinaryLike): string {
  * thread could change in between); otherwise the prefix is copied in.
  */
 export function hashLeaf(data: Uint8Array): Buffer {
-  if (data.byteOffset > 0 && data.buffer instanceof ArrayBuffer && new Uint8Array(data.buffer, data.byteOffset - 1, 1)[0] === 0x00) {
-    return sha256(new Uint8Array(data.buffer, data.byteOffset - 1, data.byteLength + 1));
+  if (data.byteOffset > 0 && data.buffer instanceof ArrayBuffer) {
+    const framed = new Uint8Array(data.buffer, data.byteOffset - 1, data.byteLength + 1);
+    if (framed[0] === 0x00) return sha256(framed);
   }
   const prefixed = Buffer.allocUnsafe(data.byteLength + 1);
   prefixed[0] = 0x00;
