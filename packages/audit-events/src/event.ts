@@ -166,7 +166,6 @@ const isString = (value: unknown, min: number, max: number): value is string => 
 /** Deeper values go to the schema (which also meets any cycle there). */
 const MAX_FAST_DEPTH = 64;
 const NOT_JSON = Symbol('not JSON');
-const isEnumerable = (o: object, key: string): boolean => Object.prototype.propertyIsEnumerable.call(o, key);
 
 /** A copy of a JSON value as the schema's jsonValue builds it, or NOT_JSON when unsure. */
 function copyJson(value: unknown, depth: number): JsonValue | typeof NOT_JSON {
@@ -190,11 +189,12 @@ function copyJson(value: unknown, depth: number): JsonValue | typeof NOT_JSON {
         return out;
       }
       if (!isPlainObject(value)) return NOT_JSON;
-      // The keys z.record walks: Reflect.ownKeys (a symbol key is an error there, __proto__
-      // and non-enumerable keys are skipped: all three go to the schema here).
+      // The keys z.record takes: its own enumerable string keys, as Object.keys lists them,
+      // but __proto__ (skipped there); a symbol key is an error there. Those two go to the schema.
+      if (Object.getOwnPropertySymbols(value).length !== 0) return NOT_JSON;
       const out: Record<string, JsonValue> = {};
-      for (const key of Reflect.ownKeys(value)) {
-        if (typeof key !== 'string' || key === '__proto__' || !isEnumerable(value, key)) return NOT_JSON;
+      for (const key of Object.keys(value)) {
+        if (key === '__proto__') return NOT_JSON;
         const item = copyJson(value[key], depth + 1);
         if (item === NOT_JSON) return NOT_JSON;
         out[key] = item;
