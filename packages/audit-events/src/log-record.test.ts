@@ -40,6 +40,7 @@ describe('leaf data', () => {
       expect(leaf.toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(leafData({ ...record, event })).digest('hex'));
       expect(leaf.equals(computeLeafHash({ ...record, event }))).toBe(true);
       const link = chainLink(previous, leaf);
+      expect(link.buffer.byteLength).toBe(32); // its own memory, not a slice of the Buffer pool
       expect(link.toString('hex')).toBe(createHash('sha256').update(previous).update(leaf).digest('hex'));
       previous = link;
     }

@@ -136,6 +136,8 @@ describe('merkle (RFC 9162 §2.1)', () => {
       expect(hex(hashChildren(left, right))).toBe(reference(1, left, right));
     }
     expect(hex(hashChildren(a, b))).toBe(hex(hashChildren(a, b))); // the shared scratch carries nothing over
+    // Hashes live long (trees, compact ranges): each owns its 32 bytes, none pins a slab of the Buffer pool.
+    for (const h of [a, hashChildren(a, b), hashChildren(a.subarray(1), b)]) expect(h.buffer.byteLength).toBe(32);
   });
 });
 
