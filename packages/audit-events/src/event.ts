@@ -250,6 +250,7 @@ export function parseEventFast(input: unknown): AuditEvent | undefined {
   if (typeof occurredAt !== 'string' || !ISO_MS.test(occurredAt) || Number.isNaN(Date.parse(occurredAt))) return undefined;
   if (!isPlainObject(actor)) return undefined;
   const { type, id: actorId, onBehalfOf } = actor;
+  // SUBJECT_TYPES spelled out (a type added there only takes the schema path until added here).
   if (type !== 'user' && type !== 'service' && type !== 'group') return undefined;
   if (typeof actorId !== 'string' || !isSubjectId(actorId)) return undefined;
   if (onBehalfOf !== undefined && !isString(onBehalfOf, 1, 256)) return undefined;
