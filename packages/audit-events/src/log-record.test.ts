@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { canonicalEvent, type AuditEvent } from './event.js';
-import { leafData, leafDataFromCanonical } from './log-record.js';
+import { chainLink, computeLeafHash, GENESIS_CHAIN, leafData, leafDataFromCanonical } from './log-record.js';
+import { hashLeaf } from './merkle.js';
 
 describe('leaf data', () => {
   it('the fast path around a canonical event gives the same bytes as canonicalizing the record', () => {
@@ -26,4 +28,23 @@ describe('leaf data', () => {
       expect(leafDataFromCanonical(canonicalEvent(event), record).toString('utf8')).toBe(leafData({ ...record, event }).toString('utf8'));
     }
   });
+
+  it('leaf hashes and chain links are the same through either path, and as createHash computes them', () => {
+    const event: AuditEvent = { id: uuidv7(), occurredAt: '2026-11-20T14:02:00.000Z', actor: { type: 'user', id: 'alex@acme.com' }, action: 'flag.enabled', resource: 'org:acme/flag:x', after: { 'ü"': [1e21, -0, 0.1] }, producer: 'flags', keyId: 'k1' };
+    let previous = GENESIS_CHAIN;
+    for (const [i, org] of ['acme', 'a"c\\me', 'ü😀', '\u2028', 'x'.repeat(5000)].entries()) {
+      const record = { org, seq: i * 99991, loggedAt: `2026-11-20T14:02:0${i}.123Z`, signature: i % 2 === 0 ? 'AAEC+/==' : 'q"\\\n' };
+      const data = leafDataFromCanonical(canonicalEvent(event), record);
+      expect(data.toString('utf8')).toBe(leafData({ ...record, event }).toString('utf8'));
+      const leaf = hashLeaf(data);
+      expect(leaf.toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(leafData({ ...record, event })).digest('hex'));
+      expect(leaf.equals(computeLeafHash({ ...record, event }))).toBe(true);
+      const link = chainLink(previous, leaf);
+      expect(link.buffer.byteLength).toBe(32); // its own memory, not a slice of the Buffer pool
+      expect(link.toString('hex')).toBe(createHash('sha256').update(previous).update(leaf).digest('hex'));
+      previous = link;
+    }
+    expect(chainLink(Buffer.from('ab'), Buffer.from('cde')).toString('hex')).toBe(createHash('sha256').update('abcde').digest('hex'));
+  });
 });
+

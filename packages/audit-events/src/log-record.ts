@@ -2,10 +2,9 @@
  * An event as logged: its position in its organization's log, the leaf hash
  * (RFC 9162 leaf over the canonical record) and the hash-chain link. Pure.
  */
-import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import type { AuditEvent } from './event.js';
-import { hashLeaf } from './merkle.js';
+import { jsonQuote, type AuditEvent } from './event.js';
+import { hashLeaf, sha256 } from './merkle.js';
 
 export type LogRecord = {
   readonly org: string;
@@ -51,18 +50,23 @@ export function leafData(record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'e
  * serialize as JSON.stringify does, so the bytes are identical (tested).
  */
 export function leafDataFromCanonical(canonicalEvent: string, record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'signature'>): Buffer {
-  return Buffer.from(
-    `{"event":${canonicalEvent},"loggedAt":${JSON.stringify(record.loggedAt)},"org":${JSON.stringify(record.org)},"seq":${record.seq},"signature":${JSON.stringify(record.signature)},"v":1}`,
-    'utf8',
-  );
+  // A NUL in front encodes as one 0x00 byte: hashLeaf then hashes 0x00 || data where it lies, without a copy.
+  const text = `\u0000{"event":${canonicalEvent},"loggedAt":${jsonQuote(record.loggedAt)},"org":${jsonQuote(record.org)},"seq":${record.seq},"signature":${jsonQuote(record.signature)},"v":1}`;
+  return Buffer.from(text, 'utf8').subarray(1);
 }
 
 export function computeLeafHash(record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'event' | 'signature'>): Buffer {
   return hashLeaf(leafData(record));
 }
 
+/** Scratch for the common link: two 32-byte hashes. Safe to share: hashing is synchronous. */
+const LINK_INPUT = Buffer.alloc(64);
+
 export function chainLink(previous: Buffer, leafHash: Buffer): Buffer {
-  return createHash('sha256').update(previous).update(leafHash).digest();
+  if (previous.length !== 32 || leafHash.length !== 32) return sha256(Buffer.concat([previous, leafHash]));
+  LINK_INPUT.set(previous, 0);
+  LINK_INPUT.set(leafHash, 32);
+  return sha256(LINK_INPUT);
 }
 
 /** The origin line of an organization's log: `<prefix>/<org>`. */

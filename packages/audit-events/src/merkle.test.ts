@@ -114,4 +114,30 @@ describe('merkle (RFC 9162 §2.1)', () => {
       }
     }
   });
+
+  it('hashes leaves and nodes as createHash does, wherever the bytes lie', () => {
+    const reference = (prefix: number, ...parts: Uint8Array[]) => {
+      const h = createHash('sha256').update(Buffer.from([prefix]));
+      for (const part of parts) h.update(part);
+      return h.digest('hex');
+    };
+    const pool = Buffer.from('\u0000abc\u0001def', 'latin1'); // "abc" follows a 0x00, "def" a 0x01
+    const shared = new Uint8Array(new SharedArrayBuffer(16));
+    shared.set([0, 1, 2, 3, 0, 5, 6], 0);
+    const leaves: Uint8Array[] = [pool.subarray(1, 4), pool.subarray(5), pool.subarray(0, 4), Buffer.alloc(0), new Uint8Array([0, 0, 0]).subarray(1), shared.subarray(1, 4), shared.subarray(5, 7), new Uint8Array(5000).fill(9).subarray(1)];
+    for (const [i, data] of leaves.entries()) {
+      const before = Buffer.from(data).toString('hex');
+      expect(hex(hashLeaf(data)), `leaf ${i}`).toBe(reference(0, data));
+      expect(Buffer.from(data).toString('hex'), `leaf ${i} unchanged`).toBe(before);
+    }
+    const a = hashLeaf(Buffer.from('a'));
+    const b = hashLeaf(Buffer.from('b'));
+    for (const [left, right] of [[a, b], [b, a], [a, a], [a.subarray(1), b], [Buffer.alloc(0), b], [a, Buffer.concat([b, b])]] as const) {
+      expect(hex(hashChildren(left, right))).toBe(reference(1, left, right));
+    }
+    expect(hex(hashChildren(a, b))).toBe(hex(hashChildren(a, b))); // the shared scratch carries nothing over
+    // Hashes live long (trees, compact ranges): each owns its 32 bytes, none pins a slab of the Buffer pool.
+    for (const h of [a, hashChildren(a, b), hashChildren(a.subarray(1), b)]) expect(h.buffer.byteLength).toBe(32);
+  });
 });
+

@@ -3,17 +3,62 @@
  * §2.1 (Certificate Transparency v2): SHA-256, leaf = H(0x00 || data),
  * node = H(0x01 || left || right), MTH({}) = H(""). Pure: no I/O.
  */
-import { createHash } from 'node:crypto';
+import nodeCrypto, { createHash, type BinaryLike } from 'node:crypto';
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+/**
+ * `crypto.hash` (Node ≥ 20.12): one-shot hashing without a Hash object, about 1.5-2×
+ * cheaper than createHash for inputs this small (64-700 bytes, Node 20.20). Read off the
+ * default export so that an older Node 20 still loads this module (and uses createHash).
+ */
+const oneShot = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 
-export function hashLeaf(data: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+/**
+ * SHA-256 of `data` (a string is hashed as UTF-8), in a Buffer of its own memory, as
+ * createHash's digest is: leaf, node and chain hashes live long (Merkle trees, compact
+ * ranges, each log's last link), and a 32-byte slice of Node's shared 8 KiB Buffer pool
+ * (a faster way out of crypto.hash, through a latin1 string) would keep its whole slab alive.
+ */
+export function sha256(data: BinaryLike): Buffer {
+  return oneShot !== undefined ? oneShot('sha256', data, 'buffer') : createHash('sha256').update(data).digest();
 }
 
+/** Hex SHA-256 of `data` (a string is hashed as UTF-8). */
+export function sha256Hex(data: BinaryLike): string {
+  return oneShot !== undefined ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * H(0x00 || data). When the byte just before `data` in its memory is already 0x00 (as
+ * leafDataFromCanonical lays its buffers out), that view is hashed as it is — the hash
+ * only depends on the bytes, not on who wrote them (not for shared memory, which another
+ * thread could change in between); otherwise the prefix is copied in.
+ */
+export function hashLeaf(data: Uint8Array): Buffer {
+  if (data.byteOffset > 0 && data.buffer instanceof ArrayBuffer) {
+    const framed = new Uint8Array(data.buffer, data.byteOffset - 1, data.byteLength + 1);
+    if (framed[0] === 0x00) return sha256(framed);
+  }
+  const prefixed = Buffer.allocUnsafe(data.byteLength + 1);
+  prefixed[0] = 0x00;
+  prefixed.set(data, 1);
+  return sha256(prefixed);
+}
+
+/** Scratch for the common node: two 32-byte children. Safe to share: hashing is synchronous. */
+const NODE_INPUT = Buffer.alloc(65);
+
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.byteLength === 32 && right.byteLength === 32) {
+    NODE_INPUT[0] = 0x01;
+    NODE_INPUT.set(left, 1);
+    NODE_INPUT.set(right, 33);
+    return sha256(NODE_INPUT);
+  }
+  const input = Buffer.allocUnsafe(1 + left.byteLength + right.byteLength);
+  input[0] = 0x01;
+  input.set(left, 1);
+  input.set(right, 1 + left.byteLength);
+  return sha256(input);
 }
 
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
