@@ -3,7 +3,7 @@
  * Audit benchmark — one command, prints a markdown table:
  *
  *   npm run bench -w @warden/audit        (builds, then runs this file)
- *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR]   (after a build)
+ *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR] [--only latency|per-event|batch]   (after a build)
  *
  * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
  * with `node --cpu-prof` and writes its profile into DIR on exit; --service FILE: run that
@@ -22,7 +22,8 @@
  *    producer-side signing excluded (events signed before the clock starts) and
  *    included (each batch is built and signed inside the timed loop).
  * 2. Ack latency at steady rates (single-event Appends at 100/s and 300/s, and
- *    100-event batches at 1,000 events/s), measured first, on a quiet service.
+ *    100-event batches at 1,000 events/s), batch-signed as the producers sign, measured
+ *    first, on a quiet service.
  * 3. Timeline query over 10M events for one resource within one day, using the
  *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
  *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
@@ -46,6 +47,10 @@ const arg = (name, fallback) => {
   return i >= 0 ? Number(args[i + 1]) : fallback;
 };
 const QUICK = args.includes('--quick');
+/** --only batch: the batch-signature ingest rows alone (for profiling: --only batch --prof DIR). */
+const onlyIndex = args.indexOf('--only');
+const ONLY = onlyIndex >= 0 ? args[onlyIndex + 1] : undefined;
+const runs = (part) => ONLY === undefined || ONLY === part;
 const TOTAL = arg('events', QUICK ? 20_000 : 60_000);
 const ROWS = arg('rows', QUICK ? 0 : 10_000_000);
 const STEADY_S = QUICK ? 4 : 10;
@@ -165,15 +170,16 @@ async function steady(ratePerSecond, batchSize, seconds) {
     const due = start + k * interval;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    const events = Array.from({ length: batchSize }, (_, i) => { const e = makeEvent(k * batchSize + i); return toProto(e, signEvent(e, producer.privateKey)); });
+    // Signed as producers sign (the Node SDK and authz's outbox): one batch signature per Append.
+    const request = batchSignedAppendRequest(Array.from({ length: batchSize }, (_, i) => makeEvent(k * batchSize + i)), producer.privateKey);
     const t = performance.now();
-    pending.push(append(events).then(() => latencies.push(performance.now() - t)));
+    pending.push(append(request).then(() => latencies.push(performance.now() - t)));
   }
   await Promise.all(pending);
   latencies.sort((a, b) => a - b);
   return { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1], n: latencies.length };
 }
-for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
+for (const [rate, size] of runs('latency') ? [[100, 1], [300, 1], [10, 100]] : []) {
   const r = await steady(rate, size, STEADY_S);
   const label = size === 1 ? `1-event Appends at ${rate}/s` : `${size}-event batches at ${(rate * size).toLocaleString('en-US')} events/s`;
   row(`Ack latency, ${label} (${STEADY_S} s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
@@ -182,7 +188,7 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
 
 
 // 1a. Per-event signatures, signing excluded.
-{
+if (runs('per-event')) {
   const batches = [];
   for (let b = 0; b < TOTAL / BATCH; b += 1) {
     batches.push(Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
@@ -194,7 +200,7 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   row('Ingest, per-event signatures, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
 // 1b. Per-event signatures, signing included.
-{
+if (runs('per-event')) {
   const batches = Array.from({ length: TOTAL / BATCH }, (_, b) => () =>
     Array.from({ length: BATCH }, (_, i) => { const e = makeEvent(b * BATCH + i); return toProto(e, signEvent(e, producer.privateKey)); }));
   const cpu0 = cpuNow();
@@ -204,7 +210,7 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   row('Ingest, per-event signatures, producer signing included', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `same, each batch built and signed in the timed loop, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
 // 1c. Batch signatures (one Ed25519 signature per Append over the RFC 9162 root of its events), signing excluded.
-{
+if (runs('batch')) {
   const batches = [];
   for (let b = 0; b < TOTAL / BATCH; b += 1) batches.push(batchSignedAppendRequest(Array.from({ length: BATCH }, (_, i) => makeEvent(b * BATCH + i)), producer.privateKey));
   const cpu0 = cpuNow();
@@ -214,7 +220,7 @@ for (const [rate, size] of [[100, 1], [300, 1], [10, 100]]) {
   row('Ingest, batch signatures, producer signing excluded', `${Math.round(TOTAL / s).toLocaleString('en-US')} events/s`, `${TOTAL} events, batches of ${BATCH}, ${IN_FLIGHT} in flight, ${s.toFixed(1)} s; ${cpuNote(cpu0, TOTAL)}`);
 }
 // 1d. Batch signatures, signing included.
-{
+if (runs('batch')) {
   const batches = Array.from({ length: TOTAL / BATCH }, (_, b) => () => batchSignedAppendRequest(Array.from({ length: BATCH }, (_, i) => makeEvent(b * BATCH + i)), producer.privateKey));
   const cpu0 = cpuNow();
   const t0 = performance.now();

@@ -28,6 +28,7 @@ export {
   rawPublicKey,
   signEvent,
   verifyEventSignature,
+  verifyCanonicalSignature,
   verifyCanonicalSignatureAsync,
   type SigningKeyPair,
 } from './keys.js';

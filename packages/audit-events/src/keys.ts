@@ -53,6 +53,16 @@ export function verifyEventSignature(event: AuditEvent, signature: Uint8Array, p
   }
 }
 
+/** Ed25519 over a text already in its signed form (a canonical event, a batch message), on this thread. */
+export function verifyCanonicalSignature(canonical: string, signature: Uint8Array, publicKey: KeyObject): boolean {
+  if (signature.length !== 64) return false;
+  try {
+    return verify(null, Buffer.from(canonical, 'utf8'), publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The same check off the main thread (libuv thread pool), for the service's
  * ingest path; `canonical` is the event's canonical JSON when already computed.

@@ -4,8 +4,9 @@
  * service has not answered yet).
  *
  * Invariants:
- *  - append() resolves only once its lines are on disk (fdatasync; the folder is
- *    fsynced when the file is created): what a caller acknowledges after append()
+ *  - append() resolves only once its lines are on disk (the file is open with O_DSYNC:
+ *    each write returns once durable, as write + fdatasync; the folder is fsynced when
+ *    the file is created): what a caller acknowledges after append()
  *    survives a crash.
  *  - Operations run one at a time, in call order (append, replace, clear, close), so
  *    a replace or clear never drops an append issued after it. Appends waiting behind
@@ -16,7 +17,7 @@
  *  - replace() is atomic (temporary file, fsync, rename, folder fsync): after a crash
  *    the file holds the old or the new content, never a mix.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -158,9 +159,15 @@ export class SpoolFile<T> {
   private async write(text: string): Promise<void> {
     const handle = await this.openForAppend();
     try {
-      await handle.appendFile(text, 'utf8');
-      this.hasContent = true;
-      await handle.datasync();
+      // The file is open with O_DSYNC: a write returns once its bytes are on disk, one
+      // thread-pool round trip instead of a write and an fdatasync (half the latency of a
+      // lone append here).
+      const bytes = Buffer.from(text, 'utf8');
+      for (let offset = 0; offset < bytes.length; ) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+        offset += bytesWritten;
+        this.hasContent = true;
+      }
     } catch (error) {
       // A partial line may be on disk: reopen (and cut it) before the next append.
       await this.closeHandle().catch(() => undefined);
@@ -171,7 +178,7 @@ export class SpoolFile<T> {
   private async openForAppend(): Promise<FileHandle> {
     if (this.handle !== undefined) return this.handle;
     const created = !existsSync(this.path);
-    const handle = await open(this.path, 'a+');
+    const handle = await open(this.path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o600);
     try {
       if (created) await syncDir(this.dir);
       else await cutTornTail(handle);
