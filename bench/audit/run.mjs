@@ -76,7 +76,7 @@ const port = await freePort();
 const service = startNode(SERVICE_MAIN, [], {
   name: 'audit',
   cwd: dir,
-  nodeArgs: PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR],
+  nodeArgs: [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR])],
   inheritEnv: false,
   stdout: 'inherit',
   stderr: 'inherit',
@@ -86,6 +86,7 @@ const service = startNode(SERVICE_MAIN, [], {
     AUDIT_AUTHZ_DISABLED: 'true',
     AUDIT_PRODUCER_KEYS_FILE: join(dir, 'producers.json'),
     AUDIT_LOG_LEVEL: 'warn',
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_AUDIT_')).map(([k, v]) => [k.slice('BENCH_'.length), v])),
   },
 });
 const channel = createChannel(`127.0.0.1:${port}`);
