@@ -34,7 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
 import { AuthzServiceDefinition, Decision, Effect, ReasonCode } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
-import { verifyEventSignature, type AuditEvent, type JsonValue } from '@warden/audit-events';
+import { canonicalEvent, isBatchSignature, storedSignatureFromProto, verifyRecordSignature, type AuditEvent, type JsonValue } from '@warden/audit-events';
 import { createDatabase, deleteKeys, redisPrefix, sharedRedis, startProcess, type TestDatabase, type TestProcess } from '@warden/testkit';
 import {
   address,
@@ -384,7 +384,10 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
         producer: event.producer,
         keyId: event.keyId,
       };
-      expect(verifyEventSignature(signed, stored.signed!.signature, publicKey), `event ${i} verifies with the generated authz_audit_key`).toBe(true);
+      // The outbox sends batch-signed Appends: the stored signature is the event's batch form.
+      const signature = storedSignatureFromProto(stored.signed!.signature);
+      expect(isBatchSignature(signature)).toBe(true);
+      expect(verifyRecordSignature(canonicalEvent(signed), signature, publicKey), `event ${i} verifies with the generated authz_audit_key`).toBe(true);
     }
     expect(events[0]!.signed!.event!.after).toMatchObject({ subject: MEMBER, role: 'env_writer', scope });
     expect(events[1]!.signed!.event!.before).toMatchObject({ subject: MEMBER, role: 'env_writer', scope });

@@ -57,6 +57,7 @@ export {
   eventToProto,
   eventFromProto,
   signedEventToProto,
+  storedSignatureFromProto,
   signedEventFromProto,
   batchSignedAppendRequest,
   appendBatchSigned,

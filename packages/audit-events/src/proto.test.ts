@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppendRequest, AppendStatus, ProblemKind as ProtoProblemKind, SignedEvent, type AppendResult } from '@warden/proto/audit/v1';
 import { parseEvent, type AuditEvent } from './event.js';
 import { generateSigningKey, verifyEventSignature } from './keys.js';
-import { appendBatchSigned, batchSignedAppendRequest, problemKindFromProto, problemKindToProto, signedEventFromProto, signedEventToProto, storedRecordToProto } from './proto.js';
+import { appendBatchSigned, batchSignedAppendRequest, problemKindFromProto, problemKindToProto, signedEventFromProto, signedEventToProto, storedRecordToProto, storedSignatureFromProto } from './proto.js';
 import { batchRecordSignatures, verifyBatch } from './batch-signature.js';
 import { canonicalEvent } from './event.js';
 import type { ProblemKind } from './verify.js';
@@ -113,6 +113,9 @@ describe('the producer side of the wire', () => {
     const base = { org: 'acme', seq: 0, loggedAt: '2026-11-23T12:00:02.000Z', event: events[0]!, project: 'checkout', environment: 'production', contentHash: '', leafHash: '', chainHash: '', payloadExpired: false };
     expect(Buffer.from(storedRecordToProto({ ...base, signature: stored }).signed!.signature).toString('utf8')).toBe(stored);
     expect(storedRecordToProto({ ...base, signature: Buffer.alloc(64, 9).toString('base64') }).signed!.signature).toEqual(Buffer.alloc(64, 9));
+    // And back to the stored text, both forms (what a reader of Query hands verifyRecordSignature).
+    expect(storedSignatureFromProto(storedRecordToProto({ ...base, signature: stored }).signed!.signature)).toBe(stored);
+    expect(storedSignatureFromProto(Buffer.alloc(64, 9))).toBe(Buffer.alloc(64, 9).toString('base64'));
   });
 
   it('problem kinds map both ways; an unknown kind maps to nothing', () => {

@@ -127,6 +127,18 @@ export async function appendBatchSigned(
   return results;
 }
 
+/**
+ * A stored event's signature as Query and Export send it (`StoredEvent.signed.signature`)
+ * back to its stored text: a batch-signed event's form is its UTF-8 text (it starts with
+ * the batch version), a per-event signature its 64 bytes (stored as base64). The text
+ * {@link verifyRecordSignature} takes.
+ */
+export function storedSignatureFromProto(bytes: Uint8Array): string {
+  const buffer = Buffer.from(bytes);
+  const text = buffer.toString('utf8');
+  return isBatchSignature(text) ? text : buffer.toString('base64');
+}
+
 /** An empty signature is no signature. */
 export function signedEventFromProto(signed: SignedEvent): ReceivedEvent {
   return { event: eventFromProto(signed.event), signature: signed.signature.length === 0 ? undefined : signed.signature };
