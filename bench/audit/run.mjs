@@ -5,6 +5,8 @@
  *   npm run bench -w @warden/audit        (builds, then runs this file)
  *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR] [--only latency|per-event|batch]   (after a build)
  *
+ * BENCH_AUDIT_<SETTING>=value passes AUDIT_<SETTING> to the service and BENCH_SERVICE_NODE_ARGS
+ * node flags (the table's heading names them).
  * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
  * with `node --cpu-prof` and writes its profile into DIR on exit; --service FILE: run that
  * build of the service (another checkout's services/audit/dist/main.js, for before/after).
@@ -321,6 +323,8 @@ if (ROWS > 0) {
 
 const cpu = (await import('node:os')).cpus();
 const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
-process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded; load average at the end ${load})\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
+const tried = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_AUDIT_') || k === 'BENCH_SERVICE_NODE_ARGS').map(([k, v]) => `${k.replace(/^BENCH_(AUDIT_)?/, (m) => (m === 'BENCH_AUDIT_' ? 'AUDIT_' : ''))}=${v}`);
+const settings = tried.length === 0 ? 'default settings' : `not the defaults: ${tried.join(' ')}`;
+process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded, ${settings}; load average at the end ${load})\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
 for (const r of results) process.stdout.write(`| ${r.metric} | ${r.value} | ${r.note} |\n`);
 rmSync(dir, { recursive: true, force: true });
