@@ -93,6 +93,24 @@ describe('durability', () => {
     expect((await h.log.verify('acme')).problems).toEqual([]);
   });
 
+  it('a spool segment that cannot be closed: the write is retried from disk, every acknowledged event once', async () => {
+    const inner = await freshStore(chdbDriver(), 'norotate');
+    const h = await createHarness(inner, [flags.keyRow], onRequest);
+    const events = Array.from({ length: 3 }, () => flags.signed());
+    expect((await h.log.append(events)).every((o) => o.status === 'accepted')).toBe(true);
+    const rotate = h.spool.rotate.bind(h.spool);
+    h.spool.rotate = async () => {
+      throw new Error('EIO (test)');
+    };
+    expect(await h.log.replaySpool()).toBe(false);
+    expect(h.log.degraded).toBe(true);
+    h.spool.rotate = rotate;
+    expect(await h.log.replaySpool()).toBe(true);
+    expect(h.log.degraded).toBe(false);
+    await exactlyOnce(inner, events.map((e) => e.parsed.id));
+    expect((await h.log.verify('acme')).problems).toEqual([]);
+  });
+
   it('the spool cannot take the batch: refused as UNAVAILABLE (not acknowledged), and a retry later stores it once', async () => {
     const inner = await freshStore(chdbDriver(), 'nospool');
     const h = await createHarness(inner, [flags.keyRow], onRequest);

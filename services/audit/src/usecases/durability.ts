@@ -202,14 +202,24 @@ export class Durability {
   }
 
   private async write(): Promise<boolean> {
-    const { spool, store, logger } = this.options;
-    const taken = await this.locked(async () => {
-      const segment = await spool.rotate();
-      const batches = this.memory;
-      this.memory = [];
-      this.memoryRows = 0;
-      return { segment, batches, acked: this.acked, heads: new Map(this.heads), fromDisk: this.onDisk, epoch: this.diskEpoch };
-    });
+    const { spool, logger } = this.options;
+    let taken;
+    try {
+      taken = await this.locked(async () => {
+        const segment = await spool.rotate();
+        const batches = this.memory;
+        this.memory = [];
+        this.memoryRows = 0;
+        return { segment, batches, acked: this.acked, heads: new Map(this.heads), fromDisk: this.onDisk, epoch: this.diskEpoch };
+      });
+    } catch (error) {
+      // The newest segment could not be closed: everything acknowledged is on disk, replay it from there.
+      logger.warn({ err: error }, 'could not close the spool segment; will replay the spool');
+      this.onDisk = true;
+      this.diskEpoch += 1;
+      this.settleWaiters(Number.MAX_SAFE_INTEGER);
+      return false;
+    }
     try {
       if (taken.fromDisk) await this.replay(taken.segment);
       else await this.insert(taken.batches.flatMap((b) => b.records));
