@@ -34,7 +34,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditServiceDefinition, Order, type StoredEvent } from '@warden/proto/audit/v1';
 import { AuthzServiceDefinition, Decision, Effect, ReasonCode } from '@warden/proto/authz/v1';
 import { AdminServiceDefinition } from '@warden/proto/authz/v1/admin';
-import { canonicalEvent, isBatchSignature, storedSignatureFromProto, verifyRecordSignature, type AuditEvent, type JsonValue } from '@warden/audit-events';
+import { AuditEventState, AuditStatusServiceDefinition } from '@warden/proto/authz/v1/audit-status';
+import { canonicalEvent, createNoteVerifier, formatVerifierKey, isBatchSignature, storedSignatureFromProto, verifyRecordSignature, type AuditEvent, type JsonValue } from '@warden/audit-events';
 import { createDatabase, deleteKeys, redisPrefix, sharedRedis, startProcess, type TestDatabase, type TestProcess } from '@warden/testkit';
 import {
   address,
@@ -86,6 +87,7 @@ const ENV_RULES: MappingTable['rules'] = {
     AUTHZ_AUDIT_ADDRESS: address, // 127.0.0.1:50052 in authz's network namespace: audit
     AUTHZ_AUDIT_SIGNING_KEY_FILE: asPath,
     AUTHZ_AUDIT_KEY_ID: keep,
+    AUTHZ_AUDIT_VERIFIER_KEY_FILE: asPath,
     AUTHZ_IDENTITY_CALLERS: keep,
     AUTHZ_IDENTITY_KEY_FILE: asPath, // in the authz-home volume, which audit mounts read-only
     AUTHZ_LOG_LEVEL: keep,
@@ -129,7 +131,9 @@ const SECRET_FILES: Readonly<Record<string, (run: Run) => string>> = {
   postgres_password: () => randomBytes(18).toString('base64'),
   database_url: (run) => run.databaseUrl,
   clickhouse_password: () => randomBytes(18).toString('base64'),
-  'audit_signing_key.pem': () => pem(generateKeyPairSync('ed25519').privateKey),
+  'audit_signing_key.pem': (run) => pem(run.auditKey),
+  // As docs/deploy.md: `warden audit verifier-key --signing-key audit_signing_key.pem` (compose sets no AUDIT_SIGNING_KEY_NAME: the default name).
+  audit_verifier_key: (run) => formatVerifierKey(createNoteVerifier('warden-audit', createPublicKey(run.auditKey))),
   'authz_audit_key.pem': (run) => pem(run.producerKey),
   'producers.json': (run) =>
     JSON.stringify([{ producer: 'authz', keyId: run.env('authz', 'AUTHZ_AUDIT_KEY_ID'), publicKey: createPublicKey(run.producerKey).export({ type: 'spki', format: 'pem' }).toString() }]),
@@ -205,6 +209,7 @@ beforeAll(async () => {
     databaseUrl: database.url,
     redisPrefix: redisPrefix('topology'),
     producerKey: generateKeyPairSync('ed25519').privateKey,
+    auditKey: generateKeyPairSync('ed25519').privateKey,
     env: (service, key) => {
       const value = containerEnvs[service][key];
       if (value === undefined) throw new Error(`${service}: compose no longer sets ${key}, which the generated secrets need`);
@@ -389,6 +394,24 @@ describe('deploy/compose.yaml, natively: authz and audit as the containers would
       expect(isBatchSignature(signature)).toBe(true);
       expect(verifyRecordSignature(canonicalEvent(signed), signature, publicKey), `event ${i} verifies with the generated authz_audit_key`).toBe(true);
     }
+    // authz checks them against the pinned audit key (AUTHZ_AUDIT_VERIFIER_KEY_FILE), as the console's audit page does,
+    // once a checkpoint covers them (AUDIT_CHECKPOINT_INTERVAL_MS).
+    const status = createClient(AuditStatusServiceDefinition, createChannel(plans.authz.env['AUTHZ_GRPC_HOST'] + ':' + plans.authz.env['AUTHZ_GRPC_PORT']), {
+      '*': { metadata: Metadata({ authorization: `Bearer ${adminKey}` }) },
+    });
+    let last = '';
+    const verified = await audit!.waitFor(
+      'both events verified in a checkpoint signed by the pinned key',
+      async () => {
+        const answer = await status.getAuditStatus({ org: 'org:acme', eventIds: rows.map((r) => r.id) });
+        last = JSON.stringify(answer);
+        return answer.checkpointVerified && answer.events.every((e) => e.state === AuditEventState.AUDIT_EVENT_STATE_VERIFIED) ? answer : undefined;
+      },
+      { timeoutMs: 25_000, intervalMs: 500 },
+    ).catch((error: unknown) => {
+      throw new Error(`last audit status: ${last}`, { cause: error });
+    });
+    expect(verified.events.map((e) => e.eventId)).toEqual(rows.map((r) => r.id));
     expect(events[0]!.signed!.event!.after).toMatchObject({ subject: MEMBER, role: 'env_writer', scope });
     expect(events[1]!.signed!.event!.before).toMatchObject({ subject: MEMBER, role: 'env_writer', scope });
     // Audit asks authz who may read: a service of acme with no grant may not; an unknown key is not a caller.

@@ -100,6 +100,8 @@ export interface Run {
   readonly databaseUrl: string;
   readonly redisPrefix: string;
   readonly producerKey: KeyObject;
+  /** Audit's checkpoint signing key (audit_signing_key.pem; its verifier key is audit_verifier_key). */
+  readonly auditKey: KeyObject;
   /** The container environment's value (Dockerfile ENV + compose environment), before mapping. */
   env(service: ServiceName, name: string): string;
 }

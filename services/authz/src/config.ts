@@ -35,8 +35,9 @@ const schema = z.strictObject({
   AUTHZ_AUDIT_ADDRESS: setting.address().optional(),
   AUTHZ_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AUTHZ_AUDIT_KEY_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -').optional(),
-  // AuditStatusService: the audit log's checkpoint key (signed-note vkey) and witness keys (comma-separated vkeys), pinned.
-  AUTHZ_AUDIT_VERIFIER_KEY: z.string().min(1).optional(),
+  // AuditStatusService: the audit log's checkpoint key (signed-note vkey; or a file, AUTHZ_AUDIT_VERIFIER_KEY_FILE,
+  // as `warden audit verifier-key` prints it) and witness keys (comma-separated vkeys), pinned.
+  AUTHZ_AUDIT_VERIFIER_KEY: fileSecret(z.string().min(1).optional()),
   AUTHZ_AUDIT_WITNESS_KEYS: z.string().optional(),
   AUTHZ_AUDIT_PRODUCER: z.string().regex(/^[a-z][a-z0-9._:-]{0,63}$/, 'must be a producer name like authz').default('authz'),
   AUTHZ_OUTBOX_BATCH: z.coerce.number().int().min(1).max(1000).default(100),

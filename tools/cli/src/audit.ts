@@ -7,11 +7,14 @@ import { readFileSync, writeFileSync, createWriteStream } from 'node:fs';
 import { Command, Option } from 'commander';
 import { createChannel, createClient, Metadata } from 'nice-grpc';
 import { AuditServiceDefinition, ExportFormat, Order, type AuditServiceClient, type StoredEvent } from '@warden/proto/audit/v1';
+import { createPublicKey } from 'node:crypto';
 import {
   checkWitnessPolicy,
+  createNoteVerifier,
   formatVerifierKey,
   parseCheckpointNote,
   parseExportLine,
+  parsePrivateKey,
   parseWitnessPolicy,
   parseVerifierKey,
   problemKindFromProto,
@@ -216,6 +219,16 @@ export function createAuditCommand(io: CliIo = defaultIo): Command {
         c.close();
         if (file !== undefined) await new Promise<void>((resolve) => file.end(resolve));
       }
+    });
+
+  command
+    .command('verifier-key')
+    .description("print the verifier key (<name>+<hash>+<key>, C2SP signed-note) of the audit service's checkpoint signing key, to pin it (AUTHZ_AUDIT_VERIFIER_KEY, verify --key)")
+    .requiredOption('--signing-key <file>', 'the Ed25519 private key (PKCS#8 PEM) the audit service signs checkpoints with (AUDIT_SIGNING_KEY_FILE)')
+    .option('--name <name>', 'the key name the service signs under (AUDIT_SIGNING_KEY_NAME)', 'warden-audit')
+    .action((o: { signingKey: string; name: string }) => {
+      const key = parsePrivateKey(readFileSync(o.signingKey, 'utf8'));
+      io.stdout(`${formatVerifierKey(createNoteVerifier(o.name, createPublicKey(key)))}\n`);
     });
 
   withConnection(command.command('checkpoint').description("print (or save) an organization's latest signed checkpoint"))

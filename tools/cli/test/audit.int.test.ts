@@ -134,4 +134,13 @@ describe('warden audit', () => {
     const online = await run(['verify', '--address', address, '--org', 'globex']);
     expect(online.out).toMatch(/^OK {2}5 events, 1 checkpoint roots verified, tree size 5/);
   });
+
+  it('verifier-key prints the vkey of the signing key the service uses (what it reports, what pins it)', async () => {
+    const printed = await run(['verifier-key', '--signing-key', join(dir, 'service', 'checkpoint-signing-key.pem')]);
+    expect(printed.code).toBe(0);
+    expect(printed.out.trim()).toBe(app.log.verifierKey);
+    const other = await run(['verifier-key', '--signing-key', join(dir, 'service', 'checkpoint-signing-key.pem'), '--name', 'audit.example']);
+    expect(other.out.trim()).toMatch(/^audit\.example\+[0-9a-f]{8}\+/);
+    expect(other.out.trim()).not.toBe(app.log.verifierKey);
+  });
 });
