@@ -19,8 +19,8 @@ import { createHash, hash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { join, resolve } from 'node:path';
 import canonicalize from 'canonicalize';
-import { v7 as uuidv7 } from 'uuid';
 import { Event } from '@warden/proto/audit/v1';
+import { benchEvent } from './bench-event.mjs';
 
 const dist = resolve(import.meta.dirname, '../../packages/audit-events/dist');
 const events = await import(join(dist, 'event.js'));
@@ -38,23 +38,10 @@ const ROUNDS = arg('rounds', 5);
 
 // ------------------------------------------------------------------ events
 let clock = Date.UTC(2026, 10, 29, 12, 0, 0, 0);
-const resources = Array.from({ length: 50 }, (_, i) => `org:bench/project:p${i % 5}/env:${i % 2 ? 'production' : 'staging'}/flag:f${i}`);
 const odd = [1e21, -0, 0.1, 2.5e-7, -1234.5678, 9007199254740992, 1e-7, 123456789012345680000];
 function makeEvent(i) {
   clock += 1;
-  const event = {
-    id: uuidv7({ msecs: clock }),
-    occurredAt: new Date(clock).toISOString(),
-    actor: { type: 'user', id: `user${i % 97}@bench.io` },
-    action: 'flag.rollout_changed',
-    resource: resources[i % resources.length],
-    before: { rollout: i % 100 },
-    after: { rollout: (i + 1) % 100 },
-    reason: 'benchmark',
-    request: { traceId: `t-${i}` },
-    producer: 'bench',
-    keyId: 'b1',
-  };
+  const event = benchEvent(i, clock);
   if (i % 4 === 3) {
     // A richer quarter: nested values, unicode, escapes, awkward numbers, more optional fields.
     event.actor = { type: 'service', id: `deployer-${i % 13}`, onBehalfOf: `user:sarah${i % 7}@acme.com` };

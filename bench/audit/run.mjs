@@ -35,9 +35,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, createClient } from 'nice-grpc';
-import { v7 as uuidv7 } from 'uuid';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import { freePort, startNode } from '@warden/testkit';
+import { benchEvent } from './bench-event.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
 const audit = (p) => import(join(root, 'services/audit/dist', p));
@@ -121,22 +121,10 @@ function cpuNote(before, events) {
 }
 
 let clock = Date.now() - 3_600_000;
-const resources = Array.from({ length: 50 }, (_, i) => `org:bench/project:p${i % 5}/env:${i % 2 ? 'production' : 'staging'}/flag:f${i}`);
+/** Occurred an hour ago (never future-dated), ids minted now (inside the service's in-memory duplicate window). */
 function makeEvent(i) {
   clock += 1;
-  return {
-    id: uuidv7(),
-    occurredAt: new Date(clock).toISOString(),
-    actor: { type: 'user', id: `user${i % 97}@bench.io` },
-    action: 'flag.rollout_changed',
-    resource: resources[i % resources.length],
-    before: { rollout: i % 100 },
-    after: { rollout: (i + 1) % 100 },
-    reason: 'benchmark',
-    request: { traceId: `t-${i}` },
-    producer: 'bench',
-    keyId: 'b1',
-  };
+  return benchEvent(i, clock, Date.now());
 }
 function toProto(event, signature) {
   return {
