@@ -3,4 +3,5 @@
  * the services share with it. @warden/service-kit re-exports all of it.
  */
 export { createBackoff, delay, type Backoff, type BackoffOptions } from './backoff.js';
+export { deadline } from './deadline.js';
 export { createInstruments } from './instruments.js';

@@ -8,4 +8,4 @@ export { loadConfig, knownSettings, fileSecret, setting, ConfigError, DEFAULT_SH
 export { startTelemetry, tracingEnabled, traceFields, createStoreSpan, type Telemetry, type TelemetryOptions, type StoreSpan } from './telemetry.js';
 export { httpErrorHandler, httpFailureOf, type ErrorBody, type HttpErrorOptions, type HttpFailure } from './http-errors.js';
 export { encodePageToken, decodePageToken } from './page-token.js';
-export { createBackoff, delay, createInstruments, type Backoff, type BackoffOptions } from '@warden/client-kit';
+export { createBackoff, deadline, delay, createInstruments, type Backoff, type BackoffOptions } from '@warden/client-kit';

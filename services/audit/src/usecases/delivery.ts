@@ -13,7 +13,7 @@
  * (@warden/service-kit); the store is read with a deadline too.
  */
 import type { StoredRecord } from '@warden/audit-events';
-import { createBackoff, delay, type Backoff } from '@warden/service-kit';
+import { type Backoff, createBackoff, deadline, delay } from '@warden/service-kit';
 import { SinkError, wantsAction, wantsOrg, type CursorStore, type DeliveryBatch, type DeliverySource, type Sink, type SinkFilter } from '../domain/delivery.js';
 import type { Clock } from '../domain/ports.js';
 import type { AuditLogLogger } from './logger.js';
@@ -232,6 +232,6 @@ export class Delivery {
   }
 
   private deadline(signal: AbortSignal): AbortSignal {
-    return AbortSignal.any([signal, AbortSignal.timeout(this.options.timeoutMs)]);
+    return deadline(this.options.timeoutMs, signal);
   }
 }

@@ -15,7 +15,7 @@
  * Off the commit path: nothing here delays an Append.
  */
 import { addSignatureLines, checkCosignature, parseSignedNote } from '@warden/audit-events';
-import { createBackoff, delay } from '@warden/service-kit';
+import { createBackoff, deadline, delay } from '@warden/service-kit';
 import type { CheckpointRow } from '../domain/ports.js';
 import { WitnessRefusal, type WitnessClient } from '../domain/witness-ports.js';
 import type { AuditLogLogger } from './logger.js';
@@ -130,7 +130,7 @@ export class Witnessing {
       }
       try {
         const proof = old === 0 || old === row.treeSize ? [] : await this.options.consistencyProof(row.org, old, row.treeSize);
-        const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.options.timeoutMs)]);
+        const signal = deadline(this.options.timeoutMs, this.stop.signal);
         const reply = await witness.addCheckpoint({ oldSize: old, proof, note: row.note }, signal);
         if (reply.kind === 'conflict') {
           outcome('conflict');

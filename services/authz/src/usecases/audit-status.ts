@@ -11,6 +11,7 @@
 import { checkCosignature, openCheckpoint, parseCheckpointNote, verifyInclusion, type CosignatureVerifier, type NoteVerifier } from '@warden/audit-events';
 import { InvalidArgumentError } from '@warden/errors';
 import { parseResource } from '@warden/names';
+import { deadline } from '@warden/service-kit';
 import type { Caller } from '../domain/caller.js';
 import type { AdminRules } from './admin-rules.js';
 import { NO_OPTIONS, type CallOptions } from './call.js';
@@ -105,7 +106,7 @@ export function createAuditStatus(deps: AuditStatusDeps) {
         events: input.eventIds.map((eventId) => ({ eventId, state: 'unverifiable', seq: 0, reason })),
       });
       if (deps.reader === undefined) return none('this authz has no audit service configured (AUTHZ_AUDIT_ADDRESS)');
-      const signal = AbortSignal.any([options.signal ?? new AbortController().signal, AbortSignal.timeout(10_000)]);
+      const signal = deadline(10_000, options.signal);
       let note: string;
       try {
         note = await deps.reader.checkpoint(org.org, input.authorization, signal);

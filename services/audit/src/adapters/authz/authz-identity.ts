@@ -22,6 +22,7 @@ import { ClientError, createChannel, createClient, Metadata, Status, type Channe
 import { Decision } from '@warden/proto/authz/v1';
 import { IdentityServiceDefinition, type IdentityServiceClient } from '@warden/proto/authz/v1/identity';
 import { UnauthenticatedError, UnavailableError } from '@warden/errors';
+import { deadline } from '@warden/service-kit';
 import type { AccessPolicy, Caller, StoreCallOptions } from '../../domain/ports.js';
 
 const TRANSIENT = new Set([Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.ABORTED]);
@@ -97,8 +98,7 @@ export class AuthzIdentity implements AccessPolicy {
   }
 
   private callOptions(signal: AbortSignal | undefined): { metadata: Metadata; signal: AbortSignal } {
-    const deadline = AbortSignal.timeout(this.options.timeoutMs);
-    return { metadata: this.metadata, signal: signal === undefined ? deadline : AbortSignal.any([signal, deadline]) };
+    return { metadata: this.metadata, signal: deadline(this.options.timeoutMs, signal) };
   }
 
   private async ask<T>(call: () => Promise<T>, what: string): Promise<T> {

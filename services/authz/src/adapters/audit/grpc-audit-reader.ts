@@ -5,6 +5,7 @@
  */
 import { ClientError, createChannel, createClient, Metadata, Status } from 'nice-grpc';
 import { AuditServiceDefinition } from '@warden/proto/audit/v1';
+import { deadline } from '@warden/service-kit';
 import type { AuditReader, ProofAnswer } from '../../usecases/audit-status.js';
 
 export function createGrpcAuditReader(options: { readonly address: string; readonly timeoutMs?: number }): AuditReader & { close(): void } {
@@ -13,7 +14,7 @@ export function createGrpcAuditReader(options: { readonly address: string; reado
   const timeoutMs = options.timeoutMs ?? 5_000;
   const callOptions = (authorization: string | undefined, signal: AbortSignal) => ({
     metadata: authorization === undefined ? Metadata() : Metadata({ authorization }),
-    signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+    signal: deadline(timeoutMs, signal),
   });
   return {
     async checkpoint(org, authorization, signal) {

@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { ClientError, createChannel, createClient, Status } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition, type AppendRequest } from '@warden/proto/audit/v1';
 import { appendBatchSigned } from '@warden/audit-events';
+import { deadline } from '@warden/service-kit';
 import type { AuditSink } from '../../ports.js';
 
 export interface GrpcAuditSinkOptions {
@@ -23,7 +24,7 @@ export function createGrpcAuditSink(options: GrpcAuditSinkOptions): AuditSink {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return {
     async append(events, signal) {
-      const send = (request: AppendRequest) => audit.append(request, { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) });
+      const send = (request: AppendRequest) => audit.append(request, { signal: deadline(timeoutMs, signal) });
       const results = await appendBatchSigned(events, options.privateKey, send);
       return results.map((result) =>
         result.status === AppendStatus.APPEND_STATUS_ACCEPTED || result.status === AppendStatus.APPEND_STATUS_DUPLICATE
