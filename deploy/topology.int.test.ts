@@ -119,7 +119,10 @@ const ADDED: MappingTable['added'] = {
     // Compose gives authz a Redis of its own; here the machine's Redis is shared with other tests.
     AUTHZ_REDIS_KEY_PREFIX: (run) => run.redisPrefix,
   },
-  audit: {},
+  audit: {
+    // Compose keeps the 10 s default; the pinned-key check below waits for a checkpoint, so one a second here.
+    AUDIT_CHECKPOINT_INTERVAL_MS: () => '1000',
+  },
 };
 
 /** A member of examples/acme.yaml the test grants to and revokes from. */
