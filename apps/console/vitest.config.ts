@@ -13,6 +13,8 @@ export default defineConfig({
     // One authz and one Chromium for all specs (global setup); specs run one after another (2 cores).
     globalSetup: ['test/support/global-setup.ts'],
     fileParallelism: false,
+    // Its own group, after the others: one worker here while the rest of the suite may use more.
+    sequence: { groupOrder: 1 },
     // The specs share one process (one import of playwright-core); each has its own module state.
     isolate: false,
   },
