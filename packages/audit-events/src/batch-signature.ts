@@ -28,9 +28,9 @@
  * root (RFC 9162 §2.1.3.2), and verify the signature over the message above for that
  * size and root with the producer's key.
  */
-import { sign, verify, type KeyObject } from 'node:crypto';
+import { sign, type KeyObject } from 'node:crypto';
 import { canonicalEvent, type AuditEvent } from './event.js';
-import { rawPublicKey } from './keys.js';
+import { rawPublicKey, verifyCanonicalSignature, verifyCanonicalSignatureAsync } from './keys.js';
 import { hashLeaf, MerkleTree, rootFromInclusion } from './merkle.js';
 
 /** The first field of a stored batch signature. */
@@ -145,24 +145,23 @@ export function signCanonicalBatch(leaves: BatchLeaves, privateKey: KeyObject): 
 
 /** Does `signature` sign the batch of these canonical events (or leaf hashes), in this order? */
 export function verifyBatch(leaves: BatchLeaves, signature: Uint8Array, publicKey: KeyObject): boolean {
-  if (signature.length !== 64 || leaves.length === 0) return false;
-  try {
-    return verify(null, Buffer.from(new BatchTree(leaves).message(), 'utf8'), publicKey, signature);
-  } catch {
-    return false;
-  }
+  const message = leaves.length === 0 ? undefined : batchMessageOf(leaves);
+  return message !== undefined && verifyCanonicalSignature(message, signature, publicKey);
 }
 
 /** {@link verifyBatch} with the Ed25519 check off the main thread (libuv thread pool). */
 export function verifyBatchAsync(leaves: BatchLeaves, signature: Uint8Array, publicKey: KeyObject): Promise<boolean> {
-  if (signature.length !== 64 || leaves.length === 0) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    try {
-      verify(null, Buffer.from(new BatchTree(leaves).message(), 'utf8'), publicKey, signature, (error, ok) => resolve(error === null && ok));
-    } catch {
-      resolve(false);
-    }
-  });
+  const message = leaves.length === 0 ? undefined : batchMessageOf(leaves);
+  return message === undefined ? Promise.resolve(false) : verifyCanonicalSignatureAsync(message, signature, publicKey);
+}
+
+/** The batch message of these leaves, or undefined when they do not make a tree. */
+function batchMessageOf(leaves: BatchLeaves): string | undefined {
+  try {
+    return new BatchTree(leaves).message();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every event's stored signature for a batch and its signature (the tree is computed once). */
@@ -226,7 +225,7 @@ export class BatchSignatureCache {
     const id = `${this.keyId(publicKey)}.${size}.${root.toString('base64')}.${signature.toString('base64')}`;
     const known = this.results.get(id);
     if (known !== undefined) return known;
-    const ok = verifyMessage(batchMessage(size, root), signature, publicKey);
+    const ok = verifyCanonicalSignature(batchMessage(size, root), signature, publicKey);
     if (this.results.size >= this.maxEntries) {
       const oldest = this.results.keys().next();
       if (oldest.done !== true) this.results.delete(oldest.value);
@@ -249,14 +248,6 @@ export class BatchSignatureCache {
   }
 }
 
-function verifyMessage(message: string, signature: Uint8Array, publicKey: KeyObject): boolean {
-  if (signature.length !== 64) return false;
-  try {
-    return verify(null, Buffer.from(message, 'utf8'), publicKey, signature);
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The one check of a stored record's producer signature, either form: a per-event
@@ -265,11 +256,11 @@ function verifyMessage(message: string, signature: Uint8Array, publicKey: KeyObj
  * remembers batch signatures already checked.
  */
 export function verifyRecordSignature(canonical: string, storedSignature: string, publicKey: KeyObject, cache?: BatchSignatureCache): boolean {
-  if (!isBatchSignature(storedSignature)) return verifyMessage(canonical, Buffer.from(storedSignature, 'base64'), publicKey);
+  if (!isBatchSignature(storedSignature)) return verifyCanonicalSignature(canonical, Buffer.from(storedSignature, 'base64'), publicKey);
   const proof = parseBatchSignature(storedSignature);
   if (proof === undefined) return false;
   const root = rootFromInclusion(proof.index, proof.size, canonicalLeafHash(canonical), proof.path);
   if (root === undefined) return false;
   if (cache !== undefined) return cache.check(publicKey, proof.size, root, proof.signature);
-  return verifyMessage(batchMessage(proof.size, root), proof.signature, publicKey);
+  return verifyCanonicalSignature(batchMessage(proof.size, root), proof.signature, publicKey);
 }

@@ -45,12 +45,13 @@ export function signEvent(event: AuditEvent, privateKey: KeyObject): Buffer {
 }
 
 export function verifyEventSignature(event: AuditEvent, signature: Uint8Array, publicKey: KeyObject): boolean {
-  if (signature.length !== 64) return false;
+  let canonical: string;
   try {
-    return verify(null, Buffer.from(canonicalEvent(event), 'utf8'), publicKey, signature);
+    canonical = canonicalEvent(event);
   } catch {
     return false;
   }
+  return verifyCanonicalSignature(canonical, signature, publicKey);
 }
 
 /** Ed25519 over a text already in its signed form (a canonical event, a batch message), on this thread. */
