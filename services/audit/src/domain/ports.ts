@@ -80,8 +80,6 @@ export interface Spool {
   release(upTo: number): Promise<void>;
   /** Every batch of the segments with an id at most `upTo` (all by default), in append order. */
   pending(upTo?: number): Promise<SpoolBatch[]>;
-  /** Forgets every batch (after all were replayed). */
-  clear(): Promise<void>;
   readonly isEmpty: boolean;
 }
 

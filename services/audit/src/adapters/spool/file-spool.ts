@@ -29,6 +29,11 @@ export class FileSpool implements Spool {
     const files = listSegments(dir);
     for (const { id, path } of files) {
       const file = new SpoolFile<SpoolBatch>(path);
+      if (file.isEmpty) {
+        // A segment created and never written: nothing to replay.
+        rmSync(path, { force: true });
+        continue;
+      }
       let events = 0;
       try {
         events = countEvents(file.read());
@@ -38,9 +43,6 @@ export class FileSpool implements Spool {
       this.closed.push({ id, file, events });
     }
     this.current = this.segment((files.at(-1)?.id ?? 0) + 1);
-    // Empty leftovers (a segment created and never written) are dropped now.
-    for (const s of this.closed.filter((c) => c.file.isEmpty)) rmSync(s.file.path, { force: true });
-    this.closed.splice(0, this.closed.length, ...this.closed.filter((c) => !c.file.isEmpty));
   }
 
   /** The segment appends go to now. */
@@ -91,12 +93,6 @@ export class FileSpool implements Spool {
       batches.push(...read);
     }
     return batches;
-  }
-
-  async clear(): Promise<void> {
-    await this.release(Number.MAX_SAFE_INTEGER);
-    await this.current.file.clear();
-    this.current.events = 0;
   }
 
   async close(): Promise<void> {
