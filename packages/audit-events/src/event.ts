@@ -115,7 +115,12 @@ export function canonicalEvent(event: AuditEvent): string {
 
 /** Hex SHA-256 of the canonical event: same id + same content = duplicate. */
 export function contentHash(event: AuditEvent): string {
-  return sha256Hex(canonicalEvent(event));
+  return canonicalContentHash(canonicalEvent(event));
+}
+
+/** {@link contentHash} of an event whose canonical JSON is already computed. */
+export function canonicalContentHash(canonical: string): string {
+  return sha256Hex(canonical);
 }
 
 /** Drops keys whose value is undefined at the levels zod builds (event, actor, request). */

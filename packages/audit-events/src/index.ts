@@ -8,6 +8,7 @@ export {
   parseEvent,
   canonicalEvent,
   contentHash,
+  canonicalContentHash,
   uuidV7Time,
   UUID_V7,
   ISO_MS,

@@ -10,8 +10,8 @@
  * JSON, @warden/audit-events batch-signature.ts), so it is judged once, for the batch;
  * each admitted event is stored with its own proof of membership (`batch-v1.…`).
  */
-import { createHash, type KeyObject } from 'node:crypto';
-import { BatchTree, canonicalEvent, parseEvent, uuidV7Time, verifyCanonicalSignatureAsync, type AuditEvent, type KeyLookup } from '@warden/audit-events';
+import type { KeyObject } from 'node:crypto';
+import { BatchTree, canonicalContentHash, canonicalEvent, parseEvent, uuidV7Time, verifyCanonicalSignatureAsync, type AuditEvent, type KeyLookup } from '@warden/audit-events';
 import { InvalidArgumentError } from '@warden/errors';
 import type { AppendInput, Refusal, RefusalReason } from '../domain/append.js';
 import type { SignatureCheck } from '../domain/ports.js';
@@ -88,7 +88,7 @@ function checkKey(event: AuditEvent, now: number, keys: ProducerKeyLookup): { re
 }
 
 function admitted(event: AuditEvent, canonical: string, signature: string): Admitted {
-  return { ok: true, event, signature, canonical, contentHash: createHash('sha256').update(canonical).digest('hex') };
+  return { ok: true, event, signature, canonical, contentHash: canonicalContentHash(canonical) };
 }
 
 export async function admit(input: AppendInput, now: number, keys: ProducerKeyLookup, limits: AdmissionLimits, verify: SignatureCheck = verifyCanonicalSignatureAsync): Promise<Admission> {
