@@ -11,7 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { eventually } from './eventually.js';
-import { freePort } from './ports.js';
+import { freePort, freePorts } from './ports.js';
 import { startProcess, type TestProcess } from './process.js';
 
 const run = promisify(execFile);
@@ -20,8 +20,10 @@ const EPHEMERAL = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
 function startRedisServer(port: number, extra: readonly string[], cwd: string | undefined, why: string): TestProcess {
   return startProcess('redis-server', ['--port', String(port), ...EPHEMERAL, ...extra], {
     name: `redis-server :${port}`,
-    stdout: 'ignore',
+    // redis-server says why it stopped (port in use, bad setting) on stdout.
+    stdout: 'capture',
     stderr: 'capture',
+    outputLimit: 8_000,
     ...(cwd === undefined ? {} : { cwd }),
     whenMissing: `${why} and need redis-server on PATH (.ci/run installs it)`,
   });
@@ -82,22 +84,45 @@ export interface OwnCluster {
   stop(): Promise<void>;
 }
 
-/** A real Redis Cluster of the caller's own: `size` masters in cluster mode, 16384 slots split between them. */
+/**
+ * A real Redis Cluster of the caller's own: `size` masters in cluster mode, 16384 slots split between them.
+ * Each node gets its cluster bus port explicitly (`--cluster-port`): the default, port + 10000, is refused
+ * above 55535 and may be another process's. A node that exits before it answers (a port taken between
+ * picking and binding) starts the whole cluster again on new ports, up to three times.
+ */
 export async function ownRedisCluster(size = 3): Promise<OwnCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCluster(size);
+    } catch (error) {
+      if (!(error instanceof NodeExitedEarly) || attempt === 3) throw error;
+    }
+  }
+}
+
+class NodeExitedEarly extends Error {}
+
+async function startCluster(size: number): Promise<OwnCluster> {
   const dir = await mkdtemp(path.join(tmpdir(), 'warden-redis-cluster-'));
-  const ports: number[] = [];
-  for (let i = 0; i < size; i++) ports.push(await freePort());
+  const picked = await freePorts(size * 2);
+  const ports = picked.slice(0, size);
+  const busPorts = picked.slice(size);
   const procs: TestProcess[] = [];
   const stop = async () => {
     await Promise.all(procs.map((p) => p.kill()));
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (const port of ports) {
+    for (const [i, port] of ports.entries()) {
       const why = 'the Redis Cluster tests start redis-server in cluster mode';
-      procs.push(startRedisServer(port, ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`], dir, why));
+      const cluster = ['--cluster-enabled', 'yes', '--cluster-port', String(busPorts[i]), '--cluster-config-file', `nodes-${port}.conf`];
+      procs.push(startRedisServer(port, cluster, dir, why));
     }
-    for (const [i, port] of ports.entries()) await answering(procs[i]!, port);
+    for (const [i, port] of ports.entries()) {
+      await answering(procs[i]!, port).catch((error: Error) => {
+        throw procs[i]!.running ? error : new NodeExitedEarly(error.message, { cause: error });
+      });
+    }
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 20_000 }).catch(
       (error: Error) => {
         throw new Error(`redis-cli --cluster create failed (redis-cli must be on PATH; .ci/run installs it): ${error.message}`);

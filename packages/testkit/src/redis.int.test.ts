@@ -2,7 +2,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys, redisPrefix, redisUrl, sharedRedis } from './redis.js';
-import { ownRedis } from './redis-server.js';
+import { ownRedis, ownRedisCluster } from './redis-server.js';
 
 let redis: Redis;
 beforeAll(async () => {
@@ -56,6 +56,22 @@ describe('Redis for tests', () => {
     } finally {
       client.disconnect();
       await own.stop();
+    }
+  });
+
+  it('runs a Redis Cluster whose bus ports were picked free, never port + 10000 (refused above 55535, maybe taken)', async () => {
+    const cluster = await ownRedisCluster();
+    try {
+      for (const [i, { port }] of cluster.nodes.entries()) {
+        const [, busPort] = (await cluster.node(i).config('GET', 'cluster-port')) as [string, string];
+        expect(Number(busPort)).toBeGreaterThan(0);
+        expect(Number(busPort)).not.toBe(port + 10_000);
+      }
+      const client = cluster.client();
+      await client.set('{k}a', '1');
+      expect(await client.get('{k}a')).toBe('1');
+    } finally {
+      await cluster.stop();
     }
   });
 });
