@@ -14,7 +14,7 @@ import { createAuthorizer } from '../src/usecases/check.js';
 import { parseWorld } from '../src/domain/world.js';
 import { CachedGrantSource, type CachedGrantSourceOptions } from '../src/adapters/cache/cached-grant-source.js';
 import { applyWorld, deleteBinding } from '../src/adapters/postgres/pg-grant-writer.js';
-import { deleteKeys, ownRedisCluster, redisPrefix, redisUrl, sharedRedis, testRedis, type OwnCluster } from '@warden/testkit';
+import { deleteKeys, eventually, ownRedisCluster, redisPrefix, redisUrl, sharedRedis, testRedis, type OwnCluster } from '@warden/testkit';
 import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
 
 let db: TestDatabase;
@@ -83,7 +83,8 @@ describe('a single Redis', () => {
     const first = await createAuthorizer({ source: filler }).check(TRUSTED_LOCAL, CHECK);
     expect(first.decision).toBe('ALLOW');
     expect(first.reason.binding?.subject).toBe('group:c');
-    await new Promise((r) => setTimeout(r, 100)); // the fill's writes to Redis are not awaited
+    // The fill's writes to Redis are not awaited: wait until all nine units are there.
+    await eventually(async () => (await shared.keys(`${prefix}*`)).length >= 9, { what: 'the fill wrote its nine units to Redis' });
 
     const client = counting(testRedis(redisUrl()));
     closers.push(() => client.redis.disconnect());
@@ -107,24 +108,28 @@ describe('a Redis Cluster', () => {
     for (const subject of ['user:uma', 'user:vic']) {
       for (const env of ['dev', 'prod']) expect((await authorizer.check(TRUSTED_LOCAL, { ...CHECK, subject, resource: `org:acme/project:p/env:${env}` })).decision).toBe('ALLOW');
     }
-    await new Promise((r) => setTimeout(r, 200));
-    const perNode = await Promise.all(cluster.nodes.map((_, i) => cluster.node(i).keys(`${prefix}*`)));
-    const all = perNode.flat().sort();
-    expect(all).toEqual(
-      [
-        `${prefix}${UNIT_FORMAT}:o:acme`,
-        `${prefix}${UNIT_FORMAT}:r:org:acme`,
-        `${prefix}${UNIT_FORMAT}:r:org:acme/project:p`,
-        `${prefix}${UNIT_FORMAT}:r:org:acme/project:p/env:dev`,
-        `${prefix}${UNIT_FORMAT}:r:org:acme/project:p/env:prod`,
-        `${prefix}${UNIT_FORMAT}:s:group:a`,
-        `${prefix}${UNIT_FORMAT}:s:group:b`,
-        `${prefix}${UNIT_FORMAT}:s:group:c`,
-        // Bindings on every user (`user:*`, issue 14) are a subject unit of their own, shared by all users.
-        `${prefix}${UNIT_FORMAT}:s:user:*`,
-        `${prefix}${UNIT_FORMAT}:s:user:uma`,
-        `${prefix}${UNIT_FORMAT}:s:user:vic`,
-      ].sort(),
+    // The fills' writes to Redis are not awaited: wait until all eleven units are there.
+    const expected = [
+      `${prefix}${UNIT_FORMAT}:o:acme`,
+      `${prefix}${UNIT_FORMAT}:r:org:acme`,
+      `${prefix}${UNIT_FORMAT}:r:org:acme/project:p`,
+      `${prefix}${UNIT_FORMAT}:r:org:acme/project:p/env:dev`,
+      `${prefix}${UNIT_FORMAT}:r:org:acme/project:p/env:prod`,
+      `${prefix}${UNIT_FORMAT}:s:group:a`,
+      `${prefix}${UNIT_FORMAT}:s:group:b`,
+      `${prefix}${UNIT_FORMAT}:s:group:c`,
+      // Bindings on every user (`user:*`, issue 14) are a subject unit of their own, shared by all users.
+      `${prefix}${UNIT_FORMAT}:s:user:*`,
+      `${prefix}${UNIT_FORMAT}:s:user:uma`,
+      `${prefix}${UNIT_FORMAT}:s:user:vic`,
+    ].sort();
+    const perNode = await eventually(
+      async () => {
+        const keys = await Promise.all(cluster.nodes.map((_, i) => cluster.node(i).keys(`${prefix}*`)));
+        expect(keys.flat().sort()).toEqual(expected);
+        return keys;
+      },
+      { what: 'the fills wrote their units to the Cluster' },
     );
     expect(perNode.filter((keys) => keys.length > 0).length).toBeGreaterThanOrEqual(2);
     // A second replica, Redis only, answers from the Cluster without Postgres.
