@@ -129,10 +129,30 @@ export class BatchTree {
     return this.format(index, this.lastSignatureText);
   }
 
-  /** Every event's stored signature, in order (O(n log n) hashing). */
+  /**
+   * Every event's stored signature, in order: the same texts as {@link recordSignature},
+   * built top-down. PATH(m, D[lo:hi]) ends with the same sibling hashes for every leaf of
+   * a subtree, so each node's base64 is written once and the texts share their tails
+   * (no path array, map and join per event).
+   */
   recordSignatures(signature: Uint8Array): string[] {
-    const text = Buffer.from(signature).toString('base64');
-    return Array.from({ length: this.size }, (_, i) => this.format(i, text));
+    const size = this.size;
+    const head = `${BATCH_SIGNATURE_VERSION}.`;
+    const middle = `.${size}.${Buffer.from(signature).toString('base64')}`;
+    const out = new Array<string>(size);
+    const walk = (lo: number, hi: number, suffix: string): void => {
+      const n = hi - lo;
+      if (n === 1) {
+        out[lo] = `${head}${lo}${middle}${suffix}`;
+        return;
+      }
+      let k = 1;
+      while (k * 2 < n) k *= 2;
+      walk(lo, lo + k, `.${this.tree.rangeHash(lo + k, hi).toString('base64')}${suffix}`);
+      walk(lo + k, hi, `.${this.tree.rangeHash(lo, lo + k).toString('base64')}${suffix}`);
+    };
+    walk(0, size, '');
+    return out;
   }
 
   private format(index: number, signatureText: string): string {
