@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import {
@@ -56,6 +57,27 @@ function nonCanonical(text: string): string {
 const with_ = (stored: string, change: Partial<BatchProof>): string => formatBatchSignature({ ...parseBatchSignature(stored)!, ...change });
 
 describe('batch signatures', () => {
+  it('every stored batch form at once is, text for text, the one of each event alone: index, size, signature and PATH(m, D[n])', () => {
+    const signature = Buffer.alloc(64, 9);
+    for (const n of [...Array.from({ length: 70 }, (_, i) => i + 1), 500, 1000]) {
+      const canonicals = Array.from({ length: n }, (_, i) => `{"i":${i}}`);
+      const tree = new BatchTree(canonicals);
+      const all = tree.recordSignatures(signature);
+      const reference = new MerkleTree(canonicals.map(canonicalLeafHash));
+      expect(all).toHaveLength(n);
+      all.forEach((text, i) => {
+        expect(text).toBe(tree.recordSignature(i, signature));
+        expect(text).toBe(formatBatchSignature({ index: i, size: n, signature, path: reference.inclusionProof(i) }));
+      });
+    }
+  });
+
+  it('the leaf of a canonical event is H(0x00 || its UTF-8 bytes), non-ASCII and NUL included', () => {
+    for (const text of ['{}', '{"a":"ü😀\u2028"}', '{"a":"\u0000"}', 'x'.repeat(5000)]) {
+      expect(canonicalLeafHash(text).toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(Buffer.from(text, 'utf8')).digest('hex'));
+    }
+  });
+
   it('signs the domain-separated message over the RFC 9162 root of the canonical events', () => {
     const { canonicals, signature } = batch(3);
     const root = new MerkleTree(canonicals.map(canonicalLeafHash)).root();

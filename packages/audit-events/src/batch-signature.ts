@@ -31,7 +31,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { canonicalEvent, type AuditEvent } from './event.js';
 import { rawPublicKey, verifyCanonicalSignature, verifyCanonicalSignatureAsync } from './keys.js';
-import { hashLeaf, MerkleTree, rootFromInclusion } from './merkle.js';
+import { MerkleTree, rootFromInclusion, sha256 } from './merkle.js';
 
 /** The first field of a stored batch signature. */
 export const BATCH_SIGNATURE_VERSION = 'batch-v1';
@@ -53,7 +53,8 @@ export type BatchProof = {
 
 /** The RFC 9162 leaf hash of a canonical event. */
 export function canonicalLeafHash(canonical: string): Buffer {
-  return hashLeaf(Buffer.from(canonical, 'utf8'));
+  // H(0x00 || UTF-8 of canonical): the NUL character is the 0x00 byte, hashed as text without a Buffer.
+  return sha256(`\u0000${canonical}`);
 }
 
 function leafHashes(leaves: BatchLeaves): Buffer[] {
@@ -100,6 +101,8 @@ class EdgeMemoTree extends MerkleTree {
 export class BatchTree {
   private readonly tree: EdgeMemoTree;
   readonly root: Buffer;
+  private lastSignature: Uint8Array | undefined;
+  private lastSignatureText = '';
 
   constructor(leaves: BatchLeaves) {
     if (leaves.length === 0) throw new RangeError('a batch has at least one event');
@@ -118,13 +121,38 @@ export class BatchTree {
 
   /** The stored signature of event `index`, given the batch signature (see {@link formatBatchSignature}). */
   recordSignature(index: number, signature: Uint8Array): string {
-    return this.format(index, Buffer.from(signature).toString('base64'));
+    // The same signature for every event of the batch: its base64 is computed once.
+    if (signature !== this.lastSignature) {
+      this.lastSignature = signature;
+      this.lastSignatureText = Buffer.from(signature).toString('base64');
+    }
+    return this.format(index, this.lastSignatureText);
   }
 
-  /** Every event's stored signature, in order (O(n log n) hashing). */
+  /**
+   * Every event's stored signature, in order: the same texts as {@link recordSignature},
+   * built top-down. PATH(m, D[lo:hi]) ends with the same sibling hashes for every leaf of
+   * a subtree, so each node's base64 is written once and the texts share their tails
+   * (no path array, map and join per event).
+   */
   recordSignatures(signature: Uint8Array): string[] {
-    const text = Buffer.from(signature).toString('base64');
-    return Array.from({ length: this.size }, (_, i) => this.format(i, text));
+    const size = this.size;
+    const head = `${BATCH_SIGNATURE_VERSION}.`;
+    const middle = `.${size}.${Buffer.from(signature).toString('base64')}`;
+    const out = new Array<string>(size);
+    const walk = (lo: number, hi: number, suffix: string): void => {
+      const n = hi - lo;
+      if (n === 1) {
+        out[lo] = `${head}${lo}${middle}${suffix}`;
+        return;
+      }
+      let k = 1;
+      while (k * 2 < n) k *= 2;
+      walk(lo, lo + k, `.${this.tree.rangeHash(lo + k, hi).toString('base64')}${suffix}`);
+      walk(lo + k, hi, `.${this.tree.rangeHash(lo, lo + k).toString('base64')}${suffix}`);
+    };
+    walk(0, size, '');
+    return out;
   }
 
   private format(index: number, signatureText: string): string {

@@ -219,6 +219,25 @@ describe('canonicalEvent (fixed keys written directly) against canonicalize', ()
       (e) => (e.before = { toJSON: () => ({ b: 2, a: 1 }) } as never),
       (e) => Object.defineProperty(e, 'reason', { value: 'hidden', enumerable: false }),
       (e) => Object.defineProperty(e, 'zzz', { value: 'hidden', enumerable: false }),
+      // before/after: what the direct writer of plain data must write as canonicalize does, or leave to it.
+      (e) => (e.after = [1, , 3] as never), // eslint-disable-line no-sparse-arrays
+      (e) => (e.after = [undefined, Symbol('s'), null] as never),
+      (e) => (e.after = { b: undefined, a: [undefined], c: { y: undefined } } as never),
+      (e) => (e.after = { é: 1, z: 2, Z: 3, '😀': 4, '\uff61': 5, '10': 6, '9': 7, '': 8, '"\\\n': 9 } as never),
+      (e) => (e.after = { ['\ud800']: 1 } as never),
+      (e) => (e.after = ['\udc00'] as never),
+      (e) => (e.after = { s: Symbol('s') } as never),
+      (e) => (e.after = [-0, 1e21, 1e-7, 0.1, 2 ** 53, -1.5e300, true, false, null, ''] as never),
+      (e) => (e.after = Object.assign(Object.create(null) as object, { b: 1, a: { toJSON: () => 'x' } }) as never),
+      (e) => (e.after = { a: new Date(0) } as never),
+      (e) => (e.after = { a: () => 1 } as never),
+      (e) => (e.after = { a: 10n } as never),
+      (e) => (e.after = Object.assign([1, 2], { toJSON: () => 'arr' }) as never),
+      (e) => (e.after = new (class extends Array {})() as never),
+      (e) => (e.after = JSON.parse(`${'['.repeat(70)}1${']'.repeat(70)}`) as never),
+      (e) => (e.before = 'plain string' as never),
+      (e) => (e.before = 42 as never),
+      (e) => (e.before = null as never),
     ];
     for (const [i, change] of odd.entries()) {
       const event = base();

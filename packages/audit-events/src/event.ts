@@ -381,6 +381,8 @@ function requestJson(request: unknown): string | undefined {
 /** canonicalize(value) for a JSON-like value; undefined for what canonicalize writes oddly (a function) or refuses. */
 function freeJson(value: unknown): string | undefined {
   if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'object') {
+    const fast = plainJson(value, 0);
+    if (fast !== undefined) return fast;
     try {
       return canonicalize(value);
     } catch {
@@ -388,6 +390,59 @@ function freeJson(value: unknown): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * `canonicalize(value)` written directly for plain data (what parseEvent builds: plain
+ * objects and arrays of strings, finite numbers, booleans and null), without its Set of
+ * seen objects and its per-character surrogate scan of every key; the same text: keys
+ * sorted by UTF-16 code units (Array.prototype.sort), numbers and well-formed strings as
+ * JSON.stringify writes them, undefined members skipped. Undefined for anything else (a
+ * toJSON, a non-plain object or array, a hole, a symbol, NaN, a lone surrogate, a deep
+ * value): the caller then runs `canonicalize`, which gives its own answer or error.
+ */
+function plainJson(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return jsonString(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (depth >= MAX_FAST_DEPTH) return undefined;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+        const items = value as unknown[];
+        let text = '[';
+        for (let i = 0; i < items.length; i += 1) {
+          if (!(i in items)) return undefined;
+          const item = items[i];
+          // canonicalize writes an undefined or symbol item as null.
+          const json = item === undefined ? 'null' : plainJson(item, depth + 1);
+          if (json === undefined) return undefined;
+          text += i === 0 ? json : `,${json}`;
+        }
+        return `${text}]`;
+      }
+      if (!isPlainData(value)) return undefined;
+      let text = '{';
+      let first = true;
+      for (const key of Object.keys(value).sort()) {
+        const item = value[key];
+        if (item === undefined) continue;
+        const name = jsonString(key);
+        const json = plainJson(item, depth + 1);
+        if (name === undefined || json === undefined) return undefined;
+        text += first ? `${name}:${json}` : `,${name}:${json}`;
+        first = false;
+      }
+      return `${text}}`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /**

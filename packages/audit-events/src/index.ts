@@ -95,6 +95,7 @@ export {
   computeLeafHash,
   leafData,
   leafDataFromCanonical,
+  leafHashFromCanonical,
   logOrigin,
   GENESIS_CHAIN,
   type LogRecord,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { v7 as uuidv7 } from 'uuid';
 import { canonicalEvent, type AuditEvent } from './event.js';
-import { chainLink, computeLeafHash, GENESIS_CHAIN, leafData, leafDataFromCanonical } from './log-record.js';
+import { chainLink, computeLeafHash, GENESIS_CHAIN, leafData, leafDataFromCanonical, leafHashFromCanonical } from './log-record.js';
 import { hashLeaf } from './merkle.js';
 
 describe('leaf data', () => {
@@ -39,6 +39,9 @@ describe('leaf data', () => {
       const leaf = hashLeaf(data);
       expect(leaf.toString('hex')).toBe(createHash('sha256').update(Buffer.from([0])).update(leafData({ ...record, event })).digest('hex'));
       expect(leaf.equals(computeLeafHash({ ...record, event }))).toBe(true);
+      const fromText = leafHashFromCanonical(canonicalEvent(event), record);
+      expect(fromText.toString('hex')).toBe(leaf.toString('hex'));
+      expect(fromText.buffer.byteLength).toBe(32);
       const link = chainLink(previous, leaf);
       expect(link.buffer.byteLength).toBe(32); // its own memory, not a slice of the Buffer pool
       expect(link.toString('hex')).toBe(createHash('sha256').update(previous).update(leaf).digest('hex'));

@@ -162,10 +162,12 @@ export async function admitBatch(
   else if (!(await verify(tree.message(), batchSignature, key.key))) {
     failure = refusal('', 'bad-signature', 'batch_signature', `the batch signature does not verify with key "${first.keyId}" of producer "${first.producer}" over these ${events.length} events in this order`);
   }
+  // Every stored batch form at once (top-down, shared tails), not one inclusion path per event.
+  const signatures = failure === undefined ? tree.recordSignatures(batchSignature) : [];
   return events.map((p, i) => {
     const own = results[i];
     if (own !== undefined) return own;
     if (failure !== undefined) return failure.ok ? failure : { ok: false, outcome: { ...failure.outcome, id: p.event.id } };
-    return admitted(p.event, p.canonical, tree.recordSignature(i, batchSignature));
+    return admitted(p.event, p.canonical, signatures[i]!);
   });
 }

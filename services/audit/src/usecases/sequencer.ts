@@ -14,7 +14,7 @@
  *  - a failed write leaves the heads as they were and marks the state for a reload
  *    (the store may have taken the rows) before the next group.
  */
-import { chainLink, hashLeaf, leafDataFromCanonical, type CompactRange, type LogRecord } from '@warden/audit-events';
+import { chainLink, leafHashFromCanonical, type CompactRange, type LogRecord } from '@warden/audit-events';
 import { UnavailableError } from '@warden/errors';
 import { scopeOf } from '@warden/names';
 import type { AppendOutcome } from '../domain/append.js';
@@ -119,7 +119,7 @@ export class Sequencer {
           tentative.set(org, t);
         }
         const base = { org, seq: t.size, loggedAt, event: a.event, signature: a.signature };
-        const leaf = hashLeaf(leafDataFromCanonical(a.canonical, base));
+        const leaf = leafHashFromCanonical(a.canonical, base);
         const chain = chainLink(t.lastChain, leaf);
         // A literal of fixed shape, not a spread of `base`: the spread was the most expensive line of the commit (profiled).
         records.push({
