@@ -5,8 +5,10 @@
  *   npm run bench -w @warden/audit        (builds, then runs this file)
  *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR] [--only latency|per-event|batch]   (after a build)
  *
- * BENCH_AUDIT_<SETTING>=value passes AUDIT_<SETTING> to the service and BENCH_SERVICE_NODE_ARGS
- * node flags (the table's heading names them).
+ * The service runs with the node options of its image's CMD (deploy/audit.Dockerfile), as
+ * in production; --bare-node runs it without them. BENCH_AUDIT_<SETTING>=value passes
+ * AUDIT_<SETTING> to the service and BENCH_SERVICE_NODE_ARGS more node flags (the table's
+ * heading names them). The last row is the service's peak resident memory (VmHWM).
  * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
  * with `node --cpu-prof` and writes its profile into DIR on exit; --service FILE: run that
  * build of the service (another checkout's services/audit/dist/main.js, for before/after).
@@ -36,7 +38,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, createClient } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { freePort, startNode } from '@warden/testkit';
+import { freePort, readDockerfile, startNode } from '@warden/testkit';
 import { benchEvent } from './bench-event.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -62,6 +64,15 @@ const serviceIndex = args.indexOf('--service');
 const SERVICE_MAIN = serviceIndex >= 0 ? resolve(args[serviceIndex + 1]) : join(root, 'services/audit/dist/main.js');
 const BATCH = 500;
 const IN_FLIGHT = 4;
+/** The node options the image starts the service with (deploy/audit.Dockerfile's CMD). */
+function imageNodeArgs() {
+  const command = readDockerfile(join(root, 'deploy/audit.Dockerfile')).cmd;
+  if (command[0] !== 'node' || command.at(-1) !== 'services/audit/dist/main.js') {
+    throw new Error('deploy/audit.Dockerfile: expected CMD ["node", <options…>, "services/audit/dist/main.js"]');
+  }
+  return command.slice(1, -1);
+}
+const NODE_ARGS = args.includes('--bare-node') ? [] : imageNodeArgs();
 
 const results = [];
 const row = (metric, value, note = '') => {
@@ -78,7 +89,7 @@ const port = await freePort();
 const service = startNode(SERVICE_MAIN, [], {
   name: 'audit',
   cwd: dir,
-  nodeArgs: [...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR])],
+  nodeArgs: [...NODE_ARGS, ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR])],
   inheritEnv: false,
   stdout: 'inherit',
   stderr: 'inherit',
@@ -234,6 +245,10 @@ try {
   // not Linux
 }
 channel.close();
+// Peak resident memory of the service (VmHWM in /proc/<pid>/status), while it still runs.
+const peak = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${service.child.pid}/status`, 'utf8'));
+if (peak !== null) row('Service peak memory (VmHWM)', `${Math.round(Number(peak[1]) / 1024)} MiB`, 'resident, over the whole run');
+
 await service.stop();
 
 // 3. Timeline query over 10M rows (chdb in this process, its own data directory).
@@ -312,7 +327,8 @@ if (ROWS > 0) {
 const cpu = (await import('node:os')).cpus();
 const load = (await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ');
 const tried = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_AUDIT_') || k === 'BENCH_SERVICE_NODE_ARGS').map(([k, v]) => `${k.replace(/^BENCH_(AUDIT_)?/, (m) => (m === 'BENCH_AUDIT_' ? 'AUDIT_' : ''))}=${v}`);
-const settings = tried.length === 0 ? 'default settings' : `not the defaults: ${tried.join(' ')}`;
+const image = NODE_ARGS.length === 0 ? 'node without options' : `node ${NODE_ARGS.join(' ')} (deploy/audit.Dockerfile)`;
+const settings = `${image}, ${tried.length === 0 ? 'default settings' : `not the defaults: ${tried.join(' ')}`}`;
 process.stdout.write(`\n## Audit benchmark (${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, Node ${process.version}, chdb embedded, ${settings}; load average at the end ${load})\n\n| Metric | Result | Notes |\n|---|---|---|\n`);
 for (const r of results) process.stdout.write(`| ${r.metric} | ${r.value} | ${r.note} |\n`);
 rmSync(dir, { recursive: true, force: true });
