@@ -9,6 +9,9 @@
  * in production; --bare-node runs it without them. BENCH_AUDIT_<SETTING>=value passes
  * AUDIT_<SETTING> to the service and BENCH_SERVICE_NODE_ARGS more node flags (the table's
  * heading names them). The last row is the service's peak resident memory (VmHWM).
+ * --memory-limit MiB starts the service inside a memory cgroup of that size, as a container
+ * limit would (root and a cgroup v1 memory controller or cgroup v2 needed), and reports the
+ * cgroup's peak usage (page cache included) and how often it hit the limit.
  * --quick: 20,000 events, 4 s per steady rate, no timeline; --prof DIR: the service runs
  * with `node --cpu-prof` and writes its profile into DIR on exit; --service FILE: run that
  * build of the service (another checkout's services/audit/dist/main.js, for before/after).
@@ -32,13 +35,13 @@
  *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
  *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createChannel, createClient } from 'nice-grpc';
 import { AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
-import { freePort, readDockerfile, startNode } from '@warden/testkit';
+import { freePort, readDockerfile, startProcess } from '@warden/testkit';
 import { benchEvent } from './bench-event.mjs';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -74,6 +77,42 @@ function imageNodeArgs() {
 }
 const NODE_ARGS = args.includes('--bare-node') ? [] : imageNodeArgs();
 
+/** A memory cgroup of `mib` MiB for the service (v1 memory controller, else v2): where to put it, how to read it, how to remove it. */
+function memoryCgroup(mib) {
+  if (!Number.isSafeInteger(mib) || mib <= 0) throw new Error('--memory-limit takes a size in MiB');
+  const bytes = String(mib * 1024 * 1024);
+  const name = `warden-audit-bench-${process.pid}`;
+  const v1 = '/sys/fs/cgroup/memory';
+  const v2 = existsSync('/sys/fs/cgroup/unified/cgroup.controllers') && readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').includes('memory') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup';
+  const base = existsSync(join(v1, 'memory.limit_in_bytes')) ? v1 : v2;
+  const path = join(base, name);
+  try {
+    mkdirSync(path);
+    if (base === v1) writeFileSync(join(path, 'memory.limit_in_bytes'), bytes);
+    else writeFileSync(join(path, 'memory.max'), bytes);
+  } catch (error) {
+    throw new Error(`--memory-limit: cannot make a memory cgroup under ${base} (root and a memory controller are needed): ${error.message}`, { cause: error });
+  }
+  const read = (file) => readFileSync(join(path, file), 'utf8').trim();
+  return {
+    mib,
+    procs: join(path, 'cgroup.procs'),
+    note() {
+      if (base === v1) return `peak ${Math.round(Number(read('memory.max_usage_in_bytes')) / 1048576)} MiB with page cache, limit hit ${read('memory.failcnt')} times, ${/oom_kill (\d+)/.exec(read('memory.oom_control'))?.[1] ?? '?'} OOM kills`;
+      const events = read('memory.events');
+      return `peak ${existsSync(join(path, 'memory.peak')) ? Math.round(Number(read('memory.peak')) / 1048576) : '?'} MiB with page cache, ${/^max (\d+)/m.exec(events)?.[1] ?? '?'} times at the limit, ${/^oom_kill (\d+)/m.exec(events)?.[1] ?? '?'} OOM kills`;
+    },
+    remove() {
+      try {
+        rmdirSync(path);
+      } catch {
+        // still has a process in it: the kernel removes nothing; say so
+        process.stderr.write(`  could not remove ${path}\n`);
+      }
+    },
+  };
+}
+
 const results = [];
 const row = (metric, value, note = '') => {
   results.push({ metric, value, note });
@@ -86,10 +125,11 @@ const dir = mkdtempSync(join(tmpdir(), 'warden-audit-bench-'));
 const producer = generateSigningKey();
 writeFileSync(join(dir, 'producers.json'), JSON.stringify([{ producer: 'bench', keyId: 'b1', publicKey: rawPublicKey(producer.publicKey).toString('base64') }]));
 const port = await freePort();
-const service = startNode(SERVICE_MAIN, [], {
+const memoryLimit = args.includes('--memory-limit') ? memoryCgroup(arg('memory-limit', 0)) : undefined;
+const serviceArgs = [...NODE_ARGS, ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR])];
+const service = startProcess(memoryLimit === undefined ? process.execPath : '/bin/sh', memoryLimit === undefined ? [...serviceArgs, SERVICE_MAIN] : ['-c', 'echo $$ > "$0" && exec "$@"', memoryLimit.procs, process.execPath, ...serviceArgs, SERVICE_MAIN], {
   name: 'audit',
   cwd: dir,
-  nodeArgs: [...NODE_ARGS, ...(process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(PROF_DIR === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', PROF_DIR])],
   inheritEnv: false,
   stdout: 'inherit',
   stderr: 'inherit',
@@ -248,8 +288,10 @@ channel.close();
 // Peak resident memory of the service (VmHWM in /proc/<pid>/status), while it still runs.
 const peak = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${service.child.pid}/status`, 'utf8'));
 if (peak !== null) row('Service peak memory (VmHWM)', `${Math.round(Number(peak[1]) / 1024)} MiB`, 'resident, over the whole run');
+if (memoryLimit !== undefined) row(`Service under a ${memoryLimit.mib} MiB memory cgroup`, memoryLimit.note());
 
 await service.stop();
+memoryLimit?.remove();
 
 // 3. Timeline query over 10M rows (chdb in this process, its own data directory).
 if (ROWS > 0) {
