@@ -9,7 +9,8 @@
 import * as hdr from 'hdr-histogram-js';
 import { createAdmin, PgApiKeyStore, PgGrantQueries, PgGrantStore, PgGrantWriter, type Caller } from '@warden/authz';
 import type pg from 'pg';
-import { rng, type GeneratedWorld } from './world.js';
+import { seededRandom } from '@warden/testkit';
+import type { GeneratedWorld } from './world.js';
 
 export interface ManagementRow {
   readonly change: string;
@@ -31,7 +32,7 @@ export async function measureManagement(options: { pool: pg.Pool; world: Generat
     keys: new PgApiKeyStore(pool),
     platformAdmins: new Set(),
   });
-  const random = rng(11);
+  const random = seededRandom(11);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const orgs = world.file.orgs.map((org) => ({
     id: org.id,

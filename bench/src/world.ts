@@ -9,6 +9,7 @@
  * they work on.
  */
 import type { CheckInput, WorldFile } from '@warden/authz';
+import { seededRandom } from '@warden/testkit';
 
 export interface WorldOptions {
   readonly subjects: number;
@@ -47,17 +48,6 @@ export const KINDS = {
 } as const;
 export type Kind = keyof typeof KINDS;
 
-/** mulberry32: small, fast, deterministic. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface GeneratedWorld {
   readonly file: WorldFile;
@@ -70,7 +60,7 @@ export interface GeneratedWorld {
 }
 
 export function generateWorld(options: WorldOptions = DEFAULT_WORLD): GeneratedWorld {
-  const random = rng(options.seed);
+  const random = seededRandom(options.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const groupCount = Math.max(options.orgs, Math.round(options.subjects * 0.03));
   const userCount = options.subjects - groupCount;
@@ -176,7 +166,7 @@ export interface BenchCheck extends CheckInput {
 
 /** `count` checks with Zipf-skewed subjects, mostly on their own projects. */
 export function generateChecks(world: GeneratedWorld, count: number, seed: number): BenchCheck[] {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   // Ranks are a shuffled order of users, so the hot users are spread over organizations.
   const ranked = [...world.users];

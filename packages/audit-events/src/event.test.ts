@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { canonicalEvent, parseEvent, parseEventFast, parseEventWithSchema, uuidV7Time, type AuditEvent, type JsonValue } from './event.js';
 import { generateSigningKey, signEvent, verifyEventSignature } from './keys.js';
 import { scopeOf } from '@warden/names';
+import { seededRandom } from '@warden/testkit';
 
 const base: AuditEvent = {
   id: uuidv7(),
@@ -68,16 +69,6 @@ describe('events', () => {
 // ---------------------------------------------------------------------------------------
 // The fast paths against their references, on random events (seeded: a failure replays).
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly random: () => number) {}
@@ -174,7 +165,7 @@ const answer = (f: () => string): string => {
 
 describe('canonicalEvent (fixed keys written directly) against canonicalize', () => {
   it('gives the same text, or the same error, for thousands of random events', () => {
-    const g = new Gen(prng(8785));
+    const g = new Gen(seededRandom(8785));
     let lone = 0;
     for (let i = 0; i < 5000; i += 1) {
       const event = g.event() as AuditEvent & Record<string, unknown>;
@@ -193,7 +184,7 @@ describe('canonicalEvent (fixed keys written directly) against canonicalize', ()
   });
 
   it('leaves the unusual to canonicalize: extra keys, non-strings, toJSON, functions, symbols, NaN, cycles', () => {
-    const g = new Gen(prng(1));
+    const g = new Gen(seededRandom(1));
     const base = (): AuditEvent & Record<string, unknown> => ({ ...g.event(), before: { a: 1 } });
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
@@ -250,7 +241,7 @@ describe('canonicalEvent (fixed keys written directly) against canonicalize', ()
 
 describe('parseEvent (fast path) against the zod schema', () => {
   it('accepts the same valid events, building the same objects, on the fast path', () => {
-    const g = new Gen(prng(16));
+    const g = new Gen(seededRandom(16));
     let fast = 0;
     for (let i = 0; i < 3000; i += 1) {
       const event = g.event();
@@ -262,7 +253,7 @@ describe('parseEvent (fast path) against the zod schema', () => {
   });
 
   it('refuses the same mutated events with the same field and message', () => {
-    const g = new Gen(prng(9162));
+    const g = new Gen(seededRandom(9162));
     const nested = (value: unknown): unknown => (g.chance(0.5) ? { a: [1, { b: value }] } : [value]);
     const proto = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as unknown;
     const symbolKeyed = { a: 1, [Symbol('s')]: 2 };

@@ -4,6 +4,7 @@
  * per-file databases by inject) is `@warden/testkit/vitest`.
  */
 export { freePort, freePorts } from './ports.js';
+export { seededRandom } from './random.js';
 export { eventually, type EventuallyOptions, type Settled } from './eventually.js';
 export {
   createDatabase,

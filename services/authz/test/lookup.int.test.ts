@@ -15,6 +15,7 @@ import { PgCandidates } from '../src/adapters/postgres/pg-candidates.js';
 import { PgGrantStore } from '../src/adapters/postgres/pg-grant-store.js';
 import { applyWorld } from '../src/adapters/postgres/pg-grant-writer.js';
 import { createTestDatabase, type TestDatabase } from '@warden/testkit/vitest';
+import { seededRandom } from '@warden/testkit';
 
 const USERS = 1000;
 const SERVICES = 120;
@@ -25,19 +26,9 @@ const FLAGS = ['f0', 'f1', 'f2', 'f3'];
 const ACTIONS = ['flags:read', 'flags:enable', 'flags:rollout', 'variables:write', 'variables:read_value', 'secrets:reveal', 'projects:read', 'audit:read'];
 const ROLES = ['owner', 'admin', 'member', 'viewer', 'contributor', 'env_reader', 'env_writer', 'security_auditor', 'shipper', 'peeker'];
 
-/** A small seeded PRNG (mulberry32), so the world is the same on every run. */
-function rng(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function generateWorld(): { file: WorldFile; subjects: string[]; resources: string[] } {
-  const r = rng(20261123);
+  const r = seededRandom(20261123); // the world is the same on every run
   const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)]!;
   const users = Array.from({ length: USERS }, (_, i) => `user:u${i}@big.example`);
   const services = Array.from({ length: SERVICES }, (_, i) => `service:svc${i}`);

@@ -1,0 +1,13 @@
+/** Seeded pseudo-random numbers for generated test data and benchmark worlds: the same seed, the same data, so a failure replays. */
+
+/** mulberry32: a small, fast, deterministic generator of numbers in [0, 1). Not for secrets. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
