@@ -101,8 +101,6 @@ class EdgeMemoTree extends MerkleTree {
 export class BatchTree {
   private readonly tree: EdgeMemoTree;
   readonly root: Buffer;
-  private lastSignature: Uint8Array | undefined;
-  private lastSignatureText = '';
 
   constructor(leaves: BatchLeaves) {
     if (leaves.length === 0) throw new RangeError('a batch has at least one event');
@@ -121,12 +119,7 @@ export class BatchTree {
 
   /** The stored signature of event `index`, given the batch signature (see {@link formatBatchSignature}). */
   recordSignature(index: number, signature: Uint8Array): string {
-    // The same signature for every event of the batch: its base64 is computed once.
-    if (signature !== this.lastSignature) {
-      this.lastSignature = signature;
-      this.lastSignatureText = Buffer.from(signature).toString('base64');
-    }
-    return this.format(index, this.lastSignatureText);
+    return this.format(index, Buffer.from(signature).toString('base64'));
   }
 
   /**
@@ -173,17 +166,17 @@ export function signCanonicalBatch(leaves: BatchLeaves, privateKey: KeyObject): 
 
 /** Does `signature` sign the batch of these canonical events (or leaf hashes), in this order? */
 export function verifyBatch(leaves: BatchLeaves, signature: Uint8Array, publicKey: KeyObject): boolean {
-  const message = leaves.length === 0 ? undefined : batchMessageOf(leaves);
+  const message = batchMessageOf(leaves);
   return message !== undefined && verifyCanonicalSignature(message, signature, publicKey);
 }
 
 /** {@link verifyBatch} with the Ed25519 check off the main thread (libuv thread pool). */
 export function verifyBatchAsync(leaves: BatchLeaves, signature: Uint8Array, publicKey: KeyObject): Promise<boolean> {
-  const message = leaves.length === 0 ? undefined : batchMessageOf(leaves);
+  const message = batchMessageOf(leaves);
   return message === undefined ? Promise.resolve(false) : verifyCanonicalSignatureAsync(message, signature, publicKey);
 }
 
-/** The batch message of these leaves, or undefined when they do not make a tree. */
+/** The batch message of these leaves, or undefined when they do not make a tree (there are none). */
 function batchMessageOf(leaves: BatchLeaves): string | undefined {
   try {
     return new BatchTree(leaves).message();
@@ -275,7 +268,6 @@ export class BatchSignatureCache {
     return id;
   }
 }
-
 
 /**
  * The one check of a stored record's producer signature, either form: a per-event
