@@ -43,8 +43,6 @@ import {
   chainLink,
   CompactRange,
   generateSigningKey,
-  hashLeaf,
-  leafDataFromCanonical,
   leafHashFromCanonical,
   parseEvent,
   signedEventFromProto,
@@ -86,7 +84,7 @@ const stored = trees.flatMap((tree, b) => tree.recordSignatures(requests[b].batc
 const loggedAt = new Date().toISOString();
 const records = parsed.map((event, seq) => {
   const canonical = canonicals[seq];
-  const leaf = hashLeaf(leafDataFromCanonical(canonical, { org: 'bench', seq, loggedAt, signature: stored[seq] }));
+  const leaf = leafHashFromCanonical(canonical, { org: 'bench', seq, loggedAt, signature: stored[seq] });
   return {
     org: 'bench', seq, loggedAt, event, signature: stored[seq], project: 'p0', environment: 'production',
     contentHash: canonicalContentHash(canonical), leafHash: leaf.toString('hex'), chainHash: leaf.toString('hex'),

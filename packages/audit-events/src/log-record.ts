@@ -50,8 +50,7 @@ export function leafData(record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'e
  * serialize as JSON.stringify does, so the bytes are identical (tested).
  */
 export function leafDataFromCanonical(canonicalEvent: string, record: Pick<LogRecord, 'org' | 'seq' | 'loggedAt' | 'signature'>): Buffer {
-  // A NUL in front encodes as one 0x00 byte: hashLeaf then hashes 0x00 || data where it lies, without a copy.
-  return Buffer.from(framedLeafText(canonicalEvent, record), 'utf8').subarray(1);
+  return Buffer.from(framedLeafText(canonicalEvent, record).slice(1), 'utf8');
 }
 
 /** 0x00 (as a NUL character) followed by the text of {@link leafDataFromCanonical}. */

@@ -27,17 +27,8 @@ export function sha256Hex(data: BinaryLike): string {
   return oneShot !== undefined ? oneShot('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
 
-/**
- * H(0x00 || data). When the byte just before `data` in its memory is already 0x00 (as
- * leafDataFromCanonical lays its buffers out), that view is hashed as it is — the hash
- * only depends on the bytes, not on who wrote them (not for shared memory, which another
- * thread could change in between); otherwise the prefix is copied in.
- */
+/** H(0x00 || data). */
 export function hashLeaf(data: Uint8Array): Buffer {
-  if (data.byteOffset > 0 && data.buffer instanceof ArrayBuffer) {
-    const framed = new Uint8Array(data.buffer, data.byteOffset - 1, data.byteLength + 1);
-    if (framed[0] === 0x00) return sha256(framed);
-  }
   const prefixed = Buffer.allocUnsafe(data.byteLength + 1);
   prefixed[0] = 0x00;
   prefixed.set(data, 1);
