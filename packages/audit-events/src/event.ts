@@ -445,6 +445,13 @@ function plainJson(value: unknown, depth: number): string | undefined {
   }
 }
 
+/** `,"name":<json>` for an optional member that is set, '' when it is not, undefined when it has no canonical form. */
+function member(name: string, value: unknown, json: (value: unknown) => string | undefined): string | undefined {
+  if (value === undefined) return '';
+  const text = json(value);
+  return text === undefined ? undefined : `,"${name}":${text}`;
+}
+
 /**
  * `canonicalize(event)` for an event of the known shape, written directly: the keys in
  * RFC 8785 order (UTF-16 code units: action < actor < after < before < id < keyId <
@@ -464,35 +471,12 @@ function writeCanonicalEvent(event: AuditEvent): string | undefined {
   const producer = jsonString(e.producer);
   const resource = jsonString(e.resource);
   if (action === undefined || actor === undefined || id === undefined || keyId === undefined || occurredAt === undefined || producer === undefined || resource === undefined) return undefined;
-  let fields = 7;
-  let after = '';
-  if (e.after !== undefined) {
-    const json = freeJson(e.after);
-    if (json === undefined) return undefined;
-    after = `,"after":${json}`;
-    fields += 1;
-  }
-  let before = '';
-  if (e.before !== undefined) {
-    const json = freeJson(e.before);
-    if (json === undefined) return undefined;
-    before = `,"before":${json}`;
-    fields += 1;
-  }
-  let reason = '';
-  if (e.reason !== undefined) {
-    const json = jsonString(e.reason);
-    if (json === undefined) return undefined;
-    reason = `,"reason":${json}`;
-    fields += 1;
-  }
-  let request = '';
-  if (e.request !== undefined) {
-    const json = requestJson(e.request);
-    if (json === undefined) return undefined;
-    request = `,"request":${json}`;
-    fields += 1;
-  }
+  const after = member('after', e.after, freeJson);
+  const before = member('before', e.before, freeJson);
+  const reason = member('reason', e.reason, jsonString);
+  const request = member('request', e.request, requestJson);
+  if (after === undefined || before === undefined || reason === undefined || request === undefined) return undefined;
+  const fields = 7 + (after === '' ? 0 : 1) + (before === '' ? 0 : 1) + (reason === '' ? 0 : 1) + (request === '' ? 0 : 1);
   if (countDefinedKeys(e, EVENT_KEYS) !== fields) return undefined;
   return `{"action":${action},"actor":${actor}${after}${before},"id":${id},"keyId":${keyId},"occurredAt":${occurredAt},"producer":${producer}${reason}${request},"resource":${resource}}`;
 }
