@@ -281,21 +281,10 @@ export function parseEventFast(input: unknown): AuditEvent | undefined {
     if (traceId !== undefined) requestOut.traceId = traceId;
     fields += 1;
   }
-  let beforeOut: JsonValue | undefined;
-  if (before !== undefined) {
-    const copy = copyJson(before, 0);
-    if (copy === NOT_JSON) return undefined;
-    beforeOut = copy;
-    fields += 1;
-  }
-  let afterOut: JsonValue | undefined;
-  if (after !== undefined) {
-    const copy = copyJson(after, 0);
-    if (copy === NOT_JSON) return undefined;
-    afterOut = copy;
-    fields += 1;
-  }
-  if (reason !== undefined) fields += 1;
+  const beforeOut = before === undefined ? undefined : copyJson(before, 0);
+  const afterOut = after === undefined ? undefined : copyJson(after, 0);
+  if (beforeOut === NOT_JSON || afterOut === NOT_JSON) return undefined;
+  fields += (before === undefined ? 0 : 1) + (after === undefined ? 0 : 1) + (reason === undefined ? 0 : 1);
   if (countKnownKeys(input, EVENT_KEYS) !== fields) return undefined;
   // The schema's shape order.
   const event: AuditEvent = {
