@@ -84,7 +84,9 @@ try {
   authz.close();
 }
 
-// The relay ships authz's events within moments; the flag service's are already there. Read as olivia.
+// Both reach audit behind the answers: authz's through its outbox relay, the flag service's
+// from its SDK's spool (a recorded change is sent with the next batch). Wait for the last of
+// each — the applied request and the change it cites — then read as olivia.
 const channel = createChannel(endpoints.audit);
 const audit = createClient(AuditServiceDefinition, channel, asPerson(olivia));
 let events: StoredEvent[] = [];
@@ -94,7 +96,8 @@ for (const until = Date.now() + 15_000; ;) {
     events.push(...page.events);
   }
   const applied = events.some((e) => e.signed?.event?.action === 'request.applied' && (e.signed.event.after as { id?: unknown } | undefined)?.id === requestId);
-  if (applied || Date.now() > until) break;
+  const changed = events.some((e) => e.signed?.event?.reason?.startsWith(`change request ${requestId}`) === true);
+  if ((applied && changed) || Date.now() > until) break;
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
 channel.close();
