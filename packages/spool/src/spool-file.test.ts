@@ -57,6 +57,18 @@ describe('SpoolFile', () => {
     await second.close();
   });
 
+  it('appendText writes preformatted lines in call order with the other appends; readLines returns them as written', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    await Promise.all([spool.append([{ i: 0 }]), spool.appendText('header 1\n[1,"a"]\n'), spool.append([{ i: 2 }])]);
+    await spool.appendText('');
+    expect(spool.readLines()).toEqual(['{"i":0}', 'header 1', '[1,"a"]', '{"i":2}']);
+    await expect(spool.appendText('no newline')).rejects.toThrow(/complete lines/);
+    appendFileSync(path, '[2,"torn'); // a torn tail is not a line
+    expect(new SpoolFile<Entry>(path).readLines()).toEqual(['{"i":0}', 'header 1', '[1,"a"]', '{"i":2}']);
+    await spool.close();
+  });
+
   it('tolerates an unreadable last line, refuses one in the middle unless told to skip it', async () => {
     const path = fresh();
     const spool = new SpoolFile<Entry>(path);

@@ -60,10 +60,7 @@ export class SpoolFile<T> {
    * Throws when a complete line before the last one is not JSON, unless `skipCorrupt`.
    */
   read(options: ReadOptions = {}): T[] {
-    if (!existsSync(this.path)) return [];
-    const text = readFileSync(this.path, 'utf8');
-    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
-    lines.pop();
+    const lines = this.readLines();
     const lastFull = lines.findLastIndex((line) => line !== '');
     const entries: T[] = [];
     lines.forEach((line, i) => {
@@ -79,6 +76,18 @@ export class SpoolFile<T> {
     return entries;
   }
 
+  /**
+   * Every complete line in append order, as written (without its newline; a torn tail is
+   * left out): for a caller that writes its own lines with appendText().
+   */
+  readLines(): string[] {
+    if (!existsSync(this.path)) return [];
+    const text = readFileSync(this.path, 'utf8');
+    const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n');
+    lines.pop();
+    return lines;
+  }
+
   /** Appends one line per entry; resolves once they are on disk. */
   append(entries: readonly T[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
@@ -88,6 +97,21 @@ export class SpoolFile<T> {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    return new Promise<void>((resolve, reject) => {
+      this.ops.push({ kind: 'append', text, done: { resolve, reject } });
+      void this.drain();
+    });
+  }
+
+  /**
+   * Appends text the caller has already formatted as complete lines (each ending with a
+   * newline, none empty), in one write with the appends around it; resolves once it is on
+   * disk. A crash mid-write may leave some of its lines complete: a caller that writes a
+   * record as several lines must recognise an incomplete one when it reads.
+   */
+  appendText(text: string): Promise<void> {
+    if (text === '') return Promise.resolve();
+    if (!text.endsWith('\n')) return Promise.reject(new TypeError('appendText takes complete lines, each ending with a newline'));
     return new Promise<void>((resolve, reject) => {
       this.ops.push({ kind: 'append', text, done: { resolve, reject } });
       void this.drain();

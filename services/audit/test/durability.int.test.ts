@@ -11,6 +11,7 @@ import { UnavailableError } from '@warden/errors';
 import type { ClickHouseAuditStore } from '../src/adapters/stores/clickhouse-audit-store.js';
 import { chdbDriver, freshStore } from './support/chdb.js';
 import { parseFilter } from '../src/domain/query.js';
+import { spooledRecords } from '../src/usecases/durability.js';
 import { faulty } from './support/faulty-store.js';
 import { createHarness } from './support/harness.js';
 import { createProducer } from './support/producer.js';
@@ -38,7 +39,7 @@ describe('durability', () => {
     const events = Array.from({ length: 3 }, () => flags.signed());
     expect((await h.log.append(events)).map((o) => o.status)).toEqual(['accepted', 'accepted', 'accepted']);
     expect(store.inserts).toBe(0);
-    expect((await h.spool.pending()).flatMap((b) => b.records.map((r) => r.event.id))).toEqual(events.map((e) => e.parsed.id));
+    expect((await h.spool.pending()).flatMap((b) => spooledRecords(store, b).map((r) => r.event.id))).toEqual(events.map((e) => e.parsed.id));
     // A read waits for what was acknowledged before it.
     expect((await h.log.query(parseFilter({ org: 'acme' }), undefined, 10)).length).toBe(3);
     expect(store.inserts).toBe(1);
@@ -173,8 +174,9 @@ describe('durability', () => {
     const batch = Array.from({ length: 4 }, () => flags.signed());
     expect((await h.log.append(batch)).every((o) => o.status === 'accepted')).toBe(true);
     expect(await h.log.replaySpool()).toBe(false);
-    // A torn line from a write the crash interrupted (never acknowledged) must not block the replay.
-    appendFileSync(h.spool.path, '{"token":"torn","records":[{"org":');
+    // A batch whose write the crash interrupted (never acknowledged: its header and one of its two rows are
+    // complete lines, the second row torn) must not block the replay, nor be replayed.
+    appendFileSync(h.spool.path, '{"token":"torn","rows":2}\n["acme",1000,"not a whole row"]\n["acme",10');
     store.down = false;
     h = await h.crash();
     expect(h.spool.isEmpty).toBe(true);

@@ -66,7 +66,7 @@ describe('Verify detects tampering done directly in ClickHouse', () => {
       prev = Buffer.from(next.chainHash, 'hex');
       rewritten.push(next);
     }
-    await store.insertRecords(rewritten, 'attacker-rewrite');
+    await store.insertRows(store.encodeRows(rewritten), 'attacker-rewrite');
     const report = await h.log.verify('acme');
     expect(report.problems.map((p) => p.kind)).not.toContain('edited');
     expect(report.problems.map((p) => p.kind)).not.toContain('chain');
@@ -87,7 +87,7 @@ describe('Verify detects tampering done directly in ClickHouse', () => {
     const all = await records(store);
     await attacker(store, 'ALTER TABLE {db:Identifier}.events DELETE WHERE seq IN (2, 3) SETTINGS mutations_sync = 2');
     const [two, three] = [all[2]!, all[3]!];
-    await store.insertRecords([{ ...two, seq: 3 }, { ...three, seq: 2 }], 'attacker-swap');
+    await store.insertRows(store.encodeRows([{ ...two, seq: 3 }, { ...three, seq: 2 }]), 'attacker-swap');
     const report = await h.log.verify('acme');
     expect(report.firstProblem).toMatchObject({ kind: 'edited', seq: 2, eventId: three.event.id });
     expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'root-mismatch', seq: 5 }));
@@ -99,7 +99,7 @@ describe('Verify detects tampering done directly in ClickHouse', () => {
     const all = await records(store);
     const forged = flags.event({ actor: { type: 'user', id: 'mallory' }, action: 'flag.enabled' });
     const middle = rehash({ ...all[4]!, event: forged, signature: signEvent(forged, mallory.privateKey).toString('base64') }, Buffer.from(all[3]!.chainHash, 'hex'));
-    await store.insertRecords([middle], 'attacker-middle');
+    await store.insertRows(store.encodeRows([middle]), 'attacker-middle');
     let report = await h.log.verify('acme');
     // Two rows now claim seq 4: one is reported as extra, and the forged one fails its signature
     // (whichever of the two the scan meets first is taken as the leaf).
@@ -113,7 +113,7 @@ describe('Verify detects tampering done directly in ClickHouse', () => {
       { ...last, seq: last.seq + 1, event: tail, signature: signEvent(tail, mallory.privateKey).toString('base64') },
       Buffer.from(last.chainHash, 'hex'),
     );
-    await store.insertRecords([appended], 'attacker-tail');
+    await store.insertRows(store.encodeRows([appended]), 'attacker-tail');
     report = await h.log.verify('acme');
     expect(report.problems).toContainEqual(expect.objectContaining({ kind: 'bad-event-signature', seq: 12, eventId: tail.id }));
   });
@@ -176,7 +176,7 @@ describe('Verify detects tampering done directly in ClickHouse', () => {
       prev = Buffer.from(next.chainHash, 'hex');
       rewritten.push(next);
     }
-    await store.insertRecords(rewritten, 'attacker-rewrite');
+    await store.insertRows(store.encodeRows(rewritten), 'attacker-rewrite');
     const report = await h.log.verify('acme');
     expect(report.problems.map((p) => p.kind)).not.toContain('edited');
     expect(report.problems.map((p) => p.kind)).not.toContain('chain');

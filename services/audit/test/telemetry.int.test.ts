@@ -205,7 +205,7 @@ describe('telemetry', () => {
       'db.collection.name': 'events',
       'db.namespace': database,
       'db.operation.batch.size': 2,
-      'warden.store.method': 'insertRecords',
+      'warden.store.method': 'insertRows',
     });
 
     const select = childrenOf('warden.audit.v1.AuditService/Query').find((s) => s.name === 'SELECT events');

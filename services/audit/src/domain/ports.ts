@@ -41,8 +41,15 @@ export type StoreCallOptions = { readonly signal?: AbortSignal | undefined };
  * Methods throw UnavailableError when the store cannot be reached.
  */
 export interface AuditStore {
-  /** Inserts one batch as one block; `token` makes a retried insert a no-op. */
-  insertRecords(records: readonly LogRecord[], token: string, options?: StoreCallOptions): Promise<void>;
+  /**
+   * The records as the store takes them: one line per record, in order. Computed once per
+   * group (the write-ahead spool keeps the same text), so an event is serialised once.
+   */
+  encodeRows(records: readonly LogRecord[]): EncodedRows;
+  /** The records of encoded rows, in order (throws on a line it did not write). */
+  decodeRows(rows: EncodedRows): LogRecord[];
+  /** Inserts encoded rows as one block; `token` makes a retried insert a no-op. */
+  insertRows(rows: EncodedRows, token: string, options?: StoreCallOptions): Promise<void>;
   findIds(ids: readonly string[], options?: StoreCallOptions): Promise<Map<string, StoredId>>;
   /** Ids (with position and content hash) logged at or after `since` (ISO). */
   idsLoggedSince(since: string, options?: StoreCallOptions): Promise<Map<string, StoredId>>;
@@ -61,7 +68,14 @@ export interface AuditStore {
   close(): Promise<void>;
 }
 
-export type SpoolBatch = { readonly token: string; readonly records: readonly LogRecord[] };
+/** Records encoded by {@link AuditStore.encodeRows}: `count` lines, each ending with a newline. */
+export type EncodedRows = { readonly text: string; readonly count: number };
+
+/**
+ * A batch in the spool: its rows as the store takes them, or, in segments written by
+ * versions before encoded rows, its records.
+ */
+export type SpoolBatch = { readonly token: string; readonly rows: EncodedRows } | { readonly token: string; readonly records: readonly LogRecord[] };
 
 /**
  * The write-ahead log: fsynced local segments of batches. Every group is appended here
@@ -70,7 +84,7 @@ export type SpoolBatch = { readonly token: string; readonly records: readonly Lo
  */
 export interface Spool {
   /** Resolves once the batch is on disk (fsynced), in the newest segment. */
-  append(batch: SpoolBatch): Promise<void>;
+  append(batch: { readonly token: string; readonly rows: EncodedRows }): Promise<void>;
   /**
    * Closes the newest segment (later appends start the next one) once its appends have
    * settled; returns the id of the newest closed segment.

@@ -22,7 +22,7 @@ import { AsyncResource } from 'node:async_hooks';
 import type { CompactRange, LogRecord } from '@warden/audit-events';
 import { createBackoff } from '@warden/service-kit';
 import { UnavailableError } from '@warden/errors';
-import type { AuditStore, Spool } from '../domain/ports.js';
+import type { AuditStore, EncodedRows, Spool, SpoolBatch } from '../domain/ports.js';
 import type { AuditLogLogger } from './logger.js';
 
 /** A log's head: its size and the right edge of its Merkle tree at that size (not mutated afterwards). */
@@ -48,8 +48,12 @@ type Waiter = { readonly target: number; resolve(): void };
 
 export class Durability {
   private readonly options: DurabilityOptions;
-  /** Acknowledged batches not yet handed to a store write, in order. */
-  private memory: { readonly records: readonly LogRecord[]; readonly heads: ReadonlyMap<string, Head> }[] = [];
+  /**
+   * Acknowledged batches not yet handed to a store write, in order: their rows as encoded
+   * once for the spool and the store (a flat string per group, not the records' objects,
+   * which die young).
+   */
+  private memory: { readonly token: string; readonly rows: EncodedRows; readonly heads: ReadonlyMap<string, Head> }[] = [];
   private memoryRows = 0;
   /** The heads after the newest acknowledged group, and after the newest stored one. */
   private heads = new Map<string, Head>();
@@ -102,16 +106,17 @@ export class Durability {
    */
   async persist(records: readonly LogRecord[], heads: ReadonlyMap<string, Head>): Promise<void> {
     const token = tokenOf(records);
+    const rows = this.options.store.encodeRows(records);
     await this.locked(async () => {
       try {
-        await this.options.spool.append({ token, records });
+        await this.options.spool.append({ token, rows });
       } catch (error) {
         this.onDisk = true;
         this.diskEpoch += 1;
         throw new UnavailableError('the write-ahead spool could not take the batch', { cause: error });
       }
-      this.memory.push({ records, heads });
-      this.memoryRows += records.length;
+      this.memory.push({ token, rows, heads });
+      this.memoryRows += rows.count;
       for (const [org, head] of heads) this.heads.set(org, head);
       this.acked += 1;
     });
@@ -222,7 +227,7 @@ export class Durability {
     }
     try {
       if (taken.fromDisk) await this.replay(taken.segment);
-      else await this.insert(taken.batches.flatMap((b) => b.records));
+      else await this.insert(taken.batches);
     } catch (error) {
       if (!this.onDisk) logger.warn({ err: error }, 'store write failed; acknowledged events wait in the spool');
       this.onDisk = true;
@@ -251,23 +256,36 @@ export class Durability {
     return true;
   }
 
-  private async insert(records: readonly LogRecord[]): Promise<void> {
+  /**
+   * Inserts the batches, whole batches per insert, up to `maxInsertRows` rows each (a
+   * larger batch alone). The token names the first batch (each batch is first in one
+   * insert at most) and the row count.
+   */
+  private async insert(batches: readonly { readonly token: string; readonly rows: EncodedRows }[]): Promise<void> {
     const max = this.options.maxInsertRows;
-    for (let start = 0; start < records.length; start += max) {
-      const chunk = records.slice(start, start + max);
-      await this.options.store.insertRecords(chunk, tokenOf(chunk));
+    for (let i = 0; i < batches.length; ) {
+      const first = batches[i]!.token;
+      let text = '';
+      let count = 0;
+      do {
+        text += batches[i]!.rows.text;
+        count += batches[i]!.rows.count;
+        i += 1;
+      } while (i < batches.length && count + batches[i]!.rows.count <= max);
+      await this.options.store.insertRows({ text, count }, `${first}+${count}`);
     }
   }
 
   /** Writes the batches of the closed segments to the store, skipping rows it already has. */
   private async replay(upTo: number): Promise<void> {
-    const batches = await this.options.spool.pending(upTo);
-    for (const batch of batches) {
-      const present = await this.options.store.findIds(batch.records.map((r) => r.event.id));
-      const missing = batch.records.filter((r) => !present.has(r.event.id));
+    const { spool, store } = this.options;
+    for (const batch of await spool.pending(upTo)) {
+      const records = spooledRecords(store, batch);
+      const present = await store.findIds(records.map((r) => r.event.id));
+      const missing = records.filter((r) => !present.has(r.event.id));
       if (missing.length === 0) continue;
-      const token = missing.length === batch.records.length ? batch.token : `${batch.token}:${missing.length}`;
-      await this.options.store.insertRecords(missing, token);
+      if (missing.length === records.length && 'rows' in batch) await store.insertRows(batch.rows, batch.token);
+      else await store.insertRows(store.encodeRows(missing), missing.length === records.length ? batch.token : `${batch.token}:${missing.length}`);
     }
   }
 
@@ -293,4 +311,9 @@ export class Durability {
 function tokenOf(records: readonly LogRecord[]): string {
   const first = records[0];
   return first === undefined ? 'empty' : `${first.org}:${first.seq}:${first.leafHash}:${records.length}`;
+}
+
+/** The records of a spooled batch (encoded rows, or the records of the older format). */
+export function spooledRecords(store: AuditStore, batch: SpoolBatch): readonly LogRecord[] {
+  return 'rows' in batch ? store.decodeRows(batch.rows) : batch.records;
 }

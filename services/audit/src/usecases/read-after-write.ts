@@ -8,7 +8,9 @@ import type { AuditStore } from '../domain/ports.js';
 
 export function readAfterWrite(store: AuditStore, stored: () => Promise<void>): AuditStore {
   return {
-    insertRecords: (records, token, options) => store.insertRecords(records, token, options),
+    encodeRows: (records) => store.encodeRows(records),
+    decodeRows: (rows) => store.decodeRows(rows),
+    insertRows: (rows, token, options) => store.insertRows(rows, token, options),
     findIds: async (ids, options) => (await stored(), store.findIds(ids, options)),
     idsLoggedSince: async (since, options) => (await stored(), store.idsLoggedSince(since, options)),
     heads: async (options) => (await stored(), store.heads(options)),

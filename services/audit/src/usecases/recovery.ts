@@ -10,6 +10,7 @@
 import { CompactRange, openCheckpoint, type NoteVerifier } from '@warden/audit-events';
 import type { AuditStore, CheckpointRow, CheckpointWitness, Spool } from '../domain/ports.js';
 import type { Checkpointer } from './checkpointer.js';
+import { spooledRecords } from './durability.js';
 import type { AuditLogLogger } from './logger.js';
 import type { OrgLogs } from './org-logs.js';
 import type { RecentIds } from './recent-ids.js';
@@ -75,7 +76,7 @@ export async function recover(deps: RecoveryDeps, now: number): Promise<void> {
   for (const [id, stored] of await store.idsLoggedSince(since)) ids.remember(id, stored);
   ids.evict(now);
   for (const batch of await deps.spool.pending()) {
-    for (const record of batch.records) {
+    for (const record of spooledRecords(store, batch)) {
       const log = logs.open(record.org);
       if (record.seq < log.size) continue;
       log.tree.append(Buffer.from(record.leafHash, 'hex'));

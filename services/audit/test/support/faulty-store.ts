@@ -14,9 +14,11 @@ export function faulty(inner: AuditStore): FaultyStore {
     if (state.down) throw new UnavailableError('store unreachable (test)');
   };
   const store: AuditStore = {
-    insertRecords: async (records, token, options) => {
+    encodeRows: (records) => inner.encodeRows(records),
+    decodeRows: (rows) => inner.decodeRows(rows),
+    insertRows: async (rows, token, options) => {
       gate();
-      await inner.insertRecords(records, token, options);
+      await inner.insertRows(rows, token, options);
       state.inserts += 1;
       if (state.commitThenFail > 0) {
         state.commitThenFail -= 1;

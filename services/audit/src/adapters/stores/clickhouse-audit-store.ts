@@ -4,7 +4,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { AuditEvent, JsonValue, LogRecord, StoredRecord } from '@warden/audit-events';
-import type { AuditStore, CheckpointRow, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../../domain/ports.js';
+import type { AuditStore, CheckpointRow, EncodedRows, KeyEventRow, LogHead, StoreCallOptions, StoredId } from '../../domain/ports.js';
 import type { Cursor, EventFilter } from '../../domain/query.js';
 import { scopePath } from '@warden/names';
 import { storeSpan } from '../../instruments.js';
@@ -217,12 +217,34 @@ export class ClickHouseAuditStore implements AuditStore {
     );
   }
 
-  async insertRecords(records: readonly LogRecord[], token: string): Promise<void> {
+  encodeRows(records: readonly LogRecord[]): EncodedRows {
     let text = '';
     for (const record of records) text += eventRowLine(record);
-    const settings = { insert_deduplication_token: token, max_insert_block_size: Math.max(1_048_576, records.length + 1) };
-    await storeSpan(...this.call('INSERT', 'events', 'insertRecords', { 'db.operation.batch.size': records.length }), () =>
-      this.driver.insertCompactRows(this.database, 'events', EVENT_COLUMNS, text, settings),
+    return { text, count: records.length };
+  }
+
+  decodeRows(rows: EncodedRows): LogRecord[] {
+    const lines = rows.text.split('\n');
+    if (lines.pop() !== '' || lines.length !== rows.count) throw new Error(`encoded rows hold ${lines.length} complete lines, not ${rows.count}`);
+    return lines.map((line, i) => {
+      let values: unknown;
+      try {
+        values = JSON.parse(line);
+      } catch (error) {
+        throw new Error(`encoded row ${i + 1} is not JSON`, { cause: error });
+      }
+      if (!Array.isArray(values) || values.length !== EVENT_COLUMNS.length) throw new Error(`encoded row ${i + 1} is not a row of the events table`);
+      const row: Record<string, unknown> = {};
+      EVENT_COLUMNS.forEach((column, c) => (row[column === 'id' ? 'event_id' : column] = values[c]));
+      const { payloadExpired: _, ...record } = rowToRecord(row as EventRow);
+      return record;
+    });
+  }
+
+  async insertRows(rows: EncodedRows, token: string): Promise<void> {
+    const settings = { insert_deduplication_token: token, max_insert_block_size: Math.max(1_048_576, rows.count + 1) };
+    await storeSpan(...this.call('INSERT', 'events', 'insertRows', { 'db.operation.batch.size': rows.count }), () =>
+      this.driver.insertCompactRows(this.database, 'events', EVENT_COLUMNS, rows.text, settings),
     );
   }
 

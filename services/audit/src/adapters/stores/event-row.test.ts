@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '@warden/audit-events';
-import { EVENT_COLUMNS, eventRowLine } from './clickhouse-audit-store.js';
+import { ClickHouseAuditStore, EVENT_COLUMNS, eventRowLine } from './clickhouse-audit-store.js';
+import type { ClickHouseDriver } from './driver.js';
 
 const base: LogRecord = {
   org: 'acme',
@@ -74,5 +75,39 @@ describe('eventRowLine', () => {
     const row = JSON.parse(eventRowLine(base)) as unknown[];
     const at = (c: (typeof EVENT_COLUMNS)[number]) => row[EVENT_COLUMNS.indexOf(c)];
     for (const c of ['actor_on_behalf_of', 'before', 'after', 'reason', 'ip', 'user_agent', 'trace_id'] as const) expect(at(c), c).toBe('');
+  });
+});
+
+describe('encodeRows / decodeRows (the text the spool keeps and the store write sends)', () => {
+  // encodeRows and decodeRows never reach the driver.
+  const store = new ClickHouseAuditStore({ driver: {} as ClickHouseDriver, database: 'unused' });
+  const rich: LogRecord = {
+    ...base,
+    seq: 42,
+    event: {
+      ...base.event,
+      id: '019ad0a0-0000-7000-8000-000000000002',
+      actor: { type: 'service', id: 'deployer', onBehalfOf: 'user:sam@acme.com' },
+      before: { rollout: 10, note: 'quote " backslash \\ newline \n' },
+      after: ['ünïcødé', '😀', 1e21, 0.1, null, true, { nested: [] }],
+      reason: 'line one\nline two',
+      request: { ip: '10.0.0.1', userAgent: 'curl/8 \u2028', traceId: 't-1' },
+    },
+  };
+
+  it('encodes records as one eventRowLine each and decodes them back to the same records', () => {
+    const rows = store.encodeRows([base, rich]);
+    expect(rows).toEqual({ text: eventRowLine(base) + eventRowLine(rich), count: 2 });
+    expect(store.decodeRows(rows)).toEqual([base, rich]);
+    expect(store.encodeRows([])).toEqual({ text: '', count: 0 });
+    expect(store.decodeRows({ text: '', count: 0 })).toEqual([]);
+  });
+
+  it('refuses text that is not the rows it announces', () => {
+    const line = eventRowLine(base);
+    expect(() => store.decodeRows({ text: line, count: 2 })).toThrow(/1 complete lines, not 2/);
+    expect(() => store.decodeRows({ text: line.slice(0, -1), count: 1 })).toThrow(/complete lines/);
+    expect(() => store.decodeRows({ text: '{"token":"x"}\n', count: 1 })).toThrow(/not a row of the events table/);
+    expect(() => store.decodeRows({ text: '[1,2\n', count: 1 })).toThrow(/not JSON/);
   });
 });
