@@ -177,6 +177,8 @@ function cpuNow() {
  * run, not to the next row.
  */
 async function settle() {
+  // Under --prof the profiler's own thread never lets the service idle: wait a fixed 3 s.
+  if (PROF_DIR !== undefined) return void (await sleep(3000));
   const deadline = performance.now() + 60_000;
   let last = cpuNow().service;
   while (performance.now() < deadline) {
@@ -312,7 +314,8 @@ try {
   const byName = new Map();
   for (const task of readdirSync(`/proc/${service.child.pid}/task`)) {
     const stat = readFileSync(`/proc/${service.child.pid}/task/${task}/stat`, 'utf8');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    // The main thread apart from the other threads named after the executable (V8's, libuv's).
+    const name = task === String(service.child.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
   }
