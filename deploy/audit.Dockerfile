@@ -15,12 +15,10 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
-# The shared packages (@warden/errors, names, service-kit, client-kit…): node_modules/@warden/* link here.
+# The shared packages (@warden/audit-events, errors, names, service-kit, spool, …): node_modules/@warden/* link here.
 COPY --from=build /src/packages ./packages
 COPY --from=build /src/proto/package.json ./proto/package.json
 COPY --from=build /src/proto/dist ./proto/dist
-# The shared packages (@warden/audit-events, @warden/spool, @warden/names, …): node_modules links to them.
-COPY --from=build /src/packages ./packages
 COPY --from=build /src/services/audit/package.json ./services/audit/package.json
 COPY --from=build /src/services/audit/dist ./services/audit/dist
 # The spool (and, without CLICKHOUSE_URL, the embedded engine's data) lives here.
