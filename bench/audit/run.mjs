@@ -3,7 +3,7 @@
  * Audit benchmark — one command, prints a markdown table:
  *
  *   npm run bench -w @warden/audit        (builds, then runs this file)
- *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR] [--only latency|per-event|batch] [--in-flight 4]   (after a build)
+ *   node bench/audit/run.mjs [--events 60000] [--rows 10000000] [--quick] [--prof DIR] [--only latency|per-event|batch|timeline] [--in-flight 4]   (after a build)
  *
  * The service runs with the node options of its image's CMD (deploy/audit.Dockerfile), as
  * in production; --bare-node runs it without them. BENCH_AUDIT_<SETTING>=value passes
@@ -333,7 +333,7 @@ await service.stop();
 memoryLimit?.remove();
 
 // 3. Timeline query over 10M rows (chdb in this process, its own data directory).
-if (ROWS > 0) {
+if (ROWS > 0 && runs('timeline')) {
   const { ChdbDriver } = await audit('adapters/stores/chdb/chdb-driver.js');
   const { ClickHouseAuditStore } = await audit('adapters/stores/clickhouse-audit-store.js');
   const { parseFilter } = await audit('domain/query.js');
