@@ -31,7 +31,7 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { canonicalEvent, type AuditEvent } from './event.js';
 import { rawPublicKey, verifyCanonicalSignature, verifyCanonicalSignatureAsync } from './keys.js';
-import { MerkleTree, rootFromInclusion, sha256 } from './merkle.js';
+import { MerkleTree, rootFromInclusion, sha256, splitPoint } from './merkle.js';
 
 /** The first field of a stored batch signature. */
 export const BATCH_SIGNATURE_VERSION = 'batch-v1';
@@ -139,8 +139,7 @@ export class BatchTree {
         out[lo] = `${head}${lo}${middle}${suffix}`;
         return;
       }
-      let k = 1;
-      while (k * 2 < n) k *= 2;
+      const k = splitPoint(n);
       walk(lo, lo + k, `.${this.tree.rangeHash(lo + k, hi).toString('base64')}${suffix}`);
       walk(lo + k, hi, `.${this.tree.rangeHash(lo, lo + k).toString('base64')}${suffix}`);
     };

@@ -54,8 +54,8 @@ export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
 
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
 
-/** The largest power of two strictly smaller than n (n >= 2). */
-function splitPoint(n: number): number {
+/** The largest power of two strictly smaller than n (n >= 2): RFC 9162's split of a tree of n leaves. */
+export function splitPoint(n: number): number {
   let k = 1;
   while (k * 2 < n) k *= 2;
   return k;
