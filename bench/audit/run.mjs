@@ -164,12 +164,16 @@ await service.waitFor(
 );
 
 /** CPU seconds used so far by the service process (every thread) and by this process. */
+/** A /proc stat file: the name in parentheses, and utime + stime (fields 14 and 15) in CPU seconds. */
+function procStat(path) {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
+}
 function cpuNow() {
-  const fields = readFileSync(`/proc/${service.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15 of stat)
-  const main = readFileSync(`/proc/${service.child.pid}/task/${service.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const pid = service.child.pid;
   const own = process.cpuUsage();
-  return { service: ticks / 100, main: (Number(main[11]) + Number(main[12])) / 100, producer: (own.user + own.system) / 1e6 };
+  return { service: procStat(`/proc/${pid}/stat`).seconds, main: procStat(`/proc/${pid}/task/${pid}/stat`).seconds, producer: (own.user + own.system) / 1e6 };
 }
 /**
  * Waits until the service is idle (under 5 % of a core for 500 ms, at most 60 s): the
@@ -313,11 +317,10 @@ try {
   const { readdirSync } = await import('node:fs');
   const byName = new Map();
   for (const task of readdirSync(`/proc/${service.child.pid}/task`)) {
-    const stat = readFileSync(`/proc/${service.child.pid}/task/${task}/stat`, 'utf8');
+    const stat = procStat(`/proc/${service.child.pid}/task/${task}/stat`);
     // The main thread apart from the other threads named after the executable (V8's, libuv's).
-    const name = task === String(service.child.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    byName.set(name, (byName.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    const name = task === String(service.child.pid) ? 'main' : stat.name;
+    byName.set(name, (byName.get(name) ?? 0) + stat.seconds);
   }
   process.stderr.write(`  service CPU by thread (s): ${[...byName].sort((a, b) => b[1] - a[1]).map(([n, t]) => `${n} ${t.toFixed(1)}`).join(', ')}\n`);
 } catch {
