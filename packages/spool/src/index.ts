@@ -1,1 +1,1 @@
-export { SpoolFile, syncDir, writeFileDurably, type ReadOptions } from './spool-file.js';
+export { SpoolFile, syncDir, writeFileDurably, type ReadOptions, type SpoolFileOptions } from './spool-file.js';

@@ -36,6 +36,27 @@ describe('SpoolFile', () => {
     await spool.close();
   });
 
+  it('with overwrite, appends write over a recycled file from its start: same file, no new blocks, the old lines after the new ones', async () => {
+    const path = fresh();
+    const old = new SpoolFile<Entry>(path);
+    await old.append([{ i: 100 }, { i: 101 }, { i: 102 }]);
+    await old.close();
+    const { ino, size } = statSync(path);
+    const recycled = new SpoolFile<Entry>(path, { overwrite: true });
+    expect(recycled.isEmpty).toBe(true);
+    await recycled.append([{ i: 0 }]);
+    await recycled.appendText('{"i":1}\n');
+    expect(recycled.isEmpty).toBe(false);
+    expect(statSync(path)).toMatchObject({ ino, size });
+    // The old bytes past the new ones: the rest of a line cut in two, then a whole old line.
+    expect(readFileSync(path, 'utf8')).toBe('{"i":0}\n{"i":1}\n01}\n{"i":102}\n');
+    expect(recycled.readLines()).toEqual(['{"i":0}', '{"i":1}', '01}', '{"i":102}']);
+    // Past the old end the file grows as any append does.
+    await recycled.append([{ i: 2 }, { i: 3 }]);
+    expect(readFileSync(path, 'utf8')).toBe('{"i":0}\n{"i":1}\n{"i":2}\n{"i":3}\n');
+    await recycled.close();
+  });
+
   it('concurrent appends keep their call order and share writes', async () => {
     const path = fresh();
     const spool = new SpoolFile<Entry>(path);

@@ -16,6 +16,9 @@
  *    so it never ends up between complete lines.
  *  - replace() is atomic (temporary file, fsync, rename, folder fsync): after a crash
  *    the file holds the old or the new content, never a mix.
+ *  - With `overwrite`, the file is a recycled one (see SpoolFileOptions): appends write
+ *    from its start over the old bytes, the folder is fsynced before the first append
+ *    resolves, and a torn write is overwritten by the next append.
  */
 import { constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -30,6 +33,19 @@ export type ReadOptions = {
   readonly skipCorrupt?: boolean;
 };
 
+export type SpoolFileOptions = {
+  /**
+   * The file holds the bytes of an earlier life (a segment recycled by renaming it, as
+   * PostgreSQL recycles its WAL segments): appends overwrite it from its start instead of
+   * growing a new file, so a steady log neither allocates nor frees blocks. Freeing blocks
+   * is what makes every fsync on the disk wait (on ext4 mounted with `discard`, the
+   * journal commit that frees them waits for the discards). readLines() returns the old
+   * lines after the new ones: the caller's format must tell where its content ends.
+   * @defaultValue false
+   */
+  readonly overwrite?: boolean;
+};
+
 type Op =
   | { readonly kind: 'append'; readonly text: string; readonly done: Settle }
   | { readonly kind: 'other'; readonly run: () => Promise<void>; readonly done: Settle };
@@ -42,12 +58,17 @@ export class SpoolFile<T> {
   private hasContent: boolean;
   private readonly ops: Op[] = [];
   private running = false;
+  /** With `overwrite`: where the next append writes, and whether the folder was fsynced since the file got its name. */
+  private readonly overwrite: boolean;
+  private position = 0;
+  private named = false;
 
-  constructor(path: string) {
+  constructor(path: string, options: SpoolFileOptions = {}) {
     this.path = path;
     this.dir = dirname(path);
+    this.overwrite = options.overwrite === true;
     mkdirSync(this.dir, { recursive: true });
-    this.hasContent = existsSync(path) && statSync(path).size > 0;
+    this.hasContent = !this.overwrite && existsSync(path) && statSync(path).size > 0;
   }
 
   /** False once anything (even a torn tail) is on disk, true after clear(). */
@@ -126,7 +147,9 @@ export class SpoolFile<T> {
         await this.remove();
         return;
       }
-      await writeFileDurably(this.path, lines(entries));
+      const text = lines(entries);
+      await writeFileDurably(this.path, text);
+      this.position = Buffer.byteLength(text);
       this.hasContent = true;
     });
   }
@@ -188,12 +211,16 @@ export class SpoolFile<T> {
       // lone append here).
       const bytes = Buffer.from(text, 'utf8');
       for (let offset = 0; offset < bytes.length; ) {
-        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+        const { bytesWritten } = this.overwrite
+          ? await handle.write(bytes, offset, bytes.length - offset, this.position + offset)
+          : await handle.write(bytes, offset, bytes.length - offset);
         offset += bytesWritten;
         this.hasContent = true;
       }
+      this.position += bytes.length;
     } catch (error) {
-      // A partial line may be on disk: reopen (and cut it) before the next append.
+      // A partial line may be on disk: reopen (and cut it, or with `overwrite` write over
+      // it from the same position) before the next append.
       await this.closeHandle().catch(() => undefined);
       throw error;
     }
@@ -201,15 +228,18 @@ export class SpoolFile<T> {
 
   private async openForAppend(): Promise<FileHandle> {
     if (this.handle !== undefined) return this.handle;
-    const created = !existsSync(this.path);
-    const handle = await open(this.path, constants.O_RDWR | constants.O_APPEND | constants.O_CREAT | constants.O_DSYNC, 0o600);
+    // A new name (a created file, or a recycled one renamed) is on disk once the folder is fsynced.
+    const newName = this.overwrite ? !this.named : !existsSync(this.path);
+    const flags = constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC | (this.overwrite ? 0 : constants.O_APPEND);
+    const handle = await open(this.path, flags, 0o600);
     try {
-      if (created) await syncDir(this.dir);
-      else await cutTornTail(handle);
+      if (newName) await syncDir(this.dir);
+      else if (!this.overwrite) await cutTornTail(handle);
     } catch (error) {
       await handle.close();
       throw error;
     }
+    this.named = true;
     this.handle = handle;
     return handle;
   }
@@ -224,6 +254,8 @@ export class SpoolFile<T> {
     if (existsSync(this.path)) await unlink(this.path);
     await syncDir(this.dir);
     this.hasContent = false;
+    this.position = 0;
+    this.named = false;
   }
 }
 
