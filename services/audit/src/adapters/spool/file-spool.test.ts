@@ -1,6 +1,7 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EncodedRows } from '../../domain/ports.js';
 import { FileSpool } from './file-spool.js';
@@ -13,6 +14,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Rows as the store encodes them: one JSON array per line (the spool keeps them as text). */
 const rows = (...seqs: number[]): EncodedRows => ({ text: seqs.map((seq) => `[${JSON.stringify('acme')},${seq},"x\\ny"]\n`).join(''), count: seqs.length });
 const segments = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('wal-')).sort();
+const spares = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('spare-')).sort();
+/** A batch as append() writes it into segment `seg`. */
+const batchText = (token: string, seg: number, r: EncodedRows) => `${JSON.stringify({ token, rows: r.count, seg, crc: crc32(r.text) })}\n${r.text}`;
 
 describe('FileSpool', () => {
   it('keeps a batch as a header line and its rows as written, and reads them back after a restart', async () => {
@@ -23,7 +27,8 @@ describe('FileSpool', () => {
     expect(spool.depth).toBe(3);
     await spool.close();
     const [segment] = segments(dir);
-    expect(readFileSync(join(dir, segment!), 'utf8')).toBe(`{"token":"a","rows":2}\n${rows(0, 1).text}{"token":"b","rows":1}\n${rows(2).text}`);
+    expect(segment).toBe('wal-000000000001.log');
+    expect(readFileSync(join(dir, segment!), 'utf8')).toBe(`{"token":"a","rows":2,"seg":1,"crc":${crc32(rows(0, 1).text)}}\n${rows(0, 1).text}{"token":"b","rows":1,"seg":1,"crc":${crc32(rows(2).text)}}\n${rows(2).text}`);
     const again = new FileSpool(dir);
     expect(again.depth).toBe(3);
     expect(await again.pending()).toEqual([
@@ -96,5 +101,90 @@ describe('FileSpool', () => {
     expect(spool.depth).toBe(1);
     expect(await spool.pending()).toEqual([{ token: 'b', rows: rows(1) }]);
     await spool.close();
+  });
+  it('recycles a released segment: the next segment is the same file, overwritten from its start, and its earlier batches are not read', async () => {
+    const dir = fresh();
+    const spool = new FileSpool(dir);
+    await spool.append({ token: 'a', rows: rows(0, 1, 2, 3) });
+    await spool.append({ token: 'b', rows: rows(4, 5, 6, 7) });
+    const first = join(dir, 'wal-000000000001.log');
+    const { ino } = statSync(first);
+    const one = await spool.rotate();
+    await spool.append({ token: 'c', rows: rows(8) });
+    await spool.release(one);
+    expect(spares(dir)).toEqual(['spare-000000000001.log']);
+    expect(statSync(join(dir, 'spare-000000000001.log')).ino).toBe(ino);
+    const two = await spool.rotate();
+    // Segment 3 is segment 1's file under a new name, its old bytes still behind the new ones.
+    expect(spares(dir)).toEqual([]);
+    expect(statSync(join(dir, 'wal-000000000003.log')).ino).toBe(ino);
+    await spool.append({ token: 'd', rows: rows(9) });
+    expect(readFileSync(join(dir, 'wal-000000000003.log'), 'utf8')).toContain('"token":"b"');
+    expect(await spool.pending()).toEqual([
+      { token: 'c', rows: rows(8) },
+      { token: 'd', rows: rows(9) },
+    ]);
+    await spool.release(two);
+    await spool.close();
+    // After a restart too: segment 3 holds d alone.
+    const again = new FileSpool(dir);
+    expect(again.depth).toBe(1);
+    expect(await again.pending()).toEqual([{ token: 'd', rows: rows(9) }]);
+    await again.close();
+  });
+
+  it('a recycled segment whose write was torn, or never written, holds nothing of its earlier life', async () => {
+    const dir = fresh();
+    const spool = new FileSpool(dir);
+    await spool.append({ token: 'a', rows: rows(0, 1) });
+    await spool.append({ token: 'b', rows: rows(2, 3) });
+    await spool.release(await spool.rotate());
+    await spool.close();
+    // The process died after naming the spare segment 3 and before writing to it: it holds segment 1's batches only.
+    renameSync(join(dir, 'spare-000000000001.log'), join(dir, 'wal-000000000003.log'));
+    const died = new FileSpool(dir);
+    expect(died.depth).toBe(0);
+    expect(await died.pending()).toEqual([]);
+    await died.close();
+    // It died in the middle of a batch's write: the header and one row of two are on disk, over the old bytes.
+    const path = join(dir, 'wal-000000000003.log');
+    const torn = batchText('c', 3, rows(4, 5));
+    const fd = openSync(path, 'r+');
+    writeSync(fd, torn.slice(0, torn.indexOf('\n', torn.indexOf('\n') + 1) + 1), 0);
+    closeSync(fd);
+    const again = new FileSpool(dir);
+    expect(await again.pending()).toEqual([]);
+    // A whole batch before the torn one is read; the same torn bytes after it are not.
+    const fd2 = openSync(path, 'r+');
+    writeSync(fd2, batchText('x', 3, rows(6)) + torn.slice(0, torn.length - 3), 0);
+    closeSync(fd2);
+    const third = new FileSpool(dir);
+    expect(await third.pending()).toEqual([{ token: 'x', rows: rows(6) }]);
+    await again.close();
+    await third.close();
+  });
+
+  it('keeps at most `spares` released segments and deletes larger ones; new segments are numbered past every spare', async () => {
+    const dir = fresh();
+    const spool = new FileSpool(dir, { spares: 1, maxSpareBytes: 200 });
+    await spool.append({ token: 'big', rows: rows(...Array.from({ length: 20 }, (_, i) => i)) });
+    await spool.release(await spool.rotate());
+    expect(spares(dir)).toEqual([]);
+    await spool.append({ token: 'a', rows: rows(20) });
+    const two = await spool.rotate();
+    await spool.append({ token: 'b', rows: rows(21) });
+    const three = await spool.rotate();
+    await spool.release(three);
+    expect(two).toBe(2);
+    expect(spares(dir)).toEqual(['spare-000000000002.log']);
+    expect(segments(dir)).toEqual([]);
+    await spool.close();
+    // Restarted with only a spare on disk: the next segment is numbered after it, in its file.
+    const again = new FileSpool(dir);
+    expect(again.path).toBe(join(dir, 'wal-000000000003.log'));
+    expect(spares(dir)).toEqual([]);
+    await again.append({ token: 'c', rows: rows(22) });
+    expect(await again.pending()).toEqual([{ token: 'c', rows: rows(22) }]);
+    await again.close();
   });
 });
