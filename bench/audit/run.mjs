@@ -41,6 +41,7 @@
  *    service's own SQL text (ClickHouseAuditStore.query) on chdb; the rows are
  *    generated inside chdb with INSERT … SELECT FROM numbers(), not through the API.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -258,10 +259,35 @@ async function steady(ratePerSecond, batchSize, seconds) {
   latencies.sort((a, b) => a - b);
   return { p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies[latencies.length - 1], n: latencies.length };
 }
+/**
+ * The disk's own fsync latency while a row runs (bench/audit/disk-probe.mjs, its own
+ * process, writing on the file system of the service's data): the baseline of the row.
+ */
+function diskProbe() {
+  const child = spawn(process.execPath, [join(root, 'bench/audit/disk-probe.mjs'), join(dir, 'disk-probe.bin')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk) => (out += chunk));
+  const exited = new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`disk probe exited with ${code}`))));
+  });
+  return {
+    stop() {
+      child.stdin.end();
+      return exited;
+    },
+  };
+}
 for (const [rate, size] of runs('latency') ? [[100, 1], [300, 1], [10, 100]] : []) {
+  const disk = diskProbe();
   const r = await steady(rate, size, STEADY_S);
+  const d = await disk.stop();
   const label = size === 1 ? `1-event Appends at ${rate}/s` : `${size}-event batches at ${(rate * size).toLocaleString('en-US')} events/s`;
-  row(`Ack latency, ${label} (${STEADY_S} s)`, `p99 ${r.p99.toFixed(1)} ms`, `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls`);
+  row(
+    `Ack latency, ${label} (${STEADY_S} s)`,
+    `p99 ${r.p99.toFixed(1)} ms`,
+    `p50 ${r.p50.toFixed(1)} ms, max ${r.max.toFixed(1)} ms, ${r.n} calls; the disk meanwhile (700 B O_DSYNC writes every 20 ms, another process): p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms, ${d.over50} of ${d.n} over 50 ms`,
+  );
   await sleep(2000);
 }
 
