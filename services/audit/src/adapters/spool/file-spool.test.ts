@@ -133,7 +133,7 @@ describe('FileSpool', () => {
     await again.close();
   });
 
-  it('a recycled segment whose write was torn, or never written, holds nothing of its earlier life', async () => {
+  it('a recycled segment never written, or whose write was torn, holds nothing of its earlier life and is a spare again', async () => {
     const dir = fresh();
     const spool = new FileSpool(dir);
     await spool.append({ token: 'a', rows: rows(0, 1) });
@@ -144,23 +144,30 @@ describe('FileSpool', () => {
     renameSync(join(dir, 'spare-000000000001.log'), join(dir, 'wal-000000000003.log'));
     const died = new FileSpool(dir);
     expect(died.depth).toBe(0);
+    expect(died.isEmpty).toBe(true);
     expect(await died.pending()).toEqual([]);
+    expect(segments(dir)).toEqual(['wal-000000000004.log']);
     await died.close();
     // It died in the middle of a batch's write: the header and one row of two are on disk, over the old bytes.
-    const path = join(dir, 'wal-000000000003.log');
-    const torn = batchText('c', 3, rows(4, 5));
-    const fd = openSync(path, 'r+');
-    writeSync(fd, torn.slice(0, torn.indexOf('\n', torn.indexOf('\n') + 1) + 1), 0);
-    closeSync(fd);
+    const torn = (seg: number) => {
+      const text = batchText('c', seg, rows(4, 5));
+      return text.slice(0, text.indexOf('\n', text.indexOf('\n') + 1) + 1);
+    };
+    const overwrite = (path: string, text: string) => {
+      const fd = openSync(path, 'r+');
+      writeSync(fd, text, 0);
+      closeSync(fd);
+    };
+    overwrite(join(dir, 'wal-000000000004.log'), torn(4));
     const again = new FileSpool(dir);
     expect(await again.pending()).toEqual([]);
-    // A whole batch before the torn one is read; the same torn bytes after it are not.
-    const fd2 = openSync(path, 'r+');
-    writeSync(fd2, batchText('x', 3, rows(6)) + torn.slice(0, torn.length - 3), 0);
-    closeSync(fd2);
+    expect(segments(dir)).toEqual(['wal-000000000005.log']);
+    await again.close();
+    // A whole batch before the torn one is read; the torn one after it is not.
+    overwrite(join(dir, 'wal-000000000005.log'), batchText('x', 5, rows(6)) + torn(5));
     const third = new FileSpool(dir);
     expect(await third.pending()).toEqual([{ token: 'x', rows: rows(6) }]);
-    await again.close();
+    expect(third.path).toBe(join(dir, 'wal-000000000006.log'));
     await third.close();
   });
 
@@ -185,6 +192,17 @@ describe('FileSpool', () => {
     expect(spares(dir)).toEqual([]);
     await again.append({ token: 'c', rows: rows(22) });
     expect(await again.pending()).toEqual([{ token: 'c', rows: rows(22) }]);
+    // A spare removed by someone else: rotate() starts a new file instead.
+    await again.release(await again.rotate());
+    expect(spares(dir)).toEqual(['spare-000000000003.log']);
+    rmSync(join(dir, 'spare-000000000003.log'));
+    await again.append({ token: 'd', rows: rows(23) });
+    await again.rotate();
+    await again.append({ token: 'e', rows: rows(24) });
+    expect(await again.pending()).toEqual([
+      { token: 'd', rows: rows(23) },
+      { token: 'e', rows: rows(24) },
+    ]);
     await again.close();
   });
 });

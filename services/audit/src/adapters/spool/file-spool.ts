@@ -25,7 +25,7 @@
  * is an error; lines of the oldest format, one `{"token":"…","records":[…]}` per batch,
  * and a `spool.jsonl` (segment 0) are read too. They are deleted once released.
  */
-import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -86,19 +86,31 @@ export class FileSpool implements Spool {
         rmSync(path, { force: true });
         continue;
       }
-      let events = 0;
+      let batches: SpoolBatch[] | undefined;
       try {
-        events = countEvents(readBatches(file, id, current));
+        batches = readBatches(file, id, current);
       } catch {
         // A corrupt segment: pending() reports it when the log starts.
       }
-      this.closed.push({ id, file, current, events });
+      if (current && batches?.length === 0) {
+        // A recycled segment never written in its new life (the process stopped first): a spare again.
+        this.keepOrDelete(id, path, statSync(path).size);
+        continue;
+      }
+      this.closed.push({ id, file, current, events: batches === undefined ? 0 : countEvents(batches) });
     }
     // Past every name, a spare's too: no line of a file's earlier lives names the new segment.
     const next = Math.max(0, ...segments.map((s) => s.id), ...spares.map((s) => s.id)) + 1;
-    const spare = this.spares.shift();
-    if (spare !== undefined) renameSync(spare, this.segmentPath(next));
-    this.current = this.segment(next, spare !== undefined);
+    let recycled = false;
+    for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
+      try {
+        renameSync(spare, this.segmentPath(next));
+        recycled = true;
+      } catch {
+        // Gone or unreadable: the next spare, else a new file.
+      }
+    }
+    this.current = this.segment(next, recycled);
   }
 
   /** The segment appends go to now. */
@@ -127,9 +139,14 @@ export class FileSpool implements Spool {
     if (old.file.isEmpty) return old.id - 1;
     const id = old.id + 1;
     // A spare takes the new name now; the folder is fsynced before the first append to it resolves.
-    const spare = this.spares.shift();
-    if (spare !== undefined) await rename(spare, this.segmentPath(id));
-    this.current = this.segment(id, spare !== undefined);
+    let recycled = false;
+    for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
+      recycled = await rename(spare, this.segmentPath(id)).then(
+        () => true,
+        () => false, // gone or unreadable: the next spare, else a new file
+      );
+    }
+    this.current = this.segment(id, recycled);
     await old.file.close();
     this.closed.push(old);
     return old.id;
@@ -142,7 +159,7 @@ export class FileSpool implements Spool {
       const size = await fileSize(s.file.path);
       if (size === undefined) continue;
       if (s.current && size <= this.maxSpareBytes && this.spares.length < this.maxSpares) {
-        const spare = join(this.dir, `spare-${String(s.id).padStart(12, '0')}.log`);
+        const spare = this.sparePath(s.id);
         await rename(s.file.path, spare);
         this.spares.push(spare);
       } else {
@@ -169,6 +186,20 @@ export class FileSpool implements Spool {
 
   async close(): Promise<void> {
     await this.current.file.close();
+  }
+
+  /** At startup: keeps a file as a spare when there is room and it is small enough, else deletes it. */
+  private keepOrDelete(id: number, path: string, size: number): void {
+    if (this.spares.length < this.maxSpares && size <= this.maxSpareBytes) {
+      renameSync(path, this.sparePath(id));
+      this.spares.push(this.sparePath(id));
+    } else {
+      rmSync(path, { force: true });
+    }
+  }
+
+  private sparePath(id: number): string {
+    return join(this.dir, `spare-${String(id).padStart(12, '0')}.log`);
   }
 
   private segmentPath(id: number): string {
