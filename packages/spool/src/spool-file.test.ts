@@ -1,7 +1,8 @@
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { SpoolFile, writeFileDurably } from './spool-file.js';
 
 const root = mkdtempSync(join(tmpdir(), 'warden-spool-'));
@@ -126,6 +127,32 @@ describe('SpoolFile', () => {
     await spool.append([{ i: 1 }]);
     expect(spool.read()).toEqual([{ i: 1 }]);
     await spool.close();
+  });
+
+  it('with overwrite, a write that reports failure after its bytes landed is never written over: later appends reject', async () => {
+    const path = fresh();
+    const earlier = new SpoolFile<Entry>(path);
+    await earlier.append([{ i: 100 }, { i: 101 }, { i: 102 }]);
+    await earlier.close();
+    const recycled = new SpoolFile<Entry>(path, { overwrite: true });
+    await recycled.append([{ i: 0 }]);
+    const handle = await open(path, 'r');
+    const proto = Object.getPrototypeOf(handle) as { write: (...args: unknown[]) => Promise<unknown> };
+    await handle.close();
+    const write = proto.write;
+    const failing = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
+      await write.apply(this, args);
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    });
+    try {
+      await expect(recycled.append([{ i: 1 }])).rejects.toThrow(/EIO/);
+    } finally {
+      failing.mockRestore();
+    }
+    await expect(recycled.append([{ i: 2 }])).rejects.toThrow(/an earlier write failed/);
+    // What landed stays: a reader sees the failed append's line, not a later one written over it.
+    expect(recycled.readLines().slice(0, 2)).toEqual(['{"i":0}', '{"i":1}']);
+    await recycled.close();
   });
 
   it('writeFileDurably replaces a file whole', async () => {

@@ -17,8 +17,9 @@
  *  - replace() is atomic (temporary file, fsync, rename, folder fsync): after a crash
  *    the file holds the old or the new content, never a mix.
  *  - With `overwrite`, the file is a recycled one (see SpoolFileOptions): appends write
- *    from its start over the old bytes, the folder is fsynced before the first append
- *    resolves, and a torn write is overwritten by the next append.
+ *    from its start over the old bytes, and the folder is fsynced before the first append
+ *    resolves. After a failed write every later append rejects: how much of it reached
+ *    the disk is unknown, and writing over it could erase what a reader already saw.
  */
 import { constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -62,6 +63,8 @@ export class SpoolFile<T> {
   private readonly overwrite: boolean;
   private position = 0;
   private named = false;
+  /** With `overwrite`: the error of a failed write, after which appends reject. */
+  private failed: unknown;
 
   constructor(path: string, options: SpoolFileOptions = {}) {
     this.path = path;
@@ -150,6 +153,7 @@ export class SpoolFile<T> {
       const text = lines(entries);
       await writeFileDurably(this.path, text);
       this.position = Buffer.byteLength(text);
+      this.failed = undefined;
       this.hasContent = true;
     });
   }
@@ -204,6 +208,7 @@ export class SpoolFile<T> {
   }
 
   private async write(text: string): Promise<void> {
+    if (this.failed !== undefined) throw new Error(`spool ${this.path}: an earlier write failed; this recycled file takes no more appends`, { cause: this.failed });
     const handle = await this.openForAppend();
     try {
       // The file is open with O_DSYNC: a write returns once its bytes are on disk, one
@@ -219,8 +224,9 @@ export class SpoolFile<T> {
       }
       this.position += bytes.length;
     } catch (error) {
-      // A partial line may be on disk: reopen (and cut it, or with `overwrite` write over
-      // it from the same position) before the next append.
+      // A partial line may be on disk: reopen (and cut it) before the next append; with
+      // `overwrite` there is no next append (the caller moves to another file).
+      if (this.overwrite) this.failed = error;
       await this.closeHandle().catch(() => undefined);
       throw error;
     }
@@ -256,6 +262,7 @@ export class SpoolFile<T> {
     this.hasContent = false;
     this.position = 0;
     this.named = false;
+    this.failed = undefined;
   }
 }
 
