@@ -1,8 +1,9 @@
 import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { EncodedRows } from '../../domain/ports.js';
 import { FileSpool } from './file-spool.js';
 
@@ -203,6 +204,42 @@ describe('FileSpool', () => {
       { token: 'd', rows: rows(23) },
       { token: 'e', rows: rows(24) },
     ]);
+    await again.close();
+  });
+  it('after a failed append the group stays as it landed and the next one goes to a new segment, so what a reload read is kept', async () => {
+    const dir = fresh();
+    const spool = new FileSpool(dir);
+    await spool.append({ token: 'a', rows: rows(0) });
+    await spool.release(await spool.rotate());
+    await spool.append({ token: 'b', rows: rows(1) });
+    await spool.release(await spool.rotate());
+    // Segment 3 is a recycled file: its groups are written over the old bytes.
+    expect(spool.path).toBe(join(dir, 'wal-000000000003.log'));
+    await spool.append({ token: 'c', rows: rows(2) });
+    const handle = await open(spool.path, 'r');
+    const proto = Object.getPrototypeOf(handle) as { write: (...args: unknown[]) => Promise<unknown> };
+    await handle.close();
+    const write = proto.write;
+    // The disk took group d, then the write reported an error (its outcome unknown to the service).
+    const failing = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
+      await write.apply(this, args);
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    });
+    try {
+      await expect(spool.append({ token: 'd', rows: rows(3, 4) })).rejects.toThrow(/EIO/);
+    } finally {
+      failing.mockRestore();
+    }
+    // The service re-reads the spool after a failed write: d is there, and stays there.
+    expect(await spool.pending()).toEqual([
+      { token: 'c', rows: rows(2) },
+      { token: 'd', rows: rows(3, 4) },
+    ]);
+    expect(spool.path).not.toBe(join(dir, 'wal-000000000003.log'));
+    await spool.append({ token: 'e', rows: rows(5) });
+    await spool.close();
+    const again = new FileSpool(dir);
+    expect((await again.pending()).map((b) => b.token)).toEqual(['c', 'd', 'e']);
     await again.close();
   });
 });

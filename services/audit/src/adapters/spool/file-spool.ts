@@ -130,25 +130,22 @@ export class FileSpool implements Spool {
   async append(batch: { readonly token: string; readonly rows: EncodedRows }): Promise<void> {
     const segment = this.current;
     const { text, count } = batch.rows;
-    await segment.file.appendText(`${JSON.stringify({ token: batch.token, rows: count, seg: segment.id, crc: crc32(text) })}\n${text}`);
+    try {
+      await segment.file.appendText(`${JSON.stringify({ token: batch.token, rows: count, seg: segment.id, crc: crc32(text) })}\n${text}`);
+    } catch (error) {
+      // Some or all of the group may be on disk, and the state is re-read from the spool
+      // after a failed write: what is there must stay. The next group goes to a new
+      // segment instead of over it.
+      if (this.current === segment) await this.next().catch(() => undefined);
+      throw error;
+    }
     segment.events += count;
   }
 
   async rotate(): Promise<number> {
     const old = this.current;
     if (old.file.isEmpty) return old.id - 1;
-    const id = old.id + 1;
-    // A spare takes the new name now; the folder is fsynced before the first append to it resolves.
-    let recycled = false;
-    for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
-      recycled = await rename(spare, this.segmentPath(id)).then(
-        () => true,
-        () => false, // gone or unreadable: the next spare, else a new file
-      );
-    }
-    this.current = this.segment(id, recycled);
-    await old.file.close();
-    this.closed.push(old);
+    await this.next();
     return old.id;
   }
 
@@ -186,6 +183,23 @@ export class FileSpool implements Spool {
 
   async close(): Promise<void> {
     await this.current.file.close();
+  }
+
+  /** Closes the newest segment and starts the next, in a spare when there is one. */
+  private async next(): Promise<void> {
+    const old = this.current;
+    const id = old.id + 1;
+    // A spare takes the new name now; the folder is fsynced before the first append to it resolves.
+    let recycled = false;
+    for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
+      recycled = await rename(spare, this.segmentPath(id)).then(
+        () => true,
+        () => false, // gone or unreadable: the next spare, else a new file
+      );
+    }
+    this.current = this.segment(id, recycled);
+    this.closed.push(old);
+    await old.file.close();
   }
 
   /** At startup: keeps a file as a spare when there is room and it is small enough, else deletes it. */
