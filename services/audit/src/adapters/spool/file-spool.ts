@@ -100,7 +100,7 @@ export class FileSpool implements Spool {
       this.closed.push({ id, file, current, events: batches === undefined ? 0 : countEvents(batches) });
     }
     // Past every name, a spare's too: no line of a file's earlier lives names the new segment.
-    const next = Math.max(0, ...segments.map((s) => s.id), ...spares.map((s) => s.id)) + 1;
+    const next = Math.max(segments.at(-1)?.id ?? 0, spares.at(-1)?.id ?? 0) + 1; // both sorted by id
     let recycled = false;
     for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
       try {
