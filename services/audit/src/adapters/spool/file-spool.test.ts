@@ -1,8 +1,8 @@
 import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { SpoolFile } from '@warden/spool';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { EncodedRows } from '../../domain/ports.js';
 import { FileSpool } from './file-spool.js';
@@ -216,13 +216,11 @@ describe('FileSpool', () => {
     // Segment 3 is a recycled file: its groups are written over the old bytes.
     expect(spool.path).toBe(join(dir, 'wal-000000000003.log'));
     await spool.append({ token: 'c', rows: rows(2) });
-    const handle = await open(spool.path, 'r');
-    const proto = Object.getPrototypeOf(handle) as { write: (...args: unknown[]) => Promise<unknown> };
-    await handle.close();
-    const write = proto.write;
-    // The disk took group d, then the write reported an error (its outcome unknown to the service).
-    const failing = vi.spyOn(proto, 'write').mockImplementationOnce(async function (this: unknown, ...args: unknown[]) {
-      await write.apply(this, args);
+    // The disk took group d, then the append reported an error (its outcome unknown to the
+    // service). SpoolFile's own test covers the write underneath.
+    const appendText = SpoolFile.prototype.appendText;
+    const failing = vi.spyOn(SpoolFile.prototype, 'appendText').mockImplementationOnce(async function (this: SpoolFile<never>, text: string) {
+      await appendText.call(this, text);
       throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
     });
     try {
