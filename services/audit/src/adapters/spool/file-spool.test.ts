@@ -240,4 +240,25 @@ describe('FileSpool', () => {
     expect((await again.pending()).map((b) => b.token)).toEqual(['c', 'd', 'e']);
     await again.close();
   });
+  it('each rotation takes one spare, so every spare is used in turn', async () => {
+    const dir = fresh();
+    const spool = new FileSpool(dir);
+    for (const token of ['a', 'b', 'c']) {
+      await spool.append({ token, rows: rows(0) });
+      await spool.rotate();
+    }
+    await spool.append({ token: 'd', rows: rows(1) });
+    await spool.release(await spool.rotate());
+    expect(spares(dir)).toEqual(['spare-000000000001.log', 'spare-000000000002.log', 'spare-000000000003.log', 'spare-000000000004.log']);
+    const inodes = new Set(spares(dir).map((name) => statSync(join(dir, name)).ino));
+    // Segment 5 was started before the release, in a new file; each of the next four takes one of the four spares.
+    await spool.append({ token: 'e', rows: rows(2) });
+    for (const token of ['f', 'g', 'h', 'i']) {
+      await spool.rotate();
+      await spool.append({ token, rows: rows(3) });
+      expect(inodes.has(statSync(spool.path).ino)).toBe(true);
+    }
+    expect(spares(dir)).toEqual([]);
+    await spool.close();
+  });
 });

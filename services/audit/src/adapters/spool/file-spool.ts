@@ -102,10 +102,11 @@ export class FileSpool implements Spool {
     // Past every name, a spare's too: no line of a file's earlier lives names the new segment.
     const next = Math.max(segments.at(-1)?.id ?? 0, spares.at(-1)?.id ?? 0) + 1; // both sorted by id
     let recycled = false;
-    for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
+    for (let spare = this.spares.shift(); spare !== undefined; spare = this.spares.shift()) {
       try {
         renameSync(spare, this.segmentPath(next));
         recycled = true;
+        break;
       } catch {
         // Gone or unreadable: the next spare, else a new file.
       }
@@ -191,11 +192,12 @@ export class FileSpool implements Spool {
     const id = old.id + 1;
     // A spare takes the new name now; the folder is fsynced before the first append to it resolves.
     let recycled = false;
-    for (let spare = this.spares.shift(); spare !== undefined && !recycled; spare = this.spares.shift()) {
+    for (let spare = this.spares.shift(); spare !== undefined; spare = this.spares.shift()) {
       recycled = await rename(spare, this.segmentPath(id)).then(
         () => true,
         () => false, // gone or unreadable: the next spare, else a new file
       );
+      if (recycled) break;
     }
     this.current = this.segment(id, recycled);
     this.closed.push(old);
