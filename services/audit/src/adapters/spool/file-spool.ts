@@ -55,8 +55,8 @@ export type FileSpoolOptions = {
 type Segment = {
   readonly id: number;
   readonly file: SpoolFile<never>;
-  /** `seg`/`crc` headers, recyclable (`.log`); else a segment of an earlier version (`.jsonl`). */
-  readonly current: boolean;
+  /** `seg`/`crc` headers, recycled once released (`.log`); else a segment of an earlier version (`.jsonl`). */
+  readonly recyclable: boolean;
   events: number;
 };
 
@@ -79,7 +79,7 @@ export class FileSpool implements Spool {
       if (this.spares.length < this.maxSpares) this.spares.push(path);
       else rmSync(path, { force: true });
     }
-    for (const { id, path, current } of segments) {
+    for (const { id, path, recyclable } of segments) {
       const file = new SpoolFile<never>(path);
       if (file.isEmpty) {
         // A segment created and never written: nothing to replay.
@@ -88,16 +88,21 @@ export class FileSpool implements Spool {
       }
       let batches: SpoolBatch[] | undefined;
       try {
-        batches = readBatches(file, id, current);
+        batches = readBatches(file, id, recyclable);
       } catch {
         // A corrupt segment: pending() reports it when the log starts.
       }
-      if (current && batches?.length === 0) {
+      if (recyclable && batches?.length === 0) {
         // A recycled segment never written in its new life (the process stopped first): a spare again.
-        this.keepOrDelete(id, path, statSync(path).size);
+        if (this.roomForSpare(statSync(path).size)) {
+          renameSync(path, this.sparePath(id));
+          this.spares.push(this.sparePath(id));
+        } else {
+          rmSync(path, { force: true });
+        }
         continue;
       }
-      this.closed.push({ id, file, current, events: batches === undefined ? 0 : countEvents(batches) });
+      this.closed.push({ id, file, recyclable, events: batches === undefined ? 0 : countEvents(batches) });
     }
     // Past every name, a spare's too: no line of a file's earlier lives names the new segment.
     const next = Math.max(segments.at(-1)?.id ?? 0, spares.at(-1)?.id ?? 0) + 1; // both sorted by id
@@ -156,7 +161,7 @@ export class FileSpool implements Spool {
     for (const s of done) {
       const size = await fileSize(s.file.path);
       if (size === undefined) continue;
-      if (s.current && size <= this.maxSpareBytes && this.spares.length < this.maxSpares) {
+      if (s.recyclable && this.roomForSpare(size)) {
         const spare = this.sparePath(s.id);
         await rename(s.file.path, spare);
         this.spares.push(spare);
@@ -175,7 +180,7 @@ export class FileSpool implements Spool {
     const batches: SpoolBatch[] = [];
     for (const s of [...this.closed, this.current]) {
       if (s.id > upTo) break;
-      const read = readBatches(s.file, s.id, s.current);
+      const read = readBatches(s.file, s.id, s.recyclable);
       s.events = countEvents(read);
       batches.push(...read);
     }
@@ -204,14 +209,9 @@ export class FileSpool implements Spool {
     await old.file.close();
   }
 
-  /** At startup: keeps a file as a spare when there is room and it is small enough, else deletes it. */
-  private keepOrDelete(id: number, path: string, size: number): void {
-    if (this.spares.length < this.maxSpares && size <= this.maxSpareBytes) {
-      renameSync(path, this.sparePath(id));
-      this.spares.push(this.sparePath(id));
-    } else {
-      rmSync(path, { force: true });
-    }
+  /** Whether a released file of `size` bytes is kept as a spare (else it is deleted). */
+  private roomForSpare(size: number): boolean {
+    return this.spares.length < this.maxSpares && size <= this.maxSpareBytes;
   }
 
   private sparePath(id: number): string {
@@ -224,13 +224,13 @@ export class FileSpool implements Spool {
 
   /** Segment `id`, in a new file or (`recycled`) in a spare already renamed to its name. */
   private segment(id: number, recycled: boolean): Segment {
-    return { id, file: new SpoolFile<never>(this.segmentPath(id), { overwrite: recycled }), current: true, events: 0 };
+    return { id, file: new SpoolFile<never>(this.segmentPath(id), { overwrite: recycled }), recyclable: true, events: 0 };
   }
 }
 
 type Found = { readonly id: number; readonly path: string };
 
-function listFiles(dir: string): { segments: (Found & { readonly current: boolean })[]; spares: Found[] } {
+function listFiles(dir: string): { segments: (Found & { readonly recyclable: boolean })[]; spares: Found[] } {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -238,9 +238,9 @@ function listFiles(dir: string): { segments: (Found & { readonly current: boolea
     return { segments: [], spares: [] };
   }
   const segments = names.flatMap((name) => {
-    if (name === LEGACY) return [{ id: 0, path: join(dir, name), current: false }];
+    if (name === LEGACY) return [{ id: 0, path: join(dir, name), recyclable: false }];
     const m = SEGMENT.exec(name);
-    return m === null ? [] : [{ id: Number(m[1]), path: join(dir, name), current: m[2] === 'log' }];
+    return m === null ? [] : [{ id: Number(m[1]), path: join(dir, name), recyclable: m[2] === 'log' }];
   });
   const spares = names.flatMap((name) => {
     const m = SPARE.exec(name);
@@ -264,8 +264,8 @@ function countEvents(batches: readonly SpoolBatch[]): number {
   return batches.reduce((sum, batch) => sum + ('rows' in batch ? batch.rows.count : batch.records.length), 0);
 }
 
-function readBatches(file: SpoolFile<never>, id: number, current: boolean): SpoolBatch[] {
-  return current ? readSegment(file.readLines(), id) : readOlderSegment(file);
+function readBatches(file: SpoolFile<never>, id: number, recyclable: boolean): SpoolBatch[] {
+  return recyclable ? readSegment(file.readLines(), id) : readOlderSegment(file);
 }
 
 /**
