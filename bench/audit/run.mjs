@@ -164,13 +164,13 @@ await service.waitFor(
   { timeoutMs: 10_000, intervalMs: 100 },
 );
 
-/** CPU seconds used so far by the service process (every thread) and by this process. */
 /** A /proc stat file: the name in parentheses, and utime + stime (fields 14 and 15) in CPU seconds. */
 function procStat(path) {
   const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / 100 };
 }
+/** CPU seconds used so far by the service process (every thread), its main thread, and this process. */
 function cpuNow() {
   const pid = service.child.pid;
   const own = process.cpuUsage();
