@@ -24,9 +24,10 @@
  *    excluded the requests are built beforehand and the producer's share is transport;
  *  - service: the event from its proto, the schema, RFC 8785, the
  *    content hash, the batch tree and the stored batch form (`batch-v1.…`), the log's
- *    leaf, chain link and Merkle tree, the group's rows encoded once (the text the
- *    write-ahead spool keeps and the store write sends) and both as bytes — admission,
- *    sequencing and durability without their bookkeeping;
+ *    leaf, chain link and Merkle tree, the group's rows encoded once as UTF-8 bytes (the
+ *    bytes the write-ahead spool writes and the store write sends), the spool's write and
+ *    the store write's payload made of them — admission, sequencing and durability without
+ *    their bookkeeping;
  *  - engine: chdb taking the rows (JSONCompactEachRow, 2,000 rows per insert, as the
  *    service's store writes) into a fresh database with the service's own DDL, and
  *    merging the parts those inserts made.
@@ -34,6 +35,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { createChannel, createClient, createServer } from 'nice-grpc';
 import { AppendRequest, AppendStatus, AuditServiceDefinition } from '@warden/proto/audit/v1';
 import {
@@ -95,8 +97,8 @@ const records = parsed.map((event, seq) => {
 const encoder = new ClickHouseAuditStore({ driver: null, database: 'floor' });
 const groupRows = [];
 for (let i = 0; i < N; i += BATCH) groupRows.push(encoder.encodeRows(records.slice(i, i + BATCH)));
-const rowTexts = [];
-for (let i = 0; i < N; i += 2_000) rowTexts.push(records.slice(i, i + 2_000).map(eventRowLine).join(''));
+const rowBytes = [];
+for (let i = 0; i < N; i += 2_000) rowBytes.push(Buffer.from(records.slice(i, i + 2_000).map(eventRowLine).join(''), 'utf8'));
 
 // ------------------------------------------------------------------ steps
 let sink = 0;
@@ -121,9 +123,9 @@ const steps = [
     }
     sink += tree.size;
   }],
-  ['service', "the group's rows, encoded once (JSONCompactEachRow: the spool keeps them, the store write sends them)", () => { for (let i = 0; i < N; i += BATCH) sink += encoder.encodeRows(records.slice(i, i + BATCH)).count; }],
-  ['service', "the spool's write (a header line and the rows) as bytes", () => { for (const rows of groupRows) sink += Buffer.from(`${JSON.stringify({ token: 't', rows: rows.count })}\n${rows.text}`, 'utf8').length; }],
-  ['service', "the store write's text (2,000 rows) as bytes", () => { for (let g = 0; g < groupRows.length; g += 4) sink += Buffer.from(groupRows.slice(g, g + 4).map((rows) => rows.text).join(''), 'utf8').length; }],
+  ['service', "the group's rows, encoded once as UTF-8 (JSONCompactEachRow: the spool writes them, the store write sends them)", () => { for (let i = 0; i < N; i += BATCH) sink += encoder.encodeRows(records.slice(i, i + BATCH)).count; }],
+  ['service', "the spool's write: a header line (with the rows' CRC-32) before the rows", () => { for (const rows of groupRows) sink += Buffer.concat([Buffer.from(`${JSON.stringify({ token: 't', rows: rows.count, seg: 1, crc: crc32(rows.bytes) })}\n`, 'utf8'), rows.bytes]).length; }],
+  ['service', "the store write's payload (2,000 rows: four groups' bytes)", () => { for (let g = 0; g < groupRows.length; g += 4) sink += Buffer.concat(groupRows.slice(g, g + 4).map((rows) => rows.bytes)).length; }],
 ];
 
 /** Best CPU µs per event of `run` over ROUNDS passes (after one warm-up pass). */
@@ -184,8 +186,8 @@ try {
     const database = `floor_${pass}`;
     await new ClickHouseAuditStore({ driver, database }).migrate();
     const before = process.cpuUsage();
-    for (const [i, text] of rowTexts.entries()) {
-      await driver.insertCompactRows(database, 'events', EVENT_COLUMNS, text, { insert_deduplication_token: `floor-${i}`, max_insert_block_size: 1_048_576 });
+    for (const [i, bytes] of rowBytes.entries()) {
+      await driver.insertCompactRows(database, 'events', EVENT_COLUMNS, bytes, { insert_deduplication_token: `floor-${i}`, max_insert_block_size: 1_048_576 });
     }
     for (let wait = 0; wait < 600; wait++) {
       const [row] = await driver.query(`SELECT count() AS merges FROM system.merges WHERE database = {db:String}`, { db: database });

@@ -91,6 +91,17 @@ describe('SpoolFile', () => {
     await spool.close();
   });
 
+  it('appendText takes the lines as UTF-8 bytes too, grouped with the appends around them, and refuses bytes that do not end a line', async () => {
+    const path = fresh();
+    const spool = new SpoolFile<Entry>(path);
+    await Promise.all([spool.append([{ i: 0 }]), spool.appendText(Buffer.from('h\u00e9ader 1\n[1,"\u20ac"]\n', 'utf8')), spool.appendText('[2,"b"]\n')]);
+    await spool.appendText(new Uint8Array(0));
+    expect(readFileSync(path, 'utf8')).toBe('{"i":0}\nh\u00e9ader 1\n[1,"\u20ac"]\n[2,"b"]\n');
+    await expect(spool.appendText(Buffer.from('no newline'))).rejects.toThrow(/complete lines/);
+    expect(spool.readLines()).toEqual(['{"i":0}', 'h\u00e9ader 1', '[1,"\u20ac"]', '[2,"b"]']);
+    await spool.close();
+  });
+
   it('tolerates an unreadable last line, refuses one in the middle unless told to skip it', async () => {
     const path = fresh();
     const spool = new SpoolFile<Entry>(path);

@@ -48,7 +48,7 @@ export type SpoolFileOptions = {
 };
 
 type Op =
-  | { readonly kind: 'append'; readonly text: string; readonly done: Settle }
+  | { readonly kind: 'append'; readonly bytes: Uint8Array; readonly done: Settle }
   | { readonly kind: 'other'; readonly run: () => Promise<void>; readonly done: Settle };
 type Settle = { resolve(): void; reject(error: unknown): void };
 
@@ -115,29 +115,34 @@ export class SpoolFile<T> {
   /** Appends one line per entry; resolves once they are on disk. */
   append(entries: readonly T[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = lines(entries);
+      bytes = Buffer.from(lines(entries), 'utf8');
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return new Promise<void>((resolve, reject) => {
-      this.ops.push({ kind: 'append', text, done: { resolve, reject } });
-      void this.drain();
-    });
+    return this.enqueue(bytes);
   }
 
   /**
    * Appends text the caller has already formatted as complete lines (each ending with a
-   * newline, none empty), in one write with the appends around it; resolves once it is on
-   * disk. A crash mid-write may leave some of its lines complete: a caller that writes a
-   * record as several lines must recognise an incomplete one when it reads.
+   * newline, none empty), as a string or as its UTF-8 bytes (written as they are, so they
+   * must not change until the call resolves: a caller that holds the bytes anyway spares
+   * an encoding), in one write with the appends
+   * around it; resolves once it is on disk. A crash mid-write may leave some of its lines
+   * complete: a caller that writes a record as several lines must recognise an incomplete
+   * one when it reads.
    */
-  appendText(text: string): Promise<void> {
-    if (text === '') return Promise.resolve();
-    if (!text.endsWith('\n')) return Promise.reject(new TypeError('appendText takes complete lines, each ending with a newline'));
+  appendText(text: string | Uint8Array): Promise<void> {
+    if (text.length === 0) return Promise.resolve();
+    const complete = typeof text === 'string' ? text.endsWith('\n') : text[text.length - 1] === 0x0a;
+    if (!complete) return Promise.reject(new TypeError('appendText takes complete lines, each ending with a newline'));
+    return this.enqueue(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+  }
+
+  private enqueue(bytes: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.ops.push({ kind: 'append', text, done: { resolve, reject } });
+      this.ops.push({ kind: 'append', bytes, done: { resolve, reject } });
       void this.drain();
     });
   }
@@ -189,14 +194,14 @@ export class SpoolFile<T> {
           continue;
         }
         const group: Settle[] = [first.done];
-        let text = first.text;
+        const chunks = [first.bytes];
         while (this.ops[0]?.kind === 'append') {
           const next = this.ops.shift() as Extract<Op, { kind: 'append' }>;
           group.push(next.done);
-          text += next.text;
+          chunks.push(next.bytes);
         }
         try {
-          await this.write(text);
+          await this.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
           for (const done of group) done.resolve();
         } catch (error) {
           for (const done of group) done.reject(error);
@@ -207,14 +212,13 @@ export class SpoolFile<T> {
     }
   }
 
-  private async write(text: string): Promise<void> {
+  private async write(bytes: Uint8Array): Promise<void> {
     if (this.failed !== undefined) throw new Error(`spool ${this.path}: an earlier write failed; this recycled file takes no more appends`, { cause: this.failed });
     const handle = await this.openForAppend();
     try {
       // The file is open with O_DSYNC: a write returns once its bytes are on disk, one
       // thread-pool round trip instead of a write and an fdatasync (half the latency of a
       // lone append here).
-      const bytes = Buffer.from(text, 'utf8');
       for (let offset = 0; offset < bytes.length; ) {
         const { bytesWritten } = this.overwrite
           ? await handle.write(bytes, offset, bytes.length - offset, this.position + offset)

@@ -42,8 +42,9 @@ export type StoreCallOptions = { readonly signal?: AbortSignal | undefined };
  */
 export interface AuditStore {
   /**
-   * The records as the store takes them: one line per record, in order. Computed once per
-   * group (the write-ahead spool keeps the same text), so an event is serialised once.
+   * The records as the store takes them: one line per record, in order, as UTF-8 bytes.
+   * Computed once per group (the write-ahead spool writes the same bytes, and the store
+   * write sends them), so an event is serialised and encoded once.
    */
   encodeRows(records: readonly LogRecord[]): EncodedRows;
   /** The records of encoded rows, in order (throws on a line it did not write). */
@@ -68,8 +69,12 @@ export interface AuditStore {
   close(): Promise<void>;
 }
 
-/** Records encoded by {@link AuditStore.encodeRows}: `count` lines, each ending with a newline. */
-export type EncodedRows = { readonly text: string; readonly count: number };
+/**
+ * Records encoded by {@link AuditStore.encodeRows}: `count` lines, each ending with a
+ * newline, in UTF-8. Bytes, not a string: they go to the spool's file and to the store as
+ * they are, and held until the store write they live outside the JavaScript heap.
+ */
+export type EncodedRows = { readonly bytes: Buffer; readonly count: number };
 
 /**
  * A batch in the spool: its rows as the store takes them, or, in segments written by

@@ -50,8 +50,8 @@ export class Durability {
   private readonly options: DurabilityOptions;
   /**
    * Acknowledged batches not yet handed to a store write, in order: their rows as encoded
-   * once for the spool and the store (a flat string per group, not the records' objects,
-   * which die young).
+   * once for the spool and the store (bytes outside the JavaScript heap, not the records'
+   * objects, which die young).
    */
   private memory: { readonly token: string; readonly rows: EncodedRows; readonly heads: ReadonlyMap<string, Head> }[] = [];
   private memoryRows = 0;
@@ -265,14 +265,14 @@ export class Durability {
     const max = this.options.maxInsertRows;
     for (let i = 0; i < batches.length; ) {
       const first = batches[i]!.token;
-      let text = '';
+      const chunks: Buffer[] = [];
       let count = 0;
       do {
-        text += batches[i]!.rows.text;
+        chunks.push(batches[i]!.rows.bytes);
         count += batches[i]!.rows.count;
         i += 1;
       } while (i < batches.length && count + batches[i]!.rows.count <= max);
-      await this.options.store.insertRows({ text, count }, `${first}+${count}`);
+      await this.options.store.insertRows({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), count }, `${first}+${count}`);
     }
   }
 

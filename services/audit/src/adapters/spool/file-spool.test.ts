@@ -13,11 +13,12 @@ const fresh = () => join(root, `case-${++n}`);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Rows as the store encodes them: one JSON array per line (the spool keeps them as text). */
-const rows = (...seqs: number[]): EncodedRows => ({ text: seqs.map((seq) => `[${JSON.stringify('acme')},${seq},"x\\ny"]\n`).join(''), count: seqs.length });
+const rows = (...seqs: number[]): EncodedRows => ({ bytes: Buffer.from(seqs.map((seq) => `[${JSON.stringify('acme')},${seq},"x\\ny"]\n`).join('')), count: seqs.length });
+const text = (r: EncodedRows) => r.bytes.toString('utf8');
 const segments = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('wal-')).sort();
 const spares = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('spare-')).sort();
 /** A batch as append() writes it into segment `seg`. */
-const batchText = (token: string, seg: number, r: EncodedRows) => `${JSON.stringify({ token, rows: r.count, seg, crc: crc32(r.text) })}\n${r.text}`;
+const batchText = (token: string, seg: number, r: EncodedRows) => `${JSON.stringify({ token, rows: r.count, seg, crc: crc32(r.bytes) })}\n${text(r)}`;
 
 describe('FileSpool', () => {
   it('keeps a batch as a header line and its rows as written, and reads them back after a restart', async () => {
@@ -29,7 +30,7 @@ describe('FileSpool', () => {
     await spool.close();
     const [segment] = segments(dir);
     expect(segment).toBe('wal-000000000001.log');
-    expect(readFileSync(join(dir, segment!), 'utf8')).toBe(`{"token":"a","rows":2,"seg":1,"crc":${crc32(rows(0, 1).text)}}\n${rows(0, 1).text}{"token":"b","rows":1,"seg":1,"crc":${crc32(rows(2).text)}}\n${rows(2).text}`);
+    expect(readFileSync(join(dir, segment!), 'utf8')).toBe(`{"token":"a","rows":2,"seg":1,"crc":${crc32(rows(0, 1).bytes)}}\n${text(rows(0, 1))}{"token":"b","rows":1,"seg":1,"crc":${crc32(rows(2).bytes)}}\n${text(rows(2))}`);
     const again = new FileSpool(dir);
     expect(again.depth).toBe(3);
     expect(await again.pending()).toEqual([
@@ -46,7 +47,7 @@ describe('FileSpool', () => {
     await first.close();
     const path = join(dir, segments(dir)[0]!);
     // The process died in the middle of batch b's write: its header and one of three rows are complete lines.
-    appendFileSync(path, `{"token":"b","rows":3}\n${rows(2).text}[${JSON.stringify('acme')},3`);
+    appendFileSync(path, `{"token":"b","rows":3}\n${text(rows(2))}[${JSON.stringify('acme')},3`);
     const second = new FileSpool(dir);
     expect(second.depth).toBe(2);
     expect(await second.pending()).toEqual([{ token: 'a', rows: rows(0, 1) }]);
@@ -54,7 +55,7 @@ describe('FileSpool', () => {
     await second.append({ token: 'c', rows: rows(2, 3) });
     await second.close();
     // A batch cut short in the middle of a segment (its rows end where the next header starts) is left out too.
-    writeFileSync(join(dir, 'wal-000000000009.jsonl'), `{"token":"d","rows":2}\n${rows(4).text}{"token":"e","rows":1}\n${rows(4).text}`);
+    writeFileSync(join(dir, 'wal-000000000009.jsonl'), `{"token":"d","rows":2}\n${text(rows(4))}{"token":"e","rows":1}\n${text(rows(4))}`);
     const third = new FileSpool(dir);
     expect((await third.pending()).map((b) => b.token)).toEqual(['a', 'c', 'e']);
     expect(third.depth).toBe(5);
@@ -68,7 +69,7 @@ describe('FileSpool', () => {
     const spool0 = new FileSpool(dir);
     await spool0.close();
     writeFileSync(join(dir, 'spool.jsonl'), older);
-    writeFileSync(join(dir, 'wal-000000000001.jsonl'), `${older}{"token":"new","rows":1}\n${rows(1).text}`);
+    writeFileSync(join(dir, 'wal-000000000001.jsonl'), `${older}{"token":"new","rows":1}\n${text(rows(1))}`);
     const spool = new FileSpool(dir);
     expect(spool.depth).toBe(3);
     expect(await spool.pending()).toEqual([
@@ -84,7 +85,7 @@ describe('FileSpool', () => {
       const dir = fresh();
       const spool = new FileSpool(dir);
       await spool.close();
-      writeFileSync(join(dir, 'wal-000000000001.jsonl'), `${damage}{"token":"a","rows":1}\n${rows(0).text}`);
+      writeFileSync(join(dir, 'wal-000000000001.jsonl'), `${damage}{"token":"a","rows":1}\n${text(rows(0))}`);
       const damaged = new FileSpool(dir);
       await expect(damaged.pending(), damage).rejects.toThrow(/corrupt at line 1/);
       await damaged.close();
@@ -219,7 +220,7 @@ describe('FileSpool', () => {
     // The disk took group d, then the append reported an error (its outcome unknown to the
     // service). SpoolFile's own test covers the write underneath.
     const appendText = SpoolFile.prototype.appendText;
-    const failing = vi.spyOn(SpoolFile.prototype, 'appendText').mockImplementationOnce(async function (this: SpoolFile<never>, text: string) {
+    const failing = vi.spyOn(SpoolFile.prototype, 'appendText').mockImplementationOnce(async function (this: SpoolFile<never>, text: string | Uint8Array) {
       await appendText.call(this, text);
       throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
     });

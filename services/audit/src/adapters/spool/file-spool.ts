@@ -2,8 +2,8 @@
  * The Spool port (the write-ahead log) over fsynced files of the shared @warden/spool
  * kind, in numbered segments: `wal-<12 digits>.log`. A batch is a header line,
  * `{"token":"…","rows":N,"seg":<segment>,"crc":<CRC-32 of the rows>}`, then its N rows as
- * the store takes them (one JSON array per line, AuditStore.encodeRows): the text written
- * here is the text the store write sends, so an event is serialised once. Appends go to
+ * the store takes them (one JSON array per line, AuditStore.encodeRows): the bytes written
+ * here are the bytes the store write sends, so an event is serialised and encoded once. Appends go to
  * the newest segment and resolve once fsynced; rotate() closes it and starts the next;
  * release() is called once a closed segment's batches are in the store.
  *
@@ -135,9 +135,10 @@ export class FileSpool implements Spool {
 
   async append(batch: { readonly token: string; readonly rows: EncodedRows }): Promise<void> {
     const segment = this.current;
-    const { text, count } = batch.rows;
+    const { bytes, count } = batch.rows;
     try {
-      await segment.file.appendText(`${JSON.stringify({ token: batch.token, rows: count, seg: segment.id, crc: crc32(text) })}\n${text}`);
+      const header = Buffer.from(`${JSON.stringify({ token: batch.token, rows: count, seg: segment.id, crc: crc32(bytes) })}\n`, 'utf8');
+      await segment.file.appendText(Buffer.concat([header, bytes]));
     } catch (error) {
       // Some or all of the group may be on disk, and the state is re-read from the spool
       // after a failed write: what is there must stay. The next group goes to a new
@@ -287,8 +288,9 @@ function readSegment(lines: readonly string[], id: number): SpoolBatch[] {
     if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0 || i + count >= lines.length) break;
     let text = '';
     for (const row of lines.slice(i + 1, i + 1 + count)) text += `${row}\n`;
-    if (crc32(text) !== header.crc) break;
-    batches.push({ token: header.token, rows: { text, count } });
+    const bytes = Buffer.from(text, 'utf8');
+    if (crc32(bytes) !== header.crc) break;
+    batches.push({ token: header.token, rows: { bytes, count } });
     i += count + 1;
   }
   return batches;
@@ -331,7 +333,7 @@ function readOlderSegment(file: SpoolFile<never>): SpoolBatch[] {
     let end = i + 1;
     while (end < lines.length && end - i - 1 < count && lines[end]!.startsWith('[')) end += 1;
     // Fewer rows than announced before the next header or the end: a write cut short, never acknowledged.
-    if (end - i - 1 === count) batches.push({ token: header.token, rows: { text: lines.slice(i + 1, end).map((row) => `${row}\n`).join(''), count } });
+    if (end - i - 1 === count) batches.push({ token: header.token, rows: { bytes: Buffer.from(lines.slice(i + 1, end).map((row) => `${row}\n`).join(''), 'utf8'), count } });
     i = end;
   }
   return batches;

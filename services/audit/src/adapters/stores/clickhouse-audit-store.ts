@@ -218,14 +218,12 @@ export class ClickHouseAuditStore implements AuditStore {
   }
 
   encodeRows(records: readonly LogRecord[]): EncodedRows {
-    // join, not +=: one flat string (a large one lives outside the young generation and is
-    // never copied by a scavenge), not a rope of one young string per row kept until the
-    // store write.
-    return { text: records.map(eventRowLine).join(''), count: records.length };
+    // join, not +=: one flat string to encode, not a rope of one young string per row.
+    return { bytes: Buffer.from(records.map(eventRowLine).join(''), 'utf8'), count: records.length };
   }
 
   decodeRows(rows: EncodedRows): LogRecord[] {
-    const lines = rows.text.split('\n');
+    const lines = rows.bytes.toString('utf8').split('\n');
     if (lines.pop() !== '' || lines.length !== rows.count) throw new Error(`encoded rows hold ${lines.length} complete lines, not ${rows.count}`);
     return lines.map((line, i) => {
       let values: unknown;
@@ -245,7 +243,7 @@ export class ClickHouseAuditStore implements AuditStore {
   async insertRows(rows: EncodedRows, token: string): Promise<void> {
     const settings = { insert_deduplication_token: token, max_insert_block_size: Math.max(1_048_576, rows.count + 1) };
     await storeSpan(...this.call('INSERT', 'events', 'insertRows', { 'db.operation.batch.size': rows.count }), () =>
-      this.driver.insertCompactRows(this.database, 'events', EVENT_COLUMNS, rows.text, settings),
+      this.driver.insertCompactRows(this.database, 'events', EVENT_COLUMNS, rows.bytes, settings),
     );
   }
 

@@ -9,7 +9,7 @@ export interface ClickHouseDriver {
   /** Inserts JSONEachRow rows into `database.table` with the given settings. */
   insert(database: string, table: string, rows: readonly Record<string, unknown>[], settings: Record<string, string | number>): Promise<void>;
   /** Inserts rows already written as JSONCompactEachRow lines (values of `columns`, in order) as one block. */
-  insertCompactRows(database: string, table: string, columns: readonly string[], text: string, settings: Record<string, string | number>): Promise<void>;
+  insertCompactRows(database: string, table: string, columns: readonly string[], bytes: Uint8Array, settings: Record<string, string | number>): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -97,17 +97,17 @@ describe('encodeRows / decodeRows (the text the spool keeps and the store write 
 
   it('encodes records as one eventRowLine each and decodes them back to the same records', () => {
     const rows = store.encodeRows([base, rich]);
-    expect(rows).toEqual({ text: eventRowLine(base) + eventRowLine(rich), count: 2 });
+    expect(rows).toEqual({ bytes: Buffer.from(eventRowLine(base) + eventRowLine(rich), 'utf8'), count: 2 });
     expect(store.decodeRows(rows)).toEqual([base, rich]);
-    expect(store.encodeRows([])).toEqual({ text: '', count: 0 });
-    expect(store.decodeRows({ text: '', count: 0 })).toEqual([]);
+    expect(store.encodeRows([])).toEqual({ bytes: Buffer.alloc(0), count: 0 });
+    expect(store.decodeRows({ bytes: Buffer.from(''), count: 0 })).toEqual([]);
   });
 
   it('refuses text that is not the rows it announces', () => {
     const line = eventRowLine(base);
-    expect(() => store.decodeRows({ text: line, count: 2 })).toThrow(/1 complete lines, not 2/);
-    expect(() => store.decodeRows({ text: line.slice(0, -1), count: 1 })).toThrow(/complete lines/);
-    expect(() => store.decodeRows({ text: '{"token":"x"}\n', count: 1 })).toThrow(/not a row of the events table/);
-    expect(() => store.decodeRows({ text: '[1,2\n', count: 1 })).toThrow(/not JSON/);
+    expect(() => store.decodeRows({ bytes: Buffer.from(line), count: 2 })).toThrow(/1 complete lines, not 2/);
+    expect(() => store.decodeRows({ bytes: Buffer.from(line.slice(0, -1)), count: 1 })).toThrow(/complete lines/);
+    expect(() => store.decodeRows({ bytes: Buffer.from('{"token":"x"}\n'), count: 1 })).toThrow(/not a row of the events table/);
+    expect(() => store.decodeRows({ bytes: Buffer.from('[1,2\n'), count: 1 })).toThrow(/not JSON/);
   });
 });

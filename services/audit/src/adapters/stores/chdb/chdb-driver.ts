@@ -49,9 +49,9 @@ export class ChdbDriver implements ClickHouseDriver {
     await this.session.insert({ table: `${database}.${table}`, values: payload, format: 'JSONEachRow', settings });
   }
 
-  async insertCompactRows(database: string, table: string, columns: readonly string[], text: string, settings: Record<string, string | number>): Promise<void> {
-    if (text === '') return;
-    await this.session.insert({ table: `${database}.${table}`, columns: [...columns], values: Buffer.from(text, 'utf8'), format: 'JSONCompactEachRow', settings });
+  async insertCompactRows(database: string, table: string, columns: readonly string[], bytes: Uint8Array, settings: Record<string, string | number>): Promise<void> {
+    if (bytes.length === 0) return;
+    await this.session.insert({ table: `${database}.${table}`, columns: [...columns], values: bytes, format: 'JSONCompactEachRow', settings });
   }
 
   /** For tests and the benchmark only: statements the service never issues. */

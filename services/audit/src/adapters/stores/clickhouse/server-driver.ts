@@ -67,11 +67,11 @@ export class ServerDriver implements ClickHouseDriver {
     });
   }
 
-  insertCompactRows(database: string, table: string, columns: readonly string[], text: string, settings: Record<string, string | number>): Promise<void> {
+  insertCompactRows(database: string, table: string, columns: readonly string[], bytes: Uint8Array, settings: Record<string, string | number>): Promise<void> {
     return guard(async () => {
-      if (text === '') return;
+      if (bytes.length === 0) return;
       // A byte stream (not object mode) goes to the server as it is.
-      await this.client.insert({ table: `${database}.${table}`, columns: [...columns] as [string, ...string[]], values: Readable.from([Buffer.from(text, 'utf8')], { objectMode: false }), format: 'JSONCompactEachRow', clickhouse_settings: settings });
+      await this.client.insert({ table: `${database}.${table}`, columns: [...columns] as [string, ...string[]], values: Readable.from([bytes], { objectMode: false }), format: 'JSONCompactEachRow', clickhouse_settings: settings });
     });
   }
 
