@@ -2,10 +2,10 @@
  * The Spool port (the write-ahead log) over fsynced files of the shared @warden/spool
  * kind, in numbered segments: `wal-<12 digits>.log`. A batch is a header line,
  * `{"token":"…","rows":N,"seg":<segment>,"crc":<CRC-32 of the rows>}`, then its N rows as
- * the store takes them (one JSON array per line, AuditStore.encodeRows): the bytes written
- * here are the bytes the store write sends, so an event is serialised and encoded once. Appends go to
- * the newest segment and resolve once fsynced; rotate() closes it and starts the next;
- * release() is called once a closed segment's batches are in the store.
+ * the store takes them (one JSON array per line, AuditStore.encodeRows): the bytes
+ * written here are the bytes the store write sends, so an event is serialised and encoded
+ * once. Appends go to the newest segment and resolve once fsynced; rotate() closes it and
+ * starts the next; release() is called once a closed segment's batches are in the store.
  *
  * Released segments are recycled, as PostgreSQL recycles its WAL segments: renamed to
  * `spare-<12 digits>.log` and, at a later rotate(), to the next segment's name, then
