@@ -201,7 +201,7 @@ export class SpoolFile<T> {
           chunks.push(next.bytes);
         }
         try {
-          await this.write(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+          await this.write(chunks.length === 1 ? first.bytes : Buffer.concat(chunks));
           for (const done of group) done.resolve();
         } catch (error) {
           for (const done of group) done.reject(error);

@@ -272,7 +272,8 @@ export class Durability {
         count += batches[i]!.rows.count;
         i += 1;
       } while (i < batches.length && count + batches[i]!.rows.count <= max);
-      await this.options.store.insertRows({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), count }, `${first}+${count}`);
+      const bytes = (chunks.length === 1 ? chunks[0] : undefined) ?? Buffer.concat(chunks);
+      await this.options.store.insertRows({ bytes, count }, `${first}+${count}`);
     }
   }
 
