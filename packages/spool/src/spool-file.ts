@@ -128,10 +128,9 @@ export class SpoolFile<T> {
    * Appends text the caller has already formatted as complete lines (each ending with a
    * newline, none empty), as a string or as its UTF-8 bytes (written as they are, so they
    * must not change until the call resolves: a caller that holds the bytes anyway spares
-   * an encoding), in one write with the appends
-   * around it; resolves once it is on disk. A crash mid-write may leave some of its lines
-   * complete: a caller that writes a record as several lines must recognise an incomplete
-   * one when it reads.
+   * an encoding), in one write with the appends around it; resolves once it is on disk.
+   * A crash mid-write may leave some of its lines complete: a caller that writes a record
+   * as several lines must recognise an incomplete one when it reads.
    */
   appendText(text: string | Uint8Array): Promise<void> {
     if (text.length === 0) return Promise.resolve();

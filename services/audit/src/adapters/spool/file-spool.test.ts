@@ -104,6 +104,7 @@ describe('FileSpool', () => {
     expect(await spool.pending()).toEqual([{ token: 'b', rows: rows(1) }]);
     await spool.close();
   });
+
   it('recycles a released segment: the next segment is the same file, overwritten from its start, and its earlier batches are not read', async () => {
     const dir = fresh();
     const spool = new FileSpool(dir);
